@@ -1,0 +1,119 @@
+# cdagent: one non-recursive Makefile (see README).
+#   make            build build/codedeploy-agent and build/codedeploy-local
+#   make check      install missing deps, then unit tests, sanitizer unit tests, end-to-end tests
+#   make demo       deploy examples/sample-app locally (see README)
+VERSION   := 0.1.0
+PREFIX    ?= /usr
+DESTDIR   ?=
+PKGS      := libcurl openssl libcjson yaml-0.1 libarchive libsystemd
+PYTHON    ?= /usr/bin/python3
+
+CC        ?= cc
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wundef -Wimplicit-fallthrough
+# Recursive (=) so pkg-config runs only after the dependency bootstrap below has installed it.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DCDAGENT_VERSION='"$(VERSION)"' $(WARN) \
+             -Iagent -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS     = $(PKG_LIBS) -lpthread
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+B         := build
+AGENT_SRC := $(sort $(filter-out agent/main.c,$(wildcard agent/*.c)))
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/obj/%.o)
+SAN_AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/san/%.o)
+SAN_UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/san/%.o)
+STAMP     := $(B)/.deps-build
+
+.PHONY: all check check-unit check-unit-san check-e2e deps deps-check lint format install clean \
+        demo bench rpm dist
+all: $(B)/codedeploy-agent $(B)/codedeploy-local
+
+# Dependency bootstrap: installs missing libraries and tools (apt-get or dnf).
+$(STAMP): scripts/deps.sh
+	@mkdir -p $(B)
+	@sh scripts/deps.sh build
+	@touch $@
+deps: $(STAMP)
+deps-check:
+	@sh scripts/deps.sh check
+
+$(B)/obj/%.o: %.c | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(B)/san/%.o: %.c | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+
+$(B)/libcdagent.a: $(AGENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/libcdagent-san.a: $(SAN_AGENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/codedeploy-agent: $(B)/obj/agent/main.o $(B)/libcdagent.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/codedeploy-local: $(B)/codedeploy-agent
+	ln -sf codedeploy-agent $@
+
+$(B)/unit-tests: $(UNIT_OBJ) $(B)/libcdagent.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/unit-tests-san: $(SAN_UNIT_OBJ) $(B)/libcdagent-san.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+# Each suite writes "N passed, M failed" to build/results/<suite>; scripts/summary.sh adds them up.
+check: deps-check
+	@rm -rf $(B)/results
+	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e || true
+	@sh scripts/summary.sh $(B)/results
+
+check-unit: $(B)/unit-tests
+	@mkdir -p $(B)/results
+	@echo "== unit tests"
+	@CDAGENT_SRC=$(CURDIR) $(B)/unit-tests --results $(B)/results/unit
+
+check-unit-san: $(B)/unit-tests-san
+	@mkdir -p $(B)/results
+	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@CDAGENT_SRC=$(CURDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(B)/unit-tests-san --results $(B)/results/unit-san
+
+check-e2e: all deps-check
+	@mkdir -p $(B)/results
+	@echo "== end-to-end tests"
+	@$(PYTHON) tests/e2e/run.py --build $(B) --results $(B)/results/e2e
+
+demo: all
+	@sh scripts/deps.sh demo
+	@sh examples/demo.sh $(B)
+
+bench: all
+	@sh bench/run.sh $(B)
+
+lint: | $(STAMP)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
+	clang-tidy --quiet $(AGENT_SRC) agent/main.c -- $(filter-out -MMD -MP,$(ALL_CFLAGS))
+
+format:
+	clang-format -i agent/*.c agent/*.h tests/unit/*.c tests/unit/*.h
+
+install: all
+	install -d $(DESTDIR)/opt/codedeploy-agent/bin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/codedeploy-agent $(DESTDIR)/opt/codedeploy-agent/bin/codedeploy-agent
+	ln -sf codedeploy-agent $(DESTDIR)/opt/codedeploy-agent/bin/codedeploy-local
+	ln -sf /opt/codedeploy-agent/bin/codedeploy-agent $(DESTDIR)$(PREFIX)/bin/codedeploy-agent
+	ln -sf /opt/codedeploy-agent/bin/codedeploy-local $(DESTDIR)$(PREFIX)/bin/codedeploy-local
+	install -d $(DESTDIR)/opt/codedeploy-agent/hooks
+	for h in hooks/*; do [ -f "$$h" ] && install -m 0755 "$$h" $(DESTDIR)/opt/codedeploy-agent/hooks/; done; true
+
+clean:
+	rm -rf $(B)
+
+-include $(AGENT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SAN_AGENT_OBJ:.o=.d) $(SAN_UNIT_OBJ:.o=.d) \
+         $(B)/obj/agent/main.d

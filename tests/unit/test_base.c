@@ -1,0 +1,212 @@
+/* Tests for err, util and log (foundation). */
+#include <errno.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "test.h"
+#include "util.h"
+
+TEST(err_first_message_wins)
+{
+    struct err e = ERR_INIT;
+    ASSERT_EQ(err_set(&e, ERR_PARSE, "inner %d", 1), -1);
+    ASSERT_EQ(err_set(&e, ERR_HTTP, "outer"), -1);
+    ASSERT_EQ(e.code, ERR_PARSE);
+    ASSERT_STREQ(e.msg, "inner 1");
+    err_prefix(&e, "load '%s'", "x.yml");
+    ASSERT_STREQ(e.msg, "load 'x.yml': inner 1");
+    err_clear(&e);
+    ASSERT_FALSE(err_is_set(&e));
+    ASSERT_EQ(err_set(NULL, ERR_PARSE, "ignored"), -1);
+}
+
+TEST(err_sys_appends_strerror)
+{
+    struct err e = ERR_INIT;
+    errno = ENOENT;
+    err_sys(&e, "open '%s'", "/nope");
+    ASSERT_EQ(e.code, ERR_SYSTEM);
+    ASSERT_EQ(e.sys_errno, ENOENT);
+    ASSERT_STREQ(e.msg, "open '/nope': No such file or directory");
+}
+
+TEST(err_diag_codes_map_to_service_codes)
+{
+    struct err e = ERR_INIT;
+    ASSERT_EQ(err_diag_code(&e), 0);
+    err_set(&e, ERR_SCRIPT_TIMED_OUT, "t");
+    ASSERT_EQ(err_diag_code(&e), 3);
+    err_clear(&e);
+    err_set(&e, ERR_ARCHIVE, "a");
+    ASSERT_EQ(err_diag_code(&e), 5);
+    err_clear(&e);
+    err_set(&e, ERR_OUTPUTS_LEFT_OPEN, "o");
+    ASSERT_EQ(err_diag_code(&e), 6);
+    ASSERT_STREQ(err_code_name(ERR_SCRIPT_MISSING), "ScriptMissing");
+}
+
+TEST(err_long_message_truncated_safely)
+{
+    struct err e = ERR_INIT;
+    char big[2000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    err_set(&e, ERR_PARSE, "%s", big);
+    ASSERT_EQ(strlen(e.msg), ERR_MSG_MAX - 1);
+    err_prefix(&e, "ctx");
+    ASSERT_EQ(strlen(e.msg), ERR_MSG_MAX - 1);
+    ASSERT_TRUE(str_has_prefix(e.msg, "ctx: xxx"));
+}
+
+TEST(buf_enforces_max)
+{
+    struct buf b;
+    struct err e = ERR_INIT;
+    buf_init(&b, 10);
+    ASSERT_OK(buf_append(&b, "12345", 5, &e));
+    ASSERT_OK(buf_appendf(&b, &e, "%d", 6789));
+    ASSERT_STREQ(b.data, "123456789");
+    ASSERT_FAIL(buf_append(&b, "ab", 2, &e));
+    ASSERT_EQ(e.code, ERR_LIMIT);
+    ASSERT_EQ(b.len, 9);
+    buf_done(&b);
+}
+
+TEST(parse_uint_rejects_junk_and_range)
+{
+    uint64_t v = 42;
+    struct err e = ERR_INIT;
+    ASSERT_OK(parse_uint("3600", 1, 7200, &v, &e));
+    ASSERT_EQ(v, 3600);
+    ASSERT_FAIL(parse_uint("36x", 0, 100000, &v, &e));
+    ASSERT_EQ(e.code, ERR_PARSE);
+    ASSERT_EQ(v, 3600);
+    err_clear(&e);
+    ASSERT_FAIL(parse_uint("-1", 0, 10, &v, &e));
+    err_clear(&e);
+    ASSERT_FAIL(parse_uint("", 0, 10, &v, &e));
+    err_clear(&e);
+    ASSERT_FAIL(parse_uint("99999999999999999999999", 0, UINT64_MAX, &v, &e));
+    err_clear(&e);
+    ASSERT_FAIL(parse_uint("11", 0, 10, &v, &e));
+    ASSERT_CONTAINS(e.msg, "out of range");
+}
+
+TEST(parse_mode_octal)
+{
+    mode_t m = 0;
+    struct err e = ERR_INIT;
+    ASSERT_OK(parse_mode("644", &m, &e));
+    ASSERT_EQ(m, 0644);
+    ASSERT_OK(parse_mode("4755", &m, &e));
+    ASSERT_EQ(m, 04755);
+    ASSERT_FAIL(parse_mode("648", &m, &e));
+    ASSERT_EQ(m, 04755);
+    err_clear(&e);
+    ASSERT_FAIL(parse_mode("77777", &m, &e));
+}
+
+TEST(path_helpers)
+{
+    char *p = path_join("/a/b/", "/c");
+    ASSERT_STREQ(p, "/a/b/c");
+    free(p);
+    p = path_join("/", "etc");
+    ASSERT_STREQ(p, "/etc");
+    free(p);
+    ASSERT_TRUE(path_is_beneath("a/b/../c"));
+    ASSERT_TRUE(path_is_beneath("./x"));
+    ASSERT_FALSE(path_is_beneath("../x"));
+    ASSERT_FALSE(path_is_beneath("a/../../x"));
+    ASSERT_FALSE(path_is_beneath("/etc/passwd"));
+}
+
+TEST(files_atomic_write_read_rm)
+{
+    struct err e = ERR_INIT;
+    char *dir = path_join(test_tmpdir(), "x/y/z");
+    ASSERT_OK(mkdir_p(dir, 0755, &e));
+    ASSERT_TRUE(dir_exists(dir));
+    char *f = path_join(dir, "f.txt");
+    ASSERT_OK(write_file_atomic(f, "hello", 5, 0600, &e));
+    struct stat st;
+    ASSERT_OK(stat(f, &st));
+    ASSERT_EQ(st.st_mode & 0777, 0600);
+    char *data = NULL;
+    size_t n = 0;
+    ASSERT_OK(read_file(f, 100, &data, &n, &e));
+    ASSERT_STREQ(data, "hello");
+    ASSERT_EQ(n, 5);
+    free(data);
+    ASSERT_FAIL(read_file(f, 3, &data, &n, &e));
+    ASSERT_EQ(e.code, ERR_LIMIT);
+    err_clear(&e);
+    char *top = path_join(test_tmpdir(), "x");
+    ASSERT_OK(symlink("/etc", f) == 0 ? 0 : 0);
+    ASSERT_OK(rm_rf(top, &e));
+    ASSERT_FALSE(file_exists(top));
+    ASSERT_TRUE(dir_exists("/etc"));
+    ASSERT_FAIL(read_file("/nonexistent/file", 10, &data, &n, &e));
+    ASSERT_EQ(e.code, ERR_NOT_FOUND);
+    free(dir);
+    free(f);
+    free(top);
+}
+
+TEST(sha256_known_value)
+{
+    char out[65];
+    sha256_hex("", 0, out);
+    ASSERT_STREQ(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *p = test_write("abc.txt", "abc");
+    char md5[33];
+    ASSERT_OK(file_md5_hex(p, md5, NULL));
+    ASSERT_STREQ(md5, "900150983cd24fb0d6963f7d28e17f72");
+}
+
+TEST(log_line_format_matches_spec)
+{
+    struct tm tm = {0};
+    tm.tm_year = 124;
+    tm.tm_mon = 9;
+    tm.tm_mday = 9;
+    tm.tm_hour = 22;
+    tm.tm_min = 54;
+    tm.tm_sec = 45;
+    char out[256];
+    log_format_line(out, sizeof(out), &tm, LOG_PRIO_INFO, "codedeploy-agent", 6273,
+                    "CommandPoller: Calling PollHostCommand:");
+    ASSERT_STREQ(out, "2024-10-09T22:54:45 INFO  [codedeploy-agent(6273)]: CommandPoller: "
+                      "Calling PollHostCommand:");
+    log_format_line(out, sizeof(out), &tm, LOG_PRIO_WARNING, "codedeploy-agent", 1, "w");
+    ASSERT_STREQ(out, "2024-10-09T22:54:45 WARN  [codedeploy-agent(1)]: w");
+    log_format_line(out, sizeof(out), &tm, LOG_PRIO_ERR, "codedeploy-agent", 1, "e");
+    ASSERT_STREQ(out, "2024-10-09T22:54:45 ERROR [codedeploy-agent(1)]: e");
+}
+
+TEST(log_file_redacts_secrets_and_filters_debug)
+{
+    struct err e = ERR_INIT;
+    struct log_opts o = {.program = "codedeploy-agent", .log_dir = test_tmpdir(),
+                         .verbose = false, .quiet_stderr = true};
+    ASSERT_OK(log_open(&o, &e));
+    log_add_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    log_info("key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY here");
+    log_debug("debug line hidden");
+    log_set_verbose(true);
+    log_debug("debug line shown");
+    log_close();
+    char *path = path_join(test_tmpdir(), "codedeploy-agent.log");
+    char *data = NULL;
+    ASSERT_OK(read_file(path, 1 << 20, &data, NULL, &e));
+    ASSERT_CONTAINS(data, "INFO  [codedeploy-agent(");
+    ASSERT_CONTAINS(data, "key is REDACTED here");
+    ASSERT_NOT_CONTAINS(data, "EXAMPLEKEY");
+    ASSERT_NOT_CONTAINS(data, "hidden");
+    ASSERT_CONTAINS(data, "DEBUG [codedeploy-agent(");
+    free(data);
+    free(path);
+}
