@@ -27,9 +27,11 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/obj/%.o)
 SAN_AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/san/%.o)
 SAN_UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/san/%.o)
+TOOLS_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOLS     := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
 STAMP     := $(B)/.deps-build
 
-.PHONY: all check check-unit check-unit-san check-e2e deps deps-check lint format install clean \
+.PHONY: tools all check check-unit check-unit-san check-e2e deps deps-check lint format install clean \
         demo bench rpm dist
 all: $(B)/codedeploy-agent $(B)/codedeploy-local
 
@@ -66,6 +68,12 @@ $(B)/unit-tests: $(UNIT_OBJ) $(B)/libcdagent.a
 $(B)/unit-tests-san: $(SAN_UNIT_OBJ) $(B)/libcdagent-san.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
+# Small test drivers (tests/tools/NAME.c -> build/tools/NAME) that e2e tests run against the library.
+$(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libcdagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+tools: $(TOOLS)
+
 # Each suite writes "N passed, M failed" to build/results/<suite>; scripts/summary.sh adds them up.
 check: deps-check
 	@rm -rf $(B)/results
@@ -83,7 +91,7 @@ check-unit-san: $(B)/unit-tests-san
 	@CDAGENT_SRC=$(CURDIR) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		$(B)/unit-tests-san --results $(B)/results/unit-san
 
-check-e2e: all deps-check
+check-e2e: all tools deps-check
 	@mkdir -p $(B)/results
 	@echo "== end-to-end tests"
 	@$(PYTHON) tests/e2e/run.py --build $(B) --results $(B)/results/e2e
@@ -115,5 +123,6 @@ install: all
 clean:
 	rm -rf $(B)
 
+-include $(TOOLS_SRC:%.c=$(B)/obj/%.d)
 -include $(AGENT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SAN_AGENT_OBJ:.o=.d) $(SAN_UNIT_OBJ:.o=.d) \
          $(B)/obj/agent/main.d
