@@ -196,7 +196,8 @@ char *sigv4_canonical_query(const char *query, const char *extra)
     query_split(extra, &raw);
     for (size_t i = 0; i < raw.n; i++)
         kv_add(&enc, encode(raw.items[i].name, false), encode(raw.items[i].value, false));
-    qsort(enc.items, enc.n, sizeof(*enc.items), kv_cmp);
+    if (enc.n > 1)
+        qsort(enc.items, enc.n, sizeof(*enc.items), kv_cmp);
     struct buf b;
     buf_init(&b, SIZE_MAX);
     (void)buf_append(&b, "", 0, NULL);
