@@ -19,6 +19,7 @@
 
 struct deploy_spec;
 struct creds_provider;
+struct hookenv;
 
 /* What the executor is doing now, for STATUS=, the state file and codedeploy-local's display. */
 enum executor_phase {
@@ -43,7 +44,9 @@ struct executor_opts {
     bool local;                 /* codedeploy-local: local revisions and custom events allowed */
     uint64_t max_bundle_bytes;  /* 0: default */
     uint64_t max_bundle_entries;/* 0: default */
-    bool allow_setid;
+    bool allow_setid;           /* keep setuid/setgid bits from archives */
+    bool restore_owner;         /* restore archive ownership when root */
+    bool reject_links;          /* refuse bundles with links (V-053) */
     int hook_output_grace_s;    /* :hook_output_grace_seconds: (-1: Ruby behaviour) */
     bool enable_deployments_log;
     /* Downloads */
@@ -54,6 +57,7 @@ struct executor_opts {
     const char *proxy_uri;             /* borrowed */
     const char *github_api_base;       /* borrowed; NULL: api.github.com */
     struct creds_provider *creds;      /* borrowed; NULL: S3 downloads fail with ERR_AUTH */
+    const struct hookenv *hookenv;     /* borrowed; base hook environment; NULL: minimal */
     /* Shutdown flag; a running hook is stopped when it becomes non-zero. */
     const volatile int *stop;
     void (*progress)(void *arg, const struct executor_progress *p);

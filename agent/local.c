@@ -297,7 +297,7 @@ int local_validate(const struct local_opts *o, struct local_bundle *ret, struct 
     } else {
         r = validate_local(o, &b, err);
     }
-    if (r == 0 && access(o->config_file, R_OK) != 0)
+    if (r == 0 && !o->validate_only && access(o->config_file, R_OK) != 0)
         r = err_set(err, ERR_USAGE, "configuration file %s does not exist or is not readable",
                     o->config_file);
     if (r < 0) {

@@ -1,0 +1,97 @@
+/* identity: see identity.h. */
+#include "identity.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "creds.h"
+#include "endpoint.h"
+#include "imds.h"
+#include "log.h"
+#include "onprem.h"
+#include "util.h"
+
+void identity_done(struct identity *id)
+{
+    creds_provider_free(id->creds);
+    imds_free(id->imds);
+    free(id->region);
+    free(id->domain);
+    free(id->host_identifier);
+    memset(id, 0, sizeof(*id));
+}
+
+static int init_onprem(struct identity *id, const struct onprem *op, struct err *err)
+{
+    id->on_premises = true;
+    id->region = xstrdup(op->region);
+    id->host_identifier = xstrdup(onprem_host_identifier(op));
+    struct creds_opts co = {.iam_session_arn = op->iam_session_arn,
+                            .credentials_file = op->aws_credentials_file,
+                            .iam_user_arn = op->iam_user_arn,
+                            .access_key_id = op->aws_access_key_id,
+                            .secret_access_key = op->aws_secret_access_key};
+    id->creds = creds_provider_new(&co, err);
+    return id->creds ? 0 : -1;
+}
+
+static int init_ec2(struct identity *id, const struct config *cfg, const struct onprem *op,
+                    bool need_host_id, http_stop_fn should_stop, void *stop_arg,
+                    struct err *err)
+{
+    struct imds_opts io = {.disable_v1 = cfg->disable_imds_v1, .should_stop = should_stop,
+                           .stop_arg = stop_arg};
+    id->imds = imds_new(&io, err);
+    if (!id->imds)
+        return -1;
+    if (op && op->region)
+        id->region = xstrdup(op->region);
+    struct err e = ERR_INIT;
+    if (!id->region) {
+        struct imds_identity ii = {0};
+        if (imds_identity(id->imds, &ii, &e) < 0) {
+            if (!need_host_id)
+                return 0;
+            return err_set(err, e.code, "could not read the region from the instance metadata "
+                           "service (is this an EC2 instance, or is the on-premises file %s "
+                           "missing?): %s", cfg->on_premises_config_file, e.msg);
+        }
+        id->region = xstrdup(ii.region);
+        imds_identity_done(&ii);
+    }
+    char *domain = NULL;
+    if (imds_domain(id->imds, &domain, &e) == 0)
+        id->domain = domain;
+    err_clear(&e);
+    if (need_host_id && imds_host_identifier(id->imds, &id->host_identifier, err) < 0)
+        return -1;
+    struct creds_opts co = {.imds = id->imds};
+    id->creds = creds_provider_new(&co, need_host_id ? err : NULL);
+    if (!id->creds && need_host_id)
+        return -1;
+    return 0;
+}
+
+int identity_init(struct identity *id, const struct config *cfg, bool need_host_id,
+                  http_stop_fn should_stop, void *stop_arg, struct err *err)
+{
+    memset(id, 0, sizeof(*id));
+    struct onprem op;
+    onprem_init(&op);
+    struct err e = ERR_INIT;
+    bool have_file = onprem_load(cfg->on_premises_config_file, &op, &e) == 0;
+    if (!have_file && e.code != ERR_NOT_FOUND) {
+        onprem_done(&op);
+        return err_set(err, e.code, "%s", e.msg);
+    }
+    int r;
+    if (have_file && op.kind != ONPREM_NONE)
+        r = init_onprem(id, &op, err);
+    else
+        r = init_ec2(id, cfg, have_file ? &op : NULL, need_host_id, should_stop, stop_arg, err);
+    onprem_done(&op);
+    if (r < 0)
+        identity_done(id);
+    return r;
+}
