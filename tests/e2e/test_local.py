@@ -1,0 +1,238 @@
+"""codedeploy-local end to end: the real binary deploying real bundles (spec §15, R-205..R-214)."""
+import os
+import re
+import subprocess
+import tarfile
+import zipfile
+
+import harness
+from localenv import LocalEnv, event_log_script, hooks_yaml, mode_of
+
+ALL = ["BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop", "BeforeInstall",
+       "AfterInstall", "ApplicationStart", "ValidateService", "BeforeAllowTraffic",
+       "AfterAllowTraffic"]
+
+
+def test_version_and_help_R205():
+    with LocalEnv() as env:
+        r = env.local("-v")
+        assert r.returncode == 0 and r.stdout.strip() == "1.0", r
+        r = env.local("--help")
+        assert r.returncode == 0, r
+        assert env.root in r.stdout, "help must name the resolved root dir (C-260)\n" + r.stdout
+
+
+def test_default_order_ids_and_env_C217_C218_C219_C231():
+    with LocalEnv() as env:
+        rec = env.path("events.txt")
+        d = env.bundle("rev", hooks_yaml(ALL), {"scripts/ev.sh": event_log_script(rec)})
+        r = env.local("-l", d, "-d", "MyFleet", "-a", "MyApp", "-g", "grp1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.startswith("Starting to execute deployment from within folder "), r.stdout
+        assert "AppSpec file valid. Local deployment successful" in r.stdout
+        folder = env.folder_of(r.stdout)
+        dep_id = os.path.basename(folder)
+        assert re.match(r"^d-[A-Z0-9]{9}-local$", dep_id), dep_id
+        assert folder == os.path.join(env.root, "grp1", dep_id)
+        lines = open(rec).read().splitlines()
+        # First deployment: the Block*/ApplicationStop events run before DownloadBundle, with no
+        # archive yet and no last-successful revision, so they are no-ops (R-094, R-095).
+        events = [l.split()[0] for l in lines]
+        assert events == ["BeforeInstall", "AfterInstall", "ApplicationStart",
+                          "ValidateService", "BeforeAllowTraffic", "AfterAllowTraffic"], events
+        for l in lines:
+            f = l.split()
+            assert f[1] == dep_id and f[2] == "MyFleet" and f[3] == "MyApp" and f[4] == "grp1", l
+        log = open(os.path.join(folder, "logs", "scripts.log")).read()
+        assert "LifecycleEvent - ValidateService" in log
+        assert os.path.exists(os.path.join(env.logdir, "codedeploy-local.log")), "C-234"
+
+
+def test_second_deployment_runs_previous_stop_scripts_C233():
+    with LocalEnv() as env:
+        rec = env.path("events.txt")
+        body = "#!/bin/sh\necho \"$LIFECYCLE_EVENT from %s\" >> " + rec + "\n"
+        d1 = env.bundle("rev1", hooks_yaml(["ApplicationStop", "BeforeBlockTraffic",
+                                            "AfterBlockTraffic"]),
+                        {"scripts/ev.sh": body % "rev1"})
+        d2 = env.bundle("rev2", hooks_yaml(["ApplicationStop", "BeforeBlockTraffic",
+                                            "AfterBlockTraffic"]),
+                        {"scripts/ev.sh": body % "rev2"})
+        assert env.local("-l", d1).returncode == 0
+        assert not os.path.exists(rec), "first deployment has no previous revision"
+        r = env.local("-l", d2)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert open(rec).read().splitlines() == [
+            "BeforeBlockTraffic from rev1", "AfterBlockTraffic from rev1",
+            "ApplicationStop from rev1"]
+
+
+def test_events_flag_prepends_and_custom_event_C220_C223():
+    with LocalEnv() as env:
+        rec = env.path("events.txt")
+        d = env.bundle("rev", hooks_yaml(["ApplicationStart", "CustomEvent"]),
+                       {"scripts/ev.sh": event_log_script(rec)})
+        r = env.local("-l", d, "-e", "ApplicationStart,CustomEvent")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert [l.split()[0] for l in open(rec)] == ["ApplicationStart", "CustomEvent"]
+        assert "==> DownloadBundle" in r.stdout and "==> Install" in r.stdout
+
+
+def test_event_order_errors_C221_C222():
+    with LocalEnv() as env:
+        d = env.bundle("rev", hooks_yaml([]))
+        r = env.local("-l", d, "-e", "ApplicationStart,DownloadBundle")
+        assert r.returncode == 1
+        assert "ERROR: The only events that can be specified before DownloadBundle are" in r.stderr
+        r = env.local("-l", d, "-e", "ApplicationStart,Install")
+        assert r.returncode == 1
+        assert "ERROR: The only events that can be specified before Install are" in r.stderr
+        r = env.local("-l", d, "-e", "BeforeInstall,Install")
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_validation_errors_C224_C225_C226():
+    with LocalEnv() as env:
+        r = env.local("-t", "invalid-type")
+        assert r.returncode == 1
+        assert r.stderr.strip() == ("ERROR: type invalid-type is not a valid type. Must be one of "
+                                    "tgz,tar,zip,directory"), r.stderr
+        r = env.local("-l", "http://example.com/x.zip", "-t", "zip")
+        assert "cannot be http, only encrypted (https) url endpoints supported" in r.stderr
+        r = env.local("-l", env.path("missing.zip"), "-t", "zip")
+        assert "is specified as a file or directory which does not exist" in r.stderr
+        os.makedirs(env.path("emptydir"))
+        r = env.local("-l", env.path("emptydir"), "-t", "zip")
+        assert "is specified as a compressed local file but it is a directory" in r.stderr
+        r = env.local("-l", env.config, "-t", "directory")
+        assert "is specified with type directory but it is a file" in r.stderr
+        r = env.local("-l", env.path("emptydir"))
+        assert "Expecting appspec file at location" in r.stderr and r.returncode == 1
+        r = env.local("-l", env.path("emptydir"), "-c", env.path("nope.yml"))
+        assert "does not exist or is not readable" in r.stderr
+
+
+def test_failing_hook_reports_script_and_log_C230():
+    with LocalEnv() as env:
+        d = env.bundle("rev", hooks_yaml(["AfterInstall"]),
+                       {"scripts/ev.sh": "#!/bin/sh\necho about to fail\necho boom >&2\nexit 3\n"})
+        r = env.local("-l", d)
+        assert r.returncode == 1, r.stdout
+        folder = env.folder_of(r.stdout)
+        assert ("Your local deployment failed while trying to execute your script at "
+                "%s/deployment-archive/scripts/ev.sh" % folder) in r.stderr, r.stderr
+        assert "See the deployment log at %s/logs/scripts.log for more details" % folder in r.stderr
+        assert "failed with exit code 3" in r.stdout
+        assert "boom" in r.stdout, "the failing script's last lines are shown"
+        log = open(os.path.join(folder, "logs", "scripts.log")).read()
+        assert "[stderr]boom" in log
+
+
+def test_zip_and_tgz_bundles_install_files_with_modes():
+    with LocalEnv() as env:
+        dest = env.path("installed")
+        appspec = ("version: 0.0\nos: linux\nfiles:\n  - source: app\n    destination: %s\n"
+                   "hooks:\n  AfterInstall:\n    - location: check.sh\n" % dest)
+        src = env.bundle("src", appspec, {"check.sh": "#!/bin/sh\ntest -x %s/run.sh\n" % dest,
+                                          "app/run.sh": "#!/bin/sh\necho run\n"},
+                         {"app/conf/settings.txt": "a=1\n"})
+        zpath = env.path("b.zip")
+        with zipfile.ZipFile(zpath, "w") as z:
+            for base, _, names in os.walk(src):
+                for n in names:
+                    full = os.path.join(base, n)
+                    zi = zipfile.ZipInfo(os.path.relpath(full, src))
+                    zi.external_attr = (os.stat(full).st_mode & 0xFFFF) << 16
+                    z.writestr(zi, open(full, "rb").read())
+        r = env.local("-l", zpath, "-t", "zip")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert open(os.path.join(dest, "conf", "settings.txt")).read() == "a=1\n"
+        assert mode_of(os.path.join(dest, "run.sh")) & 0o111
+        tpath = env.path("b.tgz")
+        with tarfile.open(tpath, "w:gz") as t:
+            t.add(src, arcname="toplevel")  # single top-level dir is stripped (R-127)
+        r = env.local("-l", tpath, "-t", "tgz", "-b", "OVERWRITE")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Stripping leading directory" in open(os.path.join(env.logdir,
+                                                                  "codedeploy-local.log")).read()
+
+
+def test_second_install_removes_previous_files_via_cleanup():
+    with LocalEnv() as env:
+        dest = env.path("installed")
+        spec = "version: 0.0\nos: linux\nfiles:\n  - source: app\n    destination: %s\n" % dest
+        d1 = env.bundle("rev1", spec, files={"app/old.txt": "old\n", "app/keep.txt": "1\n"})
+        d2 = env.bundle("rev2", spec, files={"app/keep.txt": "2\n"})
+        assert env.local("-l", d1, "-g", "g").returncode == 0
+        assert os.path.exists(os.path.join(dest, "old.txt"))
+        r = env.local("-l", d2, "-g", "g")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not os.path.exists(os.path.join(dest, "old.txt")), "cleanup removed old file"
+        assert open(os.path.join(dest, "keep.txt")).read() == "2\n"
+        cleanup = open(os.path.join(env.root, "deployment-instructions", "g-cleanup")).read()
+        assert os.path.join(dest, "keep.txt") + "\n" in cleanup
+        last = open(os.path.join(env.root, "deployment-instructions",
+                                 "g_last_successful_install")).read()
+        assert not last.endswith("\n") and last.startswith(os.path.join(env.root, "g", "d-"))
+
+
+def test_hostile_archive_refused_nothing_outside():
+    with LocalEnv() as env:
+        tpath = env.path("evil.tar")
+        outside = env.path("outside.txt")
+        with tarfile.open(tpath, "w") as t:
+            data = b"version: 0.0\nos: linux\n"
+            ti = tarfile.TarInfo("appspec.yml")
+            ti.size = len(data)
+            import io
+            t.addfile(ti, io.BytesIO(data))
+            ti = tarfile.TarInfo("../outside.txt")
+            ti.size = 3
+            t.addfile(ti, io.BytesIO(b"bad"))
+        r = env.local("-l", tpath, "-t", "tar")
+        assert r.returncode == 1
+        assert "Refusing unsafe archive entry" in r.stderr, r.stderr
+        assert not os.path.exists(outside)
+
+
+def test_validate_subcommand_lists_problems():
+    with LocalEnv() as env:
+        good = env.bundle("good", hooks_yaml(["ApplicationStart"]),
+                          {"scripts/ev.sh": "#!/bin/sh\ntrue\n"})
+        r = env.local("-l", good, "validate")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "is valid" in r.stdout
+        bad = env.bundle("bad", hooks_yaml(["ApplicationStart"], location="scripts/missing.sh") +
+                         "  ValidateService:\n    - location: scripts/v.sh\n      runas: no-such-user-x\n",
+                         {"scripts/v.sh": "#!/no/such/interpreter\n"})
+        r = env.local("-l", bad, "validate")
+        assert r.returncode == 1
+        assert "scripts/missing.sh does not exist" in r.stdout, r.stdout
+        assert "no-such-user-x" in r.stdout
+        assert "/no/such/interpreter" in r.stdout
+        assert "3 problem(s)" in r.stdout
+        broken = env.bundle("broken", "version: 0.0\nos: windows\n")
+        r = env.local("-l", broken, "validate")
+        assert r.returncode == 1 and "unsupported operating system (windows)" in r.stderr
+
+
+def test_s3_location_without_credentials_is_clear():
+    with LocalEnv() as env:
+        r = env.local("-l", "s3://bucket/key.zip", "-t", "zip",
+                      env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"})
+        assert r.returncode == 1
+        assert "ERROR:" in r.stderr, r.stderr
+
+
+def test_group_lock_shared_with_daemon_R214():
+    with LocalEnv() as env:
+        import fcntl
+        os.makedirs(os.path.join(env.root, ".cdagent-locks"), exist_ok=True)
+        lock = open(os.path.join(env.root, ".cdagent-locks", "g.lock"), "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        d = env.bundle("rev", hooks_yaml([]))
+        r = env.local("-l", d, "-g", "g")
+        assert r.returncode == 1 and "is busy" in r.stderr, r.stderr
+        lock.close()
+        r = env.local("-l", d, "-g", "g")
+        assert r.returncode == 0, r.stdout + r.stderr
