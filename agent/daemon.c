@@ -2,7 +2,6 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -92,7 +91,14 @@ unsigned daemon_backoff_s(unsigned n)
         return 0;
     if (n > 10)
         n = 10;
-    return (unsigned)floor(pow(1.2675, (double)n) * 90.0 / pow(1.2675, 10.0));
+    double num = 1.0, den = 1.0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (i < n)
+            num *= 1.2675;
+        den *= 1.2675;
+    }
+    /* Values are positive, so the cast truncates like floor(). */
+    return (unsigned)(num * 90.0 / den);
 }
 
 char *daemon_state_path(const struct config *cfg)

@@ -100,12 +100,12 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
         log_info("Running script %s (timeout %u s%s%s)", sc->location, sc->timeout_s,
                  sc->runas ? ", as " : "", sc->runas ? sc->runas : "");
         scriptlog_script(log, sc->location);
-        AUTOFREE char *unit = use_scope ? scope_unit_name(o->spec->deployment_id, o->event,
-                                                          (unsigned)i) : NULL;
         struct hook_opts ho = {
             .path = path, .location = sc->location, .runas = sc->runas, .sudo = sc->sudo,
             .timeout_s = sc->timeout_s, .envp = envp, .log = log,
-            .output_grace_ms = grace_ms, .cancel = o->stop, .scope_unit = unit,
+            .output_grace_ms = grace_ms, .cancel = o->stop,
+            .scope_deployment_id = use_scope ? o->spec->deployment_id : NULL,
+            .scope_event = o->event,
             .warn = hook_warn,
         };
         struct hook_result hr = {0};

@@ -35,8 +35,8 @@ def stop_servers(fc, s3):
 
 
 def diag(c):
-    d = c["diagnostics"]
-    return json.loads(d["Payload"]) if isinstance(d, dict) else d
+    """The completion's diagnostics payload, as the fake parsed it (member order kept)."""
+    return c["diagnostics"]
 
 
 def run_deployment(kind):
@@ -62,8 +62,8 @@ def run_deployment(kind):
                 assert diag(c) == {"error_code": 0, "script_name": "", "message": "Succeeded: ",
                                    "log": ""}, c
             # ApplicationStop on the first deployment is a no-op acknowledgement (R-091).
-            assert comps[0]["acks"][0]["noop"] is True, comps[0]
-            assert comps[1]["acks"][0]["noop"] is False
+            assert comps[0]["acks"][0]["is_noop"] is True, comps[0]
+            assert comps[1]["acks"][0]["is_noop"] is False
             assert open(os.path.join(dest, "hello.txt")).read() == "hello\n"
             events = [l.split()[0] for l in open(rec)]
             assert events == HOOKS[1:], events
@@ -303,8 +303,11 @@ def test_sigterm_mid_hook_finishes_and_reports_R077():
             harness.wait_for(lambda: os.path.exists(started), 60, "hook start")
             t0 = time.monotonic()
             assert env.stop(signal.SIGTERM, timeout=40) == 0
-            assert fc.wait_deployment("d-SIGTERM01", 5) == "Succeeded"
+            c = [c for c in fc.completions("d-SIGTERM01") if c["command"] == "ApplicationStart"][0]
+            assert c["status"] == "Succeeded" and c["completions"] == 1, c
             assert time.monotonic() - t0 >= 1.5, "the agent waited for the running hook"
+            # Stopped agents poll no more: ValidateService is still waiting in the service.
+            assert "ValidateService" not in [c["command"] for c in fc.completions("d-SIGTERM01")]
             log = env.agent_log()
             assert "Gracefully shutting down agent child threads now, will wait up to 30 seconds" in log
             assert not os.path.exists(os.path.join(env.piddir, "codedeploy-agent.pid"))
@@ -352,7 +355,7 @@ def test_update_deployment_agent_refused_V090():
             env.start()
             assert fc.wait_deployment("d-UPDATE001", 60) == "Failed"
             c = fc.completions("d-UPDATE001")[0]
-            assert c["acks"][0]["noop"] is True, c
+            assert c["acks"][0]["is_noop"] is True, c
             assert diag(c)["error_code"] == 5
             assert diag(c)["message"] == "Unsupported command type: UpdateDeploymentAgent."
             assert not os.path.exists(os.path.join(env.root, "dg-0001", "d-UPDATE001")), \

@@ -108,8 +108,10 @@ def test_validation_errors_C224_C225_C226():
         assert "is specified with type directory but it is a file" in r.stderr
         r = env.local("-l", env.path("emptydir"))
         assert "Expecting appspec file at location" in r.stderr and r.returncode == 1
-        r = env.local("-l", env.path("emptydir"), "-c", env.path("nope.yml"))
-        assert "does not exist or is not readable" in r.stderr
+        good = env.bundle("good", hooks_yaml([]))
+        r = env.local("-l", good, "-c", env.path("nope.yml"))
+        assert r.stderr.strip() == ("ERROR: configuration file %s does not exist or is not "
+                                    "readable" % env.path("nope.yml")), r.stderr
 
 
 def test_failing_hook_reports_script_and_log_C230():
