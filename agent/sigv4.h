@@ -40,6 +40,8 @@ struct sigv4_params {
     long clock_offset_sec;   /* added to now: server time minus local time */
     bool s3_mode;            /* S3 rules: no path normalisation or double encoding, and the
                               * x-amz-content-sha256 header is added and signed */
+    bool raw_path;           /* S3's path rules (no normalisation, no double encoding) without the
+                              * header; s3_mode implies it */
     bool unsigned_payload;   /* payload hash "UNSIGNED-PAYLOAD" instead of the body's SHA-256 */
     bool sign_body_header;   /* add and sign x-amz-content-sha256 outside s3_mode too */
     bool omit_session_token; /* attach the token only after signing, unsigned (test vectors) */
