@@ -55,6 +55,7 @@ struct bundle_s3_opts {
     struct http_client *http;      /* borrowed */
     uint64_t max_bytes;            /* 0: BUNDLE_MAX_BYTES_DEFAULT */
     int attempts;                  /* 0: BUNDLE_S3_ATTEMPTS */
+    uint64_t retry_base_ms;        /* wait before retry n is base << (n - 1); 0: 300 */
     bundle_sleep_fn sleep;         /* NULL: real sleep */
     void *sleep_arg;
     bundle_progress_fn progress;   /* may be NULL */
