@@ -381,6 +381,15 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
         const char *im = seen_etag ? seen_etag : want_etag;
         int r = s3_send(&c, "GET", im, &resp, &last);
         if (r < 0) {
+            /* A transfer broken after the headers: remember the ETag so the resume asks for the
+             * same object (If-Match) and its size. */
+            if ((resp.status == 200 || resp.status == 206) && c.have == 0 && !seen_etag) {
+                seen_etag = bundle_etag_unquote(http_headers_get(&resp.headers, "ETag"));
+                kms = sse_hides_md5(&resp);
+                uint64_t total = 0;
+                if (s3_sizes(&c, &resp, &total, NULL) == 0 && total)
+                    c.total = total;
+            }
             http_response_done(&resp);
             if (last.code == ERR_CANCELLED || last.code == ERR_LIMIT || last.code == ERR_UNSAFE ||
                 last.code == ERR_AUTH || last.code == ERR_CONFIG || last.code == ERR_SIGNATURE)
@@ -607,6 +616,80 @@ static void gh_progress(void *arg, uint64_t done, uint64_t total)
     g->o->progress(g->o->progress_arg, done, total, secs > 0 ? (double)done / secs : 0.0);
 }
 
+
+/* "scheme://host[:port]" prefix length of url, 0 when it has none. */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return 0;
+    p += 3;
+    return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+/* Location resolved against the URL it came from (absolute, or absolute-path). */
+static char *resolve_location(const char *base, const char *loc)
+{
+    if (strstr(loc, "://"))
+        return xstrdup(loc);
+    if (loc[0] == '/')
+        return xasprintf("%.*s%s", (int)origin_len(base), base, loc);
+    return NULL;
+}
+
+/*
+ * GET url into fd, following up to BUNDLE_GITHUB_MAX_REDIRECTS redirects by hand so that the
+ * token (auth, may be NULL) goes to the API origin only (R-116), and an https:// download never
+ * continues over http://.  Returns http_request's result for the last hop.
+ */
+static int gh_get(const struct bundle_github_opts *o, const char *url, const char *auth, int fd,
+                  uint64_t max, struct gh_progress *gp, long *ret_status, uint64_t *ret_size,
+                  struct err *err)
+{
+    AUTOFREE char *cur = xstrdup(url);
+    size_t api_origin = origin_len(url);
+    int r = -1;
+    for (int hop = 0; hop <= BUNDLE_GITHUB_MAX_REDIRECTS; hop++) {
+        struct http_headers h;
+        http_headers_init(&h);
+        bool same_origin = origin_len(cur) == api_origin && strncmp(cur, url, api_origin) == 0;
+        if (auth && same_origin)
+            http_headers_add(&h, "Authorization", auth);
+        http_headers_add(&h, "Accept", "application/vnd.github+json");
+        struct http_request req = {
+            .method = "GET",
+            .url = cur,
+            .headers = &h,
+            .max_response = (size_t)max,
+            .out_fd = fd,
+            .progress = gh_progress,
+            .progress_arg = gp,
+        };
+        struct http_response resp;
+        r = http_request(o->http, &req, &resp, err);
+        http_headers_done(&h);
+        *ret_status = resp.status;
+        *ret_size = resp.bytes_streamed;
+        const char *loc = http_headers_get(&resp.headers, "Location");
+        bool redirect = r == 0 && loc && (resp.status == 301 || resp.status == 302 ||
+                                          resp.status == 303 || resp.status == 307 ||
+                                          resp.status == 308);
+        char *next = redirect ? resolve_location(cur, loc) : NULL;
+        http_response_done(&resp);
+        if (!redirect)
+            return r;
+        if (!next || (str_has_prefix(cur, "https://") && !str_has_prefix(next, "https://"))) {
+            free(next);
+            return err_set(err, ERR_UNSAFE, "GitHub download '%s': refusing redirect to '%s'",
+                           url, loc);
+        }
+        free(cur);
+        cur = next;
+    }
+    return err_set(err, ERR_UNSAFE, "GitHub download '%s': more than %d redirects", url,
+                   BUNDLE_GITHUB_MAX_REDIRECTS);
+}
+
 int bundle_fetch_github(const struct bundle_github_source *src,
                         const struct bundle_github_opts *o, const char *dest,
                         struct bundle_result *ret, struct err *err)
@@ -622,17 +705,11 @@ int bundle_fetch_github(const struct bundle_github_source *src,
     AUTOFREE char *tmp = xasprintf("%s.part", dest);
     struct buf codes;
     buf_init(&codes, 4096);
-    struct http_headers h;
-    http_headers_init(&h);
-    /* R-116: the token goes to the API host only; the HTTP client never forwards a custom
-     * Authorization header to a redirect target on another host or port. */
     char *auth = NULL;
     if (src->token && *src->token) {
         auth = xasprintf("token %s", src->token);
         log_add_secret(src->token);
-        http_headers_add(&h, "Authorization", auth);
     }
-    http_headers_add(&h, "Accept", "application/vnd.github+json");
     uint64_t max = o->max_bytes ? o->max_bytes : BUNDLE_MAX_BYTES_DEFAULT;
     int rc = -1, attempt;
     long status = 0;
@@ -647,21 +724,8 @@ int bundle_fetch_github(const struct bundle_github_source *src,
             goto out;
         }
         struct gh_progress gp = {o, now_usec()};
-        struct http_request req = {
-            .method = "GET",
-            .url = url,
-            .headers = &h,
-            .max_response = (size_t)max,
-            .out_fd = fd,
-            .progress = gh_progress,
-            .progress_arg = &gp,
-        };
-        struct http_response resp;
         struct err e = ERR_INIT;
-        int r = http_request(o->http, &req, &resp, &e);
-        status = resp.status;
-        size = resp.bytes_streamed;
-        http_response_done(&resp);
+        int r = gh_get(o, url, auth, fd, max, &gp, &status, &size, &e);
         int cr = fsync(fd) == 0 ? close(fd) : (close(fd), -1);
         if (r == 0 && status >= 200 && status < 300) {
             if (cr < 0) {
@@ -704,7 +768,6 @@ out:
     (void)cancelled;
     if (rc < 0)
         (void)unlink(tmp);
-    http_headers_done(&h);
     secret_free(auth);
     buf_done(&codes);
     return rc;

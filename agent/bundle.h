@@ -32,6 +32,7 @@ struct creds_provider;
 #define BUNDLE_S3_RETRY_BASE_MS 300   /* 0.3 s x 2^n, R-064 */
 #define BUNDLE_GITHUB_API "https://api.github.com"
 #define BUNDLE_GITHUB_RETRIES 3
+#define BUNDLE_GITHUB_MAX_REDIRECTS 5
 #define BUNDLE_MAX_BYTES_DEFAULT (32ULL * 1024 * 1024 * 1024)
 
 /* Sleep hook for retry waits (tests make them instant and record them). */
