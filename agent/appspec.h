@@ -41,7 +41,8 @@ enum appspec_file_exists {
 /* One `files` entry. */
 struct appspec_file {
     char *source;       /* owned; as written (surrounding whitespace kept, as Ruby) */
-    char *source_rel;   /* owned; archive-relative, lexically normalised: "" = whole archive */
+    char *source_rel;   /* owned; archive-relative, lexically normalised: "" = whole archive;
+                         * resolve it with appspec_path_in_archive() before use (R-131) */
     char *destination;  /* owned; absolute ("/" prepended to a relative one, with a warning) */
     int line;           /* line of the entry in the AppSpec */
 };
@@ -95,7 +96,8 @@ struct appspec_permission {
 /* One hook script. */
 struct appspec_script {
     char *location;      /* owned; stripped, as written (a leading '/' is archive-relative) */
-    char *location_rel;  /* owned; archive-relative, lexically normalised */
+    char *location_rel;  /* owned; archive-relative, lexically normalised; resolve it with
+                          * appspec_path_in_archive() before use (R-131, R-151) */
     uint32_t timeout_s;  /* APPSPEC_DEFAULT_TIMEOUT_S when not given */
     char *runas;         /* owned; NULL when not given */
     bool sudo;           /* Ruby truthiness of `sudo` */
@@ -119,7 +121,10 @@ struct appspec {
     struct appspec_event *events;    /* owned array, order of first appearance */
     size_t n_events;
     enum appspec_file_exists file_exists_behavior;
-    char **warnings;                 /* owned; "<file> line <n>: ..." lines for the caller to log */
+    /* owned; "<file> line <n>: ..." lines for the caller to log at WARN: unquoted octal modes
+     * (R-146), relative destinations (R-140), per-event timeout sums over 3600 s (R-143) and
+     * hook names one typo away from a default event ("did you mean"). */
+    char **warnings;
     size_t n_warnings;
 };
 

@@ -920,6 +920,22 @@ TEST(appspec_size_cap_is_err_limit)
     ASSERT_EQ(e.code, ERR_LIMIT);
 }
 
+TEST(appspec_first_document_crlf_and_bom_R132)
+{
+    /* Only the first document counts, as with Psych's YAML.load. */
+    struct appspec *as = parse_ok("---\nversion: 0.0\nos: linux\n---\nthis: [is not parsed\n");
+    appspec_free(as);
+    as = parse_ok("\xef\xbb\xbfversion: 0.0\r\nos: linux\r\nhooks:\r\n  A:\r\n"
+                  "    - location: a.sh\r\n");
+    size_t n;
+    ASSERT_STREQ(appspec_hooks_for(as, "A", &n)[0].location, "a.sh");
+    ASSERT_EQ(appspec_hooks_for(as, "A", &n)[0].line, 5);
+    appspec_free(as);
+    ASSERT_REJECTS("version: 0.0\nos: linux\nhooks:\n\tA: []\n", ERR_APPSPEC,
+                   "appspec.yml line 4 column 1: invalid YAML: found character that cannot start "
+                   "any token");
+}
+
 TEST(appspec_embedded_nul_is_rejected)
 {
     ASSERT_REJECTS(HDR "hooks:\n  A:\n    - location: \"ok.sh\\0../../x\"\n", ERR_APPSPEC,
