@@ -21,7 +21,8 @@ struct err;
 
 #define APPSPEC_MAX_SIZE_BYTES (1024 * 1024)  /* bigger input is ERR_LIMIT */
 #define APPSPEC_MAX_DEPTH 64                  /* YAML nesting deeper than this is ERR_LIMIT */
-#define APPSPEC_MAX_ENTRIES 20000             /* files + permissions + scripts (after aliases) */
+#define APPSPEC_MAX_ENTRIES 20000             /* files, permissions, events, scripts (aliases too) */
+#define APPSPEC_MAX_EVENTS 1000               /* distinct events under hooks */
 #define APPSPEC_DEFAULT_TIMEOUT_S 3600        /* */
 #define APPSPEC_EVENT_TIMEOUT_WARN_S 3600     /* sum per event above this is a warning */
 #define APPSPEC_TIMEOUT_CLAMP_S 2147483647u   /* no maximum; huge values are clamped */
@@ -134,9 +135,10 @@ void appspec_free(struct appspec *as);
 /*
  * Parse and validate AppSpec text.  filename (basename, e.g. "appspec.yml"; NULL = default) is
  * used in messages.  text need not be NUL-terminated.  On success *ret is a new appspec.
- * Errors: ERR_LIMIT when len > APPSPEC_MAX_SIZE_BYTES, nesting > APPSPEC_MAX_DEPTH or more than
- * APPSPEC_MAX_ENTRIES entries; ERR_APPSPEC for an empty document (R-133), YAML syntax errors
- * (with line and column), a non-mapping top level, and every rule of R-134 - R-149, checked in
+ * Errors: ERR_LIMIT when len > APPSPEC_MAX_SIZE_BYTES, nesting > APPSPEC_MAX_DEPTH, more than
+ * APPSPEC_MAX_ENTRIES entries or APPSPEC_MAX_EVENTS events, or too many anchors, aliases or
+ * merge keys; ERR_APPSPEC for an empty document (R-133), YAML syntax errors (with line and
+ * column), embedded NUL characters, a non-mapping top level, and every rule of R-134 - R-149, checked in
  * the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior); paths in
  * `files.source` and hook `location` that climb out of the archive ("../x") are ERR_APPSPEC
  * "AppSpec path <value> resolves outside the revision directory" (R-131, lexical check only;

@@ -286,6 +286,13 @@ TEST(appspec_yaml_typing_octal_keeps_text_C268_R132)
     appspec_yscalar_type("1:30", true, NULL, &s);
     ASSERT_EQ(s.type, APPSPEC_Y_INT);
     ASSERT_EQ(s.i, 90);
+    appspec_yscalar_type("0:01:05", true, NULL, &s);
+    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    ASSERT_EQ(s.i, 65);
+    appspec_yscalar_type("1:2:3:4", true, NULL, &s);
+    ASSERT_EQ(s.type, APPSPEC_Y_STR);
+    appspec_yscalar_type("1:60", true, NULL, &s);
+    ASSERT_EQ(s.type, APPSPEC_Y_STR);
     appspec_yscalar_type("-12", true, NULL, &s);
     ASSERT_EQ(s.i, -12);
     appspec_yscalar_type("99999999999999999999999", true, NULL, &s);
