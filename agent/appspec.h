@@ -21,7 +21,7 @@ struct err;
 
 #define APPSPEC_MAX_SIZE_BYTES (1024 * 1024)  /* bigger input is ERR_LIMIT */
 #define APPSPEC_MAX_DEPTH 64                  /* YAML nesting deeper than this is ERR_LIMIT */
-#define APPSPEC_MAX_ENTRIES 20000             /* files, permissions, events, scripts (aliases too) */
+#define APPSPEC_MAX_ENTRIES 20000             /* files, permissions, events, scripts, aliased */
 #define APPSPEC_MAX_EVENTS 1000               /* distinct events under hooks */
 #define APPSPEC_DEFAULT_TIMEOUT_S 3600        /* */
 #define APPSPEC_EVENT_TIMEOUT_WARN_S 3600     /* sum per event above this is a warning */
@@ -138,9 +138,9 @@ void appspec_free(struct appspec *as);
  * Errors: ERR_LIMIT when len > APPSPEC_MAX_SIZE_BYTES, nesting > APPSPEC_MAX_DEPTH, more than
  * APPSPEC_MAX_ENTRIES entries or APPSPEC_MAX_EVENTS events, or too many anchors, aliases or
  * merge keys; ERR_APPSPEC for an empty document (R-133), YAML syntax errors (with line and
- * column), embedded NUL characters, a non-mapping top level, and every rule of R-134 - R-149, checked in
- * the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior); paths in
- * `files.source` and hook `location` that climb out of the archive ("../x") are ERR_APPSPEC
+ * column), embedded NUL characters, a non-mapping top level, and every rule of R-134 - R-149,
+ * checked in the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior);
+ * paths in `files.source` and hook `location` that climb out of the archive ("../x") are ERR_APPSPEC
  * "AppSpec path <value> resolves outside the revision directory" (R-131, lexical check only;
  * appspec_path_in_archive() does the symlink-resolving check at install/hook time).
  */

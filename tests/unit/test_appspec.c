@@ -1,4 +1,4 @@
-/* Tests for appspec: spec section 10 (R-128 - R-149), checklist C-137 - C-159, C-261, C-267 - C-269. */
+/* appspec tests: spec section 10 (R-128 - R-149); checklist C-137..C-159, C-261, C-267..C-269 */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -336,7 +336,8 @@ TEST(appspec_empty_documents_C141_R133)
 
 TEST(appspec_yaml_syntax_error_names_line_and_column_R133)
 {
-    ASSERT_REJECTS("version: 0.0\nos: [linux\n", ERR_APPSPEC, "appspec.yml line 3 column 1: invalid YAML: ");
+    ASSERT_REJECTS("version: 0.0\nos: [linux\n", ERR_APPSPEC,
+                   "appspec.yml line 3 column 1: invalid YAML: ");
     ASSERT_REJECTS("\"version\n", ERR_APPSPEC, "invalid YAML: found unexpected end of stream");
     ASSERT_REJECTS("- a\n- b\n", ERR_APPSPEC, "appspec.yml line 1: the AppSpec must be a mapping");
     ASSERT_REJECTS("just text\n", ERR_APPSPEC, "must be a mapping with 'version', 'os'");
@@ -352,7 +353,7 @@ TEST(appspec_version_values_C142_R135)
     }
 #define VMSG(v)                                                                                    \
     "The deployment failed because an invalid version value (" v ") was entered in the "           \
-    "application specification file. Make sure your AppSpec file specifies \"0.0\" as the "         \
+    "application specification file. Make sure your AppSpec file specifies \"0.0\" as the "       \
     "version, and then try again."
     ASSERT_REJECTS("version: invalid\nos: linux\n", ERR_APPSPEC, VMSG("invalid"));
     ASSERT_REJECTS("os: linux\n", ERR_APPSPEC, VMSG(""));
@@ -366,7 +367,7 @@ TEST(appspec_os_values_C143_R136)
 {
 #define OSMSG(v)                                                                                   \
     "The deployment failed because the application specification file specifies an unsupported "   \
-    "operating system (" v "). Specify either \"linux\" or \"windows\" in the os section of the "   \
+    "operating system (" v "). Specify either \"linux\" or \"windows\" in the os section of the " \
     "AppSpec file, and then try again."
     ASSERT_REJECTS("version: 0.0\nos: windows\n", ERR_APPSPEC, OSMSG("windows"));
     ASSERT_REJECTS("version: 0.0\nos: unsupported\n", ERR_APPSPEC, OSMSG("unsupported"));
@@ -436,7 +437,8 @@ TEST(appspec_files_messages_C146_R139)
     ASSERT_REJECTS(HDR "files:\n  - source: app\n", ERR_APPSPEC,
                    "appspec.yml line 4: The deployment failed because the application "
                    "specification file specifies only a source file (app). Add the name of the "
-                   "destination file to the files section of the AppSpec file, and then try again.");
+                   "destination file to the files section of the AppSpec file, and then try "
+                   "again.");
     ASSERT_REJECTS(HDR "files:\n  - destination: /srv\n", ERR_APPSPEC,
                    "The deployment failed because the application specification file specifies a "
                    "destination file, but no source file. Update the files section of the AppSpec "
