@@ -140,7 +140,7 @@ void appspec_free(struct appspec *as);
  * merge keys; ERR_APPSPEC for an empty document (R-133), YAML syntax errors (with line and
  * column), embedded NUL characters, a non-mapping top level, and every rule of R-134 - R-149,
  * checked in the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior);
- * paths in `files.source` and hook `location` that climb out of the archive ("../x") are ERR_APPSPEC
+ * paths in `files.source` and hook `location` that climb out ("../x") are ERR_APPSPEC
  * "AppSpec path <value> resolves outside the revision directory" (R-131, lexical check only;
  * appspec_path_in_archive() does the symlink-resolving check at install/hook time).
  */
