@@ -633,10 +633,20 @@ static void *watchdog_main(void *arg)
     uint64_t step = wd ? usec / 2000 : 5000;
     if (step > 5000)
         step = 5000;
+    unsigned last_report_min = 0;
     while (!sig_stop || d->workers > 0) {
         if (wd)
             sd_notify(0, "WATCHDOG=1");
         publish_status(d);
+        /* show that a long hook is still running, once a minute. */
+        pthread_mutex_lock(&d->mu);
+        unsigned min = d->current[0] ? (unsigned)((now_ms() - d->current_since_ms) / 60000) : 0;
+        char what[sizeof(d->current)];
+        snprintf(what, sizeof(what), "%s", d->current);
+        pthread_mutex_unlock(&d->mu);
+        if (min > last_report_min)
+            log_info("%s still running after %u min", what, min);
+        last_report_min = min;
         sleep_ms_interruptible(step, NULL);
         if (sig_stop && d->workers == 0)
             break;

@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +66,44 @@ static int check_dirs(const struct config *cfg)
     return 0;
 }
 
+/* switch the daemon to :user: (and :group:) before doing any work. */
+static int drop_to_config_user(const struct config *cfg)
+{
+    if (!cfg->user || !*cfg->user)
+        return 0;
+    struct passwd *pw = getpwnam(cfg->user);
+    if (!pw) {
+        fprintf(stderr, "error: The system user does not exist: \"%s\"\n", cfg->user);
+        return -1;
+    }
+    if (pw->pw_uid == geteuid())
+        return 0;
+    if (geteuid() != 0) {
+        fprintf(stderr, "error: Can't drop privileges as unprivileged user. Please run this "
+                "command as a privileged user.\n");
+        return -1;
+    }
+    gid_t gid = pw->pw_gid;
+    if (cfg->group && *cfg->group) {
+        struct group *gr = getgrnam(cfg->group);
+        if (!gr) {
+            fprintf(stderr, "error: The system group does not exist: \"%s\"\n", cfg->group);
+            return -1;
+        }
+        gid = gr->gr_gid;
+    }
+    if (initgroups(pw->pw_name, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 || setresuid(0, 0, 0) == 0) {
+        fprintf(stderr, "error: cannot switch to user '%s': %s\n", cfg->user, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int run_foreground(const struct config *cfg, int ready_fd)
 {
+    if (drop_to_config_user(cfg) < 0)
+        return 1;
     struct err e = ERR_INIT;
     struct log_opts lo = {.program = cfg->program_name, .log_dir = cfg->log_dir,
                           .verbose = cfg->verbose};
