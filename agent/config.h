@@ -54,7 +54,7 @@
  * [cdagent] marks keys that the Ruby agent does not have; [v2] keys from the Rust 2.x agent.
  */
 struct config {
-    char *path;                   /* owned; the file this came from ("" for defaults) */
+    char *path; /* owned; the file this came from ("" for defaults) */
 
     /* ---- paths and names (R-021, R-023) ---- */
     /* :log_dir:  default "/var/log/aws/codedeploy-agent".  Directory of the agent log.  Ruby has
@@ -78,25 +78,28 @@ struct config {
     char *on_premises_config_file;
 
     /* ---- logging ---- */
-    bool verbose;                 /* :verbose: false.  true = log level DEBUG, else INFO */
-    bool enable_deployments_log;  /* :enable_deployments_log: true.  Mirror hook output into
-                                   * <root_dir>/deployment-logs/<program>-deployments.log (R-201) */
-    bool log_aws_wire;            /* :log_aws_wire: false.  Write <log_dir>/<program>.aws_wire.log
-                                   * (R-203) */
+    bool verbose;                /* :verbose: false.  true = log level DEBUG, else INFO */
+    bool enable_deployments_log; /* :enable_deployments_log: true.  Mirror hook output into
+                                  * <root_dir>/deployment-logs/<program>-deployments.log (R-201) */
+    bool log_aws_wire;           /* :log_aws_wire: false.  Write <log_dir>/<program>.aws_wire.log
+                                  * (R-203) */
 
     /* ---- poll loop and timing (section 5), all in seconds ---- */
-    int wait_between_runs;        /* :wait_between_runs: 30 (shipped file: 1), 0..86400.  Sleep
-                                   * after every poll cycle (R-068) */
-    int wait_after_error;         /* :wait_after_error: 30, 0..86400.  Accepted; unused */
-    int http_read_timeout;        /* :http_read_timeout: 80, 1..86400.  Read timeout of Commands
-                                   * calls (R-055); a warning when <= 60 (the long poll is ~60 s) */
+    int wait_between_runs; /* :wait_between_runs: 30 (shipped file: 1), 0..86400.  Sleep
+                            * after every poll cycle (R-068) */
+    int wait_after_error;  /* :wait_after_error: 30, 0..86400.  Accepted; unused */
+    int http_read_timeout; /* :http_read_timeout: 80, 1..86400.  Read timeout of Commands
+                            * calls (R-055); a warning when <= 60 (the long poll is ~60 s) */
     int kill_agent_max_wait_time_seconds; /* :kill_agent_max_wait_time_seconds: 7200, >= 0.
-                                   * Max wait for running work on stop (R-077); values above
-                                   * 86400 are clamped to 86400 with a warning (as v2, V-068) */
-    int wait_after_throttle_error;     /* :wait_after_throttle_error: 60, 0..86400.  Sleep before
-                                        * retrying start-up after throttling */
-    int wait_after_connection_problem; /* :wait_after_connection_problem: 5, 0..86400.  Sleep
-                                        * before retrying start-up after a DNS/socket failure */
+                                           * Max wait for running work on stop (R-077); values above
+                                           * 86400 are clamped to 86400 with a warning (as v2,
+                                           * V-068) */
+    int max_revisions;                    /* :max_revisions: 5, >= 1.  Revisions kept per deployment
+                                           * group (R-106); below 1 is an error (R-022) */
+    int wait_after_throttle_error;        /* :wait_after_throttle_error: 60, 0..86400.  Sleep before
+                                           * retrying start-up after throttling */
+    int wait_after_connection_problem;    /* :wait_after_connection_problem: 5, 0..86400.  Sleep
+                                           * before retrying start-up after a DNS/socket failure */
 
     /* ---- service endpoints and network ---- */
     /* :proxy_uri:  null.  HTTP(S) proxy for Commands, S3 and GitHub, never IMDS (R-054).  Must
@@ -108,20 +111,20 @@ struct config {
     /* :s3_endpoint_override:  null.  Full URL replacing the S3 endpoint (R-111); checked like
      * deploy_control_endpoint. */
     char *s3_endpoint_override;
-    bool use_fips_mode;           /* :use_fips_mode: false.  FIPS endpoints (R-042, R-111); only
-                                   * in US regions (R-022, config_fips_region_allowed()) */
-    bool enable_auth_policy;      /* :enable_auth_policy: false.  "secure" service variant */
-    bool disable_imds_v1;         /* :disable_imds_v1: false.  Never fall back to IMDSv1 */
+    bool use_fips_mode;      /* :use_fips_mode: false.  FIPS endpoints (R-042, R-111); only
+                              * in US regions (R-022, config_fips_region_allowed()) */
+    bool enable_auth_policy; /* :enable_auth_policy: false.  "secure" variant */
+    bool disable_imds_v1;    /* :disable_imds_v1: false.  Never fall back to IMDSv1 */
 
     /* ---- privilege drop (R-012) ---- */
-    char *user;                   /* :user:  null.  Run as this user (name or number as text) */
-    char *group;                  /* :group: null.  Primary group for :user: */
+    char *user;  /* :user:  null.  Run as this user (name or number as text) */
+    char *group; /* :group: null.  Primary group for :user: */
 
     /* ---- Ruby process-manager keys (R-021) ---- */
-    int children;                 /* :children: 1.  Any other value is an error with the text
-                                   * "children can only be set to 1" (R-022) */
-    int max_runs_per_worker;      /* :max_runs_per_worker: 0, >= 0.  Ruby worker recycling;
-                                   * accepted, ignored */
+    int children;                       /* :children: 1.  Any other value is an error with the text
+                                         * "children can only be set to 1" (R-022) */
+    int max_runs_per_worker;            /* :max_runs_per_worker: 0, >= 0.  Ruby worker recycling;
+                                         * accepted, ignored */
     int wait_between_spawning_children; /* :wait_between_spawning_children: 1; accepted, ignored */
 
     /* ---- cdagent extensions (R-021 second table) ---- */
@@ -135,20 +138,20 @@ struct config {
      * or KiB, MiB, GiB, TiB (powers of 1024), e.g. '10GiB'.  If v2's :archive_max_extraction_size:
      * is also set, this field holds the smaller of the two. */
     uint64_t max_bundle_extracted_bytes;
-    uint64_t max_bundle_entries;  /* :max_bundle_entries: 1000000 [cdagent], >= 1.  Cap on archive
-                                   * entries (R-126) */
+    uint64_t max_bundle_entries; /* :max_bundle_entries: 1000000 [cdagent], >= 1.  Cap on archive
+                                  * entries (R-126) */
 
     /* ---- v2 keys (v2-delta V-068), same names and defaults as agent 2.x ---- */
-    bool enable_archive_reuse;    /* :enable_archive_reuse: true [v2].  Reuse a previous
-                                   * deployment's archive on restart (V-050) */
-    bool disable_core_dumps;      /* :disable_core_dumps: true [v2].  RLIMIT_CORE 0 and not
-                                   * dumpable, because credentials live in memory (V-085) */
+    bool enable_archive_reuse; /* :enable_archive_reuse: true [v2].  Reuse a previous
+                                * deployment's archive on restart (V-050) */
+    bool disable_core_dumps;   /* :disable_core_dumps: true [v2].  RLIMIT_CORE 0 and not
+                                * dumpable, because credentials live in memory (V-085) */
     /* :archive_max_extraction_size: unset (0) [v2].  Same syntax as max_bundle_extracted_bytes;
      * folded into it (the smaller wins).  Kept here as written, 0 when unset (V-056). */
     uint64_t archive_max_extraction_size;
-    bool reject_symlinks_in_bundle;           /* false [v2] V-053: refuse bundles with links */
-    bool reject_path_traversal_in_bundle;     /* false [v2] V-054: refuse '..'/absolute entries
-                                               * outright (they are always skipped anyway) */
+    bool reject_symlinks_in_bundle;       /* false [v2] V-053: refuse bundles with links */
+    bool reject_path_traversal_in_bundle; /* false [v2] V-054: refuse '..'/absolute entries
+                                           * outright (they are always skipped anyway) */
     /* false [v2] V-055: refuse SUID/SGID files and modes.  false = setuid/setgid bits are kept
      * as GNU tar -p does (R-123); this is the "allow setuid" switch. */
     bool reject_unsafe_permissions_in_bundle;

@@ -43,6 +43,9 @@ struct unpack_opts {
     bool allow_setid;      /* keep setuid/setgid bits from the archive (else cleared) */
     bool restore_owner;    /* when root: owner/group by name if known on the host, else numeric */
     bool reject_links;     /* refuse any symlink or hard link entry (v2 reject_symlinks_in_bundle) */
+    /* Skip the private-cwd thread mode and use the absolute-path mode that otherwise only runs
+     * where unshare(CLONE_FS) is refused (for tests of that mode). */
+    bool no_private_cwd;
     /* Non-fatal notices (skipped device node, ...), one line each; may be NULL. */
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;        /* borrowed, passed to warn */
