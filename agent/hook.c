@@ -155,7 +155,17 @@ static void reset_signals(void)
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
-        (void)sigaction(sig, &sa, NULL);
+        if (sigaction(sig, &sa, NULL) < 0) {
+            /* glibc refuses its reserved real-time signals; an inherited SIG_IGN on them would
+             * survive exec, so reset them with the raw system call */
+            struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                unsigned long long mask;
+            } k = {NULL, 0, NULL, 0};
+            (void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+        }
     }
 }
 
