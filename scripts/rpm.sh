@@ -20,6 +20,8 @@ command -v rpmbuild >/dev/null 2>&1 || {
     exit 1
 }
 
+# A calling make's variables (e.g. B=...) must not reach the make inside rpmbuild.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 top=$build/rpm
 rm -rf "$top"
 mkdir -p "$top/SOURCES" "$top/SPECS" "$top/BUILD" "$top/RPMS" "$top/SRPMS" "$top/BUILDROOT"
