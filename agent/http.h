@@ -65,8 +65,10 @@ struct http_request {
     int out_fd;                         /* >= 0: stream a 2xx body there instead of memory */
     long timeout_ms;                    /* whole-request cap; 0: none (read timeout still applies) */
     bool no_proxy;                      /* true for IMDS */
-    http_progress_fn progress;          /* may be NULL; streamed downloads only */
+    http_progress_fn progress;          /* may be NULL; streamed downloads only, called per chunk */
     void *progress_arg;
+    bool follow_redirects;              /* follow up to 5 redirects, to https:// only; a custom
+                                         * Authorization header goes to the first host only */
 };
 
 struct http_response {
