@@ -38,9 +38,6 @@ enum commands_error_class commands_classify(long status, const char *code, const
 bool commands_is_auth_code(const char *code);
 bool commands_is_throttle_code(const char *code);
 
-/* RFC 7231 Date header ("Tue, 01 Dec 2026 07:58:45 GMT") to epoch seconds; -1 if unparsable. */
-int64_t commands_parse_http_date(const char *s);
-
 /* Parse the three response shapes (body is the raw response JSON). */
 int commands_parse_poll(const char *body, size_t len, struct host_command **ret, struct err *err);
 int commands_parse_status(const char *body, size_t len, enum commands_status *ret,

@@ -387,7 +387,9 @@ def test_commands_c_retries_500_and_throttling_r064():
         out = _driver(fc, "poll", HOST_ID)
         assert out.returncode == 0, out.stderr
         assert len(fc.requests("PollHostCommand")) == 4
-        assert "retries=3" in out.stderr, out.stderr
+        # curl itself re-sends once when a reused connection dies before any response, so the
+        # dropped connection may or may not count as one of our retries.
+        assert "retries=3" in out.stderr or "retries=2" in out.stderr, out.stderr
     faults = [{"op": "PollHostCommand", "kind": "throttle", "count": 10}]
     with FakeCommands(creds=CREDS, scenario={"faults": faults, "poll_hold": 0.1}) as fc:
         out = _driver(fc, "poll", HOST_ID)
@@ -397,13 +399,13 @@ def test_commands_c_retries_500_and_throttling_r064():
 
 
 def test_commands_c_corrects_clock_skew_r051():
-    with FakeCommands(creds=CREDS, scenario={"poll_hold": 0.1, "clock_offset": -7200}) as fc:
-        out = _driver(fc, "poll", HOST_ID)
-        assert out.returncode == 0, out.stderr
-        polls = fc.requests("PollHostCommand")
-        assert [p["status"] for p in polls] == [400, 200], polls
-        assert "offset=-7200" in out.stderr or "offset=-7199" in out.stderr or \
-            "offset=-7201" in out.stderr, out.stderr
+    for skew in (-7200, 3600):
+        with FakeCommands(creds=CREDS, scenario={"poll_hold": 0.1, "clock_offset": skew}) as fc:
+            out = _driver(fc, "poll", HOST_ID)
+            assert out.returncode == 0, out.stderr
+            polls = fc.requests("PollHostCommand")
+            assert [p["status"] for p in polls] == [400, 200], polls
+            assert any("offset=%d " % (skew + d) in out.stderr for d in (-1, 0, 1)), out.stderr
 
 
 def test_commands_c_secure_variant_r046():

@@ -677,14 +677,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def date_time_string(self, timestamp=None):
+        # send_response() adds Date from this: it must be the fake's (possibly skewed) clock.
+        return email.utils.format_datetime(self.server.fake.now(), usegmt=True)
+
     def _send(self, status, obj, extra=None):
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        fake = self.server.fake
-        self.send_header("Date", email.utils.format_datetime(fake.now(), usegmt=True))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
