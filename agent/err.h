@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#define ERR_MSG_MAX 512
+#define ERR_MSG_MAX 1024  /* room for the R-130 message with two real root-dir paths */
 
 enum err_code {
     ERR_NONE = 0,                /* SUCCEEDED */
