@@ -288,12 +288,29 @@ def test_redelivery_until_ack_and_duplicate_completion_recorded():
         assert len(fc.duplicate_completions) == 1
 
 
+def test_v031_unacked_command_redelivered_after_timeout():
+    sc = {"deployments": [deployment()], "poll_hold": 0.1, "redeliver_after": 0.3}
+    with FakeCommands(creds=CREDS, scenario=sc) as fc:
+        _, a, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        _, b, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert a.get("HostCommand") and b == {}, (a, b)
+        fc.poll_hold = 1.0
+        _, c, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert c["HostCommand"]["HostCommandIdentifier"] == a["HostCommand"][
+            "HostCommandIdentifier"], c
+        hci = a["HostCommand"]["HostCommandIdentifier"]
+        call(fc, "PutHostCommandAcknowledgement", {"HostCommandIdentifier": hci})
+        assert fc.wait_command("d-TEST00001", "ApplicationStop", "acked", 5)["deliveries"] == 2
+        fc.poll_hold = 0.5
+        _, d, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert d == {}, d
+
+
 def test_cli_mode_serves_and_controls():
     with harness.Env("fake") as env:
         pf = env.path("port")
         rec = env.path("req.jsonl")
-        p = env.spawn([harness.PYTHON if hasattr(harness, "PYTHON") else "/usr/bin/python3",
-                       os.path.join(harness.SRC, "tests", "fake", "commands_server.py"),
+        p = env.spawn(["/usr/bin/python3", os.path.join(harness.SRC, "tests", "fake", "commands_server.py"),
                        "--port-file", pf, "--access-key", AK, "--secret-key", SK,
                        "--record", rec, "--poll-hold", "0.1"],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -387,7 +404,9 @@ def test_commands_c_retries_500_and_throttling_r064():
         out = _driver(fc, "poll", HOST_ID)
         assert out.returncode == 0, out.stderr
         assert len(fc.requests("PollHostCommand")) == 4
-        assert "retries=3" in out.stderr, out.stderr
+        # curl itself re-sends once when a reused connection dies before any response, so the
+        # dropped connection may or may not count as one of our retries.
+        assert "retries=3" in out.stderr or "retries=2" in out.stderr, out.stderr
     faults = [{"op": "PollHostCommand", "kind": "throttle", "count": 10}]
     with FakeCommands(creds=CREDS, scenario={"faults": faults, "poll_hold": 0.1}) as fc:
         out = _driver(fc, "poll", HOST_ID)
@@ -397,13 +416,13 @@ def test_commands_c_retries_500_and_throttling_r064():
 
 
 def test_commands_c_corrects_clock_skew_r051():
-    with FakeCommands(creds=CREDS, scenario={"poll_hold": 0.1, "clock_offset": -7200}) as fc:
-        out = _driver(fc, "poll", HOST_ID)
-        assert out.returncode == 0, out.stderr
-        polls = fc.requests("PollHostCommand")
-        assert [p["status"] for p in polls] == [400, 200], polls
-        assert "offset=-7200" in out.stderr or "offset=-7199" in out.stderr or \
-            "offset=-7201" in out.stderr, out.stderr
+    for skew in (-7200, 3600):
+        with FakeCommands(creds=CREDS, scenario={"poll_hold": 0.1, "clock_offset": skew}) as fc:
+            out = _driver(fc, "poll", HOST_ID)
+            assert out.returncode == 0, out.stderr
+            polls = fc.requests("PollHostCommand")
+            assert [p["status"] for p in polls] == [400, 200], polls
+            assert any("offset=%d " % (skew + d) in out.stderr for d in (-1, 0, 1)), out.stderr
 
 
 def test_commands_c_secure_variant_r046():
