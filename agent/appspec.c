@@ -28,6 +28,8 @@ const char *const appspec_default_events[APPSPEC_N_DEFAULT_EVENTS] = {
 };
 
 #define MAX_NODES 200000   /* YAML nodes per document */
+#define MAX_ANCHORS 1000   /* anchors per document (alias lookup is linear) */
+#define MAX_ALIASES 10000  /* alias uses per document */
 #define MAX_MERGE_DEPTH 8  /* nested "<<" merge keys followed */
 #define MAX_MERGE_VISITS 256  /* merged mappings visited per lookup */
 #define INSPECT_MAX 120    /* bytes of a value quoted back in a message */
@@ -87,8 +89,11 @@ static bool parse_base60(const char *s, uint64_t *ret, bool *big)
     *big = false;
     const char *p = s;
     bool first = true;
+    int parts = 0;
     for (;;) {
         const char *colon = strchr(p, ':');
+        if (++parts > 3)
+            return false; /* Psych: at most two ":nn" groups */
         size_t n = colon ? (size_t)(colon - p) : strlen(p);
         if (n == 0)
             return false;
@@ -132,6 +137,8 @@ static bool type_int(const char *text, struct appspec_yscalar *s)
         ok = parse_digits(p + 2, 2, &v, &big);
     } else if (p[0] == '0' && p[1] == 'x') {
         ok = parse_digits(p + 2, 16, &v, &big);
+    } else if (p[0] >= '0' && p[0] <= '9' && strchr(p, ':')) {
+        ok = parse_base60(p, &v, &big);
     } else if (p[0] == '0' && p[1] == '\0') {
         v = 0;
         big = false;
@@ -139,8 +146,6 @@ static bool type_int(const char *text, struct appspec_yscalar *s)
     } else if (p[0] == '0') {
         ok = parse_digits(p + 1, 8, &v, &big);
         octal = ok;
-    } else if (p[0] >= '1' && p[0] <= '9' && strchr(p, ':')) {
-        ok = parse_base60(p, &v, &big);
     } else if (p[0] >= '1' && p[0] <= '9') {
         ok = parse_digits(p, 10, &v, &big);
     } else {
@@ -314,6 +319,7 @@ struct ytree {
     char **anchors;         /* owned names */
     struct ynode **anchored;  /* borrowed */
     size_t n_anchors, cap_anchors;
+    size_t n_aliases;
     struct ynode *root;     /* borrowed; NULL for an empty stream */
 };
 
@@ -445,6 +451,9 @@ static int build_event(struct ctx *c, struct builder *b, const yaml_event_t *ev)
     if (b->t->n_nodes >= MAX_NODES)
         return fail(c, ERR_LIMIT, (int)ev->start_mark.line + 1,
                     "document has more than %d YAML nodes", MAX_NODES);
+    if (b->t->n_anchors >= MAX_ANCHORS || b->t->n_aliases >= MAX_ALIASES)
+        return fail(c, ERR_LIMIT, (int)ev->start_mark.line + 1,
+                    "document has more than %d anchors or %d aliases", MAX_ANCHORS, MAX_ALIASES);
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         /* "\0" escapes would silently cut paths short in C strings. */
@@ -479,6 +488,7 @@ static int build_event(struct ctx *c, struct builder *b, const yaml_event_t *ev)
             b->depth--;
         return 0;
     case YAML_ALIAS_EVENT:
+        b->t->n_aliases++;
         n = ytree_alias(b->t, ev->data.alias.anchor);
         if (!n)
             return fail(c, ERR_APPSPEC, (int)ev->start_mark.line + 1,
@@ -849,7 +859,8 @@ static int count_entry(struct ctx *c, int line)
 {
     if (++c->entries > APPSPEC_MAX_ENTRIES)
         return fail(c, ERR_LIMIT, line,
-                    "more than %d files, permissions and scripts in total (aliases included)",
+                    "more than %d files, permissions, hook events and scripts in total (aliases "
+                    "included)",
                     APPSPEC_MAX_ENTRIES);
     return 0;
 }
@@ -1025,6 +1036,10 @@ static int hooks_pair(struct ctx *c, const struct ynode *k, const struct ynode *
         }
         return 0;
     }
+    if (count_entry(c, k->line) < 0)
+        return -1;
+    if (as->n_events >= APPSPEC_MAX_EVENTS)
+        return fail(c, ERR_LIMIT, k->line, "more than %d hook events", APPSPEC_MAX_EVENTS);
     struct appspec_event e;
     if (parse_event(c, name, k->line, v, &e) < 0) {
         event_done(&e);

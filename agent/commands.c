@@ -17,21 +17,21 @@
 #define STOP_SLICE_MS 50
 
 struct commands_client {
-    char *url;                      /* owned; endpoint with the "/" path */
-    char *region;                   /* owned */
-    char *agent_version;            /* owned */
+    char *url;           /* owned; endpoint with the "/" path */
+    char *region;        /* owned */
+    char *agent_version; /* owned */
     bool secure;
     int max_retries;
-    commands_creds_fn get_creds;    /* borrowed callback */
-    void *creds_arg;                /* borrowed */
-    http_stop_fn should_stop;       /* borrowed callback, may be NULL */
-    void *stop_arg;                 /* borrowed */
-    commands_sleep_fn sleep;        /* borrowed callback, may be NULL */
-    void *sleep_arg;                /* borrowed */
-    commands_transport_fn transport;/* borrowed callback, may be NULL */
-    void *transport_arg;            /* borrowed */
-    int64_t (*wall_clock)(void);    /* may be NULL */
-    struct http_client *http;       /* owned; NULL when a transport is injected */
+    commands_creds_fn get_creds;     /* borrowed callback */
+    void *creds_arg;                 /* borrowed */
+    http_stop_fn should_stop;        /* borrowed callback, may be NULL */
+    void *stop_arg;                  /* borrowed */
+    commands_sleep_fn sleep;         /* borrowed callback, may be NULL */
+    void *sleep_arg;                 /* borrowed */
+    commands_transport_fn transport; /* borrowed callback, may be NULL */
+    void *transport_arg;             /* borrowed */
+    int64_t (*wall_clock)(void);     /* may be NULL */
+    struct http_client *http;        /* owned; NULL when a transport is injected */
     long clock_offset_sec;
     struct commands_call_info last;
 };
@@ -79,12 +79,18 @@ void commands_spec_free(struct commands_spec *s)
 const char *commands_status_name(enum commands_status s)
 {
     switch (s) {
-    case COMMANDS_STATUS_NONE: return "";
-    case COMMANDS_STATUS_PENDING: return "Pending";
-    case COMMANDS_STATUS_IN_PROGRESS: return "InProgress";
-    case COMMANDS_STATUS_SUCCEEDED: return "Succeeded";
-    case COMMANDS_STATUS_FAILED: return "Failed";
-    case COMMANDS_STATUS_OTHER: return "Other";
+    case COMMANDS_STATUS_NONE:
+        return "";
+    case COMMANDS_STATUS_PENDING:
+        return "Pending";
+    case COMMANDS_STATUS_IN_PROGRESS:
+        return "InProgress";
+    case COMMANDS_STATUS_SUCCEEDED:
+        return "Succeeded";
+    case COMMANDS_STATUS_FAILED:
+        return "Failed";
+    case COMMANDS_STATUS_OTHER:
+        return "Other";
     }
     return "";
 }
@@ -170,8 +176,7 @@ char *commands_body_post_update(const char *host_command_identifier,
     cJSON_AddStringToObject(o, "HostCommandIdentifier", host_command_identifier);
     /* JSON 1.1 timestamps are epoch seconds as a JSON number. */
     if (estimated_completion_epoch_s > 0)
-        cJSON_AddNumberToObject(o, "EstimatedCompletionTime",
-                                (double)estimated_completion_epoch_s);
+        cJSON_AddNumberToObject(o, "EstimatedCompletionTime", (double)estimated_completion_epoch_s);
     if (diag_json)
         add_diagnostics(o, diag_json);
     return print_json(o);
@@ -230,11 +235,23 @@ bool commands_is_throttle_code(const char *code)
 bool commands_is_auth_code(const char *code)
 {
     static const char *const codes[] = {
-        "AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
-        "InvalidSignatureException", "IncompleteSignature", "IncompleteSignatureException",
-        "MissingAuthenticationToken", "MissingAuthenticationTokenException",
-        "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
-        "AuthFailure", "NotAuthorized", "RequestExpired", "RequestTimeTooSkewed", NULL,
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "IncompleteSignatureException",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AuthFailure",
+        "NotAuthorized",
+        "RequestExpired",
+        "RequestTimeTooSkewed",
+        NULL,
     };
     for (size_t i = 0; code && codes[i]; i++)
         if (strcmp(code, codes[i]) == 0)
@@ -316,8 +333,10 @@ static enum commands_status status_from(const char *s)
         const char *name;
         enum commands_status st;
     } names[] = {
-        {"Pending", COMMANDS_STATUS_PENDING}, {"InProgress", COMMANDS_STATUS_IN_PROGRESS},
-        {"Succeeded", COMMANDS_STATUS_SUCCEEDED}, {"Failed", COMMANDS_STATUS_FAILED},
+        {"Pending", COMMANDS_STATUS_PENDING},
+        {"InProgress", COMMANDS_STATUS_IN_PROGRESS},
+        {"Succeeded", COMMANDS_STATUS_SUCCEEDED},
+        {"Failed", COMMANDS_STATUS_FAILED},
     };
     if (!s || !*s)
         return COMMANDS_STATUS_NONE;
@@ -327,8 +346,7 @@ static enum commands_status status_from(const char *s)
     return COMMANDS_STATUS_OTHER;
 }
 
-int commands_parse_status(const char *body, size_t len, enum commands_status *ret,
-                          struct err *err)
+int commands_parse_status(const char *body, size_t len, enum commands_status *ret, struct err *err)
 {
     AUTOJSON cJSON *o = parse_object("CommandStatus", body, len, err);
     if (!o)
@@ -338,8 +356,7 @@ int commands_parse_status(const char *body, size_t len, enum commands_status *re
     return 0;
 }
 
-int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret,
-                        struct err *err)
+int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret, struct err *err)
 {
     AUTOJSON cJSON *o = parse_object("GetDeploymentSpecification", body, len, err);
     if (!o)
@@ -405,11 +422,11 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
     struct commands_client *c = xcalloc(1, sizeof(*c));
     c->url = endpoint_url(opts->endpoint);
     c->region = xstrdup(opts->region);
-    c->agent_version = xstrdup(opts->agent_version && *opts->agent_version
-                                   ? opts->agent_version
-                                   : "cdagent-" CDAGENT_VERSION);
+    c->agent_version =
+        xstrdup(opts->agent_version && *opts->agent_version ? opts->agent_version
+                                                            : "cdagent-" CDAGENT_VERSION);
     c->secure = opts->secure;
-    c->max_retries = opts->max_retries < 0   ? 0
+    c->max_retries = opts->max_retries < 0    ? 0
                      : opts->max_retries == 0 ? COMMANDS_MAX_RETRIES
                                               : opts->max_retries;
     c->get_creds = opts->get_creds;
@@ -444,6 +461,21 @@ const struct commands_call_info *commands_last_call(const struct commands_client
 int64_t commands_clock_offset(const struct commands_client *c)
 {
     return c->clock_offset_sec;
+}
+
+void commands_set_clock_offset(struct commands_client *c, int64_t offset_sec)
+{
+    c->clock_offset_sec = (long)offset_sec;
+}
+
+char *commands_format_call(const struct commands_call_info *ci, const char *params, char *out,
+                           size_t outsz)
+{
+    snprintf(out, outsz, "[CodeDeployCommand %ld %llu.%03llu %d retries] %s(%s)", ci->status,
+             (unsigned long long)(ci->elapsed_ms / 1000),
+             (unsigned long long)(ci->elapsed_ms % 1000), ci->retries,
+             ci->operation ? ci->operation : "", params ? params : "");
+    return out;
 }
 
 static bool stopping(struct commands_client *c)
@@ -485,10 +517,8 @@ static int attempt(struct commands_client *c, const char *op, const char *body, 
         commands_credentials_done(&cr);
         return -1;
     }
-    AUTOFREE char *target = xasprintf("%s.%s",
-                                      c->secure ? COMMANDS_TARGET_PREFIX_SECURE
-                                                : COMMANDS_TARGET_PREFIX,
-                                      op);
+    AUTOFREE char *target =
+        xasprintf("%s.%s", c->secure ? COMMANDS_TARGET_PREFIX_SECURE : COMMANDS_TARGET_PREFIX, op);
     struct http_headers h;
     http_headers_init(&h);
     http_headers_add(&h, "Content-Type", COMMANDS_CONTENT_TYPE);
@@ -527,8 +557,7 @@ static int attempt(struct commands_client *c, const char *op, const char *body, 
     return rc;
 }
 
-static int service_error(struct commands_client *c, enum commands_error_class cls,
-                         struct err *err)
+static int service_error(struct commands_client *c, enum commands_error_class cls, struct err *err)
 {
     const char *code = c->last.error_code;
     int kind = ERR_HTTP;
@@ -568,7 +597,7 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
         enum commands_error_class cls;
         if (rc < 0) {
             cls = (aerr.code == ERR_HTTP || aerr.code == ERR_TIMEOUT) ? COMMANDS_ERROR_RETRY
-                                                                       : COMMANDS_ERROR_FATAL;
+                                                                      : COMMANDS_ERROR_FATAL;
         } else if (resp.status >= 200 && resp.status < 300) {
             *ret_len = resp.body.len;
             *ret_body = resp.body.data ? buf_steal(&resp.body) : xstrdup("");
@@ -613,8 +642,8 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
     }
 }
 
-int commands_poll(struct commands_client *c, const char *host_identifier,
-                  struct host_command **ret, struct err *err)
+int commands_poll(struct commands_client *c, const char *host_identifier, struct host_command **ret,
+                  struct err *err)
 {
     AUTOFREE char *body = commands_body_poll(host_identifier);
     AUTOFREE char *resp = NULL;

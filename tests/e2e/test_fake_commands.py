@@ -288,12 +288,29 @@ def test_redelivery_until_ack_and_duplicate_completion_recorded():
         assert len(fc.duplicate_completions) == 1
 
 
+def test_v031_unacked_command_redelivered_after_timeout():
+    sc = {"deployments": [deployment()], "poll_hold": 0.1, "redeliver_after": 0.3}
+    with FakeCommands(creds=CREDS, scenario=sc) as fc:
+        _, a, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        _, b, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert a.get("HostCommand") and b == {}, (a, b)
+        fc.poll_hold = 1.0
+        _, c, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert c["HostCommand"]["HostCommandIdentifier"] == a["HostCommand"][
+            "HostCommandIdentifier"], c
+        hci = a["HostCommand"]["HostCommandIdentifier"]
+        call(fc, "PutHostCommandAcknowledgement", {"HostCommandIdentifier": hci})
+        assert fc.wait_command("d-TEST00001", "ApplicationStop", "acked", 5)["deliveries"] == 2
+        fc.poll_hold = 0.5
+        _, d, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert d == {}, d
+
+
 def test_cli_mode_serves_and_controls():
     with harness.Env("fake") as env:
         pf = env.path("port")
         rec = env.path("req.jsonl")
-        p = env.spawn([harness.PYTHON if hasattr(harness, "PYTHON") else "/usr/bin/python3",
-                       os.path.join(harness.SRC, "tests", "fake", "commands_server.py"),
+        p = env.spawn(["/usr/bin/python3", os.path.join(harness.SRC, "tests", "fake", "commands_server.py"),
                        "--port-file", pf, "--access-key", AK, "--secret-key", SK,
                        "--record", rec, "--poll-hold", "0.1"],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -21,7 +21,10 @@ ignored when ignore_application_stop_failures is set).  Deployment specification
 SignedData (PEM) made with a throwaway signer (certs.py).  Polls with nothing to hand out are held
 up to poll_hold seconds (the real service holds ~60 s) and return {} (or {"HostCommand": null}
 with empty_as_null).  With redeliver_until_ack a handed-out command is served again on every poll
-until it is acknowledged, as the real service does (V-031).
+until it is acknowledged, as the real service does (V-031); without it an unacknowledged
+command is served again after redeliver_after seconds (default 3), so a poll answered into a
+connection the agent abandoned (SIGTERM mid-poll) cannot strand a deployment.  Agents must
+de-duplicate re-deliveries (the "deliveries" count of each command shows them).
 
 Python use (the e2e tests):
 
@@ -34,6 +37,7 @@ Python use (the e2e tests):
         fc.completions("d-ABCDEF123")   # [{"command": "DownloadBundle", "status": "Succeeded",
                                         #   "diagnostics": {...}, ...}, ...]
         fc.requests(op="PollHostCommand"); fc.violations; fc.duplicate_completions
+        fc.wait_command("d-ABCDEF123", "ApplicationStart", "acked")   # agent is running it now
 
 Deployment entries (dicts; in_place()/blue_green() build them): deployment_id, group_id,
 group_name, application_name, revision, commands (list of names, any name allowed, e.g.
@@ -184,6 +188,7 @@ class Command:
         self.acks = []
         self.completions = []
         self.issued_at = None
+        self.last_delivery = 0.0
 
     @property
     def done(self):
@@ -276,6 +281,7 @@ class FakeCommands:
         self.target_prefix = TARGET_PREFIX_SECURE if secure else TARGET_PREFIX
         self.poll_hold = poll_hold if poll_hold is not None else scenario.get("poll_hold", 1.0)
         self.redeliver_until_ack = scenario.get("redeliver_until_ack", False)
+        self.redeliver_after = scenario.get("redeliver_after", 3.0)
         self.empty_as_null = scenario.get("empty_as_null", False)
         self.clock_offset = scenario.get("clock_offset", 0)
         self.record_path = record_path
@@ -407,6 +413,28 @@ class FakeCommands:
                         key, timeout, json.dumps([d.summary() for d in ds])[:2000]))
                 self.cond.wait(min(left, 0.5))
 
+    def wait_command(self, key, command, state="acked", timeout=60.0):
+        """Wait until the deployment's command (by name; the latest one of that name) has been
+        "delivered", "acked" or "completed"; return its summary.  Use "acked" to act while the
+        agent is executing it (e.g. kill the agent mid-hook)."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                for d in self.deployments:
+                    if d.key != key and d.deployment_id != key:
+                        continue
+                    for c in reversed(d.commands):
+                        if c.name != command:
+                            continue
+                        if state == "delivered" or (state == "acked" and c.acks) or \
+                                (state == "completed" and c.completions):
+                            return c.summary()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("%s %s not %s after %.0fs" % (key, command, state,
+                                                                        timeout))
+                self.cond.wait(min(left, 0.5))
+
     def wait_idle(self, timeout=60.0):
         for d in list(self.deployments):
             self.wait_deployment(d.key, max(0.1, timeout))
@@ -526,15 +554,20 @@ class FakeCommands:
                 continue
             if d.commands and not d.commands[-1].done:
                 c = d.commands[-1]
-                if self.redeliver_until_ack and not c.acks:
+                # Like the service, serve an unacknowledged command again (V-031): at once with
+                # redeliver_until_ack, else after redeliver_after seconds (a poll answered into
+                # a connection the agent had already abandoned must not strand a deployment).
+                wait = 0 if self.redeliver_until_ack else self.redeliver_after
+                if not c.acks and time.time() - c.last_delivery >= wait:
                     c.deliveries += 1
+                    c.last_delivery = time.time()
                     return c
                 continue
             if len(d.commands) >= len(d.names):
                 continue
             c = Command(d, len(d.commands), d.names[len(d.commands)], host)
             c.deliveries = 1
-            c.issued_at = time.time()
+            c.issued_at = c.last_delivery = time.time()
             d.commands.append(c)
             d.status = "InProgress"
             self.by_hci[c.hci] = c
@@ -557,7 +590,7 @@ class FakeCommands:
                 left = deadline - time.monotonic()
                 if left <= 0 or self.stopping:
                     return {"HostCommand": None} if self.empty_as_null else {}
-                self.cond.wait(left)
+                self.cond.wait(min(left, 0.25))
 
     def _get_spec(self, body):
         with self.lock:

@@ -71,9 +71,8 @@ static int run(struct commands_client *c, int argc, char **argv, struct err *err
         int rc = spec_open_envelope(s->format, s->payload, s->payload_len, false, &json, &len,
                                     &signer, err);
         if (rc == 0) {
-            fprintf(stderr, "system=%s signer=%s\n", s->deployment_system ? s->deployment_system
-                                                                           : "(none)",
-                    signer ? signer : "");
+            fprintf(stderr, "system=%s signer=%s\n",
+                    s->deployment_system ? s->deployment_system : "(none)", signer ? signer : "");
             printf("%s\n", json);
         }
         free(json);

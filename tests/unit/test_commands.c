@@ -14,8 +14,8 @@
 #define T0 1700000000 /* 2023-11-14T22:13:20Z, a Tuesday */
 
 struct canned {
-    long status;      /* 0: transport error */
-    int err_code;     /* for status 0 */
+    long status;  /* 0: transport error */
+    int err_code; /* for status 0 */
     const char *body;
     const char *hname, *hvalue; /* one response header, may be NULL */
 };
@@ -24,7 +24,7 @@ struct script {
     const struct canned *steps;
     size_t n;
     size_t calls;
-    char *bodies[8];   /* request bodies seen */
+    char *bodies[8]; /* request bodies seen */
     char *amz_date[8];
     char *target[8];
     char *auth[8];
@@ -174,10 +174,11 @@ TEST(commands_r058_r062_r196_ack_body_byte_exact)
 
 TEST(commands_r059_r061_complete_body_byte_exact)
 {
-    const char *diag = "{\"error_code\":4,\"script_name\":\"scripts/start.sh\",\"message\":\"Script "
-                       "at specified location: scripts/start.sh failed with exit code 1\",\"log\":"
-                       "\"LifecycleEvent - ApplicationStart\\nScript - scripts/start.sh\\n[stderr]"
-                       "boom\\n\"}";
+    const char *diag =
+        "{\"error_code\":4,\"script_name\":\"scripts/start.sh\",\"message\":\"Script "
+        "at specified location: scripts/start.sh failed with exit code 1\",\"log\":"
+        "\"LifecycleEvent - ApplicationStart\\nScript - scripts/start.sh\\n[stderr]"
+        "boom\\n\"}";
     AUTOFREE char *b = commands_body_complete("eyJiYXRjaElkIjoi", false, diag);
     ASSERT_STREQ(b, "{\"HostCommandIdentifier\":\"eyJiYXRjaElkIjoi\",\"CommandStatus\":\"Failed\","
                     "\"Diagnostics\":{\"Format\":\"JSON\",\"Payload\":\"{\\\"error_code\\\":4,"
@@ -305,8 +306,7 @@ TEST(commands_r064_500s_retried_three_times_with_full_jitter)
 {
     SCRIPT({500, 0, "{\"__type\":\"ServerException\",\"message\":\"boom\"}", NULL, NULL},
            {500, 0, "{\"__type\":\"ServerException\",\"message\":\"boom\"}", NULL, NULL},
-           {0, ERR_HTTP, NULL, NULL, NULL},
-           {200, 0, "{\"HostCommand\":null}", NULL, NULL});
+           {0, ERR_HTTP, NULL, NULL, NULL}, {200, 0, "{\"HostCommand\":null}", NULL, NULL});
     struct commands_client *c = client(&s, false);
     struct host_command *hc = NULL;
     struct err e = ERR_INIT;
@@ -349,8 +349,10 @@ TEST(commands_r064_gives_up_after_four_attempts)
 
 TEST(commands_r064_r065_throttling_is_err_throttled)
 {
-    SCRIPT({400, 0, "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-                    "\"message\":\"Rate exceeded\"}", NULL, NULL},
+    SCRIPT({400, 0,
+            "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
+            "\"message\":\"Rate exceeded\"}",
+            NULL, NULL},
            {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL});
     struct commands_client *c = client(&s, false);
     struct err e = ERR_INIT;
@@ -411,9 +413,11 @@ TEST(commands_transport_errors_cancel_and_should_stop)
 
 TEST(commands_r051_clock_skew_corrected_and_retried_once)
 {
-    SCRIPT({400, 0, "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature expired: "
-                    "20231114T221320Z is now earlier than 20231114T230820Z (20231114T231320Z - 5 "
-                    "min.)\"}", "Date", "Tue, 14 Nov 2023 23:13:20 GMT"},
+    SCRIPT({400, 0,
+            "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature expired: "
+            "20231114T221320Z is now earlier than 20231114T230820Z (20231114T231320Z - 5 "
+            "min.)\"}",
+            "Date", "Tue, 14 Nov 2023 23:13:20 GMT"},
            {200, 0, "{}", NULL, NULL});
     struct commands_client *c = client(&s, false);
     struct host_command *hc = NULL;
@@ -445,8 +449,10 @@ TEST(commands_r051_skew_not_retried_twice)
 
 TEST(commands_r064_expired_token_refreshes_credentials)
 {
-    SCRIPT({400, 0, "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security token "
-                    "included in the request is expired\"}", NULL, NULL},
+    SCRIPT({400, 0,
+            "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security token "
+            "included in the request is expired\"}",
+            NULL, NULL},
            {200, 0, "{\"CommandStatus\":\"Failed\"}", NULL, NULL});
     struct commands_client *c = client(&s, false);
     enum commands_status st;
@@ -471,11 +477,12 @@ TEST(commands_r056_v003_poll_response_shapes)
     hc = (void *)1;
     ASSERT_OK(commands_parse_poll("", 0, &hc, &e));
     ASSERT_NULL(hc);
-    const char *full = "{\"HostCommand\":{\"CommandName\":\"ApplicationStart\","
-                       "\"DeploymentExecutionId\":\"CodeDeploy/us-east-1/prod/orpheus:public004/"
-                       "123456789012:d-ABCDEF123\",\"HostCommandIdentifier\":\"eyJiYXRjaElkIjoi+/=\","
-                       "\"HostIdentifier\":\"" HOST_ID "\",\"Nonce\":3,\"NewField\":{\"x\":[1]}},"
-                       "\"Other\":true}";
+    const char *full =
+        "{\"HostCommand\":{\"CommandName\":\"ApplicationStart\","
+        "\"DeploymentExecutionId\":\"CodeDeploy/us-east-1/prod/orpheus:public004/"
+        "123456789012:d-ABCDEF123\",\"HostCommandIdentifier\":\"eyJiYXRjaElkIjoi+/=\","
+        "\"HostIdentifier\":\"" HOST_ID "\",\"Nonce\":3,\"NewField\":{\"x\":[1]}},"
+        "\"Other\":true}";
     ASSERT_OK(commands_parse_poll(full, strlen(full), &hc, &e));
     ASSERT_STREQ(hc->command_name, "ApplicationStart");
     ASSERT_STREQ(hc->host_command_identifier, "eyJiYXRjaElkIjoi+/=");
@@ -576,4 +583,23 @@ TEST(commands_client_new_argument_errors)
     o.endpoint = "https://x";
     ASSERT_NULL(commands_client_new(&o, &e));
     ASSERT_CONTAINS(e.msg, "credential");
+}
+
+TEST(commands_r199_call_log_line_and_shared_offset)
+{
+    struct commands_call_info ci = {
+        .operation = "PollHostCommand", .status = 200, .elapsed_ms = 60140, .retries = 0};
+    char line[256];
+    ASSERT_STREQ(commands_format_call(&ci, "host_identifier: \"i-1\"", line, sizeof(line)),
+                 "[CodeDeployCommand 200 60.140 0 retries] PollHostCommand(host_identifier: "
+                 "\"i-1\")");
+    SCRIPT({200, 0, "{}", NULL, NULL});
+    struct commands_client *c = client(&s, false);
+    commands_set_clock_offset(c, -60);
+    struct host_command *hc = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+    ASSERT_STREQ(s.amz_date[0], "20231114T221220Z");
+    commands_client_free(c);
+    script_done(&s);
 }
