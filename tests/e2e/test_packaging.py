@@ -764,3 +764,26 @@ def test_logrotate_file_covers_local_log_and_never_signals_the_unit_R204():
         if "codedeploy-agent.log" in head:
             assert "copytruncate" in words and "size" in words, body
     assert "postrotate" not in text and "systemctl kill" not in text
+
+
+# Amazon Linux 2023's %optflags / %build_ldflags (redhat-rpm-config), without the -specs=
+# files that exist only there: the code must build with them (-D_FORTIFY_SOURCE, LTO, ...).
+AL2023_OPTFLAGS = ("-O2 -flto=auto -ffat-lto-objects -fexceptions -g -grecord-gcc-switches -pipe "
+                   "-Wall -Werror=format-security -Wp,-D_FORTIFY_SOURCE=2 "
+                   "-Wp,-D_GLIBCXX_ASSERTIONS -fstack-protector-strong -m64 -mtune=generic "
+                   "-fasynchronous-unwind-tables -fstack-clash-protection -fcf-protection")
+AL2023_LDFLAGS = "-Wl,-z,relro -Wl,--as-needed -Wl,-z,now -Wl,--build-id=sha1"
+
+
+def test_rpm_builds_with_al2023_compiler_flags():
+    _rpm()  # rpmbuild present
+    if os.uname().machine != "x86_64":
+        raise harness.Skip("flags are the x86_64 ones")
+    with harness.Env("rpmflags") as env:
+        r = harness.run(["sh", os.path.join(SRC, "scripts", "rpm.sh"), _version(), env.dir,
+                         "--define", "optflags " + AL2023_OPTFLAGS,
+                         "--define", "build_ldflags " + AL2023_LDFLAGS], timeout=900)
+        assert r.returncode == 0, r
+        with open(os.path.join(env.dir, "rpm", "rpmbuild.log")) as f:
+            log = f.read()
+        assert "-D_FORTIFY_SOURCE=2" in log and "-Wl,-z,now" in log  # the flags reached make
