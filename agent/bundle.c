@@ -377,6 +377,11 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
             err_sys(err, "S3 GetObject s3://%s/%s: seek '%s'", b, k, tmp);
             goto out;
         }
+        if (c.total && c.have == c.total && seen_etag) {
+            /* Every byte arrived before the connection failed: nothing left to ask for. */
+            rc = 0;
+            break;
+        }
         struct http_response resp;
         const char *im = seen_etag ? seen_etag : want_etag;
         int r = s3_send(&c, "GET", im, &resp, &last);
