@@ -246,3 +246,67 @@ def test_session_token_signed_and_checked():
                            text=True, timeout=60)
         assert p.returncode == 1
         assert "400 ExpiredToken" in p.stdout, p.stdout
+
+
+def test_transfer_that_keeps_breaking_fails_after_bounded_attempts():
+    data = os.urandom(1024 * 1024)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.cut_after(100000, times=10)
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10", "--attempts", "3")
+        assert p.returncode == 1
+        assert "S3 GetObject s3://bkt/big.tar" in p.stdout, p.stdout
+        gets = s3.gets("bkt")
+        assert len(gets) == 3
+        assert [g["headers"].get("range") for g in gets] == [None, "bytes=100000-",
+                                                            "bytes=200000-"]
+        no_leftovers(dest)
+
+
+def test_bucket_in_another_region_retried_once_R113():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("eubkt")
+        s3.put_object("eubkt", "k.tar", b"from europe")
+        s3.set_bucket_region("eubkt", "eu-west-1")
+        p, dest = fetch(s3, env, "eubkt", "k.tar")
+        assert p.returncode == 0, p.stdout
+        first, second = s3.gets("eubkt")
+        assert first["status"] == 400
+        assert "/us-east-1/s3/aws4_request" in first["headers"]["authorization"]
+        assert "/eu-west-1/s3/aws4_request" in second["headers"]["authorization"]
+        with open(dest, "rb") as f:
+            assert f.read() == b"from europe"
+
+
+def test_clock_skew_corrected_from_date_header_R051():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "k.tar", b"skewed")
+        s3.skew_s = 3 * 3600
+        p, dest = fetch(s3, env, "bkt", "k.tar")
+        assert p.returncode == 0, p.stdout
+        first, second = s3.gets("bkt")
+        assert first["status"] == 403 and second["status"] == 200
+
+
+def test_instance_profile_credentials_sign_s3_request_R040_C043():
+    from imds import FakeIMDS
+    with server() as s3, FakeIMDS() as md, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "k.tar", b"signed with role credentials")
+        # The role document's first GET hands out serial 1 credentials.
+        md.cred_serial = 1
+        c = md.credentials()
+        md.cred_serial = 0
+        s3.add_key(c["AccessKeyId"], c["SecretAccessKey"], token=c["Token"])
+        dest = env.path("bundle.tar")
+        p = subprocess.run([TOOL, "s3", "--region", s3.region, "--endpoint", s3.url, "--bucket",
+                            "bkt", "--key", "k.tar", "--dest", dest, "--imds"],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, **md.env()))
+        assert p.returncode == 0, p.stdout + p.stderr
+        req = s3.gets("bkt")[-1]
+        assert req["headers"]["x-amz-security-token"] == c["Token"]
+        assert req["headers"]["authorization"].startswith(
+            "AWS4-HMAC-SHA256 Credential=%s/" % c["AccessKeyId"])
