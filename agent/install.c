@@ -717,8 +717,18 @@ static bool perm_matches(const struct appspec_permission *perm, const char *obje
     return true;
 }
 
+static int acl_id(const struct appspec_acl *a, uint32_t *ret, struct err *err, const char *path);
+
+/* Owner, group and ACL names must exist before anything is changed. */
 static int check_names(const struct appspec_permission *perm, struct err *err)
 {
+    for (size_t i = 0; i < perm->n_acls; i++) {
+        const struct appspec_acl *a = &perm->acls[i];
+        uint32_t id;
+        if ((a->tag == APPSPEC_ACL_USER || a->tag == APPSPEC_ACL_GROUP) && a->name &&
+            a->name[0] && acl_id(a, &id, err, perm->object) < 0)
+            return -1;
+    }
     char buf[4096];
     if (perm->owner) {
         struct passwd pw, *res = NULL;

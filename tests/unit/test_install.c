@@ -862,6 +862,16 @@ TEST(install_owner_group_root_R186_C201)
     ASSERT_FALSE(exists_rel("out2"));
 }
 
+TEST(install_acl_unknown_user_fails_before_anything_R187)
+{
+    perm_revision();
+    must_fail("d-1",
+              HEAD "files:\n  - source: app\n    destination: @T@/out\n"
+                   "permissions:\n  - object: @T@/out\n    acls: [\"u:no-such-user-cd:rwx\"]\n",
+              NULL, ERR_INSTALL, "Unknown user 'no-such-user-cd' in acl entry user:no-such-user-cd:rwx");
+    ASSERT_FALSE(exists_rel("out"));
+}
+
 TEST(install_acl_default_on_file_refused_R188_C202)
 {
     perm_revision();

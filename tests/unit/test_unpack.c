@@ -729,3 +729,17 @@ TEST(unpack_no_strip_cases_R127_C135)
     AUTOFREE char *top = path_join(na, "top/readme");
     ASSERT_TRUE(file_exists(top));
 }
+
+TEST(unpack_relative_archive_and_destination_paths)
+{
+    AUTOFREE char *a = tmp("rel.tar");
+    make_archive(a, A_TAR, good, sizeof(good) / sizeof(good[0]));
+    ASSERT_OK(chdir(test_tmpdir()));
+    for (int m = 0; m < 2; m++) {
+        struct err e = ERR_INIT;
+        if (unpack_archive("rel.tar", UNPACK_TAR, "deployment-archive", mode_opts(m), NULL, &e) < 0)
+            FAILF("unpack with relative paths (mode %d): %s", m, e.msg);
+        AUTOFREE char *dest = tmp("deployment-archive");
+        check_tree(dest);
+    }
+}
