@@ -28,7 +28,10 @@ const char *const appspec_default_events[APPSPEC_N_DEFAULT_EVENTS] = {
 };
 
 #define MAX_NODES 200000   /* YAML nodes per document */
+#define MAX_ANCHORS 1000   /* anchors per document (alias lookup is linear) */
+#define MAX_ALIASES 10000  /* alias uses per document */
 #define MAX_MERGE_DEPTH 8  /* nested "<<" merge keys followed */
+#define MAX_MERGE_VISITS 256  /* merged mappings visited per lookup */
 #define INSPECT_MAX 120    /* bytes of a value quoted back in a message */
 
 /* Grow an array of *n elements of type T to hold one more, doubling its capacity. */
@@ -86,8 +89,11 @@ static bool parse_base60(const char *s, uint64_t *ret, bool *big)
     *big = false;
     const char *p = s;
     bool first = true;
+    int parts = 0;
     for (;;) {
         const char *colon = strchr(p, ':');
+        if (++parts > 3)
+            return false; /* Psych: at most two ":nn" groups */
         size_t n = colon ? (size_t)(colon - p) : strlen(p);
         if (n == 0)
             return false;
@@ -131,6 +137,8 @@ static bool type_int(const char *text, struct appspec_yscalar *s)
         ok = parse_digits(p + 2, 2, &v, &big);
     } else if (p[0] == '0' && p[1] == 'x') {
         ok = parse_digits(p + 2, 16, &v, &big);
+    } else if (p[0] >= '0' && p[0] <= '9' && strchr(p, ':')) {
+        ok = parse_base60(p, &v, &big);
     } else if (p[0] == '0' && p[1] == '\0') {
         v = 0;
         big = false;
@@ -138,8 +146,6 @@ static bool type_int(const char *text, struct appspec_yscalar *s)
     } else if (p[0] == '0') {
         ok = parse_digits(p + 1, 8, &v, &big);
         octal = ok;
-    } else if (p[0] >= '1' && p[0] <= '9' && strchr(p, ':')) {
-        ok = parse_base60(p, &v, &big);
     } else if (p[0] >= '1' && p[0] <= '9') {
         ok = parse_digits(p, 10, &v, &big);
     } else {
@@ -313,6 +319,7 @@ struct ytree {
     char **anchors;         /* owned names */
     struct ynode **anchored;  /* borrowed */
     size_t n_anchors, cap_anchors;
+    size_t n_aliases;
     struct ynode *root;     /* borrowed; NULL for an empty stream */
 };
 
@@ -337,11 +344,13 @@ struct ctx {
     struct err *err;        /* borrowed */
     struct appspec *as;     /* borrowed: being built */
     size_t entries;         /* files + permissions + scripts so far */
+    bool failed;            /* fail() was called (err may be NULL) */
 };
 
 static int failv(struct ctx *c, int code, int line, const char *fmt, va_list ap)
 {
     char msg[ERR_MSG_MAX];
+    c->failed = true;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (line > 0)
         return err_set(c->err, code, "%s line %d: %s", c->file, line, msg);
@@ -404,6 +413,7 @@ static struct ynode *ytree_alias(const struct ytree *t, const yaml_char_t *ancho
 
 static int yaml_syntax_error(struct ctx *c, const yaml_parser_t *p)
 {
+    c->failed = true;
     const char *problem = p->problem ? p->problem : "unknown error";
     int line = (int)p->problem_mark.line + 1;
     int col = (int)p->problem_mark.column + 1;
@@ -441,6 +451,9 @@ static int build_event(struct ctx *c, struct builder *b, const yaml_event_t *ev)
     if (b->t->n_nodes >= MAX_NODES)
         return fail(c, ERR_LIMIT, (int)ev->start_mark.line + 1,
                     "document has more than %d YAML nodes", MAX_NODES);
+    if (b->t->n_anchors >= MAX_ANCHORS || b->t->n_aliases >= MAX_ALIASES)
+        return fail(c, ERR_LIMIT, (int)ev->start_mark.line + 1,
+                    "document has more than %d anchors or %d aliases", MAX_ANCHORS, MAX_ALIASES);
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         /* "\0" escapes would silently cut paths short in C strings. */
@@ -475,6 +488,7 @@ static int build_event(struct ctx *c, struct builder *b, const yaml_event_t *ev)
             b->depth--;
         return 0;
     case YAML_ALIAS_EVENT:
+        b->t->n_aliases++;
         n = ytree_alias(b->t, ev->data.alias.anchor);
         if (!n)
             return fail(c, ERR_APPSPEC, (int)ev->start_mark.line + 1,
@@ -545,22 +559,27 @@ typedef int (*pair_fn)(struct ctx *c, const struct ynode *key, const struct ynod
 
 /*
  * Visit a mapping's pairs in order, splicing in "<<" merge keys at their place (as Psych does:
- * later keys override earlier ones).  Stops and returns the callback's non-zero result.
+ * later keys override earlier ones).  *budget bounds the merged mappings visited, so aliases
+ * cannot make a lookup exponential.  Stops and returns the callback's non-zero result.
  */
-static int map_each(struct ctx *c, const struct ynode *m, pair_fn fn, void *ud, int depth)
+static int map_each(struct ctx *c, const struct ynode *m, pair_fn fn, void *ud, int depth,
+                    size_t *budget)
 {
     for (size_t i = 0; i + 1 < m->n; i += 2) {
         const struct ynode *k = m->kids[i], *v = m->kids[i + 1];
-        int r;
+        int r = 0;
         if (is_merge_key(k) && depth < MAX_MERGE_DEPTH &&
             (v->kind == YK_MAP || v->kind == YK_SEQ)) {
-            if (v->kind == YK_MAP) {
-                r = map_each(c, v, fn, ud, depth + 1);
-            } else {
-                r = 0;
-                for (size_t j = 0; j < v->n && r == 0; j++)
-                    if (v->kids[j]->kind == YK_MAP)
-                        r = map_each(c, v->kids[j], fn, ud, depth + 1);
+            size_t nm = v->kind == YK_MAP ? 1 : v->n;
+            for (size_t j = 0; j < nm && r == 0; j++) {
+                const struct ynode *mm = v->kind == YK_MAP ? v : v->kids[j];
+                if (mm->kind != YK_MAP)
+                    continue;
+                if (*budget == 0)
+                    return fail(c, ERR_LIMIT, k->line, "too many '<<' merge keys (more than %d "
+                                "merged mappings in one lookup)", MAX_MERGE_VISITS);
+                --*budget;
+                r = map_each(c, mm, fn, ud, depth + 1, budget);
             }
         } else {
             r = fn(c, k, v, ud);
@@ -586,10 +605,12 @@ static int get_fn(struct ctx *c, const struct ynode *k, const struct ynode *v, v
 }
 
 /* Value of key in mapping m, or NULL when absent. */
-static const struct ynode *map_get(const struct ynode *m, const char *key)
+static const struct ynode *map_get(struct ctx *c, const struct ynode *m, const char *key)
 {
     struct get_ud g = {key, NULL};
-    (void)map_each(NULL, m, get_fn, &g, 0);
+    size_t budget = MAX_MERGE_VISITS;
+    if (map_each(c, m, get_fn, &g, 0, &budget) < 0)
+        return NULL;
     return g.value;
 }
 
@@ -631,9 +652,9 @@ static char *scalar_to_s(const struct ynode *n)
 /* A short rendering of any node for messages: scalars as text, collections in flow style. */
 static void inspect(const struct ynode *n, struct buf *b, int depth)
 {
-    if (!n) {
+    /* Stop once the message budget is used up: aliases can make the tree look huge. */
+    if (!n || b->len >= INSPECT_MAX)
         return;
-    }
     if (n->kind == YK_SCALAR) {
         (void)buf_append(b, n->text, strlen(n->text), NULL);
         return;
@@ -654,9 +675,14 @@ static void inspect(const struct ynode *n, struct buf *b, int depth)
 static char *inspect_str(const struct ynode *n)
 {
     struct buf b;
-    buf_init(&b, INSPECT_MAX);
+    buf_init(&b, 2 * INSPECT_MAX);
     (void)buf_append(&b, "", 0, NULL);
     inspect(n, &b, 0);
+    if (b.len >= INSPECT_MAX) {
+        b.len = INSPECT_MAX;
+        b.data[b.len] = '\0';
+        (void)buf_append(&b, "...", 3, NULL);
+    }
     return buf_steal(&b);
 }
 
@@ -785,7 +811,7 @@ static const char MSG_EMPTY[] =
 /* the float 0.0, the integer 0 or the string "0.0". */
 static int check_version(struct ctx *c, const struct ynode *root)
 {
-    const struct ynode *v = map_get(root, "version");
+    const struct ynode *v = map_get(c, root, "version");
     int line = v ? v->line : root->line;
     if (v && v->kind == YK_SCALAR) {
         struct appspec_yscalar s;
@@ -802,7 +828,7 @@ static int check_version(struct ctx *c, const struct ynode *root)
 /* only linux on this agent. */
 static int check_os(struct ctx *c, const struct ynode *root)
 {
-    const struct ynode *v = map_get(root, "os");
+    const struct ynode *v = map_get(c, root, "os");
     int line = v ? v->line : root->line;
     if (v && v->kind == YK_SCALAR && strcmp(v->text, "linux") == 0) {
         struct appspec_yscalar s;
@@ -818,7 +844,7 @@ static int check_os(struct ctx *c, const struct ynode *root)
 static int get_text(struct ctx *c, const struct ynode *m, const char *key, const char *what,
                     char **ret)
 {
-    const struct ynode *v = map_get(m, key);
+    const struct ynode *v = map_get(c, m, key);
     *ret = NULL;
     if (is_null(v))
         return 0;
@@ -833,7 +859,8 @@ static int count_entry(struct ctx *c, int line)
 {
     if (++c->entries > APPSPEC_MAX_ENTRIES)
         return fail(c, ERR_LIMIT, line,
-                    "more than %d files, permissions and scripts in total (aliases included)",
+                    "more than %d files, permissions, hook events and scripts in total (aliases "
+                    "included)",
                     APPSPEC_MAX_ENTRIES);
     return 0;
 }
@@ -919,7 +946,7 @@ static int parse_script(struct ctx *c, const char *event, const struct ynode *m,
                     "script of hook '%s' must be a mapping with 'location' (and optional "
                     "'timeout', 'runas'), got %s",
                     event, kind_name(m));
-    const struct ynode *loc = map_get(m, "location");
+    const struct ynode *loc = map_get(c, m, "location");
     if (loc && loc->kind != YK_SCALAR)
         return fail(c, ERR_APPSPEC, loc->line, "hook '%s' script 'location' must be a string, got "
                     "%s", event, kind_name(loc));
@@ -931,7 +958,7 @@ static int parse_script(struct ctx *c, const char *event, const struct ynode *m,
     s->location_rel = rel_normalise(s->location);
     if (!s->location_rel)
         return fail(c, ERR_APPSPEC, loc->line, MSG_OUTSIDE, s->location);
-    if (parse_timeout(c, map_get(m, "timeout"), &s->timeout_s) < 0)
+    if (parse_timeout(c, map_get(c, m, "timeout"), &s->timeout_s) < 0)
         return -1;
     AUTOFREE char *runas = NULL;
     if (get_text(c, m, "runas", "hooks script", &runas) < 0)
@@ -943,7 +970,7 @@ static int parse_script(struct ctx *c, const char *event, const struct ynode *m,
             s->runas = NULL;
         }
     }
-    s->sudo = truthy(map_get(m, "sudo"));
+    s->sudo = truthy(map_get(c, m, "sudo"));
     return 0;
 }
 
@@ -1009,6 +1036,10 @@ static int hooks_pair(struct ctx *c, const struct ynode *k, const struct ynode *
         }
         return 0;
     }
+    if (count_entry(c, k->line) < 0)
+        return -1;
+    if (as->n_events >= APPSPEC_MAX_EVENTS)
+        return fail(c, ERR_LIMIT, k->line, "more than %d hook events", APPSPEC_MAX_EVENTS);
     struct appspec_event e;
     if (parse_event(c, name, k->line, v, &e) < 0) {
         event_done(&e);
@@ -1029,7 +1060,7 @@ static int hooks_pair(struct ctx *c, const struct ynode *k, const struct ynode *
 
 static int parse_hooks(struct ctx *c, const struct ynode *root)
 {
-    const struct ynode *h = map_get(root, "hooks");
+    const struct ynode *h = map_get(c, root, "hooks");
     if (is_null(h))
         return 0;
     if (h->kind != YK_MAP)
@@ -1037,7 +1068,8 @@ static int parse_hooks(struct ctx *c, const struct ynode *root)
                     "'hooks' must be a mapping from lifecycle event names to lists of scripts, "
                     "got %s",
                     kind_name(h));
-    return map_each(c, h, hooks_pair, NULL, 0) < 0 ? -1 : 0;
+    size_t budget = MAX_MERGE_VISITS;
+    return map_each(c, h, hooks_pair, NULL, 0, &budget) < 0 ? -1 : 0;
 }
 
 /* ---- files (R-139, R-140) ---- */
@@ -1066,7 +1098,7 @@ static int parse_file(struct ctx *c, const struct ynode *m, struct appspec_file 
         return -1;
     if (!dest)
         return fail(c, ERR_APPSPEC, m->line, MSG_NO_DEST, f->source);
-    const struct ynode *src = map_get(m, "source");
+    const struct ynode *src = map_get(c, m, "source");
     f->source_rel = rel_normalise(f->source);
     if (!f->source_rel)
         return fail(c, ERR_APPSPEC, src->line, MSG_OUTSIDE, f->source);
@@ -1074,7 +1106,7 @@ static int parse_file(struct ctx *c, const struct ynode *m, struct appspec_file 
         f->destination = TAKE_PTR(dest);
     } else {
         f->destination = xasprintf("/%s", dest);
-        warn(c, map_get(m, "destination")->line,
+        warn(c, map_get(c, m, "destination")->line,
              "files destination '%s' is not an absolute path; installing to '%s'", dest,
              f->destination);
     }
@@ -1083,7 +1115,7 @@ static int parse_file(struct ctx *c, const struct ynode *m, struct appspec_file 
 
 static int parse_files(struct ctx *c, const struct ynode *root)
 {
-    const struct ynode *v = map_get(root, "files");
+    const struct ynode *v = map_get(c, root, "files");
     if (is_null(v))
         return 0;
     if (v->kind != YK_SEQ)
@@ -1135,7 +1167,7 @@ static int get_scalar_list(struct ctx *c, const struct ynode *m, const char *key
                            const struct ynode *const **ret_nodes, size_t *n,
                            const struct ynode **ret_v)
 {
-    const struct ynode *v = map_get(m, key);
+    const struct ynode *v = map_get(c, m, key);
     *ret_v = v;
     *n = 0;
     *ret_nodes = NULL;
@@ -1186,7 +1218,7 @@ static int parse_type(struct ctx *c, const struct ynode *m, struct appspec_permi
 /* R-146, with the unquoted-leading-zero improvement. */
 static int parse_mode_key(struct ctx *c, const struct ynode *m, struct appspec_permission *p)
 {
-    const struct ynode *v = map_get(m, "mode");
+    const struct ynode *v = map_get(c, m, "mode");
     if (is_null(v))
         return 0;
     if (v->kind != YK_SCALAR)
@@ -1465,16 +1497,16 @@ static int parse_range(struct ctx *c, int line, const char *range, char **ret)
 
 static int parse_context(struct ctx *c, const struct ynode *m, struct appspec_permission *p)
 {
-    const struct ynode *v = map_get(m, "context");
+    const struct ynode *v = map_get(c, m, "context");
     if (is_null(v))
         return 0;
-    const struct ynode *type = v->kind == YK_MAP ? map_get(v, "type") : NULL;
+    const struct ynode *type = v->kind == YK_MAP ? map_get(c, v, "type") : NULL;
     if (is_null(type) || type->kind != YK_SCALAR) {
         AUTOFREE char *shown = inspect_str(v);
         return fail(c, ERR_APPSPEC, v->line, MSG_CONTEXT_TYPE, shown);
     }
-    if (!is_null(map_get(v, "role")))
-        return fail(c, ERR_APPSPEC, map_get(v, "role")->line, "%s", MSG_CONTEXT_ROLE);
+    if (!is_null(map_get(c, v, "role")))
+        return fail(c, ERR_APPSPEC, map_get(c, v, "role")->line, "%s", MSG_CONTEXT_ROLE);
     struct appspec_context *ctx = xcalloc(1, sizeof(*ctx));
     p->context = ctx;
     AUTOFREE char *type_s = scalar_to_s(type);
@@ -1491,7 +1523,7 @@ static int parse_context(struct ctx *c, const struct ynode *m, struct appspec_pe
         return -1;
     if (range) {
         AUTOFREE char *stripped = strip_dup(range);
-        if (parse_range(c, map_get(v, "range")->line, stripped, &ctx->range) < 0)
+        if (parse_range(c, map_get(c, v, "range")->line, stripped, &ctx->range) < 0)
             return -1;
     }
     return 0;
@@ -1542,7 +1574,7 @@ static int parse_permission(struct ctx *c, const struct ynode *m, struct appspec
 
 static int parse_permissions(struct ctx *c, const struct ynode *root)
 {
-    const struct ynode *v = map_get(root, "permissions");
+    const struct ynode *v = map_get(c, root, "permissions");
     if (is_null(v))
         return 0;
     if (v->kind != YK_SEQ)
@@ -1564,7 +1596,7 @@ static int parse_permissions(struct ctx *c, const struct ynode *root)
 /* */
 static int parse_feb(struct ctx *c, const struct ynode *root)
 {
-    const struct ynode *v = map_get(root, "file_exists_behavior");
+    const struct ynode *v = map_get(c, root, "file_exists_behavior");
     if (is_null(v))
         return 0;
     if (v->kind == YK_SCALAR) {
@@ -1640,7 +1672,7 @@ int appspec_parse(const char *text, size_t len, const char *filename, struct app
     if (r == 0)
         r = validate(&c, t.root);
     ytree_done(&t);
-    if (r < 0) {
+    if (r < 0 || c.failed) {
         appspec_free(as);
         return -1;
     }

@@ -21,7 +21,8 @@ struct err;
 
 #define APPSPEC_MAX_SIZE_BYTES (1024 * 1024)  /* bigger input is ERR_LIMIT */
 #define APPSPEC_MAX_DEPTH 64                  /* YAML nesting deeper than this is ERR_LIMIT */
-#define APPSPEC_MAX_ENTRIES 20000             /* files + permissions + scripts (after aliases) */
+#define APPSPEC_MAX_ENTRIES 20000             /* files, permissions, events, scripts, aliased */
+#define APPSPEC_MAX_EVENTS 1000               /* distinct events under hooks */
 #define APPSPEC_DEFAULT_TIMEOUT_S 3600        /* */
 #define APPSPEC_EVENT_TIMEOUT_WARN_S 3600     /* sum per event above this is a warning */
 #define APPSPEC_TIMEOUT_CLAMP_S 2147483647u   /* no maximum; huge values are clamped */
@@ -41,7 +42,8 @@ enum appspec_file_exists {
 /* One `files` entry. */
 struct appspec_file {
     char *source;       /* owned; as written (surrounding whitespace kept, as Ruby) */
-    char *source_rel;   /* owned; archive-relative, lexically normalised: "" = whole archive */
+    char *source_rel;   /* owned; archive-relative, lexically normalised: "" = whole archive;
+                         * resolve it with appspec_path_in_archive() before use (R-131) */
     char *destination;  /* owned; absolute ("/" prepended to a relative one, with a warning) */
     int line;           /* line of the entry in the AppSpec */
 };
@@ -95,7 +97,8 @@ struct appspec_permission {
 /* One hook script. */
 struct appspec_script {
     char *location;      /* owned; stripped, as written (a leading '/' is archive-relative) */
-    char *location_rel;  /* owned; archive-relative, lexically normalised */
+    char *location_rel;  /* owned; archive-relative, lexically normalised; resolve it with
+                          * appspec_path_in_archive() before use (R-131, R-151) */
     uint32_t timeout_s;  /* APPSPEC_DEFAULT_TIMEOUT_S when not given */
     char *runas;         /* owned; NULL when not given */
     bool sudo;           /* Ruby truthiness of `sudo` */
@@ -119,7 +122,10 @@ struct appspec {
     struct appspec_event *events;    /* owned array, order of first appearance */
     size_t n_events;
     enum appspec_file_exists file_exists_behavior;
-    char **warnings;                 /* owned; "<file> line <n>: ..." lines for the caller to log */
+    /* owned; "<file> line <n>: ..." lines for the caller to log at WARN: unquoted octal modes
+     * (R-146), relative destinations (R-140), per-event timeout sums over 3600 s (R-143) and
+     * hook names one typo away from a default event ("did you mean"). */
+    char **warnings;
     size_t n_warnings;
 };
 
@@ -129,11 +135,12 @@ void appspec_free(struct appspec *as);
 /*
  * Parse and validate AppSpec text.  filename (basename, e.g. "appspec.yml"; NULL = default) is
  * used in messages.  text need not be NUL-terminated.  On success *ret is a new appspec.
- * Errors: ERR_LIMIT when len > APPSPEC_MAX_SIZE_BYTES, nesting > APPSPEC_MAX_DEPTH or more than
- * APPSPEC_MAX_ENTRIES entries; ERR_APPSPEC for an empty document (R-133), YAML syntax errors
- * (with line and column), a non-mapping top level, and every rule of R-134 - R-149, checked in
- * the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior); paths in
- * `files.source` and hook `location` that climb out of the archive ("../x") are ERR_APPSPEC
+ * Errors: ERR_LIMIT when len > APPSPEC_MAX_SIZE_BYTES, nesting > APPSPEC_MAX_DEPTH, more than
+ * APPSPEC_MAX_ENTRIES entries or APPSPEC_MAX_EVENTS events, or too many anchors, aliases or
+ * merge keys; ERR_APPSPEC for an empty document (R-133), YAML syntax errors (with line and
+ * column), embedded NUL characters, a non-mapping top level, and every rule of R-134 - R-149,
+ * checked in the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior);
+ * paths in `files.source` and hook `location` that climb out ("../x") are ERR_APPSPEC
  * "AppSpec path <value> resolves outside the revision directory" (R-131, lexical check only;
  * appspec_path_in_archive() does the symlink-resolving check at install/hook time).
  */

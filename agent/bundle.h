@@ -32,6 +32,7 @@ struct creds_provider;
 #define BUNDLE_S3_RETRY_BASE_MS 300   /* 0.3 s x 2^n, R-064 */
 #define BUNDLE_GITHUB_API "https://api.github.com"
 #define BUNDLE_GITHUB_RETRIES 3
+#define BUNDLE_GITHUB_MAX_REDIRECTS 5
 #define BUNDLE_MAX_BYTES_DEFAULT (32ULL * 1024 * 1024 * 1024)
 
 /* Sleep hook for retry waits (tests make them instant and record them). */
@@ -55,6 +56,7 @@ struct bundle_s3_opts {
     struct http_client *http;      /* borrowed */
     uint64_t max_bytes;            /* 0: BUNDLE_MAX_BYTES_DEFAULT */
     int attempts;                  /* 0: BUNDLE_S3_ATTEMPTS */
+    uint64_t retry_base_ms;        /* wait before retry n is base << (n - 1); 0: 300 */
     bundle_sleep_fn sleep;         /* NULL: real sleep */
     void *sleep_arg;
     bundle_progress_fn progress;   /* may be NULL */

@@ -26,11 +26,11 @@ void commands_parse_error(long status, const struct http_headers *headers, const
                           size_t body_len, char *code, size_t code_sz, char *msg, size_t msg_sz);
 
 enum commands_error_class {
-    COMMANDS_ERROR_FATAL = 0,  /* other 4xx: not retried */
-    COMMANDS_ERROR_RETRY,      /* 5xx, transport */
-    COMMANDS_ERROR_THROTTLE,   /* throttling codes, 429: retried */
-    COMMANDS_ERROR_EXPIRED,    /* expired credentials: refresh, retry */
-    COMMANDS_ERROR_SKEW,       /* clock skew: correct, retry */
+    COMMANDS_ERROR_FATAL = 0, /* other 4xx: not retried */
+    COMMANDS_ERROR_RETRY,     /* 5xx, transport */
+    COMMANDS_ERROR_THROTTLE,  /* throttling codes, 429: retried */
+    COMMANDS_ERROR_EXPIRED,   /* expired credentials: refresh, retry */
+    COMMANDS_ERROR_SKEW,      /* clock skew: correct, retry */
 };
 /* classification of a service error. */
 enum commands_error_class commands_classify(long status, const char *code, const char *message);
@@ -38,14 +38,9 @@ enum commands_error_class commands_classify(long status, const char *code, const
 bool commands_is_auth_code(const char *code);
 bool commands_is_throttle_code(const char *code);
 
-/* RFC 7231 Date header ("Tue, 01 Dec 2026 07:58:45 GMT") to epoch seconds; -1 if unparsable. */
-int64_t commands_parse_http_date(const char *s);
-
 /* Parse the three response shapes (body is the raw response JSON). */
 int commands_parse_poll(const char *body, size_t len, struct host_command **ret, struct err *err);
-int commands_parse_status(const char *body, size_t len, enum commands_status *ret,
-                          struct err *err);
-int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret,
-                        struct err *err);
+int commands_parse_status(const char *body, size_t len, enum commands_status *ret, struct err *err);
+int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret, struct err *err);
 
 #endif

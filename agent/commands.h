@@ -14,7 +14,9 @@
  * ERR_THROTTLED (throttling codes, HTTP 429), ERR_AUTH (authentication/authorisation codes) or
  * ERR_HTTP, with message "<Code>: <message>" (R-063); transport errors keep http's codes
  * (ERR_HTTP, ERR_TIMEOUT, ERR_CANCELLED, ...).  commands_last_call() gives the status, time and
- * retries of the latest call for the daemon's R-199 log line.
+ * retries of the latest call for the daemon's R-199 log line; its status is 0 after a network
+ * error (log "Network error: <err.msg>", R-065) and the HTTP status with error_code/error_message
+ * after a service error (log "Cannot reach InstanceService: <code> - <message>").
  *
  * One client per thread (it owns one http client and its keep-alive connection).  The client does
  * not log above debug and never logs credentials.  It does not know about creds.h: credentials come
@@ -60,23 +62,23 @@ typedef int (*commands_transport_fn)(void *arg, const struct http_request *req,
                                      struct http_response *ret, struct err *err);
 
 struct commands_opts {
-    const char *endpoint;          /* borrowed; "https://host[:port]" or override URL */
-    const char *region;            /* borrowed; signing region */
-    bool secure;                   /* :enable_auth_policy */
-    const char *agent_version;     /* borrowed; x-amz-codedeploy-agent-version value */
-    const char *user_agent;        /* borrowed; NULL: "cdagent/<version>" */
-    const char *proxy_uri;         /* borrowed; NULL: environment */
-    long read_timeout_ms;          /* 0: 80000 */
-    int max_retries;               /* < 0: none; 0: COMMANDS_MAX_RETRIES */
-    commands_creds_fn get_creds;   /* required */
+    const char *endpoint;        /* borrowed; "https://host[:port]" or override URL */
+    const char *region;          /* borrowed; signing region */
+    bool secure;                 /* :enable_auth_policy */
+    const char *agent_version;   /* borrowed; x-amz-codedeploy-agent-version value */
+    const char *user_agent;      /* borrowed; NULL: "cdagent/<version>" */
+    const char *proxy_uri;       /* borrowed; NULL: environment */
+    long read_timeout_ms;        /* 0: 80000 */
+    int max_retries;             /* < 0: none; 0: COMMANDS_MAX_RETRIES */
+    commands_creds_fn get_creds; /* required */
     void *creds_arg;
-    http_stop_fn should_stop;      /* may be NULL; checked during transfers and retry sleeps */
+    http_stop_fn should_stop; /* may be NULL; checked during transfers and retry sleeps */
     void *stop_arg;
-    commands_sleep_fn sleep;       /* may be NULL: an interruptible nanosleep */
+    commands_sleep_fn sleep; /* may be NULL: an interruptible nanosleep */
     void *sleep_arg;
     commands_transport_fn transport; /* may be NULL: http_request() on the client's own http */
     void *transport_arg;
-    int64_t (*wall_clock)(void);   /* may be NULL: time(NULL); seconds since the epoch */
+    int64_t (*wall_clock)(void); /* may be NULL: time(NULL); seconds since the epoch */
 };
 
 struct host_command {
@@ -90,35 +92,35 @@ struct host_command {
 void host_command_free(struct host_command *hc);
 
 enum commands_status {
-    COMMANDS_STATUS_NONE = 0,   /* absent or empty: proceed (V-005) */
+    COMMANDS_STATUS_NONE = 0, /* absent or empty: proceed (V-005) */
     COMMANDS_STATUS_PENDING,
     COMMANDS_STATUS_IN_PROGRESS,
     COMMANDS_STATUS_SUCCEEDED,
     COMMANDS_STATUS_FAILED,
-    COMMANDS_STATUS_OTHER,      /* an unknown value: proceed */
+    COMMANDS_STATUS_OTHER, /* an unknown value: proceed */
 };
 const char *commands_status_name(enum commands_status s);
 
 /* The GetDeploymentSpecification output. */
 struct commands_spec {
-    char *deployment_system;  /* owned; NULL when absent */
-    bool has_specification;   /* DeploymentSpecification present and an object */
-    bool has_envelope;        /* GenericEnvelope present and an object */
-    char *format;             /* owned; GenericEnvelope.Format, NULL when absent */
-    char *payload;            /* owned; GenericEnvelope.Payload, NULL when absent */
+    char *deployment_system; /* owned; NULL when absent */
+    bool has_specification;  /* DeploymentSpecification present and an object */
+    bool has_envelope;       /* GenericEnvelope present and an object */
+    char *format;            /* owned; GenericEnvelope.Format, NULL when absent */
+    char *payload;           /* owned; GenericEnvelope.Payload, NULL when absent */
     size_t payload_len;
-    char *variant_id;         /* owned; ignored by the agent */
+    char *variant_id; /* owned; ignored by the agent */
 };
 void commands_spec_free(struct commands_spec *s);
 
 /* What the latest call did, for the R-199 log line and R-065 messages. */
 struct commands_call_info {
-    const char *operation;    /* static; "PollHostCommand", ... */
-    long status;              /* HTTP status of the last attempt; 0 for a transport error */
-    uint64_t elapsed_ms;      /* whole call including retries */
-    int retries;              /* retries performed */
-    char error_code[96];      /* AWS error code of the last attempt, "" when none */
-    char error_message[320];  /* its message, "" when none */
+    const char *operation;   /* static; "PollHostCommand", ... */
+    long status;             /* HTTP status of the last attempt; 0 for a transport error */
+    uint64_t elapsed_ms;     /* whole call including retries */
+    int retries;             /* retries performed */
+    char error_code[96];     /* AWS error code of the last attempt, "" when none */
+    char error_message[320]; /* its message, "" when none */
 };
 
 struct commands_client;
@@ -128,13 +130,21 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
 void commands_client_free(struct commands_client *c);
 
 const struct commands_call_info *commands_last_call(const struct commands_client *c);
-/* Seconds added to the local clock when signing; 0 until a skew error was seen. */
+/* Seconds added to the local clock when signing (R-051); 0 until a skew error was seen.  The
+ * setter lets one client's correction be shared with the others (one client per thread). */
 int64_t commands_clock_offset(const struct commands_client *c);
+void commands_set_clock_offset(struct commands_client *c, int64_t offset_sec);
+
+/* The R-199 line for a call: "[CodeDeployCommand 200 60.140 0 retries] PollHostCommand(<params>)"
+ * where params is the caller's redacted parameter text (may be NULL).  Writes at most outsz bytes;
+ * returns out. */
+char *commands_format_call(const struct commands_call_info *ci, const char *params, char *out,
+                           size_t outsz);
 
 /* R-056.  *ret is NULL when the service had nothing ({} or "HostCommand": null).  Errors as in
  * the header comment, ERR_PARSE for a response that is not a JSON object. */
-int commands_poll(struct commands_client *c, const char *host_identifier,
-                  struct host_command **ret, struct err *err);
+int commands_poll(struct commands_client *c, const char *host_identifier, struct host_command **ret,
+                  struct err *err);
 
 /* ack with {"IsCommandNoop":<is_noop>}; *ret_status the returned CommandStatus. */
 int commands_ack(struct commands_client *c, const char *host_command_identifier, bool is_noop,

@@ -1,11 +1,13 @@
 /*
  * http: the only libcurl user.  One struct http_client per thread of work keeps its connection
  * alive between calls (spec R-055).  TLS peer and host verification are always on; the trust
- * store can be replaced through SSL_CERT_FILE / AWS_SSL_CA_BUNDLE / AWS_CA_BUNDLE (a PEM bundle)
- * or AWS_SSL_CA_DIRECTORY (R-052).  Plain http:// is accepted only for loopback addresses and the
- * IMDS address (169.254.169.254, fd00:ec2::254); anything else is ERR_UNSAFE.  The proxy comes
- * from opts.proxy_uri, else HTTPS_PROXY/https_proxy/NO_PROXY; a request with no_proxy set (IMDS)
- * never uses one.  Response bodies kept in memory are capped (ERR_LIMIT); bodies streamed to a
+ * store can be replaced through SSL_CERT_FILE / AWS_SSL_CA_BUNDLE / AWS_CA_BUNDLE (a PEM bundle;
+ * when several are set AWS_CA_BUNDLE wins, then AWS_SSL_CA_BUNDLE) or AWS_SSL_CA_DIRECTORY
+ * (R-052); an override replaces the system store.  Plain http:// is accepted only for loopback
+ * addresses and the IMDS address (169.254.169.254, fd00:ec2::254); anything else is ERR_UNSAFE.
+ * The proxy comes from opts.proxy_uri (user-info for basic auth, CONNECT for https; applied to
+ * every host), else HTTPS_PROXY/https_proxy/NO_PROXY as libcurl reads them except that loopback
+ * targets never use an environment proxy; a request with no_proxy set (IMDS) never uses one.  Response bodies kept in memory are capped (ERR_LIMIT); bodies streamed to a
  * file descriptor are capped by max_response as well.  The should_stop callback is polled at least
  * every 200 ms during a transfer; when it returns true the request fails with ERR_CANCELLED.
  *

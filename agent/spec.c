@@ -330,7 +330,9 @@ static int bundle_from_name(const char *name, bool allow_directory, enum spec_bu
         const char *name;
         enum spec_bundle_type type;
     } names[] = {
-        {"tar", SPEC_BUNDLE_TAR}, {"tgz", SPEC_BUNDLE_TGZ}, {"zip", SPEC_BUNDLE_ZIP},
+        {"tar", SPEC_BUNDLE_TAR},
+        {"tgz", SPEC_BUNDLE_TGZ},
+        {"zip", SPEC_BUNDLE_ZIP},
         {"directory", SPEC_BUNDLE_DIRECTORY},
     };
     if (!name)
@@ -349,10 +351,14 @@ static int bundle_from_name(const char *name, bool allow_directory, enum spec_bu
 const char *spec_bundle_type_name(enum spec_bundle_type t)
 {
     switch (t) {
-    case SPEC_BUNDLE_TAR: return "tar";
-    case SPEC_BUNDLE_TGZ: return "tgz";
-    case SPEC_BUNDLE_ZIP: return "zip";
-    case SPEC_BUNDLE_DIRECTORY: return "directory";
+    case SPEC_BUNDLE_TAR:
+        return "tar";
+    case SPEC_BUNDLE_TGZ:
+        return "tgz";
+    case SPEC_BUNDLE_ZIP:
+        return "zip";
+    case SPEC_BUNDLE_DIRECTORY:
+        return "directory";
     }
     return "tar";
 }
@@ -459,7 +465,8 @@ static int parse_events(const cJSON *doc, struct deploy_spec *s, struct err *err
     int n = cJSON_GetArraySize(ev);
     s->all_lifecycle_events = xcalloc((size_t)n + 1, sizeof(char *));
     const cJSON *item;
-    cJSON_ArrayForEach(item, ev) {
+    cJSON_ArrayForEach(item, ev)
+    {
         if (!cJSON_IsString(item) || !*item->valuestring)
             return err_set(err, ERR_PARSE,
                            "AllPossibleLifecycleEvents must be a list of event names");
@@ -541,8 +548,8 @@ int spec_parse(const char *json, size_t len, const struct spec_parse_opts *opts,
                                                                             : SPEC_DEPLOY_IN_PLACE;
     const char *appspec = jset(doc, "AppSpecFilename");
     if (appspec && !spec_relpath_ok(appspec))
-        return err_set(err, ERR_UNSAFE, "AppSpecFilename is not a safe revision-relative path: '%s'",
-                       appspec);
+        return err_set(err, ERR_UNSAFE,
+                       "AppSpecFilename is not a safe revision-relative path: '%s'", appspec);
     s->appspec_filename = xstrdup(appspec ? appspec : "appspec.yml");
 
     /* */
@@ -550,8 +557,8 @@ int spec_parse(const char *json, size_t len, const struct spec_parse_opts *opts,
         return -1;
 
     const cJSON *ov = cJSON_GetObjectItemCaseSensitive(doc, "AgentActionOverrides");
-    const cJSON *aov = cJSON_IsObject(ov) ? cJSON_GetObjectItemCaseSensitive(ov, "AgentOverrides")
-                                          : NULL;
+    const cJSON *aov =
+        cJSON_IsObject(ov) ? cJSON_GetObjectItemCaseSensitive(ov, "AgentOverrides") : NULL;
     const char *feb = cJSON_IsObject(aov) ? jset(aov, "FileExistsBehavior") : NULL;
     s->file_exists_behavior = upper_dup(feb ? feb : "DISALLOW");
 
@@ -582,7 +589,8 @@ int spec_load(const char *format, const char *payload, size_t payload_len, bool 
 static void redact(cJSON *node)
 {
     cJSON *child;
-    cJSON_ArrayForEach(child, node) {
+    cJSON_ArrayForEach(child, node)
+    {
         if (child->string && cJSON_IsString(child) &&
             (strcmp(child->string, "GitHubAccessToken") == 0 ||
              strcmp(child->string, "OAuthToken") == 0))

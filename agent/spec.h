@@ -7,9 +7,9 @@
  * SignedData with embedded content, at least one signer and every signer's certificate embedded;
  * the content digest and every signature are verified with those embedded certificates, and the
  * certificate chain is deliberately NOT validated (OpenSSL NOVERIFY semantics, R-081, V-015).
- * TEXT/JSON (and plain JSON, V-015) are accepted only when the caller allows them (codedeploy-local).
- * The envelope does not decide anything about trust beyond that; it never returns content whose
- * signature failed.
+ * TEXT/JSON (and plain JSON, V-015) are accepted only when the caller allows them
+ * (codedeploy-local). The envelope does not decide anything about trust beyond that; it never
+ * returns content whose signature failed.
  *
  * spec_parse() applies the checks of R-083..R-087 in Ruby's order with Ruby's messages, reduces
  * ARN deployment ids (R-084, V-012), and rejects ids and the AppSpec file name that would be
@@ -49,44 +49,44 @@ enum spec_deployment_type {
 
 struct spec_revision {
     enum spec_revision_type type;
-    char *type_name;                 /* owned; "S3", "GitHub", "Local File", "Local Directory" */
+    char *type_name; /* owned; "S3", "GitHub", "Local File", "Local Directory" */
     enum spec_bundle_type bundle_type;
-    char *bundle_type_name;          /* owned; as sent ("zip", ...; "tar" when GitHub omitted it) */
+    char *bundle_type_name; /* owned; as sent ("zip", ...; "tar" when GitHub omitted it) */
     /* S3 */
-    char *bucket;                    /* owned */
-    char *key;                       /* owned */
-    char *version;                   /* owned; NULL when absent */
-    char *etag;                      /* owned; NULL when absent */
+    char *bucket;  /* owned */
+    char *key;     /* owned */
+    char *version; /* owned; NULL when absent */
+    char *etag;    /* owned; NULL when absent */
     /* GitHub */
-    char *account;                   /* owned */
-    char *repository;                /* owned */
-    char *commit_id;                 /* owned */
+    char *account;    /* owned */
+    char *repository; /* owned */
+    char *commit_id;  /* owned */
     /* Local File / Local Directory */
-    char *location;                  /* owned */
+    char *location; /* owned */
 };
 
 struct deploy_spec {
-    char *deployment_id;             /* owned; short id ("d-ABCDEF123"), ARN reduced */
-    char *deployment_id_raw;         /* owned; exactly as sent */
-    char *deployment_group_id;       /* owned */
-    char *deployment_group_name;     /* owned */
-    char *application_name;          /* owned */
-    char *application_id;            /* owned; codedeploy-local documents only, else NULL */
-    char *deployment_creator;        /* owned; default "user" */
-    char *deployment_type_name;      /* owned; default "IN_PLACE" */
+    char *deployment_id;         /* owned; short id ("d-ABCDEF123"), ARN reduced */
+    char *deployment_id_raw;     /* owned; exactly as sent */
+    char *deployment_group_id;   /* owned */
+    char *deployment_group_name; /* owned */
+    char *application_name;      /* owned */
+    char *application_id;        /* owned; codedeploy-local documents only, else NULL */
+    char *deployment_creator;    /* owned; default "user" */
+    char *deployment_type_name;  /* owned; default "IN_PLACE" */
     enum spec_deployment_type deployment_type;
-    char *appspec_filename;          /* owned; default "appspec.yml", safe relative path (V-014) */
-    char *file_exists_behavior;      /* owned; upper-cased, default "DISALLOW" */
-    bool has_all_lifecycle_events;   /* AllPossibleLifecycleEvents present (R-144 check wanted) */
-    char **all_lifecycle_events;     /* owned array of owned strings */
+    char *appspec_filename;        /* owned; default "appspec.yml", safe relative path (V-014) */
+    char *file_exists_behavior;    /* owned; upper-cased, default "DISALLOW" */
+    bool has_all_lifecycle_events; /* AllPossibleLifecycleEvents present (R-144 check wanted) */
+    char **all_lifecycle_events;   /* owned array of owned strings */
     size_t n_all_lifecycle_events;
-    char *github_access_token;       /* owned secret; NULL when absent/null (anonymous GitHub) */
-    char *reuse_archive_from;        /* owned; ReuseArchiveFromDeploymentId reduced (V-012), or NULL */
+    char *github_access_token; /* owned secret; NULL when absent/null (anonymous GitHub) */
+    char *reuse_archive_from;  /* owned; ReuseArchiveFromDeploymentId reduced (V-012), or NULL */
     struct spec_revision revision;
 };
 
 struct spec_parse_opts {
-    bool allow_local_revisions;      /* codedeploy-local: accept Local File / Local Directory */
+    bool allow_local_revisions; /* codedeploy-local: accept Local File / Local Directory */
 };
 
 /*

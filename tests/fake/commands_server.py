@@ -21,7 +21,10 @@ ignored when ignore_application_stop_failures is set).  Deployment specification
 SignedData (PEM) made with a throwaway signer (certs.py).  Polls with nothing to hand out are held
 up to poll_hold seconds (the real service holds ~60 s) and return {} (or {"HostCommand": null}
 with empty_as_null).  With redeliver_until_ack a handed-out command is served again on every poll
-until it is acknowledged, as the real service does (V-031).
+until it is acknowledged, as the real service does (V-031); without it an unacknowledged
+command is served again after redeliver_after seconds (default 3), so a poll answered into a
+connection the agent abandoned (SIGTERM mid-poll) cannot strand a deployment.  Agents must
+de-duplicate re-deliveries (the "deliveries" count of each command shows them).
 
 Python use (the e2e tests):
 
@@ -34,6 +37,7 @@ Python use (the e2e tests):
         fc.completions("d-ABCDEF123")   # [{"command": "DownloadBundle", "status": "Succeeded",
                                         #   "diagnostics": {...}, ...}, ...]
         fc.requests(op="PollHostCommand"); fc.violations; fc.duplicate_completions
+        fc.wait_command("d-ABCDEF123", "ApplicationStart", "acked")   # agent is running it now
 
 Deployment entries (dicts; in_place()/blue_green() build them): deployment_id, group_id,
 group_name, application_name, revision, commands (list of names, any name allowed, e.g.
@@ -48,7 +52,8 @@ the HostIdentifier in handed-out commands), ignore_application_stop_failures.
 Faults (scenario["faults"] or fc.add_fault()): {"op": "PollHostCommand" | "*", "kind": one of
 "500" | "throttle" | "drop" | "delay" | "auth" | "expired" | "error", "count": N (requests it
 applies to, default 1), "skip": M (let M matching requests through first), "seconds": delay,
-"status"/"code"/"message": for kind "error"}.  "drop" closes the connection without a response;
+"status"/"code"/"message": for kind "error"; "for_seconds": S instead of count makes every
+matching request fail for S seconds from the first one}.  "drop" closes the connection without a response;
 "delay" sleeps and then answers normally.  fc.clock_offset (seconds) shifts the server's clock
 (signature window and Date header) for skew tests (R-051).
 
@@ -108,6 +113,19 @@ BLOCK_EVENTS = ["BeforeBlockTraffic", "AfterBlockTraffic"]
 ALLOW_EVENTS = ["BeforeAllowTraffic", "AfterAllowTraffic"]
 PREVIOUS_REVISION_EVENTS = ("ApplicationStop", "BeforeBlockTraffic", "AfterBlockTraffic")
 ACCOUNT = "123456789012"
+
+
+_SIGNER = []
+_SIGNER_LOCK = threading.Lock()
+
+
+def _signer():
+    """The process's throwaway CA and deployment signer (made once: RSA keys take a while)."""
+    with _SIGNER_LOCK:
+        if not _SIGNER:
+            ca = certs.make_ca("cdagent fake CodeDeploy CA")
+            _SIGNER.append((certs.make_leaf(ca, "cdagent fake deployment signer"), [ca]))
+        return _SIGNER[0]
 
 
 # ---- scenario builders ----
@@ -184,6 +202,7 @@ class Command:
         self.acks = []
         self.completions = []
         self.issued_at = None
+        self.last_delivery = 0.0
 
     @property
     def done(self):
@@ -201,7 +220,8 @@ class Command:
         return {"command": self.name, "host_command_identifier": self.hci, "host": self.host,
                 "deliveries": self.deliveries, "acks": self.acks,
                 "status": c.get("status") or self.terminal_ack,
-                "diagnostics": c.get("diagnostics"), "completions": len(self.completions)}
+                "diagnostics": c.get("diagnostics"), "completions": len(self.completions),
+                "issued_at": self.issued_at, "completed_at": c.get("t")}
 
 
 class Deployment:
@@ -276,6 +296,7 @@ class FakeCommands:
         self.target_prefix = TARGET_PREFIX_SECURE if secure else TARGET_PREFIX
         self.poll_hold = poll_hold if poll_hold is not None else scenario.get("poll_hold", 1.0)
         self.redeliver_until_ack = scenario.get("redeliver_until_ack", False)
+        self.redeliver_after = scenario.get("redeliver_after", 3.0)
         self.empty_as_null = scenario.get("empty_as_null", False)
         self.clock_offset = scenario.get("clock_offset", 0)
         self.record_path = record_path
@@ -289,9 +310,7 @@ class FakeCommands:
         self.duplicate_completions = []
         self.unknown_completions = []
         self.stopping = False
-        ca = certs.make_ca("cdagent fake CodeDeploy CA")
-        self.signer = certs.make_leaf(ca, "cdagent fake deployment signer")
-        self.signer_chain = [ca]
+        self.signer, self.signer_chain = _signer()
         for d in scenario.get("deployments", []):
             self.add_deployment(d)
         for f in scenario.get("faults", []):
@@ -407,6 +426,28 @@ class FakeCommands:
                         key, timeout, json.dumps([d.summary() for d in ds])[:2000]))
                 self.cond.wait(min(left, 0.5))
 
+    def wait_command(self, key, command, state="acked", timeout=60.0):
+        """Wait until the deployment's command (by name; the latest one of that name) has been
+        "delivered", "acked" or "completed"; return its summary.  Use "acked" to act while the
+        agent is executing it (e.g. kill the agent mid-hook)."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                for d in self.deployments:
+                    if d.key != key and d.deployment_id != key:
+                        continue
+                    for c in reversed(d.commands):
+                        if c.name != command:
+                            continue
+                        if state == "delivered" or (state == "acked" and c.acks) or \
+                                (state == "completed" and c.completions):
+                            return c.summary()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("%s %s not %s after %.0fs" % (key, command, state,
+                                                                        timeout))
+                self.cond.wait(min(left, 0.5))
+
     def wait_idle(self, timeout=60.0):
         for d in list(self.deployments):
             self.wait_deployment(d.key, max(0.1, timeout))
@@ -434,13 +475,24 @@ class FakeCommands:
 
     def _take_fault(self, op):
         with self.lock:
+            now = time.monotonic()
             for f in self.faults:
-                if f["count"] <= 0 or f["op"] not in ("*", op):
+                if f["op"] not in ("*", op):
                     continue
                 if f["skip"] > 0:
                     f["skip"] -= 1
                     continue
+                if "for_seconds" in f:
+                    # Time-boxed fault: every matching request fails until the window closes.
+                    f.setdefault("until", now + float(f["for_seconds"]))
+                    if now < f["until"]:
+                        f["hits"] = f.get("hits", 0) + 1
+                        return dict(f)
+                    continue
+                if f["count"] <= 0:
+                    continue
                 f["count"] -= 1
+                f["hits"] = f.get("hits", 0) + 1
                 return dict(f)
         return None
 
@@ -526,15 +578,20 @@ class FakeCommands:
                 continue
             if d.commands and not d.commands[-1].done:
                 c = d.commands[-1]
-                if self.redeliver_until_ack and not c.acks:
+                # Like the service, serve an unacknowledged command again (V-031): at once with
+                # redeliver_until_ack, else after redeliver_after seconds (a poll answered into
+                # a connection the agent had already abandoned must not strand a deployment).
+                wait = 0 if self.redeliver_until_ack else self.redeliver_after
+                if not c.acks and time.time() - c.last_delivery >= wait:
                     c.deliveries += 1
+                    c.last_delivery = time.time()
                     return c
                 continue
             if len(d.commands) >= len(d.names):
                 continue
             c = Command(d, len(d.commands), d.names[len(d.commands)], host)
             c.deliveries = 1
-            c.issued_at = time.time()
+            c.issued_at = c.last_delivery = time.time()
             d.commands.append(c)
             d.status = "InProgress"
             self.by_hci[c.hci] = c
@@ -557,7 +614,7 @@ class FakeCommands:
                 left = deadline - time.monotonic()
                 if left <= 0 or self.stopping:
                     return {"HostCommand": None} if self.empty_as_null else {}
-                self.cond.wait(left)
+                self.cond.wait(min(left, 0.25))
 
     def _get_spec(self, body):
         with self.lock:
@@ -677,14 +734,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def date_time_string(self, timestamp=None):
+        # send_response() adds Date from this: it must be the fake's (possibly skewed) clock.
+        return email.utils.format_datetime(self.server.fake.now(), usegmt=True)
+
     def _send(self, status, obj, extra=None):
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        fake = self.server.fake
-        self.send_header("Date", email.utils.format_datetime(fake.now(), usegmt=True))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()

@@ -1,4 +1,4 @@
-/* Tests for appspec: spec section 10 (R-128 - R-149), checklist C-137 - C-159, C-261, C-267 - C-269. */
+/* appspec tests: spec section 10 (R-128 - R-149); checklist C-137..C-159, C-261, C-267..C-269 */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -286,6 +286,13 @@ TEST(appspec_yaml_typing_octal_keeps_text_C268_R132)
     appspec_yscalar_type("1:30", true, NULL, &s);
     ASSERT_EQ(s.type, APPSPEC_Y_INT);
     ASSERT_EQ(s.i, 90);
+    appspec_yscalar_type("0:01:05", true, NULL, &s);
+    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    ASSERT_EQ(s.i, 65);
+    appspec_yscalar_type("1:2:3:4", true, NULL, &s);
+    ASSERT_EQ(s.type, APPSPEC_Y_STR);
+    appspec_yscalar_type("1:60", true, NULL, &s);
+    ASSERT_EQ(s.type, APPSPEC_Y_STR);
     appspec_yscalar_type("-12", true, NULL, &s);
     ASSERT_EQ(s.i, -12);
     appspec_yscalar_type("99999999999999999999999", true, NULL, &s);
@@ -329,7 +336,8 @@ TEST(appspec_empty_documents_C141_R133)
 
 TEST(appspec_yaml_syntax_error_names_line_and_column_R133)
 {
-    ASSERT_REJECTS("version: 0.0\nos: [linux\n", ERR_APPSPEC, "appspec.yml line 3 column 1: invalid YAML: ");
+    ASSERT_REJECTS("version: 0.0\nos: [linux\n", ERR_APPSPEC,
+                   "appspec.yml line 3 column 1: invalid YAML: ");
     ASSERT_REJECTS("\"version\n", ERR_APPSPEC, "invalid YAML: found unexpected end of stream");
     ASSERT_REJECTS("- a\n- b\n", ERR_APPSPEC, "appspec.yml line 1: the AppSpec must be a mapping");
     ASSERT_REJECTS("just text\n", ERR_APPSPEC, "must be a mapping with 'version', 'os'");
@@ -345,7 +353,7 @@ TEST(appspec_version_values_C142_R135)
     }
 #define VMSG(v)                                                                                    \
     "The deployment failed because an invalid version value (" v ") was entered in the "           \
-    "application specification file. Make sure your AppSpec file specifies \"0.0\" as the "         \
+    "application specification file. Make sure your AppSpec file specifies \"0.0\" as the "       \
     "version, and then try again."
     ASSERT_REJECTS("version: invalid\nos: linux\n", ERR_APPSPEC, VMSG("invalid"));
     ASSERT_REJECTS("os: linux\n", ERR_APPSPEC, VMSG(""));
@@ -359,7 +367,7 @@ TEST(appspec_os_values_C143_R136)
 {
 #define OSMSG(v)                                                                                   \
     "The deployment failed because the application specification file specifies an unsupported "   \
-    "operating system (" v "). Specify either \"linux\" or \"windows\" in the os section of the "   \
+    "operating system (" v "). Specify either \"linux\" or \"windows\" in the os section of the " \
     "AppSpec file, and then try again."
     ASSERT_REJECTS("version: 0.0\nos: windows\n", ERR_APPSPEC, OSMSG("windows"));
     ASSERT_REJECTS("version: 0.0\nos: unsupported\n", ERR_APPSPEC, OSMSG("unsupported"));
@@ -429,7 +437,8 @@ TEST(appspec_files_messages_C146_R139)
     ASSERT_REJECTS(HDR "files:\n  - source: app\n", ERR_APPSPEC,
                    "appspec.yml line 4: The deployment failed because the application "
                    "specification file specifies only a source file (app). Add the name of the "
-                   "destination file to the files section of the AppSpec file, and then try again.");
+                   "destination file to the files section of the AppSpec file, and then try "
+                   "again.");
     ASSERT_REJECTS(HDR "files:\n  - destination: /srv\n", ERR_APPSPEC,
                    "The deployment failed because the application specification file specifies a "
                    "destination file, but no source file. Update the files section of the AppSpec "
@@ -918,6 +927,22 @@ TEST(appspec_size_cap_is_err_limit)
     err_clear(&e);
     ASSERT_FAIL(appspec_load(path, &as, &e));
     ASSERT_EQ(e.code, ERR_LIMIT);
+}
+
+TEST(appspec_first_document_crlf_and_bom_R132)
+{
+    /* Only the first document counts, as with Psych's YAML.load. */
+    struct appspec *as = parse_ok("---\nversion: 0.0\nos: linux\n---\nthis: [is not parsed\n");
+    appspec_free(as);
+    as = parse_ok("\xef\xbb\xbfversion: 0.0\r\nos: linux\r\nhooks:\r\n  A:\r\n"
+                  "    - location: a.sh\r\n");
+    size_t n;
+    ASSERT_STREQ(appspec_hooks_for(as, "A", &n)[0].location, "a.sh");
+    ASSERT_EQ(appspec_hooks_for(as, "A", &n)[0].line, 5);
+    appspec_free(as);
+    ASSERT_REJECTS("version: 0.0\nos: linux\nhooks:\n\tA: []\n", ERR_APPSPEC,
+                   "appspec.yml line 4 column 1: invalid YAML: found character that cannot start "
+                   "any token");
 }
 
 TEST(appspec_embedded_nul_is_rejected)

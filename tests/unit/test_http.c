@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -452,4 +453,110 @@ TEST(http_connection_refused_is_retryable_http_error)
     ASSERT_TRUE(http_is_retryable(r.status, e.code, NULL));
     http_response_done(&r);
     http_client_free(c);
+}
+
+/* R-055: the connect timeout covers the TLS handshake: a peer that accepts TCP but never
+ * answers the ClientHello fails with ERR_TIMEOUT, not the (longer) read timeout. */
+TEST(http_R055_connect_timeout_covers_tls_handshake)
+{
+    struct server s = server_start();
+    struct err e = ERR_INIT;
+    struct http_client_opts o = {.connect_timeout_ms = 300, .read_timeout_ms = 60000};
+    struct http_client *c = http_client_new(&o, &e);
+    AUTOFREE char *u = xasprintf("https://127.0.0.1:%d/ok", s.port);
+    struct http_response r;
+    ASSERT_FAIL(get(c, u, -1, 0, &r, &e));
+    ASSERT_EQ(e.code, ERR_TIMEOUT);
+    ASSERT_NOT_CONTAINS(e.msg, "read timeout");
+    http_response_done(&r);
+    http_client_free(c);
+    server_stop(&s);
+}
+
+/* ---- a second opinion on the signer: libcurl's CURLOPT_AWS_SIGV4 (R-050) ---- */
+
+#include <curl/curl.h>
+
+#include "sigv4-internal.h"
+
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
+{
+    (void)buf_append(arg, p, sz * n, NULL);
+    return sz * n;
+}
+
+/* Value of header name (lower-case, with ':') in an echoed request; caller frees. */
+static char *echoed(const char *req, const char *lname)
+{
+    AUTOFREE char *low = xstrdup(req);
+    for (char *p = low; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    AUTOFREE char *pat = xasprintf("\r\n%s:", lname);
+    const char *at = strstr(low, pat);
+    if (!at)
+        return NULL;
+    const char *v = req + (at - low) + strlen(pat);
+    while (*v == ' ')
+        v++;
+    return xstrndup(v, strcspn(v, "\r\n"));
+}
+
+TEST(http_R050_signer_agrees_with_libcurl_aws_sigv4)
+{
+    struct server s = server_start();
+    AUTOFREE char *u = url(&s, "/echo");
+    const char *body = "{\"HostIdentifier\":\"i-1\"}";
+    CURL *e = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-amz-json-1.1");
+    hl = curl_slist_append(hl, "X-Amz-Target: CodeDeployCommandService_v20141006.PollHostCommand");
+    struct buf got;
+    buf_init(&got, 1 << 16);
+    curl_easy_setopt(e, CURLOPT_URL, u);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(e, CURLOPT_AWS_SIGV4, "aws:amz:us-west-2:codedeploy-commands");
+    curl_easy_setopt(e, CURLOPT_USERPWD, "AKIDCURL:curl/secret+key");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &got);
+    CURLcode rc = curl_easy_perform(e);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(e);
+    server_stop(&s);
+    if (rc != CURLE_OK)
+        SKIP("libcurl could not sign with CURLOPT_AWS_SIGV4");
+    AUTOFREE char *auth = echoed(got.data, "authorization");
+    AUTOFREE char *date = echoed(got.data, "x-amz-date");
+    ASSERT_NOT_NULL(auth);
+    ASSERT_NOT_NULL(date);
+    /* Re-sign the same headers at curl's time; the Authorization values must be identical. */
+    const char *sh = strstr(auth, "SignedHeaders=");
+    ASSERT_NOT_NULL(sh);
+    AUTOFREE char *names = xstrndup(sh + 14, strcspn(sh + 14, ","));
+    ASSERT_STREQ(names, "content-type;host;x-amz-date;x-amz-target");
+    struct http_headers h;
+    http_headers_init(&h);
+    for (char *n = names; n && *n;) {
+        char *semi = strchr(n, ';');
+        if (semi)
+            *semi = '\0';
+        if (strcmp(n, "x-amz-date") != 0) {
+            AUTOFREE char *v = echoed(got.data, n);
+            ASSERT_NOT_NULL(v);
+            http_headers_add(&h, n, v);
+        }
+        n = semi ? semi + 1 : NULL;
+    }
+    struct tm tm = {0};
+    ASSERT_NOT_NULL(strptime(date, "%Y%m%dT%H%M%SZ", &tm));
+    struct sigv4_creds cr = {"AKIDCURL", "curl/secret+key", NULL};
+    struct sigv4_params p = {.region = "us-west-2", .service = "codedeploy-commands",
+                             .now = timegm(&tm)};
+    struct sigv4_result r;
+    struct err err = ERR_INIT;
+    ASSERT_OK(sigv4_compute("POST", "/echo", &h, body, strlen(body), &cr, &p, false, &r, &err));
+    ASSERT_STREQ(r.authorization, auth);
+    sigv4_result_done(&r);
+    http_headers_done(&h);
+    buf_done(&got);
 }

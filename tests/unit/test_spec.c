@@ -185,8 +185,9 @@ static void parse_fails(const char *json, int code, const char *msg)
 #define HEAD                                                                                       \
     "\"DeploymentId\":\"d-ABCDEF123\",\"DeploymentGroupId\":\"g-1\","                              \
     "\"DeploymentGroupName\":\"grp\",\"ApplicationName\":\"app\""
-#define S3REV "\"Revision\":{\"RevisionType\":\"S3\",\"S3Revision\":{\"Bucket\":\"b\",\"Key\":\"k.zip\"," \
-              "\"BundleType\":\"zip\"}}"
+#define S3REV                                                                                      \
+    "\"Revision\":{\"RevisionType\":\"S3\",\"S3Revision\":{\"Bucket\":\"b\",\"Key\":\"k.zip\","    \
+    "\"BundleType\":\"zip\"}}"
 
 TEST(spec_r085_appendix_a_document_and_defaults)
 {
@@ -255,9 +256,11 @@ TEST(spec_r083_required_fields_in_order)
     parse_fails("{\"DeploymentId\":null}", ERR_PARSE, "Deployment Spec has no DeploymentId");
     parse_fails("{\"DeploymentId\":\"\",\"DeploymentGroupId\":\"\"}", ERR_PARSE,
                 "Deployment Spec has no DeploymentId");
-    parse_fails("{\"DeploymentId\":\"d-1\"}", ERR_PARSE, "Deployment Spec has no DeploymentGroupId");
-    parse_fails("{\"DeploymentId\":\"d-1\",\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"\"}",
-                ERR_PARSE, "Deployment Spec has no DeploymentGroupName");
+    parse_fails("{\"DeploymentId\":\"d-1\"}", ERR_PARSE,
+                "Deployment Spec has no DeploymentGroupId");
+    parse_fails(
+        "{\"DeploymentId\":\"d-1\",\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"\"}",
+        ERR_PARSE, "Deployment Spec has no DeploymentGroupName");
     parse_fails("{\"DeploymentId\":\"d-1\",\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":"
                 "\"n\",\"ApplicationName\":null}",
                 ERR_PARSE, "Deployment Spec has no ApplicationName");
@@ -274,8 +277,8 @@ TEST(spec_r084_arn_deployment_id_reduced)
 {
     struct deploy_spec *s = parse_ok(
         "{\"DeploymentId\":\"arn:aws:codedeploy:us-east-1:123412341234:deployment/d-ABCDEF123\","
-        "\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"n\",\"ApplicationName\":\"a\","
-        S3REV ",\"ReuseArchiveFromDeploymentId\":\"arn:aws:codedeploy:r:1:deployment/d-OLD1\"}");
+        "\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"n\",\"ApplicationName\":\"a\"," S3REV
+        ",\"ReuseArchiveFromDeploymentId\":\"arn:aws:codedeploy:r:1:deployment/d-OLD1\"}");
     ASSERT_STREQ(s->deployment_id, "d-ABCDEF123");
     ASSERT_STREQ(s->deployment_id_raw,
                  "arn:aws:codedeploy:us-east-1:123412341234:deployment/d-ABCDEF123");
@@ -323,7 +326,8 @@ TEST(spec_r086_github_and_local_revisions)
 {
     struct deploy_spec *s = parse_ok(
         "{" HEAD ",\"GitHubAccessToken\":\"ghp_secret\",\"Revision\":{\"RevisionType\":\"GitHub\","
-        "\"GitHubRevision\":{\"Account\":\"acme\",\"Repository\":\"web\",\"CommitId\":\"abc123\"}}}");
+        "\"GitHubRevision\":{\"Account\":\"acme\",\"Repository\":\"web\",\"CommitId\":\"abc123\"}}"
+        "}");
     ASSERT_EQ(s->revision.type, SPEC_REV_GITHUB);
     ASSERT_STREQ(s->revision.account, "acme");
     ASSERT_STREQ(s->revision.repository, "web");
@@ -353,19 +357,21 @@ TEST(spec_r086_daemon_refuses_local_revisions)
 
 TEST(spec_v014_ids_must_be_safe_path_components)
 {
-    parse_fails("{\"DeploymentId\":\"..\",\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"n\","
-                "\"ApplicationName\":\"a\"," S3REV "}",
-                ERR_UNSAFE, "DeploymentId is not a valid path component: '..'");
+    parse_fails(
+        "{\"DeploymentId\":\"..\",\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"n\","
+        "\"ApplicationName\":\"a\"," S3REV "}",
+        ERR_UNSAFE, "DeploymentId is not a valid path component: '..'");
     parse_fails("{\"DeploymentId\":\"d-A/../../etc\",\"DeploymentGroupId\":\"g\","
                 "\"DeploymentGroupName\":\"n\",\"ApplicationName\":\"a\"," S3REV "}",
                 ERR_UNSAFE, "DeploymentId is not a valid path component: 'd-A/../../etc'");
     parse_fails("{\"DeploymentId\":\"d-1\",\"DeploymentGroupId\":\"../../tmp/evil\","
                 "\"DeploymentGroupName\":\"n\",\"ApplicationName\":\"a\"," S3REV "}",
                 ERR_UNSAFE, "DeploymentGroupId is not a valid path component: '../../tmp/evil'");
-    parse_fails("{\"DeploymentId\":\"arn:aws:codedeploy:r:a:deployment/../x\","
-                "\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"n\",\"ApplicationName\":\"a\","
-                S3REV "}",
-                ERR_UNSAFE, "DeploymentId is not a valid path component: '../x'");
+    parse_fails(
+        "{\"DeploymentId\":\"arn:aws:codedeploy:r:a:deployment/../x\","
+        "\"DeploymentGroupId\":\"g\",\"DeploymentGroupName\":\"n\",\"ApplicationName\":\"a\"," S3REV
+        "}",
+        ERR_UNSAFE, "DeploymentId is not a valid path component: '../x'");
     ASSERT_TRUE(spec_path_component_ok("b1a2189b-dd90-4ef5-8f40-4c1c5EXAMPLE"));
     ASSERT_TRUE(spec_path_component_ok("d-ABCDEF123-local"));
     ASSERT_FALSE(spec_path_component_ok("."));
@@ -380,9 +386,9 @@ TEST(spec_v014_appspec_filename_must_stay_inside_revision)
                 "AppSpecFilename is not a safe revision-relative path: '../../etc/passwd'");
     parse_fails("{" HEAD "," S3REV ",\"AppSpecFilename\":\"/etc/shadow\"}", ERR_UNSAFE,
                 "AppSpecFilename is not a safe revision-relative path: '/etc/shadow'");
-    parse_fails("{" HEAD "," S3REV ",\"AppSpecFilename\":\"configs/../../appspec.yml\"}",
-                ERR_UNSAFE,
-                "AppSpecFilename is not a safe revision-relative path: 'configs/../../appspec.yml'");
+    parse_fails(
+        "{" HEAD "," S3REV ",\"AppSpecFilename\":\"configs/../../appspec.yml\"}", ERR_UNSAFE,
+        "AppSpecFilename is not a safe revision-relative path: 'configs/../../appspec.yml'");
     ASSERT_TRUE(spec_relpath_ok("configs/appspec.yml"));
     ASSERT_TRUE(spec_relpath_ok("appspec.yaml"));
     ASSERT_FALSE(spec_relpath_ok("configs/"));

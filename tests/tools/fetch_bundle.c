@@ -1,0 +1,169 @@
+/*
+ * fetch_bundle: drive agent/bundle from end-to-end tests (issue 6).
+ *
+ *   fetch_bundle s3 --region R --endpoint URL --bucket B --key K --dest PATH
+ *                [--version V] [--etag E] [--key-id A --secret S [--token T]]
+ *                [--imds] [--attempts N] [--retry-ms N] [--fips] [--progress]
+ *   fetch_bundle github --api URL --account A --repo R --commit C --dest PATH
+ *                [--type tar|zip] [--token T] [--fast-sleep] [--progress]
+ * --imds takes the credentials from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of the keys.
+ * Prints "ok size=N etag=E version=V attempts=N" or "error <code name> <message>"; --progress
+ * prints "progress <done> <total>" lines on stderr; --fast-sleep makes the GitHub waits instant
+ * and prints "slept <ms>".  Exit status 0 on success, 1 on failure, 2 on bad usage.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "creds.h"
+#include "http.h"
+#include "imds.h"
+#include "log.h"
+#include "util.h"
+
+static void progress(void *arg, uint64_t done, uint64_t total, double rate)
+{
+    (void)arg;
+    fprintf(stderr, "progress %" PRIu64 " %" PRIu64 " %.0f\n", done, total, rate);
+}
+
+static void fast_sleep(void *arg, uint64_t ms)
+{
+    (void)arg;
+    printf("slept %" PRIu64 "\n", ms);
+    fflush(stdout);
+}
+
+struct args {
+    const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret,
+        *token, *api, *account, *repo, *commit, *type;
+    uint64_t attempts, retry_ms;
+    bool fips, progress, fast_sleep, imds;
+};
+
+static int parse(int argc, char **argv, struct args *a)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **slot = NULL;
+        if (str_eq(o, "--fips")) {
+            a->fips = true;
+            continue;
+        }
+        if (str_eq(o, "--progress")) {
+            a->progress = true;
+            continue;
+        }
+        if (str_eq(o, "--imds")) {
+            a->imds = true;
+            continue;
+        }
+        if (str_eq(o, "--fast-sleep")) {
+            a->fast_sleep = true;
+            continue;
+        }
+        if (!v)
+            return -1;
+        if (str_eq(o, "--attempts")) {
+            if (parse_uint(v, 1, 100, &a->attempts, NULL) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--retry-ms")) {
+            if (parse_uint(v, 1, 60000, &a->retry_ms, NULL) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        static const char *names[] = {"--region", "--endpoint", "--bucket", "--key", "--dest",
+                                      "--version", "--etag", "--key-id", "--secret", "--token",
+                                      "--api", "--account", "--repo", "--commit", "--type"};
+        const char **slots[] = {&a->region, &a->endpoint, &a->bucket, &a->key, &a->dest,
+                                &a->version, &a->etag, &a->key_id, &a->secret, &a->token,
+                                &a->api, &a->account, &a->repo, &a->commit, &a->type};
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            if (str_eq(o, names[k]))
+                slot = slots[k];
+        if (!slot)
+            return -1;
+        *slot = v;
+        i++;
+    }
+    return a->dest ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a = {0};
+    if (argc < 2 || parse(argc, argv, &a) < 0) {
+        fprintf(stderr, "usage: fetch_bundle s3|github OPTIONS (see the source)\n");
+        return 2;
+    }
+    struct log_opts lo = {.program = "fetch_bundle"};
+    (void)log_open(&lo, NULL);
+    struct err e = ERR_INIT;
+    struct http_client_opts ho = {0};
+    struct http_client *http = http_client_new(&ho, &e);
+    struct bundle_result res = {0};
+    struct creds_provider *cp = NULL;
+    struct imds *m = NULL;
+    int r = -1;
+    if (!http) {
+        /* reported below */
+    } else if (str_eq(argv[1], "s3")) {
+        struct creds_opts co = {.iam_user_arn = "arn:aws:iam::123456789012:user/test",
+                                .access_key_id = a.key_id, .secret_access_key = a.secret};
+        if (a.imds) {
+            struct imds_opts io = {0};
+            m = imds_new(&io, &e);
+            struct creds_opts mo = {.imds = m};
+            cp = m ? creds_provider_new(&mo, &e) : NULL;
+        } else {
+            cp = creds_provider_new(&co, &e);
+        }
+        if (cp && a.token) {
+            /* A session token needs the file source: write a throwaway credentials file. */
+            creds_provider_free(cp);
+            AUTOFREE char *path = xasprintf("%s.creds", a.dest);
+            AUTOFREE char *ini = xasprintf("[default]\naws_access_key_id=%s\n"
+                                           "aws_secret_access_key=%s\naws_session_token=%s\n",
+                                           a.key_id, a.secret, a.token);
+            struct creds_opts so = {.iam_session_arn = "arn:aws:sts::1:assumed-role/r/s",
+                                    .credentials_file = path};
+            cp = write_file_atomic(path, ini, strlen(ini), 0600, &e) == 0
+                     ? creds_provider_new(&so, &e) : NULL;
+        }
+        if (cp) {
+            struct bundle_s3_source src = {a.bucket, a.key, a.version, a.etag};
+            struct bundle_s3_opts so = {
+                .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
+                .creds = cp, .http = http, .attempts = (int)a.attempts,
+                .retry_base_ms = a.retry_ms, .progress = a.progress ? progress : NULL,
+            };
+            r = bundle_fetch_s3(&src, &so, a.dest, &res, &e);
+        }
+    } else if (str_eq(argv[1], "github")) {
+        struct bundle_github_source src = {a.account, a.repo, a.commit, a.type, a.token};
+        struct bundle_github_opts go = {
+            .api_base = a.api, .http = http, .sleep = a.fast_sleep ? fast_sleep : NULL,
+            .progress = a.progress ? progress : NULL,
+        };
+        r = bundle_fetch_github(&src, &go, a.dest, &res, &e);
+    } else {
+        err_set(&e, ERR_USAGE, "unknown source '%s'", argv[1]);
+    }
+    if (r == 0)
+        printf("ok size=%" PRIu64 " etag=%s version=%s attempts=%d\n", res.size,
+               res.etag ? res.etag : "", res.version_id ? res.version_id : "", res.attempts);
+    else
+        printf("error %s %s\n", err_code_name(e.code), e.msg);
+    bundle_result_done(&res);
+    creds_provider_free(cp);
+    imds_free(m);
+    http_client_free(http);
+    log_close();
+    return r == 0 ? 0 : 1;
+}
