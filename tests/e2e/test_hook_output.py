@@ -15,7 +15,7 @@ def test_50mb_output_memory_and_log_bounded():
         r = hookdriver.run(env, ["scripts/flood.sh:600"], extra=["--rotate-bytes", str(rot)])
         assert r["rc"] == "0", r
         # memory independent of the output volume (58 MB printed)
-        assert int(r["maxrss_kb"]) < 40 * 1024, r
+        assert 0 < int(r["maxrss_kb"]) < 24 * 1024, r
         files = sorted(glob.glob(env.path("logs", "scripts.log*")))
         names = [os.path.basename(f) for f in files]
         assert names == ["scripts.log"] + ["scripts.log.%d" % i for i in range(1, 8)], names

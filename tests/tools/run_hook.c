@@ -5,14 +5,14 @@
  *            [--deployment-id ID] [--grace-ms N] [--kill-grace-ms N] [--rotate-bytes N]
  *            [--profile FILE] [--payload FILE] [--no-scope] LOCATION[:TIMEOUT[:RUNAS]] ...
  *
- * Prints "key=value" lines on stdout: rc, code, script, message, elapsed_ms, maxrss_kb, drains;
+ * Prints "key=value" lines on stdout: rc, code, script, message, elapsed_ms, maxrss_kb (VmHWM),
+ * drains;
  * writes the diagnostics payload (R-190) to --payload.  Exit 0 when the event succeeded, 1 when
  * it failed, 2 on bad usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "diag.h"
 #include "hook.h"
@@ -133,11 +133,19 @@ int main(int argc, char **argv)
         if (write_file_atomic(payload, p, strlen(p), 0644, &werr) < 0)
             fprintf(stderr, "payload: %s\n", werr.msg);
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    /* VmHWM, not ru_maxrss: the latter survives execve and would include our parent's size */
+    long hwm_kb = -1;
+    char *st = NULL;
+    size_t stn;
+    if (read_file("/proc/self/status", 1 << 16, &st, &stn, NULL) == 0) {
+        const char *h = strstr(st, "VmHWM:");
+        if (h)
+            hwm_kb = strtol(h + 6, NULL, 10);
+        free(st);
+    }
     printf("rc=%d\ncode=%d\nscript=%s\nmessage=%s\nelapsed_ms=%llu\nmaxrss_kb=%ld\ndrains=%zu\n",
            rc, err_diag_code(&err), res.script_name ? res.script_name : "", rc ? err.msg : "",
-           (unsigned long long)elapsed, ru.ru_maxrss, hook_drain_count());
+           (unsigned long long)elapsed, hwm_kb, hook_drain_count());
     fflush(stdout);
     free(p);
     free(tail);
