@@ -401,7 +401,8 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
                 break;
             if (!str_has_prefix(last.msg, "S3 GetObject"))
                 err_prefix(&last, "S3 GetObject s3://%s/%s", b, k);
-            last_transport = true;
+            /* R-114's hint is for a connection that could not be made at all. */
+            last_transport = resp.status == 0;
             continue; /* network error or broken transfer: resume from file_size() */
         }
         last_transport = false;
@@ -499,9 +500,12 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
         http_response_done(&resp);
         if (code && (str_eq(code, "ExpiredToken") || str_eq(code, "ExpiredTokenException") ||
                      str_eq(code, "InvalidToken"))) {
+            /* expired credentials are retried after a refresh. */
             creds_invalidate(o->creds);
             continue;
         }
+        if (code && (str_eq(code, "InvalidAccessKeyId") || str_eq(code, "SignatureDoesNotMatch")))
+            creds_invalidate(o->creds); /* rotated keys: re-read them before the next use */
         if (!http_is_retryable(st, 0, code) && !(code && str_eq(code, "SlowDown")))
             break;
     }

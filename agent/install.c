@@ -508,6 +508,13 @@ static int plan_mkdir(struct plan *p, const char *dir, struct err *err)
                        dir, e->src);
     if (e)
         return 0;  /* planned once */
+    /* Ruby fails on this only when executing; finding it now keeps the previous install
+     * intact (R-171). */
+    if (host_exists(p, dir) && !host_is_dir(p, dir))
+        return err_set(err, ERR_INSTALL,
+                       "The deployment failed because a file already exists where the "
+                       "application specification file needs the directory %s",
+                       dir);
     struct step *s = add_step(p, STEP_MKDIR, NULL, dir);
     e = smap_put(&p->targets, dir);
     e->kind = STEP_MKDIR;
@@ -613,7 +620,8 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
         names[n++] = xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         if (r == 0) {
@@ -717,8 +725,18 @@ static bool perm_matches(const struct appspec_permission *perm, const char *obje
     return true;
 }
 
+static int acl_id(const struct appspec_acl *a, uint32_t *ret, struct err *err, const char *path);
+
+/* Owner, group and ACL names must exist before anything is changed. */
 static int check_names(const struct appspec_permission *perm, struct err *err)
 {
+    for (size_t i = 0; i < perm->n_acls; i++) {
+        const struct appspec_acl *a = &perm->acls[i];
+        uint32_t id;
+        if ((a->tag == APPSPEC_ACL_USER || a->tag == APPSPEC_ACL_GROUP) && a->name &&
+            a->name[0] && acl_id(a, &id, err, perm->object) < 0)
+            return -1;
+    }
     char buf[4096];
     if (perm->owner) {
         struct passwd pw, *res = NULL;

@@ -124,8 +124,12 @@ class S3Server:
 
     # ---- lifecycle ----
     def start(self):
-        self._start_backend()
-        self._start_front()
+        try:
+            self._start_backend()
+            self._start_front()
+        except Exception:
+            self.stop()
+            raise
         return self
 
     def _start_backend(self):

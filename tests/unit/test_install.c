@@ -472,6 +472,19 @@ TEST(install_fe_retain_matrix_R176_C186)
     }
 }
 
+TEST(install_file_where_a_directory_is_needed_fails_at_planning_R171)
+{
+    rev_file("d-1", "app/sub/x.txt", "x", 0644);
+    test_write("out/sub", "a host file");
+    must_fail("d-1", HEAD "file_exists_behavior: OVERWRITE\n"
+                          "files:\n  - source: app\n    destination: @T@/out\n",
+              NULL, ERR_INSTALL, "a file already exists where the application specification "
+                                 "file needs the directory");
+    AUTOFREE char *c = slurp_rel("out/sub");
+    ASSERT_STREQ(c, "a host file");
+    ASSERT_FALSE(exists_rel("root/deployment-instructions/" GROUP "-install.json"));
+}
+
 TEST(install_dangling_symlink_is_not_a_conflict_R176)
 {
     rev_file("d-1", "x.txt", "new", 0644);
@@ -860,6 +873,16 @@ TEST(install_owner_group_root_R186_C201)
                    "permissions:\n  - object: @T@/out2\n    owner: no-such-user-cd\n",
               NULL, ERR_INSTALL, "the owner 'no-such-user-cd'");
     ASSERT_FALSE(exists_rel("out2"));
+}
+
+TEST(install_acl_unknown_user_fails_before_anything_R187)
+{
+    perm_revision();
+    must_fail("d-1",
+              HEAD "files:\n  - source: app\n    destination: @T@/out\n"
+                   "permissions:\n  - object: @T@/out\n    acls: [\"u:no-such-user-cd:rwx\"]\n",
+              NULL, ERR_INSTALL, "Unknown user 'no-such-user-cd' in acl entry user:no-such-user-cd:rwx");
+    ASSERT_FALSE(exists_rel("out"));
 }
 
 TEST(install_acl_default_on_file_refused_R188_C202)
