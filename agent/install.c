@@ -508,6 +508,13 @@ static int plan_mkdir(struct plan *p, const char *dir, struct err *err)
                        dir, e->src);
     if (e)
         return 0;  /* planned once */
+    /* Ruby fails on this only when executing; finding it now keeps the previous install
+     * intact (R-171). */
+    if (host_exists(p, dir) && !host_is_dir(p, dir))
+        return err_set(err, ERR_INSTALL,
+                       "The deployment failed because a file already exists where the "
+                       "application specification file needs the directory %s",
+                       dir);
     struct step *s = add_step(p, STEP_MKDIR, NULL, dir);
     e = smap_put(&p->targets, dir);
     e->kind = STEP_MKDIR;
@@ -613,7 +620,8 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
         names[n++] = xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         if (r == 0) {

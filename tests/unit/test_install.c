@@ -472,6 +472,19 @@ TEST(install_fe_retain_matrix_R176_C186)
     }
 }
 
+TEST(install_file_where_a_directory_is_needed_fails_at_planning_R171)
+{
+    rev_file("d-1", "app/sub/x.txt", "x", 0644);
+    test_write("out/sub", "a host file");
+    must_fail("d-1", HEAD "file_exists_behavior: OVERWRITE\n"
+                          "files:\n  - source: app\n    destination: @T@/out\n",
+              NULL, ERR_INSTALL, "a file already exists where the application specification "
+                                 "file needs the directory");
+    AUTOFREE char *c = slurp_rel("out/sub");
+    ASSERT_STREQ(c, "a host file");
+    ASSERT_FALSE(exists_rel("root/deployment-instructions/" GROUP "-install.json"));
+}
+
 TEST(install_dangling_symlink_is_not_a_conflict_R176)
 {
     rev_file("d-1", "x.txt", "new", 0644);
