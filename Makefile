@@ -131,4 +131,4 @@ clean:
 dist:
 	@sh scripts/dist.sh $(VERSION) $(B)
 rpm:
-	@sh scripts/rpm.sh $(VERSION) $(B)
+	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)

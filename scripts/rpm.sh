@@ -2,6 +2,7 @@
 # Build the binary RPM (used by `make rpm`): source tarball from scripts/dist.sh, then rpmbuild
 # with its _topdir under <build>/rpm.  Prints the path of the RPM it built.
 # Usage: scripts/rpm.sh VERSION [BUILD_DIR] [rpmbuild options, e.g. --with cjson_source]
+# (`make rpm RPMBUILD_OPTS="--with cjson_source"` passes options through make).
 # On an RPM-based host (Amazon Linux 2023, Fedora) rpmbuild checks the BuildRequires; install
 # them with `sudo dnf builddep packaging/rpm/cdagent.spec`.  On other hosts (Debian, where the
 # `rpm` package provides rpmbuild) the build dependencies are Debian packages that rpm cannot
@@ -27,6 +28,11 @@ rm -rf "$top"
 mkdir -p "$top/SOURCES" "$top/SPECS" "$top/BUILD" "$top/RPMS" "$top/SRPMS" "$top/BUILDROOT"
 tarball=$(sh "$here/scripts/dist.sh" "$version" "$build")
 cp "$tarball" "$top/SOURCES/"
+# For --with cjson_source: the cJSON release tarball, downloaded beforehand into the build
+# directory (rpmbuild does not download sources), see packaging/README.md.
+for f in "$build"/cJSON-*.tar.gz; do
+    [ -f "$f" ] && cp "$f" "$top/SOURCES/"
+done
 cp "$here/packaging/rpm/cdagent.spec" "$top/SPECS/"
 
 nodeps=

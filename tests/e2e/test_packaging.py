@@ -764,3 +764,102 @@ def test_logrotate_file_covers_local_log_and_never_signals_the_unit_R204():
         if "codedeploy-agent.log" in head:
             assert "copytruncate" in words and "size" in words, body
     assert "postrotate" not in text and "systemctl kill" not in text
+
+
+# Amazon Linux 2023's %optflags / %build_ldflags (redhat-rpm-config), without the -specs=
+# files that exist only there: the code must build with them (-D_FORTIFY_SOURCE, LTO, ...).
+AL2023_OPTFLAGS = ("-O2 -flto=auto -ffat-lto-objects -fexceptions -g -grecord-gcc-switches -pipe "
+                   "-Wall -Werror=format-security -Wp,-D_FORTIFY_SOURCE=2 "
+                   "-Wp,-D_GLIBCXX_ASSERTIONS -fstack-protector-strong -m64 -mtune=generic "
+                   "-fasynchronous-unwind-tables -fstack-clash-protection -fcf-protection")
+AL2023_LDFLAGS = "-Wl,-z,relro -Wl,--as-needed -Wl,-z,now -Wl,--build-id=sha1"
+
+
+def test_rpm_builds_with_al2023_compiler_flags():
+    _rpm()  # rpmbuild present
+    if os.uname().machine != "x86_64":
+        raise harness.Skip("flags are the x86_64 ones")
+    with harness.Env("rpmflags") as env:
+        r = harness.run(["sh", os.path.join(SRC, "scripts", "rpm.sh"), _version(), env.dir,
+                         "--define", "optflags " + AL2023_OPTFLAGS,
+                         "--define", "build_ldflags " + AL2023_LDFLAGS], timeout=900)
+        assert r.returncode == 0, r
+        with open(os.path.join(env.dir, "rpm", "rpmbuild.log")) as f:
+            log = f.read()
+        assert "-D_FORTIFY_SOURCE=2" in log and "-Wl,-z,now" in log  # the flags reached make
+
+
+# ---------------------------------------------------------------- CI deployment examples
+
+CI_EXAMPLES = [os.path.join(SRC, "examples", "ci", n) for n in ("github-deploy.yml",
+                                                                "gitlab-deploy.yml")]
+# options the AWS CLI adds itself (global ones, and the `deploy` customizations)
+CLI_OPTIONS = {"query", "output", "region"}
+CLI_CUSTOM = {"create-deployment": {"s3-location", "github-location"},
+              "push": {"application-name", "s3-location", "source", "ignore-hidden-files",
+                       "description"}}
+
+
+def _camel(opt):
+    head, *rest = opt.split("-")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def _shell_texts(doc):
+    """Every shell snippet of a GitHub workflow (steps' run) or a GitLab job (script lists)."""
+    out = []
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if k == "run" and isinstance(v, str):
+                out.append(v)
+            elif k in ("script", "before_script", "after_script") and isinstance(v, list):
+                out.extend(x for x in v if isinstance(x, str))
+            else:
+                out.extend(_shell_texts(v))
+    elif isinstance(doc, list):
+        for v in doc:
+            out.extend(_shell_texts(v))
+    return out
+
+
+def test_ci_examples_use_real_codedeploy_operations():
+    """The examples' `aws deploy` calls, options and queries exist in the CodeDeploy API
+    (botocore's model, the one the AWS CLI uses), and they push, create and wait."""
+    try:
+        import yaml
+    except ImportError:
+        raise harness.Skip("PyYAML not installed")
+    import botocore.session
+    session = botocore.session.get_session()
+    model = session.get_service_model("codedeploy")
+    waiters = session.get_waiter_model("codedeploy").waiter_names
+    for path in CI_EXAMPLES:
+        with open(path) as f:
+            doc = yaml.safe_load(f)
+        text = "\n".join(_shell_texts(doc)).replace("\\\n", " ")
+        calls = re.findall(r"aws deploy ([a-z-]+)((?:[^\n)]|\)(?=[^\n]*--))*)", text)
+        ops = [op for op, _ in calls]
+        for need in ("push", "create-deployment", "wait"):
+            assert need in ops, (path, need, ops)
+        for op, rest in calls:
+            opts = set(re.findall(r"--([a-z0-9-]+)", rest))
+            if op == "push":
+                assert opts <= CLI_CUSTOM["push"], (path, opts)
+                continue
+            if op == "wait":
+                name = rest.split()[0]
+                assert "".join(w.capitalize() for w in name.split("-")) in waiters, name
+                op_model = model.operation_model("GetDeployment")
+            else:
+                op_model = model.operation_model(
+                    "".join(w.capitalize() for w in op.split("-")))
+            members = set(op_model.input_shape.members)
+            for o in opts - CLI_OPTIONS - CLI_CUSTOM.get(op, set()):
+                assert _camel(o) in members, (path, op, o, sorted(members))
+            for q in re.findall(r"--query '([^']+)'", rest):
+                first = re.match(r"[A-Za-z]+", q).group(0)
+                assert first in op_model.output_shape.members, (path, op, q)
+    lifecycle = model.shape_for("LifecycleEvent").members
+    for field in ("lifecycleEventName", "status", "diagnostics"):
+        assert field in lifecycle
+    assert {"message", "logTail"} <= set(model.shape_for("Diagnostics").members)
