@@ -126,3 +126,9 @@ clean:
 -include $(TOOLS_SRC:%.c=$(B)/obj/%.d)
 -include $(AGENT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SAN_AGENT_OBJ:.o=.d) $(SAN_UNIT_OBJ:.o=.d) \
          $(B)/obj/agent/main.d
+
+# Source tarball of the git tree and the RPM for Amazon Linux 2023 (see packaging/README.md).
+dist:
+	@sh scripts/dist.sh $(VERSION) $(B)
+rpm:
+	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)

@@ -34,7 +34,7 @@ const char *const appspec_default_events[APPSPEC_N_DEFAULT_EVENTS] = {
 #define MAX_MERGE_VISITS 256  /* merged mappings visited per lookup */
 #define INSPECT_MAX 120    /* bytes of a value quoted back in a message */
 
-/* Grow an array of *n elements of type T to hold one more, doubling its capacity. */
+/* Make room in arr (n used of cap) for one more element, doubling the capacity. */
 #define GROW(arr, n, cap)                                                                          \
     do {                                                                                           \
         if ((n) == (cap)) {                                                                        \
@@ -1260,15 +1260,53 @@ static bool is_default_kw(const char *s)
 
 static const char *const ACL_TAG_NAMES[] = {"user", "group", "mask", "other"};
 
-/* One ACL entry; text is the entry as written. */
+/* ACL permissions: one octal digit, or any mix of r, w, x and '-'. */
+static int acl_perms(struct ctx *c, int line, const char *text, const char *perm, unsigned *ret)
+{
+    unsigned bits = 0;
+    if (strlen(perm) == 1 && perm[0] >= '0' && perm[0] <= '7') {
+        *ret = (unsigned)(perm[0] - '0');
+        return 0;
+    }
+    for (const char *q = perm; *q; q++) {
+        if (*q == 'r')
+            bits |= 4;
+        else if (*q == 'w')
+            bits |= 2;
+        else if (*q == 'x')
+            bits |= 1;
+        else if (*q != '-')
+            return fail(c, ERR_APPSPEC, line, MSG_ACL_CHAR, text, *q);
+    }
+    *ret = bits;
+    return 0;
+}
+
+/* The type keyword of an explicit type field, or -1. */
+static int acl_tag_kw(const char *t)
+{
+    if (strcmp(t, "m") == 0 || strcmp(t, "mask") == 0)
+        return APPSPEC_ACL_MASK;
+    if (strcmp(t, "o") == 0 || strcmp(t, "other") == 0)
+        return APPSPEC_ACL_OTHER;
+    if (strcmp(t, "g") == 0 || strcmp(t, "group") == 0)
+        return APPSPEC_ACL_GROUP;
+    if (strcmp(t, "u") == 0 || strcmp(t, "user") == 0)
+        return APPSPEC_ACL_USER;
+    return -1;
+}
+
+/*
+ * One ACL entry (R-147); text is the entry as written.  Fields are read right to left:
+ * permissions, name-or-type, type-or-default, default.
+ */
 static int parse_acl_entry(struct ctx *c, int line, const char *text, struct appspec_acl *a)
 {
-    char *parts[5];
+    char *parts[4];
     size_t n = 0;
     AUTOFREE char *copy = xstrdup(text);
-    char *p = copy;
-    for (;;) {
-        if (n == 5)
+    for (char *p = copy;;) {
+        if (n == 4)
             return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
         parts[n++] = p;
         char *colon = strchr(p, ':');
@@ -1277,71 +1315,39 @@ static int parse_acl_entry(struct ctx *c, int line, const char *text, struct app
         *colon = '\0';
         p = colon + 1;
     }
-    if (n < 2 || n > 4)
+    if (n < 2)
         return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
-    /* Read right to left: perms, name-or-type, type-or-default, default. */
-    bool dflt = false;
+    bool dflt = n == 4;
+    if (n == 4 && !is_default_kw(parts[0]))
+        return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
     int tag = -1;
-    const char *name = "";
-    if (n == 4) {
-        if (!is_default_kw(parts[0]))
+    if (n >= 3 && is_default_kw(parts[n - 3])) {
+        if (dflt)
             return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
         dflt = true;
-    }
-    if (n >= 3) {
-        const char *t = parts[n - 3];
-        if (is_default_kw(t)) {
-            if (dflt)
-                return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
-            dflt = true;
-        } else if (strcmp(t, "m") == 0 || strcmp(t, "mask") == 0) {
-            tag = APPSPEC_ACL_MASK;
-        } else if (strcmp(t, "o") == 0 || strcmp(t, "other") == 0) {
-            tag = APPSPEC_ACL_OTHER;
-        } else if (strcmp(t, "g") == 0 || strcmp(t, "group") == 0) {
-            tag = APPSPEC_ACL_GROUP;
-        } else if (strcmp(t, "u") == 0 || strcmp(t, "user") == 0) {
-            tag = APPSPEC_ACL_USER;
-        } else {
+    } else if (n >= 3) {
+        tag = acl_tag_kw(parts[n - 3]);
+        if (tag < 0)
             return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
-        }
     }
-    const char *mid = parts[n - 2];
-    if (strcmp(mid, "m") == 0 || strcmp(mid, "mask") == 0) {
-        if (tag < 0)
-            tag = APPSPEC_ACL_MASK;
-        else
-            name = "mask";
-    } else if (strcmp(mid, "o") == 0 || strcmp(mid, "other") == 0) {
-        if (tag < 0)
-            tag = APPSPEC_ACL_OTHER;
-        else
-            name = "other";
-    } else {
-        if (tag < 0)
-            tag = APPSPEC_ACL_USER;
-        name = mid;
+    /* Without an explicit type, a middle m/o makes a mask/other entry; with one it is a name. */
+    const char *name = parts[n - 2];
+    int mid = acl_tag_kw(name);
+    if ((mid == APPSPEC_ACL_MASK || mid == APPSPEC_ACL_OTHER) && tag < 0) {
+        tag = mid;
+        name = "";
+    } else if (mid == APPSPEC_ACL_MASK || mid == APPSPEC_ACL_OTHER) {
+        name = mid == APPSPEC_ACL_MASK ? "mask" : "other";
+    } else if (tag < 0) {
+        tag = APPSPEC_ACL_USER;
     }
     if ((tag == APPSPEC_ACL_MASK || tag == APPSPEC_ACL_OTHER) && name[0])
         return fail(c, ERR_APPSPEC, line, MSG_ACL_INVALID, text);
     if (!dflt && tag != APPSPEC_ACL_MASK && !name[0])
         return fail(c, ERR_APPSPEC, line, MSG_ACL_BASE, text);
-    const char *perm = parts[n - 1];
     unsigned bits = 0;
-    if (strlen(perm) == 1 && perm[0] >= '0' && perm[0] <= '7') {
-        bits = (unsigned)(perm[0] - '0');
-    } else {
-        for (const char *q = perm; *q; q++) {
-            if (*q == 'r')
-                bits |= 4;
-            else if (*q == 'w')
-                bits |= 2;
-            else if (*q == 'x')
-                bits |= 1;
-            else if (*q != '-')
-                return fail(c, ERR_APPSPEC, line, MSG_ACL_CHAR, text, *q);
-        }
-    }
+    if (acl_perms(c, line, text, parts[n - 1], &bits) < 0)
+        return -1;
     a->is_default = dflt;
     a->tag = (enum appspec_acl_tag)tag;
     a->name = xstrdup(name);

@@ -377,6 +377,11 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
             err_sys(err, "S3 GetObject s3://%s/%s: seek '%s'", b, k, tmp);
             goto out;
         }
+        if (c.total && c.have == c.total && seen_etag) {
+            /* Every byte arrived before the connection failed: nothing left to ask for. */
+            rc = 0;
+            break;
+        }
         struct http_response resp;
         const char *im = seen_etag ? seen_etag : want_etag;
         int r = s3_send(&c, "GET", im, &resp, &last);
@@ -391,12 +396,13 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
                     c.total = total;
             }
             http_response_done(&resp);
+            if (!str_has_prefix(last.msg, "S3 GetObject"))
+                err_prefix(&last, "S3 GetObject s3://%s/%s", b, k);
             if (last.code == ERR_CANCELLED || last.code == ERR_LIMIT || last.code == ERR_UNSAFE ||
                 last.code == ERR_AUTH || last.code == ERR_CONFIG || last.code == ERR_SIGNATURE)
                 break;
-            if (!str_has_prefix(last.msg, "S3 GetObject"))
-                err_prefix(&last, "S3 GetObject s3://%s/%s", b, k);
-            last_transport = true;
+            /* R-114's hint is for a connection that could not be made at all. */
+            last_transport = resp.status == 0;
             continue; /* network error or broken transfer: resume from file_size() */
         }
         last_transport = false;
@@ -494,9 +500,12 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
         http_response_done(&resp);
         if (code && (str_eq(code, "ExpiredToken") || str_eq(code, "ExpiredTokenException") ||
                      str_eq(code, "InvalidToken"))) {
+            /* expired credentials are retried after a refresh. */
             creds_invalidate(o->creds);
             continue;
         }
+        if (code && (str_eq(code, "InvalidAccessKeyId") || str_eq(code, "SignatureDoesNotMatch")))
+            creds_invalidate(o->creds); /* rotated keys: re-read them before the next use */
         if (!http_is_retryable(st, 0, code) && !(code && str_eq(code, "SlowDown")))
             break;
     }

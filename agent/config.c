@@ -450,7 +450,7 @@ static const struct key_def keys[] = {
     {"wait_after_throttle_error", OFF(wait_after_throttle_error), 0, MAX_SECONDS, K_INT, F_NONE},
     {"wait_after_connection_problem", OFF(wait_after_connection_problem), 0, MAX_SECONDS, K_INT,
      F_NONE},
-    {"max_revisions", OFF(max_revisions), 1, 1000000, K_INT, F_MAX_REVS},
+    {"max_revisions", OFF(max_revisions), 1, INT_MAX, K_INT, F_MAX_REVS},
     {"proxy_uri", OFF(proxy_uri), 0, 0, K_PROXY, F_NONE},
     {"deploy_control_endpoint", OFF(deploy_control_endpoint), 0, 0, K_URL, F_NONE},
     {"s3_endpoint_override", OFF(s3_endpoint_override), 0, 0, K_URL, F_NONE},
@@ -924,6 +924,10 @@ int config_parse(const char *text, size_t len, const char *filename, struct conf
     struct err e2 = ERR_INIT;
     size_t last[NKEYS];
 
+    if (!filename)
+        filename = "codedeployagent.yml";
+    if (!text)
+        text = "";
     if (len > CONFIG_MAX_FILE_BYTES)
         return err_set(err, ERR_LIMIT, "The config file %s is larger than %d bytes", filename,
                        CONFIG_MAX_FILE_BYTES);

@@ -58,7 +58,8 @@ struct hook_opts {
     int64_t output_grace_ms;   /* R-168; < 0: wait for EOF until the deadline (code 6) */
     int64_t kill_grace_ms;     /* <= 0: HOOK_KILL_GRACE_MS */
     const volatile int *cancel;/* borrowed; non-zero: agent stops, kill the hook (ERR_CANCELLED) */
-    const char *scope_unit;    /* borrowed; transient scope name; NULL: no scope */
+    const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope */
+    const char *scope_event;   /* borrowed; for the scope name */
     hook_warn_fn warn;
     void *warn_ctx;
 };

@@ -61,10 +61,6 @@ const char *hookenv_base_get(const struct hookenv *env, const char *name);
 char **hookenv_build(const struct hookenv *env, const struct hookenv_vars *vars);
 void hookenv_envp_free(char **envp);
 
-/* Names of the R-158 variables set in envp, comma-separated (for sudo --preserve-env); caller
- * frees; "" when none. */
-char *hookenv_preserve_list(char *const *envp);
-
 /* True when hooks must never see a variable of this name (credentials, tokens, systemd). */
 bool hookenv_name_denied(const char *name, size_t len);
 

@@ -307,8 +307,10 @@ static int cleanup_read(const struct install_opts *o, const char *path, struct c
     return 0;
 }
 
-static bool selinux_enabled(void)
+static bool selinux_enabled(const struct install_opts *o)
 {
+    if (o && o->selinux)
+        return o->selinux > 0;
     return access("/sys/fs/selinux/enforce", F_OK) == 0;
 }
 
@@ -375,7 +377,7 @@ static int cleanup_execute(const struct install_opts *o, const struct cleanup_li
 {
     if (!c->trusted)
         return 0;
-    bool se = selinux_enabled();
+    bool se = selinux_enabled(o);
     for (size_t i = c->n; i-- > 0;) {
         const char *p = c->lines[i].path;
         if (c->lines[i].semanage) {
@@ -400,7 +402,6 @@ static int cleanup_execute(const struct install_opts *o, const struct cleanup_li
             return err_sys(err, "remove the previous install's '%s'", p);
         }
     }
-    (void)o;
     return 0;
 }
 
@@ -508,6 +509,13 @@ static int plan_mkdir(struct plan *p, const char *dir, struct err *err)
                        dir, e->src);
     if (e)
         return 0;  /* planned once */
+    /* Ruby fails on this only when executing; finding it now keeps the previous install
+     * intact (R-171). */
+    if (host_exists(p, dir) && !host_is_dir(p, dir))
+        return err_set(err, ERR_INSTALL,
+                       "The deployment failed because a file already exists where the "
+                       "application specification file needs the directory %s",
+                       dir);
     struct step *s = add_step(p, STEP_MKDIR, NULL, dir);
     e = smap_put(&p->targets, dir);
     e->kind = STEP_MKDIR;
@@ -613,7 +621,8 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
         names[n++] = xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         if (r == 0) {
@@ -717,8 +726,18 @@ static bool perm_matches(const struct appspec_permission *perm, const char *obje
     return true;
 }
 
+static int acl_id(const struct appspec_acl *a, uint32_t *ret, struct err *err, const char *path);
+
+/* Owner, group and ACL names must exist before anything is changed. */
 static int check_names(const struct appspec_permission *perm, struct err *err)
 {
+    for (size_t i = 0; i < perm->n_acls; i++) {
+        const struct appspec_acl *a = &perm->acls[i];
+        uint32_t id;
+        if ((a->tag == APPSPEC_ACL_USER || a->tag == APPSPEC_ACL_GROUP) && a->name &&
+            a->name[0] && acl_id(a, &id, err, perm->object) < 0)
+            return -1;
+    }
     char buf[4096];
     if (perm->owner) {
         struct passwd pw, *res = NULL;
@@ -1423,7 +1442,7 @@ static int exec_step(struct exec *x, const struct step *s, struct err *err)
 static int execute(const struct install_opts *o, const struct plan *p, const char *cleanup_path,
                    struct err *err)
 {
-    struct exec x = {.o = o, .is_root = geteuid() == 0, .selinux = selinux_enabled()};
+    struct exec x = {.o = o, .is_root = geteuid() == 0, .selinux = selinux_enabled(o)};
     x.cleanup_fd = open(cleanup_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                         LAYOUT_STATE_FILE_MODE);
     if (x.cleanup_fd < 0)

@@ -311,7 +311,8 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
     /* extra = count - max_revisions + 1, computed BEFORE excluding the last successful. */
     long long extra = (long long)n - (long long)max_revisions + 1;
     if (extra > 0) {
-        qsort(revs, n, sizeof(*revs), rev_cmp);
+        if (n > 1)
+            qsort(revs, n, sizeof(*revs), rev_cmp);
         char *last = NULL;
         struct err e = ERR_INIT;
         if (layout_read_last_successful(root_dir, group_id, &last, &e) < 0) {

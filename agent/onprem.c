@@ -158,6 +158,10 @@ int onprem_parse(const char *text, size_t len, const char *filename, struct onpr
     struct err e2 = ERR_INIT;
     size_t last[NOKEYS];
 
+    if (!filename)
+        filename = "codedeploy.onpremises.yml";
+    if (!text)
+        text = "";
     if (len > ONPREM_MAX_FILE_BYTES)
         return err_set(err, ERR_LIMIT, "on-premises config file %s is larger than %d bytes",
                        filename, ONPREM_MAX_FILE_BYTES);

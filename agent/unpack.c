@@ -418,6 +418,11 @@ static int open_writer(struct job *j, bool relative)
 static void run_job(struct job *j)
 {
     bool relative = false;
+    /* Open the archive first: its path may be relative to the caller's directory. */
+    if (open_reader(j) < 0) {
+        j->rc = -1;
+        return;
+    }
     if (!j->opts.no_private_cwd && unshare(CLONE_FS) == 0) {
         if (chdir(j->dest) < 0) {
             j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", kind(j), j->dest);
@@ -436,7 +441,7 @@ static void run_job(struct job *j)
         j->prefix = xasprintf("%s/", real);
         free(real);
     }
-    if (open_reader(j) < 0 || open_writer(j, relative) < 0 || extract_entries(j) < 0) {
+    if (open_writer(j, relative) < 0 || extract_entries(j) < 0) {
         j->rc = -1;
         return;
     }

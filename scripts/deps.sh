@@ -29,19 +29,21 @@ if [ "$mgr" = apt ]; then
 pc:libcjson:libcjson-dev pc:yaml-0.1:libyaml-dev pc:libarchive:libarchive-dev pc:libsystemd:libsystemd-dev"
     check="cmd:python3:python3 py:botocore:python3-botocore py:cryptography:python3-cryptography cmd:openssl:openssl
 cmd:bsdtar:libarchive-tools cmd:zip:zip cmd:unzip:unzip cmd:node:nodejs cmd:npm:npm cmd:rpmbuild:rpm
-cmd:cppcheck:cppcheck cmd:clang-tidy:clang-tidy cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:curl:curl"
+cmd:cppcheck:cppcheck cmd:clang-tidy:clang-tidy cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:curl:curl
+py:rpm:python3-rpm"
 else
     build="cmd:cc:gcc cmd:make:make cmd:pkg-config:pkgconf-pkg-config pc:libcurl:libcurl-devel pc:openssl:openssl-devel
 pc:libcjson:cjson-devel pc:yaml-0.1:libyaml-devel pc:libarchive:libarchive-devel pc:libsystemd:systemd-devel"
     check="cmd:python3:python3 py:botocore:python3-botocore py:cryptography:python3-cryptography cmd:openssl:openssl
 cmd:bsdtar:bsdtar cmd:zip:zip cmd:unzip:unzip cmd:node:nodejs cmd:npm:npm cmd:rpmbuild:rpm-build
-cmd:cppcheck:cppcheck cmd:clang-tidy:clang-tools-extra cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:curl:curl"
+cmd:cppcheck:cppcheck cmd:clang-tidy:clang-tools-extra cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:curl:curl
+py:rpm:python3-rpm"
 fi
 
 case "$what" in
     build) want="$build" ;;
     demo)  want="$build cmd:python3:python3 cmd:curl:curl cmd:zip:zip" ;;
-    rpm)   want="$build cmd:rpmbuild:rpm" ;;
+    rpm)   if [ "$mgr" = apt ]; then want="$build cmd:rpmbuild:rpm"; else want="$build cmd:rpmbuild:rpm-build"; fi ;;
     *)     want="$build $check" ;;
 esac
 

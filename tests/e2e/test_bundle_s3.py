@@ -246,3 +246,117 @@ def test_session_token_signed_and_checked():
                            text=True, timeout=60)
         assert p.returncode == 1
         assert "400 ExpiredToken" in p.stdout, p.stdout
+
+
+def test_transfer_that_keeps_breaking_fails_after_bounded_attempts():
+    data = os.urandom(1024 * 1024)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.cut_after(100000, times=10)
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10", "--attempts", "3")
+        assert p.returncode == 1
+        assert "S3 GetObject s3://bkt/big.tar" in p.stdout, p.stdout
+        gets = s3.gets("bkt")
+        assert len(gets) == 3
+        assert [g["headers"].get("range") for g in gets] == [None, "bytes=100000-",
+                                                            "bytes=200000-"]
+        no_leftovers(dest)
+
+
+def test_bucket_in_another_region_retried_once_R113():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("eubkt")
+        s3.put_object("eubkt", "k.tar", b"from europe")
+        s3.set_bucket_region("eubkt", "eu-west-1")
+        p, dest = fetch(s3, env, "eubkt", "k.tar")
+        assert p.returncode == 0, p.stdout
+        first, second = s3.gets("eubkt")
+        assert first["status"] == 400
+        assert "/us-east-1/s3/aws4_request" in first["headers"]["authorization"]
+        assert "/eu-west-1/s3/aws4_request" in second["headers"]["authorization"]
+        with open(dest, "rb") as f:
+            assert f.read() == b"from europe"
+
+
+def test_clock_skew_corrected_from_date_header_R051():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "k.tar", b"skewed")
+        s3.skew_s = 3 * 3600
+        p, dest = fetch(s3, env, "bkt", "k.tar")
+        assert p.returncode == 0, p.stdout
+        first, second = s3.gets("bkt")
+        assert first["status"] == 403 and second["status"] == 200
+
+
+def test_instance_profile_credentials_sign_s3_request_R040_C043():
+    from imds import FakeIMDS
+    with server() as s3, FakeIMDS() as md, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "k.tar", b"signed with role credentials")
+        # The role document's first GET hands out serial 1 credentials.
+        md.cred_serial = 1
+        c = md.credentials()
+        md.cred_serial = 0
+        s3.add_key(c["AccessKeyId"], c["SecretAccessKey"], token=c["Token"])
+        dest = env.path("bundle.tar")
+        p = subprocess.run([TOOL, "s3", "--region", s3.region, "--endpoint", s3.url, "--bucket",
+                            "bkt", "--key", "k.tar", "--dest", dest, "--imds"],
+                           capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, **md.env()))
+        assert p.returncode == 0, p.stdout + p.stderr
+        req = s3.gets("bkt")[-1]
+        assert req["headers"]["x-amz-security-token"] == c["Token"]
+        assert req["headers"]["authorization"].startswith(
+            "AWS4-HMAC-SHA256 Credential=%s/" % c["AccessKeyId"])
+
+
+def test_fake_s3_checks_signatures_independently_of_cdagent():
+    """The front end must accept botocore's own signing and refuse wrong or tampered requests,
+    otherwise the tests above would prove nothing about cdagent's signer."""
+    import http.client
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    why = fakes3.available()
+    if why:
+        raise harness.Skip(why)
+    with fakes3.S3Server() as s3:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "a b.tar", b"ok")
+        s3.put_object("bkt", "other.tar", b"other")
+
+        def signed(path, secret, send_path=None):
+            req = botocore.awsrequest.AWSRequest(method="GET", url=s3.url + path)
+            req.headers["x-amz-content-sha256"] = EMPTY_SHA256
+            botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(s3.access_key, secret),
+                                      "s3", s3.region).add_auth(req)
+            conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=10)
+            conn.request("GET", send_path or path, headers=dict(req.headers.items()))
+            r = conn.getresponse()
+            body = r.read()
+            conn.close()
+            return r.status, body
+
+        assert signed("/bkt/a%20b.tar", s3.secret_key) == (200, b"ok")
+        status, body = signed("/bkt/a%20b.tar", "wrong")
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+        status, body = signed("/bkt/a%20b.tar", s3.secret_key, send_path="/bkt/other.tar")
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+        conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=10)
+        conn.request("GET", "/bkt/a%20b.tar")
+        r = conn.getresponse()
+        assert r.status == 403 and b"AccessDenied" in r.read()
+        conn.close()
+
+
+def test_size_cap_refuses_large_object_without_retry():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", os.urandom(300000))
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--max-bytes", "100000")
+        assert p.returncode == 1
+        assert p.stdout.startswith("error Limit S3 GetObject s3://bkt/big.tar"), p.stdout
+        assert len(s3.gets("bkt")) == 1
+        no_leftovers(dest)

@@ -387,6 +387,28 @@ def test_commands_c_signed_request_accepted_by_fake():
                                % hc["HostCommandIdentifier"]), ack["body"]
 
 
+def test_spec_c_verifies_fake_specs_and_rejects_bad_ones_r080_r081():
+    modes = {"pem": None, "der_base64": None,
+             "tampered": "Validation of PKCS7 signed message failed",
+             "badsig": "Validation of PKCS7 signed message failed",
+             "unsigned": "Validation of PKCS7 signed message failed",
+             "nosigners": "Validation of PKCS7 signed message failed",
+             "text": "Unsupported DeploymentSpecification format: TEXT/JSON"}
+    ds = [deployment("d-MODE%05d" % i, spec_mode=m, group_id="dg-%d" % i)
+          for i, m in enumerate(modes)]
+    with FakeCommands(creds=CREDS, scenario={"deployments": ds, "poll_hold": 0.1}) as fc:
+        for i, (mode, want) in enumerate(modes.items()):
+            d = fc.deployment("d-MODE%05d" % i)
+            out = _driver(fc, "spec", d.execution_id, HOST_ID)
+            if want is None:
+                assert out.returncode == 0, (mode, out.stderr)
+                assert json.loads(out.stdout)["DeploymentId"] == "d-MODE%05d" % i
+                assert "signer=" in out.stderr and "fake deployment signer" in out.stderr
+            else:
+                assert out.returncode != 0 and want in out.stderr, (mode, out.stderr)
+                assert out.stdout == "", (mode, out.stdout)
+
+
 def test_commands_c_wrongly_signed_request_rejected():
     with FakeCommands(creds=CREDS, scenario={"poll_hold": 0.1}) as fc:
         out = _driver(fc, "poll", HOST_ID, secret="not-the-secret")
@@ -430,6 +452,33 @@ def test_commands_c_secure_variant_r046():
         out = _driver(fc, "--secure", "poll", HOST_ID)
         assert out.returncode == 0, out.stderr
         assert fc.requests()[0]["target"] == "CodeDeployCommandService.PollHostCommand"
+
+
+def test_fault_window_for_seconds():
+    faults = [{"op": "PollHostCommand", "kind": "500", "for_seconds": 0.6}]
+    with FakeCommands(creds=CREDS, scenario={"faults": faults, "poll_hold": 0.1}) as fc:
+        st1, _, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        st2, _, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        import time
+        time.sleep(0.7)
+        st3, _, _ = call(fc, "PollHostCommand", {"HostIdentifier": HOST_ID})
+        assert (st1, st2, st3) == (500, 500, 200), (st1, st2, st3)
+
+
+def test_commands_c_over_tls_with_test_ca_r052():
+    with harness.Env("fake") as env:
+        with FakeCommands(creds=CREDS, tls_dir=env.path("tls"), scenario={"poll_hold": 0.1}) as fc:
+            # The CI environment may set several of these; the first one found wins in http.c.
+            trust = lambda f: {v: f for v in ("AWS_CA_BUNDLE", "AWS_SSL_CA_BUNDLE",  # noqa: E731
+                                              "SSL_CERT_FILE")}
+            out = _driver(fc, "poll", HOST_ID, extra_env=trust(fc.tls_ca))
+            assert out.returncode == 0, out.stderr
+            assert len(fc.requests("PollHostCommand")) == 1
+            # Without the test CA the peer is not trusted: a transport error, nothing served.
+            bundle = env.write("empty-ca.pem", certs.make_ca("unrelated").cert_pem())
+            out = _driver(fc, "poll", HOST_ID, extra_env=trust(bundle))
+            assert out.returncode != 0 and "status=0" in out.stderr, out.stderr
+            assert len(fc.requests("PollHostCommand")) == 1
 
 
 def test_signer_certificate_is_throwaway():

@@ -219,3 +219,25 @@ def test_probe_short_and_unreachable_R035():
                         env_extra={"AWS_EC2_METADATA_SERVICE_ENDPOINT": dead})
     assert p.returncode == 1
     assert lines[0].startswith("error") and "IMDS probe" in lines[0], lines
+
+
+def test_token_renewed_before_ttl_ends_R032():
+    import time
+    with FakeIMDS(mode="required") as fake:
+        proc = subprocess.Popen([PROBE, "--ttl", "2", "get", IID, "pause", "get", IID],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, **fake.env()))
+        try:
+            first = proc.stdout.readline()
+            assert first.startswith("ok "), first
+            time.sleep(2.2)   # let the 2 s token lapse
+            out, err = proc.communicate("go\n", timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, out + err
+        puts = fake.requests_for("/latest/api/token", "PUT")
+        assert [p["headers"][TTL] for p in puts] == ["2", "2"]
+        assert len(fake.requests_for(IID)) == 2      # renewed ahead: no 401 round trip

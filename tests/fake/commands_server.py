@@ -52,7 +52,8 @@ the HostIdentifier in handed-out commands), ignore_application_stop_failures.
 Faults (scenario["faults"] or fc.add_fault()): {"op": "PollHostCommand" | "*", "kind": one of
 "500" | "throttle" | "drop" | "delay" | "auth" | "expired" | "error", "count": N (requests it
 applies to, default 1), "skip": M (let M matching requests through first), "seconds": delay,
-"status"/"code"/"message": for kind "error"}.  "drop" closes the connection without a response;
+"status"/"code"/"message": for kind "error"; "for_seconds": S instead of count makes every
+matching request fail for S seconds from the first one}.  "drop" closes the connection without a response;
 "delay" sleeps and then answers normally.  fc.clock_offset (seconds) shifts the server's clock
 (signature window and Date header) for skew tests (R-051).
 
@@ -65,6 +66,7 @@ POST /__control/fault, POST /__control/clock ({"offset": s}).
 CLI:  commands_server.py --port 0 --port-file F --access-key AK --secret-key SK
       [--session-token T] [--region us-east-1] [--secure] [--scenario file.json]
       [--record requests.jsonl] [--tls-dir DIR] [--poll-hold 1.0]
+      [--in-place d-ID --bucket B --key K --bundle-type zip --group-id G]
 It prints "listening on <url>" and serves until SIGTERM/SIGINT.
 """
 import argparse
@@ -112,6 +114,19 @@ BLOCK_EVENTS = ["BeforeBlockTraffic", "AfterBlockTraffic"]
 ALLOW_EVENTS = ["BeforeAllowTraffic", "AfterAllowTraffic"]
 PREVIOUS_REVISION_EVENTS = ("ApplicationStop", "BeforeBlockTraffic", "AfterBlockTraffic")
 ACCOUNT = "123456789012"
+
+
+_SIGNER = []
+_SIGNER_LOCK = threading.Lock()
+
+
+def _signer():
+    """The process's throwaway CA and deployment signer (made once: RSA keys take a while)."""
+    with _SIGNER_LOCK:
+        if not _SIGNER:
+            ca = certs.make_ca("cdagent fake CodeDeploy CA")
+            _SIGNER.append((certs.make_leaf(ca, "cdagent fake deployment signer"), [ca]))
+        return _SIGNER[0]
 
 
 # ---- scenario builders ----
@@ -206,7 +221,8 @@ class Command:
         return {"command": self.name, "host_command_identifier": self.hci, "host": self.host,
                 "deliveries": self.deliveries, "acks": self.acks,
                 "status": c.get("status") or self.terminal_ack,
-                "diagnostics": c.get("diagnostics"), "completions": len(self.completions)}
+                "diagnostics": c.get("diagnostics"), "completions": len(self.completions),
+                "issued_at": self.issued_at, "completed_at": c.get("t")}
 
 
 class Deployment:
@@ -295,9 +311,7 @@ class FakeCommands:
         self.duplicate_completions = []
         self.unknown_completions = []
         self.stopping = False
-        ca = certs.make_ca("cdagent fake CodeDeploy CA")
-        self.signer = certs.make_leaf(ca, "cdagent fake deployment signer")
-        self.signer_chain = [ca]
+        self.signer, self.signer_chain = _signer()
         for d in scenario.get("deployments", []):
             self.add_deployment(d)
         for f in scenario.get("faults", []):
@@ -462,13 +476,24 @@ class FakeCommands:
 
     def _take_fault(self, op):
         with self.lock:
+            now = time.monotonic()
             for f in self.faults:
-                if f["count"] <= 0 or f["op"] not in ("*", op):
+                if f["op"] not in ("*", op):
                     continue
                 if f["skip"] > 0:
                     f["skip"] -= 1
                     continue
+                if "for_seconds" in f:
+                    # Time-boxed fault: every matching request fails until the window closes.
+                    f.setdefault("until", now + float(f["for_seconds"]))
+                    if now < f["until"]:
+                        f["hits"] = f.get("hits", 0) + 1
+                        return dict(f)
+                    continue
+                if f["count"] <= 0:
+                    continue
                 f["count"] -= 1
+                f["hits"] = f.get("hits", 0) + 1
                 return dict(f)
         return None
 
@@ -853,11 +878,21 @@ def main():
     ap.add_argument("--record")
     ap.add_argument("--tls-dir")
     ap.add_argument("--poll-hold", type=float)
+    ap.add_argument("--in-place", metavar="DEPLOYMENT_ID",
+                    help="add an in-place deployment of s3://--bucket/--key")
+    ap.add_argument("--bucket", default="bucket")
+    ap.add_argument("--key", default="bundle.zip")
+    ap.add_argument("--bundle-type", default="zip")
+    ap.add_argument("--group-id", default="dg-0001")
     a = ap.parse_args()
     scenario = {}
     if a.scenario:
         with open(a.scenario) as f:
             scenario = json.load(f)
+    if a.in_place:
+        scenario.setdefault("deployments", []).append(
+            in_place(a.in_place, s3_revision(a.bucket, a.key, a.bundle_type),
+                     group_id=a.group_id))
     fc = FakeCommands(port=a.port, creds={"access_key": a.access_key, "secret_key": a.secret_key,
                                           "session_token": a.session_token},
                       scenario=scenario, region=a.region, secure=a.secure, record_path=a.record,

@@ -10,6 +10,7 @@ ignores If-Match.  The front end, written here with the standard library and bot
     403 InvalidToken, an expired one 400 ExpiredToken, unsigned x-amz-* headers 403 AccessDenied,
     a missing x-amz-content-sha256 400 InvalidRequest, a skewed date 403 RequestTimeTooSkewed,
     no Authorization 403 AccessDenied;
+  - a bucket in another region (set_bucket_region) and a skewed server clock (skew_s);
   - object versions (put_object(..., versioned=True) returns a version id; GET ?versionId=...),
     404 NoSuchVersion for unknown ids, x-amz-version-id on responses;
   - If-Match (412 PreconditionFailed), ETag overrides (to present a multipart "<hex>-<n>" ETag),
@@ -88,9 +89,10 @@ def error_xml(code, message, resource=""):
 
 
 class S3Error(Exception):
-    def __init__(self, status, code, message):
+    def __init__(self, status, code, message, headers=None):
         super().__init__("%d %s: %s" % (status, code, message))
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
 
 class S3Server:
@@ -108,6 +110,8 @@ class S3Server:
         self.latest_version = {}  # (bucket, key) -> version_id
         self.etag_override = {}   # (bucket, key) -> etag header value
         self.denied = set()       # bucket or (bucket, key)
+        self.bucket_regions = {}  # bucket -> region (default self.region); see set_bucket_region
+        self.skew_s = 0           # the server's clock runs this many seconds ahead (R-051)
         self.requests = []
         self.check_signatures = True
         self._faults = []         # [{"after": n, "kill": bool, "times": k}]
@@ -120,8 +124,12 @@ class S3Server:
 
     # ---- lifecycle ----
     def start(self):
-        self._start_backend()
-        self._start_front()
+        try:
+            self._start_backend()
+            self._start_front()
+        except Exception:
+            self.stop()
+            raise
         return self
 
     def _start_backend(self):
@@ -145,6 +153,9 @@ class S3Server:
 
             def log_message(self, fmt, *args):
                 pass
+
+            def date_time_string(self, timestamp=None):
+                return super().date_time_string(time.time() + fake.skew_s)
 
             def handle_one_request(self):
                 try:
@@ -264,6 +275,12 @@ class S3Server:
         with self._lock:
             self.etag_override[(bucket, key)] = '"%s"' % etag.strip('"')
 
+    def set_bucket_region(self, bucket, region):
+        """Requests for bucket must be signed for region; others get 400
+        AuthorizationHeaderMalformed with x-amz-bucket-region (R-113)."""
+        with self._lock:
+            self.bucket_regions[bucket] = region
+
     def deny(self, bucket, key=None):
         with self._lock:
             self.denied.add(bucket if key is None else (bucket, key))
@@ -293,7 +310,7 @@ class S3Server:
         return out
 
     # ---- signature verification ----
-    def _verify(self, h, method, raw_path, query_pairs, body):
+    def _verify(self, h, method, raw_path, query_pairs, body, bucket):
         import botocore.auth
         import botocore.awsrequest
         import botocore.credentials
@@ -322,10 +339,13 @@ class S3Server:
         if not key:
             raise S3Error(403, "InvalidAccessKeyId",
                           "The AWS Access Key Id you provided does not exist in our records.")
-        if region != self.region:
+        with self._lock:
+            want_region = self.bucket_regions.get(bucket, self.region)
+        if region != want_region:
             raise S3Error(400, "AuthorizationHeaderMalformed",
                           "The authorization header is malformed; the region '%s' is wrong; "
-                          "expecting '%s'" % (region, self.region))
+                          "expecting '%s'" % (region, want_region),
+                          {"x-amz-bucket-region": want_region})
         signed = parts["SignedHeaders"].split(";")
         for need in ("host", "x-amz-date"):
             if need not in signed:
@@ -343,7 +363,9 @@ class S3Server:
                           "x-amz-date header")
         if day != amz_date[:8]:
             raise S3Error(403, "SignatureDoesNotMatch", "credential date does not match x-amz-date")
-        skew = abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds())
+        server_now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+            seconds=self.skew_s)
+        skew = abs((server_now - t).total_seconds())
         if skew > 900:
             raise S3Error(403, "RequestTimeTooSkewed", "The difference between the request time "
                           "and the current time is too large.")
@@ -390,6 +412,8 @@ class S3Server:
             h.send_header("Content-Type", "application/xml")
             h.send_header("Content-Length", str(len(body)))
             h.send_header("x-amz-request-id", secrets.token_hex(8).upper())
+            for k, v in e.headers.items():
+                h.send_header(k, v)
             h.end_headers()
             h.wfile.write(body)
         except OSError:
@@ -412,7 +436,7 @@ class S3Server:
         resource = "/%s/%s" % (bucket, key) if key else "/" + bucket
         try:
             if self.check_signatures:
-                self._verify(h, method, raw_path, query_pairs, body)
+                self._verify(h, method, raw_path, query_pairs, body, bucket)
             with self._lock:
                 denied = bucket in self.denied or (bucket, key) in self.denied
             if denied:

@@ -3,9 +3,10 @@
  *
  *   fetch_bundle s3 --region R --endpoint URL --bucket B --key K --dest PATH
  *                [--version V] [--etag E] [--key-id A --secret S [--token T]]
- *                [--attempts N] [--retry-ms N] [--fips] [--progress]
+ *                [--imds] [--attempts N] [--retry-ms N] [--max-bytes N] [--fips] [--progress]
  *   fetch_bundle github --api URL --account A --repo R --commit C --dest PATH
  *                [--type tar|zip] [--token T] [--fast-sleep] [--progress]
+ * --imds takes the credentials from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of the keys.
  * Prints "ok size=N etag=E version=V attempts=N" or "error <code name> <message>"; --progress
  * prints "progress <done> <total>" lines on stderr; --fast-sleep makes the GitHub waits instant
  * and prints "slept <ms>".  Exit status 0 on success, 1 on failure, 2 on bad usage.
@@ -18,6 +19,7 @@
 #include "bundle.h"
 #include "creds.h"
 #include "http.h"
+#include "imds.h"
 #include "log.h"
 #include "util.h"
 
@@ -37,8 +39,8 @@ static void fast_sleep(void *arg, uint64_t ms)
 struct args {
     const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret,
         *token, *api, *account, *repo, *commit, *type;
-    uint64_t attempts, retry_ms;
-    bool fips, progress, fast_sleep;
+    uint64_t attempts, retry_ms, max_bytes;
+    bool fips, progress, fast_sleep, imds;
 };
 
 static int parse(int argc, char **argv, struct args *a)
@@ -54,6 +56,10 @@ static int parse(int argc, char **argv, struct args *a)
             a->progress = true;
             continue;
         }
+        if (str_eq(o, "--imds")) {
+            a->imds = true;
+            continue;
+        }
         if (str_eq(o, "--fast-sleep")) {
             a->fast_sleep = true;
             continue;
@@ -62,6 +68,12 @@ static int parse(int argc, char **argv, struct args *a)
             return -1;
         if (str_eq(o, "--attempts")) {
             if (parse_uint(v, 1, 100, &a->attempts, NULL) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--max-bytes")) {
+            if (parse_uint(v, 1, UINT64_MAX, &a->max_bytes, NULL) < 0)
                 return -1;
             i++;
             continue;
@@ -103,13 +115,21 @@ int main(int argc, char **argv)
     struct http_client *http = http_client_new(&ho, &e);
     struct bundle_result res = {0};
     struct creds_provider *cp = NULL;
+    struct imds *m = NULL;
     int r = -1;
     if (!http) {
         /* reported below */
     } else if (str_eq(argv[1], "s3")) {
         struct creds_opts co = {.iam_user_arn = "arn:aws:iam::123456789012:user/test",
                                 .access_key_id = a.key_id, .secret_access_key = a.secret};
-        cp = creds_provider_new(&co, &e);
+        if (a.imds) {
+            struct imds_opts io = {0};
+            m = imds_new(&io, &e);
+            struct creds_opts mo = {.imds = m};
+            cp = m ? creds_provider_new(&mo, &e) : NULL;
+        } else {
+            cp = creds_provider_new(&co, &e);
+        }
         if (cp && a.token) {
             /* A session token needs the file source: write a throwaway credentials file. */
             creds_provider_free(cp);
@@ -127,14 +147,14 @@ int main(int argc, char **argv)
             struct bundle_s3_opts so = {
                 .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
                 .creds = cp, .http = http, .attempts = (int)a.attempts,
-                .retry_base_ms = a.retry_ms, .progress = a.progress ? progress : NULL,
+                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress ? progress : NULL,
             };
             r = bundle_fetch_s3(&src, &so, a.dest, &res, &e);
         }
     } else if (str_eq(argv[1], "github")) {
         struct bundle_github_source src = {a.account, a.repo, a.commit, a.type, a.token};
         struct bundle_github_opts go = {
-            .api_base = a.api, .http = http, .sleep = a.fast_sleep ? fast_sleep : NULL,
+            .api_base = a.api, .http = http, .max_bytes = a.max_bytes, .sleep = a.fast_sleep ? fast_sleep : NULL,
             .progress = a.progress ? progress : NULL,
         };
         r = bundle_fetch_github(&src, &go, a.dest, &res, &e);
@@ -148,6 +168,7 @@ int main(int argc, char **argv)
         printf("error %s %s\n", err_code_name(e.code), e.msg);
     bundle_result_done(&res);
     creds_provider_free(cp);
+    imds_free(m);
     http_client_free(http);
     log_close();
     return r == 0 ? 0 : 1;

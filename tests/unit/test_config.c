@@ -399,6 +399,7 @@ TEST(config_R022_ranges)
     ASSERT_CONTAINS(parse_fail(":max_revisions: abc\n", ERR_CONFIG),
                     "key ':max_revisions:' expects a whole number, got 'abc'");
     ASSERT_CONTAINS(parse_fail(":max_revisions: -3\n", ERR_CONFIG), "at least 1");
+    ASSERT_CONTAINS(parse_fail(":max_revisions: 3000000000\n", ERR_CONFIG), "at least 1");
     ASSERT_STREQ(parse_fail(":wait_between_runs: -1\n", ERR_CONFIG),
                  FILE_NAME " line 1: key ':wait_between_runs:' expects a whole number from 0 to "
                            "86400, got '-1'");
@@ -871,4 +872,15 @@ TEST(config_quote_for_messages)
     /* A long bad value is cut in the message. */
     AUTOFREE char *t = xasprintf(":max_revisions: %.*s\n", 100, longv);
     ASSERT_CONTAINS(parse_fail(t, ERR_CONFIG), "xxx...'");
+}
+
+TEST(config_null_text_and_filename)
+{
+    struct config c;
+    struct err e = ERR_INIT;
+    ASSERT_OK(config_parse(NULL, 0, NULL, &c, &e));
+    ASSERT_STREQ(c.path, "codedeployagent.yml");
+    assert_defaults(&c);
+    config_done(&c);
+    ASSERT_CONTAINS(parse_fail(":verbose: 2\n", ERR_CONFIG), "line 1");
 }

@@ -255,3 +255,13 @@ TEST(onprem_huge_file_limited)
     onprem_done(&o);
     free(big);
 }
+
+TEST(onprem_null_text_and_filename)
+{
+    struct onprem o;
+    struct err e = ERR_INIT;
+    ASSERT_OK(onprem_parse(NULL, 0, NULL, &o, &e));
+    ASSERT_EQ(o.kind, ONPREM_NONE);
+    ASSERT_STREQ(o.path, "codedeploy.onpremises.yml");
+    onprem_done(&o);
+}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "local.h"
 #include "spec.h"
 #include "test.h"
 #include "util.h"
@@ -269,8 +270,12 @@ TEST(spec_r083_required_fields_in_order)
 TEST(spec_r082_invalid_json_names_the_error)
 {
     parse_fails("{\"DeploymentId\":", ERR_PARSE,
-                "Deployment specification is not valid JSON: parse error at offset 15");
+                "Deployment specification is not valid JSON: parse error at offset 16");
     parse_fails("[1]", ERR_PARSE, "Deployment specification is not valid JSON: not a JSON object");
+    parse_fails("{\"DeploymentId\":\"d-1\"} trailing", ERR_PARSE,
+                "Deployment specification is not valid JSON: parse error at offset 23");
+    struct deploy_spec *s = parse_ok("\n {" HEAD "," S3REV "}\n\t ");
+    spec_free(s);
 }
 
 TEST(spec_r084_arn_deployment_id_reduced)
@@ -406,4 +411,76 @@ TEST(spec_r082_redacted_dump_hides_github_token)
     ASSERT_CONTAINS(r, "\"GitHubAccessToken\":\"REDACTED\"");
     ASSERT_CONTAINS(r, "\"DeploymentId\":\"d-1\"");
     ASSERT_NULL(spec_redact_json("{", 1));
+}
+
+/* codedeploy-local's TEXT/JSON document (local.c, R-211) goes through the same envelope and
+ * parser; a directory bundle, an S3 bundle and a GitHub bundle each come out as built. */
+static struct deploy_spec *local_spec(char **argv, const struct local_bundle *b)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    struct local_opts o;
+    struct err e = ERR_INIT;
+    if (local_parse_args(argc, argv, &o, &e) < 0)
+        FAILF("local_parse_args: %s", e.msg);
+    char **ev = NULL;
+    size_t n = 0;
+    ASSERT_OK(local_events(NULL, &ev, &n, &e));
+    AUTOFREE char *doc = local_build_spec(&o, b, "d-AAAAAAAAA-local", ev, n);
+    local_events_free(ev);
+    local_opts_done(&o);
+    struct spec_parse_opts po = {.allow_local_revisions = true};
+    struct deploy_spec *s = NULL;
+    if (spec_load("TEXT/JSON", doc, strlen(doc), true, &po, &s, &e) < 0)
+        FAILF("spec_load: %s\n    %s", e.msg, doc);
+    return s;
+}
+
+TEST(spec_r211_codedeploy_local_documents_parse)
+{
+    char *argv[] = {"codedeploy-local", "-l", "/srv/rev", "-b", "overwrite", "-g", "grp", NULL};
+    struct local_bundle dir = {.kind = LOCAL_KIND_DIRECTORY, .location = "/srv/rev"};
+    struct deploy_spec *s = local_spec(argv, &dir);
+    ASSERT_STREQ(s->deployment_id, "d-AAAAAAAAA-local");
+    ASSERT_STREQ(s->deployment_group_id, "grp");
+    ASSERT_STREQ(s->application_id, "/srv/rev");
+    ASSERT_EQ(s->revision.type, SPEC_REV_LOCAL_DIRECTORY);
+    ASSERT_EQ(s->revision.bundle_type, SPEC_BUNDLE_DIRECTORY);
+    ASSERT_STREQ(s->revision.location, "/srv/rev");
+    ASSERT_STREQ(s->file_exists_behavior, "OVERWRITE");
+    ASSERT_TRUE(s->has_all_lifecycle_events);
+    ASSERT_EQ(s->n_all_lifecycle_events, 11);
+    spec_free(s);
+
+    char *argv2[] = {
+        "codedeploy-local", "-l", "s3://bkt/path/app.tgz?versionId=v1&etag=e1", "-t", "tgz", NULL};
+    struct local_bundle s3 = {.kind = LOCAL_KIND_S3,
+                              .location = argv2[2],
+                              .bucket = "bkt",
+                              .key = "path/app.tgz",
+                              .version = "v1",
+                              .etag = "e1"};
+    s = local_spec(argv2, &s3);
+    ASSERT_EQ(s->revision.type, SPEC_REV_S3);
+    ASSERT_STREQ(s->revision.bucket, "bkt");
+    ASSERT_STREQ(s->revision.key, "path/app.tgz");
+    ASSERT_EQ(s->revision.bundle_type, SPEC_BUNDLE_TGZ);
+    ASSERT_STREQ(s->revision.version, "v1");
+    ASSERT_STREQ(s->revision.etag, "e1");
+    spec_free(s);
+
+    char *argv3[] = {"codedeploy-local", "-l", "https://github.com/acme/web", "-t", "zip", NULL};
+    struct local_bundle gh = {.kind = LOCAL_KIND_GITHUB,
+                              .location = argv3[2],
+                              .account = "acme",
+                              .repository = "web",
+                              .commit = "HEAD"};
+    s = local_spec(argv3, &gh);
+    ASSERT_EQ(s->revision.type, SPEC_REV_GITHUB);
+    ASSERT_STREQ(s->revision.account, "acme");
+    ASSERT_STREQ(s->revision.commit_id, "HEAD");
+    ASSERT_EQ(s->revision.bundle_type, SPEC_BUNDLE_ZIP);
+    ASSERT_NULL(s->github_access_token);
+    spec_free(s);
 }

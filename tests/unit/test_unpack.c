@@ -318,15 +318,17 @@ TEST(unpack_hardlink_inside_archive_R123)
     AUTOFREE char *a = tmp("h.tar");
     AUTOFREE char *dest = tmp("deployment-archive");
     make_archive(a, A_TAR, ents, 2);
-    struct err e = ERR_INIT;
-    if (unpack_archive(a, UNPACK_TAR, dest, NULL, NULL, &e) < 0)
-        FAILF("unpack: %s", e.msg);
-    AUTOFREE char *p1 = path_join(dest, "a.txt");
-    AUTOFREE char *p2 = path_join(dest, "b.txt");
-    struct stat s1, s2;
-    ASSERT_OK(stat(p1, &s1));
-    ASSERT_OK(stat(p2, &s2));
-    ASSERT_EQ(s1.st_ino, s2.st_ino);
+    for (int m = 0; m < 2; m++) {
+        struct err e = ERR_INIT;
+        if (unpack_archive(a, UNPACK_TAR, dest, mode_opts(m), NULL, &e) < 0)
+            FAILF("unpack (mode %d): %s", m, e.msg);
+        AUTOFREE char *p1 = path_join(dest, "a.txt");
+        AUTOFREE char *p2 = path_join(dest, "b.txt");
+        struct stat s1, s2;
+        ASSERT_OK(stat(p1, &s1));
+        ASSERT_OK(stat(p2, &s2));
+        ASSERT_EQ(s1.st_ino, s2.st_ino);
+    }
 }
 
 TEST(unpack_setid_stripped_unless_allowed)
@@ -728,4 +730,18 @@ TEST(unpack_no_strip_cases_R127_C135)
     ASSERT_FALSE(strip(ne));
     AUTOFREE char *top = path_join(na, "top/readme");
     ASSERT_TRUE(file_exists(top));
+}
+
+TEST(unpack_relative_archive_and_destination_paths)
+{
+    AUTOFREE char *a = tmp("rel.tar");
+    make_archive(a, A_TAR, good, sizeof(good) / sizeof(good[0]));
+    ASSERT_OK(chdir(test_tmpdir()));
+    for (int m = 0; m < 2; m++) {
+        struct err e = ERR_INIT;
+        if (unpack_archive("rel.tar", UNPACK_TAR, "deployment-archive", mode_opts(m), NULL, &e) < 0)
+            FAILF("unpack with relative paths (mode %d): %s", m, e.msg);
+        AUTOFREE char *dest = tmp("deployment-archive");
+        check_tree(dest);
+    }
 }
