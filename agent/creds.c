@@ -235,7 +235,7 @@ static int load_session_file(struct creds_provider *p, const struct stat *st, st
     char *text = NULL;
     size_t len = 0;
     struct err e = ERR_INIT;
-    struct creds c;
+    struct creds c = {0};
     if (read_file(p->path, CREDS_MAX_FILE, &text, &len, &e) < 0 ||
         creds_parse_ini(text, len, &c, &e) < 0) {
         if (text)

@@ -1202,6 +1202,21 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
     int rc = -1;
     char *buf = NULL;
     struct run R = {.o = opts, .L = &L, .fds = {-1, -1}};
+    /* the script runs with cwd "/": a relative path must be made absolute first */
+    AUTOFREE char *abs = NULL;
+    struct hook_opts o_abs;
+    if (opts->path[0] != '/') {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            rc = err_sys(err, "resolve script path '%s'", opts->path);
+            goto out;
+        }
+        abs = path_join(cwd, opts->path);
+        o_abs = *opts;
+        o_abs.path = abs;
+        opts = &o_abs;
+        R.o = opts;
+    }
 
     if (check_script(opts, res, err) < 0 || resolve_user(opts, &L, &pw, &pwbuf, &have_pw, err) < 0 ||
         build_argv(opts, &L, err) < 0)

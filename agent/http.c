@@ -535,7 +535,9 @@ static void setup(struct xfer *x, const char *host, struct curl_slist *hdrs)
         (void)curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
         (void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     }
-    (void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+    /* HEAD reads no body: a large object's Content-Length must not trip the cap. */
+    if (!req->method || strcmp(req->method, "HEAD") != 0)
+        (void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
     set_method(e, req);
     set_tls(e);
     set_proxy(e, x->c, req, host);

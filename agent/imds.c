@@ -167,14 +167,15 @@ static int send_retrying(struct imds *m, const struct req_plan *plan, const char
         .no_proxy = true,
     };
     int rc = -1;
-    for (int attempt = 1; attempt <= plan->attempts; attempt++) {
+    int attempts = plan->attempts > 0 ? plan->attempts : 1;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
         struct err e = ERR_INIT;
         struct http_response resp;
         __atomic_add_fetch(&m->nreq, 1, __ATOMIC_RELAXED);
         int r = http_request(plan->http, &req, &resp, &e);
         bool retry;
         if (r == 0) {
-            retry = resp.status >= 500 && attempt < plan->attempts;
+            retry = resp.status >= 500 && attempt < attempts;
             if (!retry) {
                 *ret_status = resp.status;
                 *ret_body = xstrndup(resp.body.data ? resp.body.data : "", resp.body.len);
@@ -183,7 +184,7 @@ static int send_retrying(struct imds *m, const struct req_plan *plan, const char
                 break;
             }
         } else {
-            retry = e.code != ERR_CANCELLED && attempt < plan->attempts;
+            retry = e.code != ERR_CANCELLED && attempt < attempts;
             if (!retry) {
                 err_set(err, e.code, "IMDS %s '%s': %s", method, path, e.msg);
                 http_response_done(&resp);
@@ -216,9 +217,9 @@ static int ensure_token(struct imds *m, const struct req_plan *plan, bool force,
             return err_set(err, ERR_CANCELLED, "%s", e.msg);
         return err_set(err, ERR_AUTH, TOKEN_FAIL_MSG " (%s)", e.msg);
     }
+    /* send_retrying() always sets body on success. */
     char *tok = strip_dup(body, strlen(body));
-    if (body)
-        explicit_bzero(body, strlen(body));
+    explicit_bzero(body, strlen(body));
     if (status != 200 || !*tok) {
         secret_free(tok);
         return err_set(err, ERR_AUTH, TOKEN_FAIL_MSG " (PUT %s: HTTP %ld)", TOKEN_PATH, status);
@@ -373,7 +374,7 @@ static int get_nonempty(struct imds *m, const char *path, const char *what, char
     char *s = NULL;
     if (imds_get(m, path, &s, err) < 0)
         return -1;
-    if (!*s) {
+    if (!s || !*s) {
         free(s);
         return err_set(err, ERR_PARSE, "IMDS %s: empty answer from '%s'", what, path);
     }
@@ -413,7 +414,7 @@ int imds_host_identifier(struct imds *m, char **ret, struct err *err)
         err_prefix(err, "build EC2 host identifier");
         return -1;
     }
-    struct imds_identity id;
+    struct imds_identity id = {0};
     if (imds_identity(m, &id, err) < 0) {
         err_prefix(err, "build EC2 host identifier");
         return -1;
@@ -538,8 +539,8 @@ int imds_role_credentials(struct imds *m, struct imds_role_creds *ret, struct er
         err_prefix(err, "IMDS role credentials");
         return -1;
     }
-    size_t n = strcspn(list, "\r\n");
-    AUTOFREE char *role = strip_dup(list, n);
+    size_t n = list ? strcspn(list, "\r\n") : 0;
+    AUTOFREE char *role = strip_dup(list ? list : "", n);
     if (!*role)
         return err_set(err, ERR_AUTH, "IMDS role credentials: no IAM role attached");
     if (strchr(role, '/') || strstr(role, ".."))
@@ -552,7 +553,7 @@ int imds_role_credentials(struct imds *m, struct imds_role_creds *ret, struct er
         err_prefix(err, "IMDS role credentials");
         return -1;
     }
-    struct imds_role_creds c;
+    struct imds_role_creds c = {0};
     int r = imds_parse_role_creds(doc, &c, err);
     secret_free(doc);
     if (r < 0)

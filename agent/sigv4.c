@@ -260,7 +260,7 @@ void sigv4_result_done(struct sigv4_result *r)
     free(r->scope);
     free(r->signed_headers);
     free(r->payload_hash);
-    free(r->canonical_request);
+    secret_free(r->canonical_request); /* holds the session token */
     free(r->string_to_sign);
     free(r->authorization);
     secret_free(r->query);
@@ -499,7 +499,7 @@ int sigv4_compute(const char *method, const char *url, const struct http_headers
         target_done(&t);
         return err_set(err, ERR_SIGNATURE, "sign request for '%s': no Host header", url);
     }
-    struct sigv4_result r;
+    struct sigv4_result r = {0};
     memset(&r, 0, sizeof(r));
     if (format_date(params, r.amz_date, err) < 0) {
         target_done(&t);
@@ -557,7 +557,7 @@ int sigv4_sign_headers(const char *method, const char *url, struct http_headers 
                        const void *body, size_t body_len, const struct sigv4_creds *creds,
                        const struct sigv4_params *params, struct err *err)
 {
-    struct sigv4_result r;
+    struct sigv4_result r = {0};
     if (sigv4_compute(method, url, headers, body, body_len, creds, params, false, &r, err) < 0)
         return -1;
     if (!http_headers_get(headers, "host")) {
@@ -580,7 +580,7 @@ int sigv4_presign_query(const char *method, const char *url, const struct http_h
                         const void *body, size_t body_len, const struct sigv4_creds *creds,
                         const struct sigv4_params *params, char **ret_query, struct err *err)
 {
-    struct sigv4_result r;
+    struct sigv4_result r = {0};
     if (sigv4_compute(method, url, headers, body, body_len, creds, params, true, &r, err) < 0)
         return -1;
     *ret_query = TAKE_PTR(r.query);

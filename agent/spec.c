@@ -499,10 +499,12 @@ int spec_parse(const char *json, size_t len, const struct spec_parse_opts *opts,
     if (len > SPEC_MAX_PAYLOAD)
         return err_set(err, ERR_LIMIT, "deployment specification is larger than %d bytes",
                        SPEC_MAX_PAYLOAD);
+    /* A NUL-terminated copy lets cJSON insist that nothing but whitespace follows the object. */
+    AUTOFREE char *text = xstrndup(json, len);
     const char *end = NULL;
-    AUTOJSON cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    AUTOJSON cJSON *doc = cJSON_ParseWithLengthOpts(text, strlen(text) + 1, &end, true);
     if (!doc) {
-        size_t off = end && end >= json ? (size_t)(end - json) : 0;
+        size_t off = end && end >= text ? (size_t)(end - text) : 0;
         return err_set(err, ERR_PARSE,
                        "Deployment specification is not valid JSON: parse error at offset %zu",
                        off);

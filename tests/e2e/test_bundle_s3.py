@@ -310,3 +310,42 @@ def test_instance_profile_credentials_sign_s3_request_R040_C043():
         assert req["headers"]["x-amz-security-token"] == c["Token"]
         assert req["headers"]["authorization"].startswith(
             "AWS4-HMAC-SHA256 Credential=%s/" % c["AccessKeyId"])
+
+
+def test_fake_s3_checks_signatures_independently_of_cdagent():
+    """The front end must accept botocore's own signing and refuse wrong or tampered requests,
+    otherwise the tests above would prove nothing about cdagent's signer."""
+    import http.client
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    why = fakes3.available()
+    if why:
+        raise harness.Skip(why)
+    with fakes3.S3Server() as s3:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "a b.tar", b"ok")
+        s3.put_object("bkt", "other.tar", b"other")
+
+        def signed(path, secret, send_path=None):
+            req = botocore.awsrequest.AWSRequest(method="GET", url=s3.url + path)
+            req.headers["x-amz-content-sha256"] = EMPTY_SHA256
+            botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(s3.access_key, secret),
+                                      "s3", s3.region).add_auth(req)
+            conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=10)
+            conn.request("GET", send_path or path, headers=dict(req.headers.items()))
+            r = conn.getresponse()
+            body = r.read()
+            conn.close()
+            return r.status, body
+
+        assert signed("/bkt/a%20b.tar", s3.secret_key) == (200, b"ok")
+        status, body = signed("/bkt/a%20b.tar", "wrong")
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+        status, body = signed("/bkt/a%20b.tar", s3.secret_key, send_path="/bkt/other.tar")
+        assert status == 403 and b"SignatureDoesNotMatch" in body
+        conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=10)
+        conn.request("GET", "/bkt/a%20b.tar")
+        r = conn.getresponse()
+        assert r.status == 403 and b"AccessDenied" in r.read()
+        conn.close()

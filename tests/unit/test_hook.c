@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hook.h"
+#include "scope.h"
 #include "scriptlog.h"
 #include "util.h"
 
@@ -653,4 +654,34 @@ TEST(hook_capture_runs_command)
     char *argv3[] = {(char *)"/bin/sh", (char *)"-c", (char *)"sleep 30", NULL};
     ASSERT_FAIL(hook_capture(argv3, env_default, 1024, 300, &out, &n, &err));
     ASSERT_EQ(err.code, ERR_TIMEOUT);
+}
+
+/* scope names are valid unit names (R-013, STYLE §7) */
+TEST(hook_scope_unit_name_sanitized)
+{
+    AUTOFREE char *a = scope_unit_name("d-ABC/../x y", "ApplicationStart", 7);
+    ASSERT_STREQ(a, "cdagent-hook-d-ABC_.._x_y-ApplicationStart-7.scope");
+    char longid[600];
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    AUTOFREE char *b = scope_unit_name(longid, "E", 12345);
+    ASSERT_TRUE(strlen(b) <= SCOPE_NAME_MAX);
+    ASSERT_TRUE(str_has_suffix(b, "-12345.scope"));
+}
+
+/* Without systemd as PID 1 the hook runs in its own session and says so only at debug level. */
+TEST(hook_scope_fallback_without_systemd)
+{
+    if (scope_available())
+        SKIP("systemd is PID 1 here; the fallback path is not reachable");
+    struct err err = ERR_INIT;
+    ASSERT_FAIL(scope_start("cdagent-hook-x-y-1.scope", getpid(), "t", &err));
+    ASSERT_EQ(err.code, ERR_UNSUPPORTED);
+    AUTOFREE char *p = script("s.sh", "#!/bin/sh\nexit 0\n", 0755);
+    struct hook_opts o = {.path = p, .location = "s.sh", .timeout_s = 10, .envp = env_default,
+                          .scope_deployment_id = "d-ABC", .scope_event = "ApplicationStart"};
+    struct hook_result res;
+    err_clear(&err);
+    ASSERT_OK(hook_run(&o, &res, &err));
+    ASSERT_FALSE(res.in_scope);
 }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,6 +188,9 @@ static void serve_conn(int fd, int conn_no)
             char b[32];
             int n = snprintf(b, sizeof(b), "%d", conn_no);
             serve_reply(fd, "200 OK", "", b, (size_t)n);
+        } else if (strcmp(path, "/head-big") == 0) {
+            const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\nETag: \"e\"\r\n\r\n";
+            (void)!write(fd, h, strlen(h));
         } else if (strcmp(path, "/big") == 0) {
             static char big[100000];
             memset(big, 'x', sizeof(big));
@@ -234,6 +238,10 @@ static struct server server_start(void)
     srv.pid = fork();
     ASSERT_TRUE(srv.pid >= 0);
     if (srv.pid == 0) {
+        /* A failed assertion exits the test without server_stop(): die with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(0);
         signal(SIGPIPE, SIG_IGN);
         for (int conn = 1;; conn++) {
             int fd = accept4(s, NULL, NULL, SOCK_CLOEXEC);
@@ -559,4 +567,23 @@ TEST(http_R050_signer_agrees_with_libcurl_aws_sigv4)
     sigv4_result_done(&r);
     http_headers_done(&h);
     buf_done(&got);
+}
+
+/* HEAD of a large object: the cap applies to bodies, not to the announced length. */
+TEST(http_head_ignores_body_cap)
+{
+    struct server s = server_start();
+    struct err e = ERR_INIT;
+    struct http_client *c = http_client_new(NULL, &e);
+    AUTOFREE char *u = url(&s, "/head-big");
+    struct http_request req = {.method = "HEAD", .url = u, .out_fd = -1, .max_response = 100};
+    struct http_response r;
+    ASSERT_OK(http_request(c, &req, &r, &e));
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STREQ(http_headers_get(&r.headers, "content-length"), "5000000000");
+    ASSERT_STREQ(http_headers_get(&r.headers, "etag"), "\"e\"");
+    ASSERT_EQ(r.body.len, 0);
+    http_response_done(&r);
+    http_client_free(c);
+    server_stop(&s);
 }

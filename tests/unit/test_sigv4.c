@@ -199,8 +199,8 @@ static void check_same_query(const char *name, const char *got, const char *want
 {
     AUTOFREE char *g = xstrdup(got);
     AUTOFREE char *w = xstrdup(want);
-    char *gp[64];
-    char *wp[64];
+    char *gp[64] = {0};
+    char *wp[64] = {0};
     size_t gn = split_sorted(g, gp, 64);
     size_t wn = split_sorted(w, wp, 64);
     if (gn != wn)

@@ -270,8 +270,12 @@ TEST(spec_r083_required_fields_in_order)
 TEST(spec_r082_invalid_json_names_the_error)
 {
     parse_fails("{\"DeploymentId\":", ERR_PARSE,
-                "Deployment specification is not valid JSON: parse error at offset 15");
+                "Deployment specification is not valid JSON: parse error at offset 16");
     parse_fails("[1]", ERR_PARSE, "Deployment specification is not valid JSON: not a JSON object");
+    parse_fails("{\"DeploymentId\":\"d-1\"} trailing", ERR_PARSE,
+                "Deployment specification is not valid JSON: parse error at offset 23");
+    struct deploy_spec *s = parse_ok("\n {" HEAD "," S3REV "}\n\t ");
+    spec_free(s);
 }
 
 TEST(spec_r084_arn_deployment_id_reduced)
