@@ -112,7 +112,8 @@ int layout_record_most_recent(const char *root_dir, const char *group_id,
  * excluded after extra is computed, so fewer may be removed).  Removal never follows symlinks.
  * A missing group directory is success.  *ret_removed (may be NULL) counts removed entries.
  * Every candidate is attempted; returns -1 with the first failure in err (ERR_SYSTEM) when any
- * removal or the listing failed; the caller logs it and carries on (R-106: not fatal).
+ * removal or the listing failed, and removes nothing when _last_successful_install exists but
+ * cannot be read; the caller logs it and carries on (R-106: not fatal).
  */
 int layout_prune_revisions(const char *root_dir, const char *group_id,
                            const char *current_deployment_id, unsigned max_revisions,
