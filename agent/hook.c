@@ -367,15 +367,39 @@ static __attribute__((noreturn)) void sup_kill_all(const struct launch *L, pid_t
     _exit(0);
 }
 
+/* Close every descriptor >= 3 except the n in keep (S must not hold the agent's sockets or its
+ * PID-file lock while a long hook runs). */
+static void close_all_but(int *keep, int n)
+{
+    for (int i = 1; i < n; i++) {  /* insertion sort: n is tiny */
+        int v = keep[i], j = i - 1;
+        while (j >= 0 && keep[j] > v) {
+            keep[j + 1] = keep[j];
+            j--;
+        }
+        keep[j + 1] = v;
+    }
+    unsigned lo = 3;
+    for (int i = 0; i <= n; i++) {
+        unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
+        if (i < n && keep[i] < 3)
+            continue;
+        if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0) {
+            unsigned top = hi == ~0U ? 65536 : hi;
+            for (unsigned fd = lo; fd < top; fd++)
+                (void)close((int)fd);
+        }
+        lo = hi == ~0U ? hi : hi + 1;
+    }
+}
+
 /* The supervisor S. */
 static __attribute__((noreturn)) void supervise(const struct launch *L)
 {
     /* all signals stay blocked in S: it reacts to SIGCHLD through a signalfd only */
     reset_signals();
-    close(L->ctl[1]);
-    close(L->status[0]);
-    close(L->out[0]);
-    close(L->errp[0]);
+    int keep[] = {L->ctl[0], L->status[1], L->devnull, L->out[1], L->errp[1]};
+    close_all_but(keep, (int)(sizeof(keep) / sizeof(keep[0])));
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     sigset_t chld;
     sigemptyset(&chld);
@@ -1108,7 +1132,7 @@ static enum outcome run_loop(struct run *R, char *buf)
         } else if (now >= R->deadline_ms) {
             return OUT_TIMEOUT;
         }
-        if (!R->exited && cancelled(R))
+        if (cancelled(R))
             return OUT_CANCEL;
         if (R->status_eof && !R->exited)
             return OUT_SUPERVISOR;
@@ -1202,6 +1226,21 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
     int rc = -1;
     char *buf = NULL;
     struct run R = {.o = opts, .L = &L, .fds = {-1, -1}};
+    /* the script runs with cwd "/": a relative path must be made absolute first */
+    AUTOFREE char *abs = NULL;
+    struct hook_opts o_abs;
+    if (opts->path[0] != '/') {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            rc = err_sys(err, "resolve script path '%s'", opts->path);
+            goto out;
+        }
+        abs = path_join(cwd, opts->path);
+        o_abs = *opts;
+        o_abs.path = abs;
+        opts = &o_abs;
+        R.o = opts;
+    }
 
     if (check_script(opts, res, err) < 0 || resolve_user(opts, &L, &pw, &pwbuf, &have_pw, err) < 0 ||
         build_argv(opts, &L, err) < 0)

@@ -15,7 +15,8 @@ if [ $# -ge 2 ]; then shift 2; else shift $#; fi
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
 
-command -v rpmbuild >/dev/null 2>&1 || sh "$here/scripts/deps.sh" rpm
+command -v rpmbuild >/dev/null 2>&1 ||
+    sh "$here/scripts/deps.sh" rpm || echo "rpm: scripts/deps.sh could not install everything" >&2
 command -v rpmbuild >/dev/null 2>&1 || {
     echo "rpm: rpmbuild not found and could not be installed (Debian: apt-get install rpm; Amazon Linux/Fedora: dnf install rpm-build)" >&2
     exit 1
@@ -37,7 +38,7 @@ cp "$here/packaging/rpm/cdagent.spec" "$top/SPECS/"
 
 nodeps=
 if ! rpm -q rpm >/dev/null 2>&1; then
-    sh "$here/scripts/deps.sh" build
+    sh "$here/scripts/deps.sh" build || echo "rpm: scripts/deps.sh could not install everything" >&2
     nodeps=--nodeps
 fi
 

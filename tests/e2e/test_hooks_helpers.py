@@ -10,6 +10,7 @@ import http.server
 import os
 import shutil
 import socket
+import ssl
 import threading
 
 import harness
@@ -48,16 +49,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _Server:
+    def __init__(self, tls=None):
+        self.tls = tls  # (certfile, keyfile) for HTTPS
+
     def __enter__(self):
         _Handler.counts = {}
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         return self
 
     def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % ("https" if self.tls else "http", self.port, path)
 
     def __exit__(self, *exc):
         self.httpd.shutdown()
@@ -169,6 +177,26 @@ def test_wait_for_http_wget_fallback():
         assert r.returncode == 0 and "answered 200" in r.stdout, r
         r = _run([WAIT_HTTP, s.url("/missing"), "--timeout", "1"], path=path)
         assert r.returncode == 1 and "last answer was 404" in r.stderr, r
+
+
+def test_wait_for_http_https_self_signed_needs_insecure():
+    if not shutil.which("openssl"):
+        raise harness.Skip("openssl not installed")
+    with harness.Env("hooks") as env:
+        key, cert = env.path("key.pem"), env.path("cert.pem")
+        r = harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                         key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"])
+        assert r.returncode == 0, r
+        with _Server(tls=(cert, key)) as s:
+            clients = [None, _only_tools(env, "date", "sleep", "python3")]
+            if shutil.which("wget"):
+                clients.append(_only_tools(env, "date", "sleep", "wget"))
+            for path in clients:
+                # the certificate is not trusted: no answer counts
+                r = _run([WAIT_HTTP, s.url("/ok"), "--timeout", "1"], path=path)
+                assert r.returncode == 1 and "no HTTP answer" in r.stderr, (path, r)
+                r = _run([WAIT_HTTP, s.url("/ok"), "--timeout", "5", "--insecure"], path=path)
+                assert r.returncode == 0 and "answered 200" in r.stdout, (path, r)
 
 
 def test_wait_for_http_no_client_exits_3():

@@ -202,6 +202,28 @@ def test_make_dist_tarball():
         assert hashlib.sha256(f.read()).hexdigest() == first, "dist is not reproducible"
 
 
+def test_dist_from_an_unpacked_tarball_without_git():
+    """dist.sh outside a git checkout packs the same files (the tree minus build/)."""
+    v = _version()
+    tarball = os.path.join(harness.BUILD, "cdagent-%s.tar.gz" % v)
+    r = harness.run(["make", "-s", "-C", SRC, "dist", "B=" + harness.BUILD])
+    assert r.returncode == 0, r
+    with harness.Env("dist") as env, tarfile.open(tarball) as t:
+        names = sorted(t.getnames())
+        if hasattr(tarfile, "data_filter"):
+            t.extractall(env.dir, filter="data")
+        else:
+            t.extractall(env.dir)
+        tree = env.path("cdagent-%s" % v)
+        assert not os.path.exists(os.path.join(tree, ".git"))
+        os.makedirs(os.path.join(tree, "build", "junk"))  # must not be packed
+        r = harness.run(["sh", os.path.join(tree, "scripts", "dist.sh"), v, env.path("out")],
+                        cwd=env.dir)
+        assert r.returncode == 0, r
+        with tarfile.open(env.path("out", "cdagent-%s.tar.gz" % v)) as t2:
+            assert sorted(t2.getnames()) == names
+
+
 def test_spec_version_matches_makefile():
     with open(SPEC) as f:
         m = re.search(r"%global cdagent_version (\S+)\}", f.read())
