@@ -396,11 +396,11 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
                     c.total = total;
             }
             http_response_done(&resp);
+            if (!str_has_prefix(last.msg, "S3 GetObject"))
+                err_prefix(&last, "S3 GetObject s3://%s/%s", b, k);
             if (last.code == ERR_CANCELLED || last.code == ERR_LIMIT || last.code == ERR_UNSAFE ||
                 last.code == ERR_AUTH || last.code == ERR_CONFIG || last.code == ERR_SIGNATURE)
                 break;
-            if (!str_has_prefix(last.msg, "S3 GetObject"))
-                err_prefix(&last, "S3 GetObject s3://%s/%s", b, k);
             /* R-114's hint is for a connection that could not be made at all. */
             last_transport = resp.status == 0;
             continue; /* network error or broken transfer: resume from file_size() */

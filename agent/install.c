@@ -307,8 +307,10 @@ static int cleanup_read(const struct install_opts *o, const char *path, struct c
     return 0;
 }
 
-static bool selinux_enabled(void)
+static bool selinux_enabled(const struct install_opts *o)
 {
+    if (o && o->selinux)
+        return o->selinux > 0;
     return access("/sys/fs/selinux/enforce", F_OK) == 0;
 }
 
@@ -375,7 +377,7 @@ static int cleanup_execute(const struct install_opts *o, const struct cleanup_li
 {
     if (!c->trusted)
         return 0;
-    bool se = selinux_enabled();
+    bool se = selinux_enabled(o);
     for (size_t i = c->n; i-- > 0;) {
         const char *p = c->lines[i].path;
         if (c->lines[i].semanage) {
@@ -400,7 +402,6 @@ static int cleanup_execute(const struct install_opts *o, const struct cleanup_li
             return err_sys(err, "remove the previous install's '%s'", p);
         }
     }
-    (void)o;
     return 0;
 }
 
@@ -1441,7 +1442,7 @@ static int exec_step(struct exec *x, const struct step *s, struct err *err)
 static int execute(const struct install_opts *o, const struct plan *p, const char *cleanup_path,
                    struct err *err)
 {
-    struct exec x = {.o = o, .is_root = geteuid() == 0, .selinux = selinux_enabled()};
+    struct exec x = {.o = o, .is_root = geteuid() == 0, .selinux = selinux_enabled(o)};
     x.cleanup_fd = open(cleanup_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                         LAYOUT_STATE_FILE_MODE);
     if (x.cleanup_fd < 0)

@@ -34,6 +34,9 @@ struct install_opts {
     /* borrowed, may be NULL: AgentActionOverrides...FileExistsBehavior of the deployment spec
      * (already upper-cased, R-085); used when the AppSpec has no file_exists_behavior (R-172). */
     const char *spec_file_exists_behavior;
+    /* SELinux contexts: 0 = apply when /sys/fs/selinux/enforce exists, 1 = always run
+     * semanage/restorecon, -1 = always skip (tests, hosts where detection is wrong). */
+    int selinux;
     /* Lines worth logging at INFO/WARN by the caller; may be NULL. */
     void (*note)(void *ctx, const char *msg);
     void *note_ctx;              /* borrowed */

@@ -260,7 +260,7 @@ void sigv4_result_done(struct sigv4_result *r)
     free(r->scope);
     free(r->signed_headers);
     free(r->payload_hash);
-    free(r->canonical_request);
+    secret_free(r->canonical_request); /* holds the session token */
     free(r->string_to_sign);
     free(r->authorization);
     secret_free(r->query);

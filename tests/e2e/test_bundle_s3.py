@@ -349,3 +349,14 @@ def test_fake_s3_checks_signatures_independently_of_cdagent():
         r = conn.getresponse()
         assert r.status == 403 and b"AccessDenied" in r.read()
         conn.close()
+
+
+def test_size_cap_refuses_large_object_without_retry():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", os.urandom(300000))
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--max-bytes", "100000")
+        assert p.returncode == 1
+        assert p.stdout.startswith("error Limit S3 GetObject s3://bkt/big.tar"), p.stdout
+        assert len(s3.gets("bkt")) == 1
+        no_leftovers(dest)

@@ -81,6 +81,24 @@ def test_R052_trusted_with_SSL_CERT_FILE_and_AWS_SSL_CA_BUNDLE():
             assert r.stdout == "hello", var
 
 
+def test_R052_trusted_with_AWS_SSL_CA_DIRECTORY():
+    with Fixture() as f:
+        d = f.env.path("cadir")
+        os.makedirs(d)
+        with open(f.ca.pem) as src, open(os.path.join(d, "ca.pem"), "w") as dst:
+            dst.write(src.read())
+        try:
+            harness.run(["openssl", "rehash", d], timeout=30).check_returncode()
+        except (OSError, subprocess.CalledProcessError):
+            raise harness.Skip("openssl rehash is not available")
+        r = ok(http_get([f.server.url("/ok")], clean_env(AWS_SSL_CA_DIRECTORY=d)))
+        assert r.stdout == "hello"
+        # The directory replaces the system store: an empty one trusts nothing.
+        empty = f.env.path("empty")
+        os.makedirs(empty)
+        failed(http_get([f.server.url("/ok")], clean_env(AWS_SSL_CA_DIRECTORY=empty)), "HTTP")
+
+
 def test_R052_refused_without_the_ca():
     with Fixture() as f:
         r = failed(http_get([f.server.url("/ok")], clean_env()), "HTTP")

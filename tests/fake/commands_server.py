@@ -66,6 +66,7 @@ POST /__control/fault, POST /__control/clock ({"offset": s}).
 CLI:  commands_server.py --port 0 --port-file F --access-key AK --secret-key SK
       [--session-token T] [--region us-east-1] [--secure] [--scenario file.json]
       [--record requests.jsonl] [--tls-dir DIR] [--poll-hold 1.0]
+      [--in-place d-ID --bucket B --key K --bundle-type zip --group-id G]
 It prints "listening on <url>" and serves until SIGTERM/SIGINT.
 """
 import argparse
@@ -877,11 +878,21 @@ def main():
     ap.add_argument("--record")
     ap.add_argument("--tls-dir")
     ap.add_argument("--poll-hold", type=float)
+    ap.add_argument("--in-place", metavar="DEPLOYMENT_ID",
+                    help="add an in-place deployment of s3://--bucket/--key")
+    ap.add_argument("--bucket", default="bucket")
+    ap.add_argument("--key", default="bundle.zip")
+    ap.add_argument("--bundle-type", default="zip")
+    ap.add_argument("--group-id", default="dg-0001")
     a = ap.parse_args()
     scenario = {}
     if a.scenario:
         with open(a.scenario) as f:
             scenario = json.load(f)
+    if a.in_place:
+        scenario.setdefault("deployments", []).append(
+            in_place(a.in_place, s3_revision(a.bucket, a.key, a.bundle_type),
+                     group_id=a.group_id))
     fc = FakeCommands(port=a.port, creds={"access_key": a.access_key, "secret_key": a.secret_key,
                                           "session_token": a.session_token},
                       scenario=scenario, region=a.region, secure=a.secure, record_path=a.record,

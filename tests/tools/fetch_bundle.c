@@ -3,7 +3,7 @@
  *
  *   fetch_bundle s3 --region R --endpoint URL --bucket B --key K --dest PATH
  *                [--version V] [--etag E] [--key-id A --secret S [--token T]]
- *                [--imds] [--attempts N] [--retry-ms N] [--fips] [--progress]
+ *                [--imds] [--attempts N] [--retry-ms N] [--max-bytes N] [--fips] [--progress]
  *   fetch_bundle github --api URL --account A --repo R --commit C --dest PATH
  *                [--type tar|zip] [--token T] [--fast-sleep] [--progress]
  * --imds takes the credentials from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of the keys.
@@ -39,7 +39,7 @@ static void fast_sleep(void *arg, uint64_t ms)
 struct args {
     const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret,
         *token, *api, *account, *repo, *commit, *type;
-    uint64_t attempts, retry_ms;
+    uint64_t attempts, retry_ms, max_bytes;
     bool fips, progress, fast_sleep, imds;
 };
 
@@ -68,6 +68,12 @@ static int parse(int argc, char **argv, struct args *a)
             return -1;
         if (str_eq(o, "--attempts")) {
             if (parse_uint(v, 1, 100, &a->attempts, NULL) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--max-bytes")) {
+            if (parse_uint(v, 1, UINT64_MAX, &a->max_bytes, NULL) < 0)
                 return -1;
             i++;
             continue;
@@ -141,14 +147,14 @@ int main(int argc, char **argv)
             struct bundle_s3_opts so = {
                 .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
                 .creds = cp, .http = http, .attempts = (int)a.attempts,
-                .retry_base_ms = a.retry_ms, .progress = a.progress ? progress : NULL,
+                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress ? progress : NULL,
             };
             r = bundle_fetch_s3(&src, &so, a.dest, &res, &e);
         }
     } else if (str_eq(argv[1], "github")) {
         struct bundle_github_source src = {a.account, a.repo, a.commit, a.type, a.token};
         struct bundle_github_opts go = {
-            .api_base = a.api, .http = http, .sleep = a.fast_sleep ? fast_sleep : NULL,
+            .api_base = a.api, .http = http, .max_bytes = a.max_bytes, .sleep = a.fast_sleep ? fast_sleep : NULL,
             .progress = a.progress ? progress : NULL,
         };
         r = bundle_fetch_github(&src, &go, a.dest, &res, &e);

@@ -122,10 +122,12 @@ static int64_t fixed_clock(void)
     return T0;
 }
 
+static const char *endpoint = "https://codedeploy-commands.us-east-1.amazonaws.com";
+
 static struct commands_client *client(struct script *s, bool secure)
 {
     struct commands_opts o = {
-        .endpoint = "https://codedeploy-commands.us-east-1.amazonaws.com",
+        .endpoint = endpoint,
         .region = "us-east-1",
         .secure = secure,
         .agent_version = "OFFICIAL_1.8.1-1_rpm",
@@ -602,4 +604,27 @@ TEST(commands_r199_call_log_line_and_shared_offset)
     ASSERT_STREQ(s.amz_date[0], "20231114T221220Z");
     commands_client_free(c);
     script_done(&s);
+}
+
+TEST(commands_r044_endpoint_override_used_verbatim)
+{
+    static const char *const cases[][2] = {
+        {"http://127.0.0.1:8443", "http://127.0.0.1:8443/"},
+        {"http://127.0.0.1:8443/", "http://127.0.0.1:8443/"},
+        {"https://vpce-1.codedeploy-commands.us-east-1.vpce.amazonaws.com",
+         "https://vpce-1.codedeploy-commands.us-east-1.vpce.amazonaws.com/"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        SCRIPT({200, 0, "{}", NULL, NULL});
+        endpoint = cases[i][0];
+        struct commands_client *c = client(&s, false);
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_STREQ(s.url[0], cases[i][1]);
+        /* Signing keeps the service name and region whatever the endpoint. */
+        ASSERT_CONTAINS(s.auth[0], "/us-east-1/codedeploy-commands/aws4_request");
+        commands_client_free(c);
+        script_done(&s);
+    }
 }

@@ -74,6 +74,7 @@ static void collect(void *ctx, const char *msg)
 }
 
 static struct buf notes;
+static int test_selinux = -1;  /* the tests below opt in with fake semanage/restorecon */
 
 static int install(const char *dep, const struct appspec *as, const char *spec_feb,
                    struct err *e)
@@ -90,6 +91,7 @@ static int install(const char *dep, const struct appspec *as, const char *spec_f
         .deployment_dir = depdir,
         .archive_dir = arch,
         .spec_file_exists_behavior = spec_feb,
+        .selinux = test_selinux,
         .note = collect,
         .note_ctx = &notes,
     };
@@ -964,7 +966,75 @@ TEST(install_selinux_context_without_range_R189_C205)
     ASSERT_NOT_NULL(c2);
     ASSERT_NOT_NULL(c3);
     ASSERT_TRUE(c1 < c2 && c2 < c3);
-    if (access("/sys/fs/selinux/enforce", F_OK) != 0)
-        ASSERT_CONTAINS(notes.data, "SELinux is not enabled on this host; skipping context "
-                                    "'httpd_sys_content_t'");
+    ASSERT_CONTAINS(notes.data, "SELinux is not enabled on this host; skipping context "
+                                "'httpd_sys_content_t'");
+}
+
+/* Fake semanage/restorecon first in PATH, logging their arguments. */
+static void fake_selinux_tools(const char *restorecon_rc)
+{
+    AUTOFREE char *log = tmp("selinux.log");
+    AUTOFREE char *s1 = xasprintf("#!/bin/sh\necho \"semanage $*\" >> '%s'\n", log);
+    AUTOFREE char *s2 = xasprintf("#!/bin/sh\necho \"restorecon $*\" >> '%s'\nexit %s\n", log,
+                                  restorecon_rc);
+    const char *p1 = test_write("fakebin/semanage", s1);
+    ASSERT_OK(chmod(p1, 0755));
+    const char *p2 = test_write("fakebin/restorecon", s2);
+    ASSERT_OK(chmod(p2, 0755));
+    AUTOFREE char *bin = tmp("fakebin");
+    AUTOFREE char *path = xasprintf("%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin");
+    setenv("PATH", path, 1);
+    test_selinux = 1;
+}
+
+TEST(install_selinux_commands_and_cleanup_entries_R189_R180_C263)
+{
+    fake_selinux_tools("0");
+    perm_revision();
+    must_install("d-1",
+                 HEAD "files:\n  - source: app/notes.md\n    destination: @T@/out\n"
+                      "  - source: app/my-file-1.txt\n    destination: @T@/out\n"
+                      "permissions:\n  - object: @T@/out/notes.md\n"
+                      "    context:\n      type: httpd_sys_content_t\n"
+                      "  - object: @T@/out/my-file-1.txt\n"
+                      "    context:\n      name: system_u\n      type: etc_t\n"
+                      "      range: s0:c0,c1,c2\n",
+                 NULL);
+    AUTOFREE char *log = slurp_rel("selinux.log");
+    AUTOFREE char *want = xasprintf(
+        "semanage fcontext -a -t httpd_sys_content_t %1$s/out/notes.md\n"
+        "restorecon -v %1$s/out/notes.md\n"
+        "semanage fcontext -a -s system_u -t etc_t -r s0:c0.c2 %1$s/out/my-file-1.txt\n"
+        "restorecon -v %1$s/out/my-file-1.txt\n",
+        test_tmpdir());
+    ASSERT_STREQ(log, want);
+    AUTOFREE char *cl = cleanup_text();
+    ASSERT_STREQ(cl, "@T@/out\n@T@/out/notes.md\n@T@/out/my-file-1.txt\n"
+                     "semanage\\0@T@/out/notes.md\nsemanage\\0@T@/out/my-file-1.txt\n");
+    /* The next install removes the contexts too, in reverse order. */
+    AUTOFREE char *l = tmp("selinux.log");
+    unlink(l);
+    rev_file("d-2", "other.txt", "o", 0644);
+    must_install("d-2", HEAD "files:\n  - source: other.txt\n    destination: @T@/out2\n", NULL);
+    AUTOFREE char *log2 = slurp_rel("selinux.log");
+    AUTOFREE char *want2 = xasprintf("semanage fcontext -d %1$s/out/my-file-1.txt\n"
+                                     "semanage fcontext -d %1$s/out/notes.md\n",
+                                     test_tmpdir());
+    ASSERT_STREQ(log2, want2);
+    ASSERT_FALSE(exists_rel("out"));
+}
+
+TEST(install_selinux_failure_message_R189)
+{
+    fake_selinux_tools("3");
+    perm_revision();
+    AUTOFREE char *want = xasprintf("Failed command: restorecon -v %s/out/notes.md. Exit code: 3",
+                                    test_tmpdir());
+    must_fail("d-1",
+              HEAD "files:\n  - source: app/notes.md\n    destination: @T@/out\n"
+                   "permissions:\n  - object: @T@/out/notes.md\n"
+                   "    context:\n      type: httpd_sys_content_t\n",
+              NULL, ERR_INSTALL, want);
+    AUTOFREE char *cl = cleanup_text();
+    ASSERT_CONTAINS(cl, "semanage\\0@T@/out/notes.md\n");
 }
