@@ -52,7 +52,6 @@
 #define SUP_EXIT_WAIT_MS 5000   /* the supervisor must exit this soon after its last job */
 #define READ_CHUNK 65536
 #define DRAIN_MAX 256           /* background readers at most */
-#define DRAIN_LINE_MAX 4096     /* their line chunk size: memory stays small */
 
 enum stage {
     STAGE_FORK = 1,
@@ -1355,6 +1354,10 @@ static __attribute__((noreturn)) void capture_exec(const struct capture_child *c
     (void)setsid();
     if (dup2(c->devnull, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->devnull, 2) < 0)
         _exit(127);
+    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        for (int fd = 3; fd < 65536; fd++)
+            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     if (chdir("/") < 0)
         _exit(127);
     sigset_t none;
