@@ -52,7 +52,6 @@
 #define SUP_EXIT_WAIT_MS 5000   /* the supervisor must exit this soon after its last job */
 #define READ_CHUNK 65536
 #define DRAIN_MAX 256           /* background readers at most */
-#define DRAIN_LINE_MAX 4096     /* their line chunk size: memory stays small */
 
 enum stage {
     STAGE_FORK = 1,
@@ -367,15 +366,39 @@ static __attribute__((noreturn)) void sup_kill_all(const struct launch *L, pid_t
     _exit(0);
 }
 
+/* Close every descriptor >= 3 except the n in keep (S must not hold the agent's sockets or its
+ * PID-file lock while a long hook runs). */
+static void close_all_but(int *keep, int n)
+{
+    for (int i = 1; i < n; i++) {  /* insertion sort: n is tiny */
+        int v = keep[i], j = i - 1;
+        while (j >= 0 && keep[j] > v) {
+            keep[j + 1] = keep[j];
+            j--;
+        }
+        keep[j + 1] = v;
+    }
+    unsigned lo = 3;
+    for (int i = 0; i <= n; i++) {
+        unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
+        if (i < n && keep[i] < 3)
+            continue;
+        if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0) {
+            unsigned top = hi == ~0U ? 65536 : hi;
+            for (unsigned fd = lo; fd < top; fd++)
+                (void)close((int)fd);
+        }
+        lo = hi == ~0U ? hi : hi + 1;
+    }
+}
+
 /* The supervisor S. */
 static __attribute__((noreturn)) void supervise(const struct launch *L)
 {
     /* all signals stay blocked in S: it reacts to SIGCHLD through a signalfd only */
     reset_signals();
-    close(L->ctl[1]);
-    close(L->status[0]);
-    close(L->out[0]);
-    close(L->errp[0]);
+    int keep[] = {L->ctl[0], L->status[1], L->devnull, L->out[1], L->errp[1]};
+    close_all_but(keep, (int)(sizeof(keep) / sizeof(keep[0])));
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     sigset_t chld;
     sigemptyset(&chld);
@@ -1108,7 +1131,7 @@ static enum outcome run_loop(struct run *R, char *buf)
         } else if (now >= R->deadline_ms) {
             return OUT_TIMEOUT;
         }
-        if (!R->exited && cancelled(R))
+        if (cancelled(R))
             return OUT_CANCEL;
         if (R->status_eof && !R->exited)
             return OUT_SUPERVISOR;
@@ -1331,6 +1354,10 @@ static __attribute__((noreturn)) void capture_exec(const struct capture_child *c
     (void)setsid();
     if (dup2(c->devnull, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->devnull, 2) < 0)
         _exit(127);
+    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        for (int fd = 3; fd < 65536; fd++)
+            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     if (chdir("/") < 0)
         _exit(127);
     sigset_t none;

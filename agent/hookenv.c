@@ -137,10 +137,10 @@ struct hookenv *hookenv_new(const struct hookenv_opts *opts, struct err *err)
         bool bash = str_has_suffix(shell, "bash");
         /* R-014: like the Ruby unit, source the profile with every variable exported.  The
          * profile's own output goes nowhere so only env -0 reaches our pipe. */
-        const char *script = bash ? "[ -f \"$0\" ] && source \"$0\" >/dev/null 2>&1 </dev/null; "
-                                    "exec env -0"
-                                  : "[ -f \"$0\" ] && . \"$0\" >/dev/null 2>&1 </dev/null; "
-                                    "exec env -0";
+        const char *envbin = access("/usr/bin/env", X_OK) == 0 ? "/usr/bin/env" : "env";
+        AUTOFREE char *script = xasprintf("[ -f \"$0\" ] && %s \"$0\" >/dev/null 2>&1 "
+                                          "</dev/null; exec %s -0",
+                                          bash ? "source" : ".", envbin);
         char *argv[] = {xstrdup(shell), xstrdup("-a"), xstrdup("-c"), xstrdup(script),
                         xstrdup(profile), NULL};
         char **cenv = capture_env(agent_env);

@@ -166,6 +166,7 @@ static int open_scripts(struct scriptlog *log)
         log->open_failed = true;
         return -1;
     }
+    (void)fchmod(log->fd, 0644);  /* re-applied on every open (V-045) */
     struct stat st;
     log->size = fstat(log->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return 0;

@@ -685,3 +685,55 @@ TEST(hook_scope_fallback_without_systemd)
     ASSERT_OK(hook_run(&o, &res, &err));
     ASSERT_FALSE(res.in_scope);
 }
+
+/* The supervisor does not keep the agent's descriptors (e.g. the PID-file lock) open while a
+ * hook runs; the script itself gets none either (R-160). */
+TEST(hook_r160_supervisor_holds_no_agent_fds)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    ASSERT_TRUE(dup2(fd, 77) == 77);  /* not close-on-exec, like a careless library's */
+    close(fd);
+    AUTOFREE char *p = script("sup.sh",
+                              "#!/bin/sh\n[ -e /proc/$PPID/fd/77 ] && echo sup-leaked || echo "
+                              "sup-clean\n[ -e /proc/$$/fd/77 ] && echo leaked || echo clean\n",
+                              0755);
+    struct scriptlog *log = tmp_log();
+    struct err err = ERR_INIT;
+    ASSERT_OK(run(p, "sup.sh", 10, log, NULL, &err));
+    AUTOFREE char *tail = scriptlog_tail(log, NULL);
+    ASSERT_CONTAINS(tail, "[stdout]sup-clean\n");
+    ASSERT_CONTAINS(tail, "[stdout]clean\n");
+    close(77);
+    scriptlog_unref(log);
+}
+
+/* R-154: sudo without a sudo binary is a spawn failure with code 4 (when sudo is installed the
+ * command line is "sudo --preserve-env=... -- <path>"). */
+TEST(hook_r154_sudo_missing)
+{
+    if (access("/usr/bin/sudo", X_OK) == 0 || access("/bin/sudo", X_OK) == 0 ||
+        access("/usr/local/bin/sudo", X_OK) == 0 || access("/usr/sbin/sudo", X_OK) == 0)
+        SKIP("sudo is installed");
+    AUTOFREE char *p = script("s.sh", "#!/bin/sh\nexit 0\n", 0755);
+    struct hook_opts o = {.path = p, .location = "s.sh", .sudo = true, .timeout_s = 10,
+                          .envp = env_default};
+    struct err err = ERR_INIT;
+    ASSERT_FAIL(hook_run(&o, NULL, &err));
+    ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
+    ASSERT_STREQ(err.msg, "Script at specified location: s.sh failed with error Errno::ENOENT "
+                          "with message No such file or directory - sudo");
+}
+
+/* a script the kernel refuses (a directory) is a spawn failure, code 4, Ruby's format. */
+TEST(hook_r167_spawn_failure_message)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/archive/adir", test_tmpdir());
+    ASSERT_OK(mkdir_p(dir, 0755, NULL));
+    struct err err = ERR_INIT;
+    ASSERT_FAIL(run(dir, "adir", 10, NULL, NULL, &err));
+    ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
+    AUTOFREE char *want = xasprintf("Script at specified location: adir failed with error "
+                                    "Errno::EACCES with message Permission denied - %s", dir);
+    ASSERT_STREQ(err.msg, want);
+}
