@@ -57,6 +57,7 @@ struct daemon {
     int workers;
     struct inflight *inflight;
     bool wake;                /* a worker finished: poll at once */
+    volatile int exiting;     /* the watchdog thread ends */
 
     /* What we are doing, for STATUS= and the state file (under mu). */
     char current[512];        /* "" when idle */
@@ -345,8 +346,20 @@ static int fetch_spec(struct daemon *d, struct commands_client *c, const struct 
         commands_spec_free(cs);
         return -1;
     }
-    r = spec_load(cs->format, cs->payload, cs->payload_len, false, NULL, ret, err);
+    char *json = NULL;
+    size_t len = 0;
+    char *signer = NULL;
+    r = spec_open_envelope(cs->format, cs->payload, cs->payload_len, false, &json, &len, &signer,
+                           err);
     commands_spec_free(cs);
+    if (r < 0)
+        return -1;
+    AUTOFREE char *redacted = spec_redact_json(json, len);
+    log_debug("Deployment specification (signed by %s): %s", signer ? signer : "-",
+              redacted ? redacted : "(unparsable)");
+    free(signer);
+    r = spec_parse(json, len, NULL, ret, err);
+    freezero(json, len);
     return r;
 }
 
@@ -355,32 +368,43 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
     struct err err = ERR_INIT;
     const char *hcid = hc->host_command_identifier;
     struct deploy_spec *spec = NULL;
+    int lock = -1;
     if (fetch_spec(d, c, hc, &spec, &err) < 0) {
+        log_info("Received command %s", hc->command_name);
         fail_command(c, hcid, &err);
         return;
     }
+    log_info("Received command %s for deployment %s", hc->command_name, spec->deployment_id);
     log_ctx_set(spec->deployment_id, hc->command_name);
     group_claim(d, hcid, spec->deployment_group_id);
-    int lock = grouplock_acquire(d->cfg->root_dir, spec->deployment_group_id, -1, &kill_hooks,
-                                 &err);
+    lock = grouplock_acquire(d->cfg->root_dir, spec->deployment_group_id, -1, &kill_hooks, &err);
     if (lock < 0) {
         fail_command(c, hcid, &err);
-        spec_free(spec);
-        return;
+        goto out;
+    }
+    if (sig_stop) {
+        /* not acknowledged yet, so it must not start; the service hands it out again. */
+        log_info("Agent is stopping: leaving %s of %s to the next start", hc->command_name,
+                 spec->deployment_id);
+        goto out;
     }
     struct executor_opts eo;
     executor_options(d, &eo);
     bool noop = false;
     if (executor_is_noop(&eo, hc->command_name, spec, &noop, &err) < 0) {
-        fail_command(c, hcid, &err);
-        goto out;
+        /* V-006: an AppSpec problem here means "not a no-op"; running the command then fails
+         * it with the full diagnostic. */
+        log_err(LOG_PRIO_DEBUG, &err, "No-op check");
+        err_clear(&err);
+        noop = false;
     }
     enum commands_status st = COMMANDS_STATUS_NONE;
     int r = commands_ack(c, hcid, noop, &st, &err);
     log_call(c, noop ? "IsCommandNoop: true" : "IsCommandNoop: false");
     if (r < 0) {
-        /* Not acknowledged: the service re-delivers the command; nothing may run now. */
-        log_err(LOG_PRIO_ERR, &err, "PutHostCommandAcknowledgement failed");
+        /* every error after the command was received ends in one Failed completion. */
+        err_prefix(&err, "PutHostCommandAcknowledgement");
+        fail_command(c, hcid, &err);
         goto out;
     }
     if (st == COMMANDS_STATUS_SUCCEEDED)
@@ -392,8 +416,10 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         }
         goto out;
     }
-    if (tracking_write(d->tracking_dir, spec->deployment_id, hcid, true, &err) < 0)
+    if (tracking_write(d->tracking_dir, spec->deployment_id, hcid, true, &err) < 0) {
         log_err(LOG_PRIO_WARNING, &err, "Restart recovery will not know about this command");
+        err_clear(&err);
+    }
     struct exec_result res;
     executor_run(&eo, hc->command_name, spec, &res);
     if (kill_hooks && !res.succeeded) {
@@ -403,9 +429,9 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         exec_result_done(&res);
         goto out;
     }
+    tracking_remove(d->tracking_dir, spec->deployment_id);
     AUTOFREE char *diag = executor_diag_json(&res);
     complete(c, hcid, res.succeeded, diag);
-    tracking_remove(d->tracking_dir, spec->deployment_id);
     set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
     exec_result_done(&res);
 out:
@@ -423,8 +449,6 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct daemon *d = w->d;
     struct err err = ERR_INIT;
-    log_info("Received command %s for deployment %s", w->hc->command_name,
-             w->hc->deployment_execution_id ? w->hc->deployment_execution_id : "");
     struct commands_client *c = new_client(d, false, &err);
     if (!c)
         log_err(LOG_PRIO_ERR, &err, "Cannot create a Commands client");
@@ -441,35 +465,30 @@ static void *worker_main(void *arg)
 
 static void recover(struct daemon *d)
 {
-    for (;;) {
-        char *dep = NULL, *hcid = NULL;
-        (void)tracking_newest(d->tracking_dir, &dep, &hcid, NULL);
-        if (!dep)
-            return;
-        log_warn("Deployment tracking file found: %s/%s. The agent likely restarted while running a "
-                 "customer-supplied script. Failing the lifecycle event.", d->tracking_dir, dep);
-        AUTOFREE char *diag = diag_payload(ERR_FAILED_AFTER_RESTART, "",
-                                           "Failed: Failing in-progress lifecycle event after an "
-                                           "agent restart.", "", 0, 0);
-        struct err err = ERR_INIT;
-        int r = commands_complete(d->poll_client, hcid, false, diag, &err);
-        log_call(d->poll_client, "CommandStatus: Failed");
-        if (r < 0) {
-            log_err(LOG_PRIO_ERR, &err, "Could not report the interrupted command; will retry at "
-                    "the next start");
-            free(dep);
-            free(hcid);
-            return;
-        }
-        tracking_remove(d->tracking_dir, dep);
-        AUTOFREE char *p = path_join(d->tracking_dir, dep);
-        free(dep);
-        free(hcid);
-        if (file_exists(p)) {
-            (void)rm_rf(d->tracking_dir, NULL);
-            return;
-        }
+    char *dep = NULL, *hcid = NULL;
+    (void)tracking_newest(d->tracking_dir, &dep, &hcid, NULL);
+    if (!dep)
+        return;
+    log_warn("Deployment tracking file found: %s. The agent likely restarted while running a "
+             "customer-supplied script. Failing the lifecycle event.", d->tracking_dir);
+    AUTOFREE char *diag = diag_payload(ERR_FAILED_AFTER_RESTART, "",
+                                       "Failed: Failing in-progress lifecycle event after an "
+                                       "agent restart.", "", 0, 0);
+    struct err err = ERR_INIT;
+    int r = commands_complete(d->poll_client, hcid, false, diag, &err);
+    log_call(d->poll_client, "CommandStatus: Failed");
+    if (r < 0) {
+        /* Keep the files so the next start reports the command instead of losing it. */
+        log_err(LOG_PRIO_ERR, &err, "Could not report the interrupted command of deployment %s; "
+                "will retry at the next start", dep);
+    } else {
+        /* only the newest command is failed; the others are just removed. */
+        struct err re = ERR_INIT;
+        if (rm_rf(d->tracking_dir, &re) < 0)
+            log_err(LOG_PRIO_WARNING, &re, "Removing %s", d->tracking_dir);
     }
+    free(dep);
+    free(hcid);
 }
 
 /* ---- the poll loop (R-068, V-029..V-031) ---- */
@@ -574,10 +593,6 @@ static void poll_loop(struct daemon *d)
     unsigned errors = 0, dedup_skips = 0;
     uint64_t interval_ms = (uint64_t)d->cfg->wait_between_runs * 1000;
     while (!sig_stop) {
-        if (sig_hup) {
-            sig_hup = 0;
-            log_reopen();
-        }
         uint64_t t0 = now_ms();
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
@@ -587,9 +602,17 @@ static void poll_loop(struct daemon *d)
             break;
         }
         log_call(d->poll_client, d->id.host_identifier);
+        if (r == 0 && hc && !command_valid(d, hc)) {
+            /* a malformed command counts as a failed cycle. */
+            host_command_free(hc);
+            hc = NULL;
+            r = -1;
+            err_set(&err, ERR_PARSE, "invalid command from the service");
+        } else if (r < 0) {
+            log_poll_error(&err, d->poll_client);
+        }
         if (r < 0) {
             errors = errors < 10 ? errors + 1 : 10;
-            log_poll_error(&err, d->poll_client);
             uint64_t elapsed_s = (now_ms() - t0 + 999) / 1000;
             uint64_t b = daemon_backoff_s(errors);
             uint64_t wait = b > elapsed_s ? b - elapsed_s : 0;
@@ -600,7 +623,8 @@ static void poll_loop(struct daemon *d)
                      ci && ci->error_code[0] ? ci->error_code : err_code_name(err.code));
             pthread_mutex_unlock(&d->mu);
             publish_status(d);
-            sleep_ms_interruptible(wait * 1000, (const volatile int *)&sig_stop);
+            /* the backoff comes in addition to :wait_between_runs:. */
+            sleep_ms_interruptible(wait * 1000 + interval_ms, (const volatile int *)&sig_stop);
             continue;
         }
         if (errors) {
@@ -609,10 +633,6 @@ static void poll_loop(struct daemon *d)
             d->backoff[0] = '\0';
             pthread_mutex_unlock(&d->mu);
             publish_status(d);
-        }
-        if (hc && !command_valid(d, hc)) {
-            host_command_free(hc);
-            hc = NULL;
         }
         if (!hc) {
             loop_sleep(d, interval_ms);
@@ -634,9 +654,14 @@ static void *watchdog_main(void *arg)
     if (step > 5000)
         step = 5000;
     unsigned last_report_min = 0;
-    while (!sig_stop || d->workers > 0) {
+    while (!d->exiting) {
         if (wd)
             sd_notify(0, "WATCHDOG=1");
+        if (sig_hup) {
+            /* SIGHUP: reopen the agent log after external rotation. */
+            sig_hup = 0;
+            log_reopen();
+        }
         publish_status(d);
         /* show that a long hook is still running, once a minute. */
         pthread_mutex_lock(&d->mu);
@@ -647,9 +672,7 @@ static void *watchdog_main(void *arg)
         if (min > last_report_min)
             log_info("%s still running after %u min", what, min);
         last_report_min = min;
-        sleep_ms_interruptible(step, NULL);
-        if (sig_stop && d->workers == 0)
-            break;
+        sleep_ms_interruptible(step, &d->exiting);
     }
     return NULL;
 }
@@ -668,7 +691,8 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void wait_for_workers(struct daemon *d)
+/* Returns the number of commands still running when it gave up. */
+static int wait_for_workers(struct daemon *d)
 {
     unsigned max_s = (unsigned)d->cfg->kill_agent_max_wait_time_seconds;
     log_info("Gracefully shutting down agent child threads now, will wait up to %u seconds", max_s);
@@ -692,10 +716,15 @@ static void wait_for_workers(struct daemon *d)
             sleep_ms_interruptible(200, NULL);
             pthread_mutex_lock(&d->mu);
         }
+        left = d->workers;
         pthread_mutex_unlock(&d->mu);
     }
     hook_drain_shutdown(1000);
-    log_info("All agent child threads have been shut down");
+    if (left > 0)
+        log_warn("%d command(s) did not finish; their tracking files stay for the next start", left);
+    else
+        log_info("All agent child threads have been shut down");
+    return left;
 }
 
 static int setup(struct daemon *d, struct err *err)
@@ -703,8 +732,23 @@ static int setup(struct daemon *d, struct err *err)
     const struct config *cfg = d->cfg;
     if (mkdir_p(cfg->root_dir, 0755, err) < 0)
         return -1;
-    if (identity_init(&d->id, cfg, true, should_stop_poll, NULL, err) < 0)
-        return -1;
+    /* R-029 / R-037: without a region or host identity the agent waits and retries; it never
+     * exits for that.  READY=1 goes out after the first attempt so `systemctl start` returns
+     * and the status line says what is missing. */
+    unsigned attempt = 0;
+    for (;;) {
+        struct err ie = ERR_INIT;
+        if (identity_init(&d->id, cfg, true, should_stop_poll, NULL, &ie) == 0)
+            break;
+        attempt = attempt < 10 ? attempt + 1 : 10;
+        unsigned wait = daemon_backoff_s(attempt);
+        log_err(LOG_PRIO_ERR, &ie, "Cannot start polling, retrying in %us", wait);
+        sd_notify(0, "READY=1");
+        sd_notifyf(0, "STATUS=Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
+        sleep_ms_interruptible((uint64_t)wait * 1000, (const volatile int *)&sig_stop);
+        if (sig_stop)
+            return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
+    }
     if (cfg->use_fips_mode && !config_fips_region_allowed(d->id.region))
         return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
                        "in the USA");
@@ -766,7 +810,7 @@ int daemon_run(const struct config *cfg, struct err *err)
         log_warn("chdir /: %s", strerror(errno));
     if (setup(&d, err) < 0) {
         teardown(&d);
-        return -1;
+        return err && err->code == ERR_CANCELLED ? 0 : -1;
     }
     recover(&d);
     sd_notify(0, "READY=1");
@@ -776,9 +820,14 @@ int daemon_run(const struct config *cfg, struct err *err)
     bool have_wd = pthread_create(&wd, NULL, watchdog_main, &d) == 0;
     poll_loop(&d);
     sd_notify(0, "STOPPING=1");
-    wait_for_workers(&d);
+    int left = wait_for_workers(&d);
+    d.exiting = 1;
     if (have_wd)
         pthread_join(wd, NULL);
+    if (left > 0) {
+        /* Workers still use the shared state: exit without tearing it down. */
+        return 0;
+    }
     teardown(&d);
     return 0;
 }

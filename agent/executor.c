@@ -120,6 +120,18 @@ static int load_appspec(const char *revision_dir, const struct deploy_spec *spec
 {
     AUTOFREE char *archive = layout_archive_dir(revision_dir);
     AUTOFREE char *path = NULL;
+    if (!dir_exists(archive)) {
+        /* a recorded revision that is gone fails with the R-130 text naming it. */
+        const char *name = spec->appspec_filename ? spec->appspec_filename : "appspec.yml";
+        AUTOFREE char *full = path_join(archive, name);
+        return err_set(err, ERR_NOT_FOUND,
+                       "The CodeDeploy agent did not find an AppSpec file within the unpacked "
+                       "revision directory at revision-relative path \"%s\". The revision was "
+                       "unpacked to directory \"%s\", and the AppSpec file was expected but not "
+                       "found at path \"%s\". Consult the AWS CodeDeploy Appspec documentation "
+                       "for more information at http://docs.aws.amazon.com/codedeploy/latest/"
+                       "userguide/reference-appspec-file.html", name, archive, full);
+    }
     if (appspec_find(archive, spec->appspec_filename, &path, err) < 0)
         return -1;
     if (appspec_load(path, ret, err) < 0)
@@ -427,9 +439,12 @@ void executor_run(const struct executor_opts *o, const char *command,
     }
     if (layout_make_deployment_dir(o->root_dir, spec->deployment_group_id, spec->deployment_id,
                                    &dep_dir, &err) < 0) {
-        err_prefix(&err, "Error creating deployment root directory %s/%s/%s", o->root_dir,
-                   spec->deployment_group_id, spec->deployment_id);
-        set_error(ret, &err);
+        /* R-090's exact text; the reason goes to the agent log. */
+        log_err(LOG_PRIO_ERR, &err, "Creating the deployment directory");
+        struct err e2 = ERR_INIT;
+        err_set(&e2, err.code, "Error creating deployment root directory %s/%s/%s", o->root_dir,
+                spec->deployment_group_id, spec->deployment_id);
+        set_error(ret, &e2);
         goto out;
     }
     if (strcmp(command, "DownloadBundle") == 0) {

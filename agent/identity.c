@@ -45,27 +45,24 @@ static int init_ec2(struct identity *id, const struct config *cfg, const struct 
     id->imds = imds_new(&io, err);
     if (!id->imds)
         return -1;
-    if (op && op->region)
-        id->region = xstrdup(op->region);
+    /* on-premises region, AWS_REGION, then the identity document. */
+    struct imds_host h = {0};
     struct err e = ERR_INIT;
-    if (!id->region) {
-        struct imds_identity ii = {0};
-        if (imds_identity(id->imds, &ii, &e) < 0) {
-            if (!need_host_id)
-                return 0;
-            return err_set(err, e.code, "could not read the region from the instance metadata "
-                           "service (is this an EC2 instance, or is the on-premises file %s "
-                           "missing?): %s", cfg->on_premises_config_file, e.msg);
+    if (imds_resolve_host(id->imds, op ? op->region : NULL, NULL, &h, &e) < 0) {
+        if (!need_host_id) {
+            const char *r = op && op->region ? op->region : getenv("AWS_REGION");
+            if (r && *r)
+                id->region = xstrdup(r);
+            return 0;
         }
-        id->region = xstrdup(ii.region);
-        imds_identity_done(&ii);
+        return err_set(err, e.code, "could not learn this host's region and identity from the "
+                       "instance metadata service (is this an EC2 instance, or is the "
+                       "on-premises file %s missing?): %s", cfg->on_premises_config_file, e.msg);
     }
-    char *domain = NULL;
-    if (imds_domain(id->imds, &domain, &e) == 0)
-        id->domain = domain;
-    err_clear(&e);
-    if (need_host_id && imds_host_identifier(id->imds, &id->host_identifier, err) < 0)
-        return -1;
+    id->region = TAKE_PTR(h.region);
+    id->host_identifier = TAKE_PTR(h.host_id);
+    id->domain = TAKE_PTR(h.domain);
+    imds_host_done(&h);
     struct creds_opts co = {.imds = id->imds};
     id->creds = creds_provider_new(&co, need_host_id ? err : NULL);
     if (!id->creds && need_host_id)

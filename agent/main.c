@@ -66,8 +66,9 @@ static int check_dirs(const struct config *cfg)
     return 0;
 }
 
-/* switch the daemon to :user: (and :group:) before doing any work. */
-static int drop_to_config_user(const struct config *cfg)
+/* R-012: switch the daemon to :user: (and :group:) before doing any work.  check_only: only
+ * say whether the switch would work (before `start` detaches from the terminal). */
+static int drop_to_config_user(const struct config *cfg, bool check_only)
 {
     if (!cfg->user || !*cfg->user)
         return 0;
@@ -92,6 +93,14 @@ static int drop_to_config_user(const struct config *cfg)
         }
         gid = gr->gr_gid;
     }
+    if (check_only)
+        return 0;
+    /* The directories were made by root a moment ago; the agent must keep writing them. */
+    const char *dirs[] = {cfg->log_dir, cfg->pid_dir, cfg->root_dir};
+    for (size_t i = 0; i < 3; i++) {
+        if (mkdir_p(dirs[i], 0755, NULL) == 0 && chown(dirs[i], pw->pw_uid, gid) < 0)
+            fprintf(stderr, "warning: chown '%s': %s\n", dirs[i], strerror(errno));
+    }
     if (initgroups(pw->pw_name, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
         setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 || setresuid(0, 0, 0) == 0) {
         fprintf(stderr, "error: cannot switch to user '%s': %s\n", cfg->user, strerror(errno));
@@ -102,7 +111,7 @@ static int drop_to_config_user(const struct config *cfg)
 
 static int run_foreground(const struct config *cfg, int ready_fd)
 {
-    if (drop_to_config_user(cfg) < 0)
+    if (drop_to_config_user(cfg, false) < 0)
         return 1;
     struct err e = ERR_INIT;
     struct log_opts lo = {.program = cfg->program_name, .log_dir = cfg->log_dir,
@@ -195,7 +204,7 @@ static int cmd_start(const struct config *cfg)
         fprintf(stderr, "error: AWS CodeDeploy agent is already running as PID %ld\n", (long)pid);
         return 1;
     }
-    if (check_dirs(cfg) < 0)
+    if (check_dirs(cfg) < 0 || drop_to_config_user(cfg, true) < 0)
         return 1;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -259,7 +268,9 @@ static int cmd_stop(const struct config *cfg)
         fprintf(stderr, "error: cannot signal PID %ld: %s\n", (long)pid, strerror(errno));
         return 1;
     }
-    for (int i = 0; i <= cfg->kill_agent_max_wait_time_seconds; i++) {
+    /* The daemon waits max seconds for hooks, then up to DAEMON_STOP_KILL_WAIT_S more. */
+    int wait_s = cfg->kill_agent_max_wait_time_seconds + DAEMON_STOP_KILL_WAIT_S + 5;
+    for (int i = 0; i <= wait_s; i++) {
         if (!pidfile_is_agent(pid))
             return 0;
         sleep(1);

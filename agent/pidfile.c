@@ -76,10 +76,11 @@ bool pidfile_is_agent(pid_t pid)
     size_t n = 0;
     bool ok = false;
     if (read_file(path, 65536, &data, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++)
-            if (data[i] == '\0')
-                data[i] = ' ';
-        ok = strstr(data, "codedeploy-agent") != NULL || strstr(data, "cdagent") != NULL;
+        /* argv[0] (up to the first NUL) must name the agent: "tail -f .../codedeploy-agent.log"
+         * on a reused PID must not count, "codedeploy-agent: master 123" does (R-011). */
+        const char *base = strrchr(data, '/');
+        base = base ? base + 1 : data;
+        ok = str_has_prefix(base, "codedeploy-agent") || str_has_prefix(base, "cdagent");
         free(data);
     }
     if (!ok) {
@@ -88,7 +89,9 @@ bool pidfile_is_agent(pid_t pid)
         ssize_t l = readlink(path, exe, sizeof(exe) - 1);
         if (l > 0) {
             exe[l] = '\0';
-            ok = strstr(exe, "codedeploy-agent") != NULL || strstr(exe, "cdagent") != NULL;
+            const char *base = strrchr(exe, '/');
+            base = base ? base + 1 : exe;
+            ok = str_has_prefix(base, "codedeploy-agent") || str_has_prefix(base, "cdagent");
         }
     }
     return ok;

@@ -422,3 +422,119 @@ def test_cli_start_stop_and_usage_R004_R009():
             assert r.returncode == 1 and not os.path.exists(pidfile)
     finally:
         stop_servers(fc, s3)
+
+
+def test_restart_recovery_fails_only_newest_command_R076():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            tdir = os.path.join(env.root, "ongoing-deployment")
+            os.makedirs(tdir)
+            with open(os.path.join(tdir, "d-OLDER0001"), "w") as f:
+                f.write("HCID-older")
+            os.utime(os.path.join(tdir, "d-OLDER0001"), (time.time() - 60, time.time() - 60))
+            with open(os.path.join(tdir, "d-NEWER0001"), "w") as f:
+                f.write("HCID-newer")
+            env.start()
+            harness.wait_for(lambda: fc.state()["unknown_completions"], 30, "recovery completion")
+            time.sleep(1.5)
+            unk = fc.state()["unknown_completions"]
+            assert len(unk) == 1, unk
+            assert unk[0]["host_command_identifier"] == "HCID-newer"
+            assert unk[0]["status"] == "Failed"
+            assert unk[0]["diagnostics"]["error_code"] == 7
+            assert not os.path.exists(tdir), "the tracking directory is removed (R-076)"
+            assert ("Deployment tracking file found: %s. The agent likely restarted" % tdir) in \
+                env.agent_log()
+    finally:
+        stop_servers(fc, s3)
+
+
+def test_missing_previous_revision_fails_with_clear_message_R097():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            rec = env.path("events.txt")
+            s3.create_bucket("bucket")
+            s3.put_object("bucket", "v1.zip", hook_bundle("zip", rec, ["ApplicationStop"]))
+            fc.add_deployment(in_place("d-PREVREV01", s3_revision("bucket", "v1.zip"),
+                                       application_stop=False))
+            env.start()
+            assert fc.wait_deployment("d-PREVREV01", 90) == "Succeeded"
+            import shutil
+            shutil.rmtree(os.path.join(env.root, "dg-0001", "d-PREVREV01"))
+            fc.add_deployment(in_place("d-PREVREV02", s3_revision("bucket", "v1.zip")))
+            assert fc.wait_deployment("d-PREVREV02", 60) == "Failed"
+            c = fc.completions("d-PREVREV02")[0]
+            assert c["command"] == "ApplicationStop"
+            m = diag(c)["message"]
+            assert m.startswith("The CodeDeploy agent did not find an AppSpec file within the "
+                                "unpacked revision directory"), m
+            assert os.path.join(env.root, "dg-0001", "d-PREVREV01", "deployment-archive") in m
+            assert ("(this script belongs to the previous revision recorded in %s; redeploy with "
+                    "--ignore-application-stop-failures or remove that file to skip it)" %
+                    os.path.join(env.root, "deployment-instructions",
+                                 "dg-0001_last_successful_install")) in m, m
+            assert diag(c)["error_code"] == 5
+    finally:
+        stop_servers(fc, s3)
+
+
+def test_host_identifier_mismatch_is_neither_acked_nor_completed_R069():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            fc.add_deployment(in_place("d-OTHERHOST", s3_revision("bucket", "x.zip"),
+                                       application_stop=False,
+                                       command_host_identifier="arn:aws:iam::1:user/someone-else"))
+            env.start()
+            harness.wait_for(lambda: "Host Identifier mismatch" in env.agent_log(), 30, "mismatch")
+            c = fc.completions("d-OTHERHOST")[0]
+            assert not c["acks"] and c["completions"] == 0, c
+            assert ("Host Identifier mismatch: %s != arn:aws:iam::1:user/someone-else" % HOST_ARN) \
+                in env.agent_log()
+    finally:
+        stop_servers(fc, s3)
+
+
+def test_ack_status_failed_noop_completes_noop_R070():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            fc.add_deployment({"deployment_id": "d-ACKFAIL01", "group_id": "dg-0001",
+                               "commands": ["ApplicationStop"], "ack_status": "Failed",
+                               "revision": s3_revision("bucket", "x.zip")})
+            fc.add_deployment({"deployment_id": "d-ACKDONE01", "group_id": "dg-0001",
+                               "commands": ["BeforeInstall"], "ack_status": "Succeeded",
+                               "revision": s3_revision("bucket", "x.zip"),
+                               "after": "d-ACKFAIL01"})
+            env.start()
+            fc.wait_deployment("d-ACKFAIL01", 60)
+            c = fc.completions("d-ACKFAIL01")[0]
+            harness.wait_for(lambda: fc.completions("d-ACKFAIL01")[0]["completions"] == 1, 20,
+                             "noop completion")
+            c = fc.completions("d-ACKFAIL01")[0]
+            assert c["acks"][0]["is_noop"] is True
+            assert diag(c) == {"error_code": 0, "script_name": "",
+                               "message": "Succeeded: CompletedNoopCommand", "log": ""}, c
+            fc.wait_deployment("d-ACKDONE01", 60)
+            time.sleep(1.5)
+            c = fc.completions("d-ACKDONE01")[0]
+            assert c["completions"] == 0, "after an ack answered Succeeded nothing more is sent"
+    finally:
+        stop_servers(fc, s3)
+
+
+def test_deployment_system_mismatch_fails_R070():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            fc.add_deployment(in_place("d-SYSTEM001", s3_revision("bucket", "x.zip"),
+                                       application_stop=False, deployment_system="Other"))
+            env.start()
+            assert fc.wait_deployment("d-SYSTEM001", 60) == "Failed"
+            c = fc.completions("d-SYSTEM001")[0]
+            assert diag(c)["message"] == "Deployment System mismatch: CodeDeploy != Other", diag(c)
+            assert not c["acks"]
+    finally:
+        stop_servers(fc, s3)
