@@ -202,8 +202,15 @@ void commands_parse_error(long status, const struct http_headers *headers, const
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
         if (!cJSON_IsString(m))
             m = cJSON_GetObjectItemCaseSensitive(o, "Message");
-        if (cJSON_IsString(m))
-            copy_str(msg, msg_sz, m->valuestring, strlen(m->valuestring));
+        if (cJSON_IsString(m)) {
+            /* First line only: InvalidSignatureException goes on with the canonical request,
+             * whose headers include the session token, and err messages are one line. */
+            size_t n = strcspn(m->valuestring, "\r\n");
+            copy_str(msg, msg_sz, m->valuestring, n);
+            for (char *q = msg; *q; q++)
+                if ((unsigned char)*q < 0x20)
+                    *q = ' ';
+        }
     }
     if (!code[0] && headers) {
         const char *h = http_headers_get(headers, "x-amzn-ErrorType");

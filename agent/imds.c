@@ -427,6 +427,74 @@ int imds_host_identifier(struct imds *m, char **ret, struct err *err)
     return 0;
 }
 
+void imds_host_done(struct imds_host *h)
+{
+    if (!h)
+        return;
+    free(h->region);
+    free(h->host_id);
+    free(h->domain);
+    memset(h, 0, sizeof(*h));
+}
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+int imds_resolve_host(struct imds *m, const char *onprem_region, const char *onprem_host_id,
+                      struct imds_host *ret, struct err *err)
+{
+    const char *region = nonempty(onprem_region);
+    if (!region)
+        region = nonempty(getenv("AWS_REGION"));
+    const char *host = nonempty(onprem_host_id);
+    if (!host)
+        host = nonempty(getenv("AWS_HOST_IDENTIFIER"));
+    if (!m && !region)
+        return err_set(err, ERR_CONFIG, "no region: not in the on-premises file, AWS_REGION is "
+                       "not set and IMDS is not used");
+    if (!m && !host)
+        return err_set(err, ERR_CONFIG, "no host identifier: not in the on-premises file, "
+                       "AWS_HOST_IDENTIFIER is not set and IMDS is not used");
+    struct imds_host h = {0};
+    struct imds_identity id = {0};
+    bool have_id = false;
+    if (!region || !host) {
+        if (imds_identity(m, &id, err) < 0) {
+            err_prefix(err, !region ? "resolve region" : "build EC2 host identifier");
+            return -1;
+        }
+        have_id = true;
+        h.used_imds = true;
+    }
+    h.region = xstrdup(region ? region : id.region);
+    if (host) {
+        h.host_id = xstrdup(host);
+    } else {
+        AUTOFREE char *partition = NULL;
+        if (imds_partition(m, &partition, err) < 0) {
+            err_prefix(err, "build EC2 host identifier");
+            goto fail;
+        }
+        /* The ARN names the instance's own region, whatever region the agent signs with. */
+        h.host_id = imds_build_arn(partition, id.region, id.account_id, id.instance_id, err);
+        if (!h.host_id)
+            goto fail;
+        struct err de = ERR_INIT;
+        if (imds_domain(m, &h.domain, &de) < 0)
+            log_debug("IMDS domain: %s; deriving it from the region", de.msg);
+    }
+    if (have_id)
+        imds_identity_done(&id);
+    *ret = h;
+    return 0;
+fail:
+    imds_identity_done(&id);
+    imds_host_done(&h);
+    return -1;
+}
+
 /* ---- role credentials ---- */
 
 void imds_role_creds_done(struct imds_role_creds *c)

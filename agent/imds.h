@@ -102,6 +102,29 @@ int imds_host_identifier(struct imds *m, char **ret, struct err *err);
 char *imds_build_arn(const char *partition, const char *region, const char *account,
                      const char *instance_id, struct err *err);
 
+/* The host's identity as the agent uses it (R-029, R-036, R-042). */
+struct imds_host {
+    char *region;  /* owned */
+    char *host_id; /* owned */
+    char *domain;  /* owned; from IMDS services/domain on EC2, NULL: derive from the region */
+    bool used_imds;
+};
+void imds_host_done(struct imds_host *h);
+
+/*
+ * Resolve region and host identifier in the spec's order: region = onprem_region, else the
+ * AWS_REGION environment variable, else the identity document (R-029); host identifier =
+ * onprem_host_id, else AWS_HOST_IDENTIFIER, else the EC2 instance ARN (R-036).  IMDS (m, may be
+ * NULL) is asked only for what the first sources leave open, the identity document at most once
+ * (V-021), so a registered on-premises host sends no IMDS request at all (R-035).  When IMDS
+ * gave the host identifier (EC2), the domain is read too (R-042); a failed domain read leaves
+ * it NULL.  Errors: ERR_CONFIG "no region: ..." / "no host identifier: ..." when a value is
+ * missing and m is NULL; the IMDS error (prefixed "resolve region" / "build EC2 host
+ * identifier") otherwise.  Outputs are written only on success.
+ */
+int imds_resolve_host(struct imds *m, const char *onprem_region, const char *onprem_host_id,
+                      struct imds_host *ret, struct err *err);
+
 /* R-040: role list (first line), then the role document; 1 s timeout, 4 attempts.
  * ERR_AUTH when no role is attached (404 or empty list); ERR_PARSE on a bad document. */
 int imds_role_credentials(struct imds *m, struct imds_role_creds *ret, struct err *err);

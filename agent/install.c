@@ -434,6 +434,7 @@ struct plan {
     const struct install_opts *o;
     const char *archive_dir;  /* borrowed */
     char *archive_real;       /* owned; realpath of archive_dir */
+    char *archive_norm;       /* owned; archive_dir lexically normalised */
     enum appspec_file_exists feb;
     const char *feb_text;     /* borrowed; unrecognised spec value, or NULL */
     struct step *steps;       /* owned */
@@ -452,6 +453,7 @@ static void plan_done(struct plan *p)
     }
     free(p->steps);
     free(p->archive_real);
+    free(p->archive_norm);
     smap_done(&p->targets);
     smap_done(&p->permitted);
     smap_done(&p->gone);
@@ -633,7 +635,7 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
                 r = err_sys(err, "Install: stat '%s'", s);
             } else if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
                 if (S_ISLNK(lst.st_mode))
-                    r = check_inside(p, s, s + strlen(p->archive_dir), err);
+                    r = check_inside(p, s, s + strlen(p->archive_norm), err);
                 if (r == 0)
                     r = plan_dir(p, s, t, depth + 1, err);
             } else {
@@ -661,8 +663,8 @@ static int plan_dir(struct plan *p, const char *src, const char *dst, int depth,
 
 static int plan_file_entry(struct plan *p, const struct appspec_file *f, struct err *err)
 {
-    AUTOFREE char *src = f->source_rel[0] ? join_norm(p->archive_dir, f->source_rel)
-                                          : norm_abs(p->archive_dir);
+    AUTOFREE char *src = f->source_rel[0] ? join_norm(p->archive_norm, f->source_rel)
+                                          : xstrdup(p->archive_norm);
     AUTOFREE char *dst = norm_abs(f->destination);
     struct stat lst, st;
     if (lstat(src, &lst) < 0)
@@ -847,6 +849,15 @@ static int make_plan(struct plan *p, const struct appspec *as, struct err *err)
     p->archive_real = realpath(p->archive_dir, NULL);
     if (!p->archive_real)
         return err_sys(err, "Install: resolve the revision directory '%s'", p->archive_dir);
+    /* Sources below a relative archive_dir still need absolute names for install.json. */
+    if (p->archive_dir[0] == '/') {
+        p->archive_norm = norm_abs(p->archive_dir);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd)))
+            return err_sys(err, "Install: resolve the revision directory '%s'", p->archive_dir);
+        p->archive_norm = join_norm(cwd, p->archive_dir);
+    }
     for (size_t i = 0; i < as->n_files; i++)
         if (plan_file_entry(p, &as->files[i], err) < 0)
             return -1;

@@ -12,6 +12,12 @@
  * written atomically (temp + rename) with mode 0600 (R-101, R-219).  Revision retention
  * (R-106) removes old deployment directories with the agent's own no-follow recursive removal.
  * Nothing here logs above debug.
+ *
+ * DownloadBundle with these pieces (R-107): layout_make_deployment_dir(); layout_prune_revisions()
+ * (log a failure and go on); fetch to layout_bundle_path(); unpack_archive() into
+ * layout_archive_dir(); unpack_strip_top_dir(); layout_record_most_recent().  Install:
+ * appspec_find() + appspec_load() in the archive, install_run() (which also writes
+ * _last_successful_install).
  */
 #ifndef CDAGENT_LAYOUT_H
 #define CDAGENT_LAYOUT_H
@@ -106,7 +112,8 @@ int layout_record_most_recent(const char *root_dir, const char *group_id,
  * excluded after extra is computed, so fewer may be removed).  Removal never follows symlinks.
  * A missing group directory is success.  *ret_removed (may be NULL) counts removed entries.
  * Every candidate is attempted; returns -1 with the first failure in err (ERR_SYSTEM) when any
- * removal or the listing failed; the caller logs it and carries on (R-106: not fatal).
+ * removal or the listing failed, and removes nothing when _last_successful_install exists but
+ * cannot be read; the caller logs it and carries on (R-106: not fatal).
  */
 int layout_prune_revisions(const char *root_dir, const char *group_id,
                            const char *current_deployment_id, unsigned max_revisions,

@@ -481,46 +481,59 @@ static void finish_signature(const struct sigv4_creds *c, const struct sigv4_par
     explicit_bzero(key, sizeof(key));
 }
 
-int sigv4_compute(const char *method, const char *url, const struct http_headers *headers,
-                  const void *body, size_t body_len, const struct sigv4_creds *creds,
-                  const struct sigv4_params *params, bool presign, struct sigv4_result *ret,
-                  struct err *err)
+/* Validate the inputs and fill the request-independent parts of r: date, scope, payload hash. */
+static int begin(const char *method, const char *url, const struct http_headers *headers,
+                 const void *body, size_t body_len, const struct sigv4_creds *creds,
+                 const struct sigv4_params *params, struct target *t, struct sigv4_result *r,
+                 struct err *err)
 {
     if (check_inputs(method, creds, params, err) < 0)
         return -1;
     if (!url || !*url)
         return err_set(err, ERR_SIGNATURE, "sign request: no URL");
-    struct target t;
-    if (parse_target(url, &t, err) < 0) {
-        target_done(&t);
+    if (parse_target(url, t, err) < 0)
         return -1;
-    }
-    if (!t.host && !http_headers_get(headers, "host")) {
-        target_done(&t);
+    if (!t->host && !http_headers_get(headers, "host"))
         return err_set(err, ERR_SIGNATURE, "sign request for '%s': no Host header", url);
-    }
-    struct sigv4_result r = {0};
-    memset(&r, 0, sizeof(r));
-    if (format_date(params, r.amz_date, err) < 0) {
-        target_done(&t);
+    if (format_date(params, r->amz_date, err) < 0)
         return -1;
-    }
-    r.scope = xasprintf("%.8s/%s/%s/aws4_request", r.amz_date, params->region, params->service);
+    r->scope = xasprintf("%.8s/%s/%s/aws4_request", r->amz_date, params->region, params->service);
     if (params->unsigned_payload) {
-        r.payload_hash = xstrdup(SIGV4_UNSIGNED_PAYLOAD);
+        r->payload_hash = xstrdup(SIGV4_UNSIGNED_PAYLOAD);
     } else {
-        r.payload_hash = xmalloc(65);
-        sha256_hex(body ? body : "", body ? body_len : 0, r.payload_hash);
+        r->payload_hash = xmalloc(65);
+        sha256_hex(body ? body : "", body ? body_len : 0, r->payload_hash);
+    }
+    return 0;
+}
+
+/* Header mode: the headers signing adds, which are signed too. */
+static void added_headers(const struct sigv4_creds *creds, const struct sigv4_params *params,
+                          const struct sigv4_result *r, bool token_signed, struct kv_list *out)
+{
+    kv_add(out, xstrdup("x-amz-date"), xstrdup(r->amz_date));
+    if (token_signed)
+        kv_add(out, xstrdup("x-amz-security-token"), xstrdup(creds->session_token));
+    if (params->s3_mode || params->sign_body_header)
+        kv_add(out, xstrdup("x-amz-content-sha256"), xstrdup(r->payload_hash));
+}
+
+int sigv4_compute(const char *method, const char *url, const struct http_headers *headers,
+                  const void *body, size_t body_len, const struct sigv4_creds *creds,
+                  const struct sigv4_params *params, bool presign, struct sigv4_result *ret,
+                  struct err *err)
+{
+    struct target t = {0};
+    struct sigv4_result r = {0};
+    if (begin(method, url, headers, body, body_len, creds, params, &t, &r, err) < 0) {
+        target_done(&t);
+        sigv4_result_done(&r);
+        return -1;
     }
     bool token_signed = has_token(creds) && !params->omit_session_token;
     struct kv_list extra = {0};
-    if (!presign) {
-        kv_add(&extra, xstrdup("x-amz-date"), xstrdup(r.amz_date));
-        if (token_signed)
-            kv_add(&extra, xstrdup("x-amz-security-token"), xstrdup(creds->session_token));
-        if (params->s3_mode || params->sign_body_header)
-            kv_add(&extra, xstrdup("x-amz-content-sha256"), xstrdup(r.payload_hash));
-    }
+    if (!presign)
+        added_headers(creds, params, &r, token_signed, &extra);
     struct kv_list hdrs = {0};
     collect_headers(headers, t.host, &extra, &hdrs);
     kv_done(&extra);
@@ -533,8 +546,7 @@ int sigv4_compute(const char *method, const char *url, const struct http_headers
         extra_query = kv_join_encoded(&qp);
     }
     r.canonical_request = build_canonical(method, &t, params->s3_mode || params->raw_path,
-                                          extra_query, &hdrs,
-                                          r.signed_headers, r.payload_hash);
+                                          extra_query, &hdrs, r.signed_headers, r.payload_hash);
     kv_done(&hdrs);
     finish_signature(creds, params, &r);
     if (presign) {

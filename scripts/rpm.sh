@@ -18,7 +18,8 @@ build=$(cd "$build" && pwd)
 command -v rpmbuild >/dev/null 2>&1 ||
     sh "$here/scripts/deps.sh" rpm || echo "rpm: scripts/deps.sh could not install everything" >&2
 command -v rpmbuild >/dev/null 2>&1 || {
-    echo "rpm: rpmbuild not found and could not be installed (Debian: apt-get install rpm; Amazon Linux/Fedora: dnf install rpm-build)" >&2
+    echo "rpm: rpmbuild not found and could not be installed" \
+         "(Debian: apt-get install rpm; Amazon Linux/Fedora: dnf install rpm-build)" >&2
     exit 1
 }
 

@@ -241,3 +241,27 @@ def test_token_renewed_before_ttl_ends_R032():
         puts = fake.requests_for("/latest/api/token", "PUT")
         assert [p["headers"][TTL] for p in puts] == ["2", "2"]
         assert len(fake.requests_for(IID)) == 2      # renewed ahead: no 401 round trip
+
+
+def test_resolve_region_and_host_precedence_R029_R036_V021():
+    doc = "/latest/dynamic/instance-identity/document"
+    env_clear = {"AWS_REGION": "", "AWS_HOST_IDENTIFIER": ""}
+    with FakeIMDS(region="us-west-2") as fake:
+        fake.domain = "amazonaws.com"
+        p, lines, _ = probe(fake, "resolve", env_extra=env_clear)
+        assert lines == ["ok region=us-west-2 host=arn:aws:ec2:us-west-2:123456789012:instance/%s "
+                         "domain=amazonaws.com imds=yes" % fake.instance_id], lines
+        assert len(fake.requests_for(doc)) == 1          # one document for both values
+        fake.clear_requests()
+        # AWS_REGION beats the document for the region; the ARN keeps the instance's region.
+        p, lines, _ = probe(fake, "resolve", env_extra={"AWS_REGION": "eu-central-1",
+                                                        "AWS_HOST_IDENTIFIER": ""})
+        assert lines[0].startswith("ok region=eu-central-1 host=arn:aws:ec2:us-west-2:"), lines
+        fake.clear_requests()
+        # A registered on-premises host: nothing is asked of IMDS.
+        p, lines, _ = probe(fake, "--onprem-region", "ap-northeast-1", "--onprem-host",
+                            "arn:aws:iam::123456789012:user/onprem", "resolve",
+                            env_extra={"AWS_REGION": "eu-central-1"})
+        assert lines == ["ok region=ap-northeast-1 host=arn:aws:iam::123456789012:user/onprem "
+                         "domain=- imds=no"], lines
+        assert fake.requests == []

@@ -307,6 +307,11 @@ def test_rpm_builds_and_file_list_R002():
         else:
             mode = _perms_to_mode(perms)
             assert mode == want, (path, oct(mode))
+    # nothing else is shipped (besides parent directories and debug build-id links)
+    extra = {p for p in files
+             if p not in EXPECTED_FILES and not p.startswith("/usr/lib/.build-id")}
+    assert extra == {"/etc/codedeploy-agent", "/opt/codedeploy-agent/libexec", "/var/log/aws",
+                     "/usr/share/doc/cdagent", "/usr/share/licenses/cdagent"}, sorted(extra)
     # nothing world-writable, no runtime state shipped inside deployment-root
     for path, (perms, _, _) in files.items():
         if perms[0] != "l":

@@ -3,9 +3,11 @@
  *
  *   imds_probe [--disable-v1] [--attempts N] [--timeout-ms N] [--ttl S] [--fast-sleep]
  *              [--session-arn A --credentials-file F] [--user-arn A --key K --secret S]
+ *              [--onprem-region R] [--onprem-host H]
  *              COMMAND...
  * Commands, run in order on one client (so the token cache carries over):
- *   get PATH | identity | partition | domain | host-id | role-creds | probe | creds | invalidate
+ *   get PATH | identity | partition | domain | host-id | resolve | role-creds | probe | creds
+ *   | invalidate
  *   | pause (wait for a line on stdin, so the test can change the fake in between)
  * Each prints one line: "ok <value>" or "error <code name> <message>".  --fast-sleep makes the
  * retry waits instant and prints "slept <ms>" for each.  The endpoint comes from
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
 {
     struct imds_opts io = {0};
     struct creds_opts co = {0};
+    const char *onprem_region = NULL, *onprem_host = NULL;
     int i = 1;
     for (; i < argc && str_has_prefix(argv[i], "--"); i++) {
         const char *a = argv[i];
@@ -57,6 +60,10 @@ int main(int argc, char **argv)
             io.timeout_ms = (long)n, i++;
         } else if (v && str_eq(a, "--ttl") && parse_uint(v, 1, 21600, &n, NULL) == 0) {
             io.token_ttl_s = (long)n, i++;
+        } else if (v && str_eq(a, "--onprem-region")) {
+            onprem_region = v, i++;
+        } else if (v && str_eq(a, "--onprem-host")) {
+            onprem_host = v, i++;
         } else if (v && str_eq(a, "--session-arn")) {
             co.iam_session_arn = v, i++;
         } else if (v && str_eq(a, "--credentials-file")) {
@@ -91,7 +98,7 @@ int main(int argc, char **argv)
         char *val = NULL;
         int r = -1;
         bool need_imds = !str_eq(cmd, "creds") && !str_eq(cmd, "invalidate") &&
-                         !str_eq(cmd, "pause");
+                         !str_eq(cmd, "pause") && !str_eq(cmd, "resolve");
         if (need_imds && !m) {
             r = err_set(&e, ERR_USAGE, "'%s' needs IMDS (no on-premises options)", cmd);
         } else if (str_eq(cmd, "get") && i + 1 < argc) {
@@ -110,6 +117,14 @@ int main(int argc, char **argv)
             r = imds_domain(m, &val, &e);
         } else if (str_eq(cmd, "host-id")) {
             r = imds_host_identifier(m, &val, &e);
+        } else if (str_eq(cmd, "resolve")) {
+            struct imds_host h;
+            r = imds_resolve_host(m, onprem_region, onprem_host, &h, &e);
+            if (r == 0) {
+                val = xasprintf("region=%s host=%s domain=%s imds=%s", h.region, h.host_id,
+                                h.domain ? h.domain : "-", h.used_imds ? "yes" : "no");
+                imds_host_done(&h);
+            }
         } else if (str_eq(cmd, "probe")) {
             r = imds_probe(m, &e);
         } else if (str_eq(cmd, "role-creds")) {

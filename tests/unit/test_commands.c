@@ -280,6 +280,12 @@ TEST(commands_r063_error_code_and_message_parsing)
     parse(503, NULL, NULL, NULL, "HTTP503", "");
     parse(502, NULL, NULL, "<html>Bad\ngateway</html>", "HTTP502", "<html>Bad gateway</html>");
     parse(429, NULL, NULL, "", "HTTP429", "Rate exceeded");
+    parse(400, NULL, NULL,
+          "{\"__type\":\"InvalidSignatureException\",\"message\":\"The request signature we "
+          "calculated does not match.\\n\\nThe Canonical String for this request should have "
+          "been\\n'x-amz-security-token:SECRET'\"}",
+          "InvalidSignatureException", "The request signature we calculated does not match.");
+    parse(400, NULL, NULL, "{\"__type\":\"X\",\"message\":\"a\\tb\"}", "X", "a b");
 }
 
 TEST(commands_r064_classification)

@@ -116,3 +116,36 @@ TEST(imds_endpoint_override_from_environment)
     ASSERT_EQ(e.code, ERR_UNSAFE);
     ASSERT_CONTAINS(e.msg, "ftp://example");
 }
+
+TEST(imds_resolve_without_imds_uses_onprem_then_env_R029_R036)
+{
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_HOST_IDENTIFIER");
+    struct imds_host h;
+    struct err e = ERR_INIT;
+    ASSERT_OK(imds_resolve_host(NULL, "eu-west-1", "arn:aws:iam::1:user/h", &h, &e));
+    ASSERT_STREQ(h.region, "eu-west-1");
+    ASSERT_STREQ(h.host_id, "arn:aws:iam::1:user/h");
+    ASSERT_NULL(h.domain);
+    ASSERT_FALSE(h.used_imds);
+    imds_host_done(&h);
+    setenv("AWS_REGION", "ap-south-1", 1);
+    setenv("AWS_HOST_IDENTIFIER", "arn:aws:ec2:ap-south-1:1:instance/i-env", 1);
+    ASSERT_OK(imds_resolve_host(NULL, "", NULL, &h, &e));
+    ASSERT_STREQ(h.region, "ap-south-1");
+    ASSERT_STREQ(h.host_id, "arn:aws:ec2:ap-south-1:1:instance/i-env");
+    imds_host_done(&h);
+    /* the on-premises file wins over the environment */
+    ASSERT_OK(imds_resolve_host(NULL, "us-east-2", "arn:onprem", &h, &e));
+    ASSERT_STREQ(h.region, "us-east-2");
+    ASSERT_STREQ(h.host_id, "arn:onprem");
+    imds_host_done(&h);
+    unsetenv("AWS_HOST_IDENTIFIER");
+    ASSERT_FAIL(imds_resolve_host(NULL, "us-east-2", NULL, &h, &e));
+    ASSERT_EQ(e.code, ERR_CONFIG);
+    ASSERT_CONTAINS(e.msg, "no host identifier");
+    err_clear(&e);
+    unsetenv("AWS_REGION");
+    ASSERT_FAIL(imds_resolve_host(NULL, NULL, "arn:x", &h, &e));
+    ASSERT_CONTAINS(e.msg, "no region");
+}

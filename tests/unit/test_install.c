@@ -199,6 +199,8 @@ static mode_t mode_rel(const char *rel)
 
 #define HEAD "version: 0.0\nos: linux\n"
 
+static void perm_revision(void);
+
 /* ---- copies, directories, bookkeeping ---- */
 
 static void basic_revision(const char *dep)
@@ -277,6 +279,30 @@ TEST(install_json_matches_ruby_format_R105_C196)
     ASSERT_NOT_NULL(want);
     if (want[strlen(want) - 1] == '\n')
         want[strlen(want) - 1] = '\0';
+    ASSERT_STREQ(j, want);
+}
+
+TEST(install_json_permission_steps_match_ruby_format_R105_R185_C196_C266)
+{
+    perm_revision();
+    struct appspec *as = spec(HEAD "files:\n  - source: app/notes.md\n    destination: @T@/out\n"
+                                   "  - source: app/sub\n    destination: @T@/out/sub\n"
+                                   "permissions:\n  - object: @T@/out/notes.md\n    mode: 0644\n"
+                                   "    context:\n      name: system_u\n      type: etc_t\n"
+                                   "      range: s0-s3:c1,c2,c3\n    owner: root\n"
+                                   "  - object: @T@/out\n    type: [directory]\n"
+                                   "    acls: [\"u:65534:rw\", \"d:g::5\"]\n");
+    struct err e = ERR_INIT;
+    int r = install("d-1", as, NULL, &e);
+    appspec_free(as);
+    if (r < 0 && strstr(e.msg, "Operation not supported"))
+        SKIP("this filesystem does not support POSIX ACLs");
+    if (r < 0)
+        FAILF("install: %s", e.msg);
+    AUTOFREE char *j = install_json();
+    AUTOFREE char *want = slurp(test_src_path("tests/data/install/permissions-install.json"));
+    ASSERT_NOT_NULL(want);
+    want[strcspn(want, "\n")] = '\0';
     ASSERT_STREQ(j, want);
 }
 
