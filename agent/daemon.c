@@ -369,6 +369,11 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
     const char *hcid = hc->host_command_identifier;
     struct deploy_spec *spec = NULL;
     int lock = -1;
+    struct executor_opts eo;
+    bool noop = false;
+    enum commands_status st = COMMANDS_STATUS_NONE;
+    struct exec_result res;
+    char *diag = NULL;
     if (fetch_spec(d, c, hc, &spec, &err) < 0) {
         log_info("Received command %s", hc->command_name);
         fail_command(c, hcid, &err);
@@ -388,9 +393,7 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
                  spec->deployment_id);
         goto out;
     }
-    struct executor_opts eo;
     executor_options(d, &eo);
-    bool noop = false;
     if (executor_is_noop(&eo, hc->command_name, spec, &noop, &err) < 0) {
         /* V-006: an AppSpec problem here means "not a no-op"; running the command then fails
          * it with the full diagnostic. */
@@ -398,20 +401,19 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         err_clear(&err);
         noop = false;
     }
-    enum commands_status st = COMMANDS_STATUS_NONE;
-    int r = commands_ack(c, hcid, noop, &st, &err);
-    log_call(c, noop ? "IsCommandNoop: true" : "IsCommandNoop: false");
-    if (r < 0) {
+    if (commands_ack(c, hcid, noop, &st, &err) < 0) {
+        log_call(c, noop ? "IsCommandNoop: true" : "IsCommandNoop: false");
         /* every error after the command was received ends in one Failed completion. */
         err_prefix(&err, "PutHostCommandAcknowledgement");
         fail_command(c, hcid, &err);
         goto out;
     }
+    log_call(c, noop ? "IsCommandNoop: true" : "IsCommandNoop: false");
     if (st == COMMANDS_STATUS_SUCCEEDED)
         goto out;
     if (st == COMMANDS_STATUS_FAILED) {
         if (noop) {
-            AUTOFREE char *diag = diag_payload(0, "", DIAG_NOOP_MESSAGE, "", 0, 0);
+            diag = diag_payload(0, "", DIAG_NOOP_MESSAGE, "", 0, 0);
             complete(c, hcid, true, diag);
         }
         goto out;
@@ -420,7 +422,6 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         log_err(LOG_PRIO_WARNING, &err, "Restart recovery will not know about this command");
         err_clear(&err);
     }
-    struct exec_result res;
     executor_run(&eo, hc->command_name, spec, &res);
     if (kill_hooks && !res.succeeded) {
         /* Forced shutdown: leave the tracking file for the next start to report. */
@@ -430,11 +431,12 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         goto out;
     }
     tracking_remove(d->tracking_dir, spec->deployment_id);
-    AUTOFREE char *diag = executor_diag_json(&res);
+    diag = executor_diag_json(&res);
     complete(c, hcid, res.succeeded, diag);
     set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
     exec_result_done(&res);
 out:
+    free(diag);
     grouplock_release(lock);
     log_ctx_set(NULL, NULL);
     pthread_mutex_lock(&d->mu);

@@ -517,7 +517,10 @@ def test_ack_status_failed_noop_completes_noop_R070():
             assert c["acks"][0]["is_noop"] is True
             assert diag(c) == {"error_code": 0, "script_name": "",
                                "message": "Succeeded: CompletedNoopCommand", "log": ""}, c
-            fc.wait_deployment("d-ACKDONE01", 60)
+            try:
+                fc.wait_deployment("d-ACKDONE01", 20)
+            except AssertionError:
+                raise AssertionError(env.agent_log()[-3000:])
             time.sleep(1.5)
             c = fc.completions("d-ACKDONE01")[0]
             assert c["completions"] == 0, "after an ack answered Succeeded nothing more is sent"
