@@ -83,7 +83,10 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
     struct scriptlog *log = scriptlog_new(&lo);
     char **envp = build_env(o);
     bool use_scope = scope_available();
-    int64_t grace_ms = o->output_grace_s < 0 ? -1 : (int64_t)o->output_grace_s * 1000;
+    /* The hook runner reads 0 as "default"; a configured 0 means "do not wait". */
+    int64_t grace_ms = o->output_grace_s < 0    ? -1
+                       : o->output_grace_s == 0 ? 1
+                                                : (int64_t)o->output_grace_s * 1000;
 
     scriptlog_event(log, o->event);
     ret->succeeded = true;

@@ -67,6 +67,7 @@ class FakeIMDS:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one segment per answer on keep-alive connections
 
             def log_message(self, fmt, *args):
                 pass

@@ -150,6 +150,7 @@ class S3Server:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one segment per answer on keep-alive connections
 
             def log_message(self, fmt, *args):
                 pass
