@@ -731,9 +731,10 @@ static void *drain_main(void *arg)
             if (d->fd[i] < 0 || !pf[i].revents)
                 continue;
             ssize_t r = read(d->fd[i], buf, READ_CHUNK);
-            if (r > 0)
-                scriptlog_stream_feed(d->s[i], buf, (size_t)r);
-            else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+            if (r > 0) {
+                if (d->s[i])
+                    scriptlog_stream_feed(d->s[i], buf, (size_t)r);
+            } else if (r == 0 || (errno != EINTR && errno != EAGAIN))
                 close_fd(&d->fd[i]);
         }
     }
@@ -1211,7 +1212,7 @@ static void try_scope(struct run *R, struct hook_result *res)
 
 int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *err)
 {
-    struct hook_result res_local;
+    struct hook_result res_local = {0};
     struct hook_result *res = ret ? ret : &res_local;
     memset(res, 0, sizeof(*res));
     res->exit_code = -1;

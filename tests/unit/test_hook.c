@@ -737,3 +737,38 @@ TEST(hook_r167_spawn_failure_message)
                                     "Errno::EACCES with message Permission denied - %s", dir);
     ASSERT_STREQ(err.msg, want);
 }
+
+/* R-143, C-269: more than 3600 s of timeouts in one event warns but still runs. */
+TEST(hook_r143_sum_of_timeouts_warns)
+{
+    AUTOFREE char *a = script("a.sh", "#!/bin/sh\necho a\n", 0755);
+    char archive[4096];
+    snprintf(archive, sizeof(archive), "%s/archive", test_tmpdir());
+    struct hook_script scripts[] = {{"a.sh", 3000, NULL, false}, {"a.sh", 0, NULL, false}};
+    struct hook_event_opts eo = {.event = "ValidateService", .archive_dir = archive,
+                                 .scripts = scripts, .n_scripts = 2, .envp = env_default,
+                                 .warn = count_warn};
+    warnings = 0;
+    struct hook_event_result r;
+    struct err err = ERR_INIT;
+    ASSERT_OK(hook_run_event(&eo, &r, &err));
+    ASSERT_EQ(r.scripts_run, 2);
+    ASSERT_EQ(warnings, 1);
+    ASSERT_CONTAINS(last_warning, "ValidateService is 6600 seconds");
+}
+
+/* R-168 without a script log: the pipes are still drained in the background. */
+TEST(hook_r168_detach_without_log)
+{
+    AUTOFREE char *p = script("d2.sh",
+                              "#!/bin/sh\n(for i in 1 2 3; do echo tick; sleep 0.2; done) &\n"
+                              "exit 0\n",
+                              0755);
+    struct hook_result res;
+    struct err err = ERR_INIT;
+    ASSERT_OK(run(p, "d2.sh", 30, NULL, &res, &err));
+    ASSERT_TRUE(res.outputs_left_open);
+    for (int i = 0; i < 300 && hook_drain_count() > 0; i++)
+        usleep(10000);
+    ASSERT_EQ(hook_drain_count(), 0);
+}

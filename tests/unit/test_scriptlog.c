@@ -227,3 +227,27 @@ TEST(scriptlog_binary_bytes_kept)
     ASSERT_TRUE(memcmp(tail, "[stdout]a\0b\xff\n", 13) == 0);
     scriptlog_unref(log);
 }
+
+/* R-201, C-276: the deployments log rotates like Ruby's Logger: live -> .0, .N -> .N+1, 8 files. */
+TEST(scriptlog_c276_deployments_log_rotation)
+{
+    char dpath[4096];
+    snprintf(dpath, sizeof(dpath), "%s/dl/codedeploy-agent-deployments.log", test_tmpdir());
+    struct scriptlog_opts o = {.deployments_log = dpath, .deployment_id = "d-1",
+                               .deployments_rotate_bytes = 1000};
+    struct scriptlog *log = scriptlog_new(&o);
+    char rec[200];
+    memset(rec, 'q', sizeof(rec) - 1);
+    rec[sizeof(rec) - 1] = '\0';
+    for (int i = 0; i < 100; i++)
+        scriptlog_record(log, rec, strlen(rec));
+    scriptlog_unref(log);
+    char p[4200];
+    for (int i = 0; i <= 6; i++) {
+        snprintf(p, sizeof(p), "%s.%d", dpath, i);
+        ASSERT_TRUE(file_exists(p));
+    }
+    snprintf(p, sizeof(p), "%s.7", dpath);
+    ASSERT_FALSE(file_exists(p));
+    ASSERT_TRUE(file_exists(dpath));
+}
