@@ -14,7 +14,8 @@ the five operations and their members.  Every request is checked:
   x-amz-codedeploy-agent-version header (R-048).  Violations are answered 400
   ValidationException and listed in .violations.
 
-It plays scripted deployments, one command at a time per deployment: a command is handed out by
+It plays scripted deployments, one command at a time per deployment entry (entries of different
+deployment groups run side by side on one host, as the service does): a command is handed out by
 PollHostCommand, then the next one only after PutHostCommandComplete for it arrived.  A failed
 command ends its deployment (ApplicationStop/BeforeBlockTraffic/AfterBlockTraffic failures are
 ignored when ignore_application_stop_failures is set).  Deployment specifications are PKCS#7
@@ -624,6 +625,10 @@ class FakeCommands:
             raise _Reject(400, "ClientException", "DeploymentExecutionId '%s' not found"
                           % body["DeploymentExecutionId"])
         d = ds[0]
+        want = d.spec.get("host")
+        if want and want not in body["HostIdentifier"]:
+            raise _Reject(400, "ClientException", "Host '%s' is not part of deployment '%s'"
+                          % (body["HostIdentifier"], d.deployment_id))
         mode = d.spec.get("spec_mode", "pem")
         system = d.spec.get("deployment_system", "CodeDeploy")
         if mode == "missing_spec":
