@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <locale.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -453,9 +454,24 @@ static void run_job(struct job *j)
     j->rc = 0;
 }
 
+/*
+ * Entry names reach libarchive as UTF-8 (zip names flagged UTF-8, pax path records) and are
+ * converted to the current locale's charset; in the "C" locale of a daemon that fails for any
+ * non-ASCII name.  Give this thread alone a UTF-8 LC_CTYPE, so names arrive as their UTF-8
+ * bytes, which is what the Ruby agent's tools write on Linux.
+ */
 static void *job_thread(void *arg)
 {
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    if (!loc)
+        loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+    if (loc)
+        uselocale(loc);
     run_job(arg);
+    if (loc) {
+        uselocale(LC_GLOBAL_LOCALE);
+        freelocale(loc);
+    }
     return NULL;
 }
 

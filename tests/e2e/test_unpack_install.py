@@ -246,3 +246,23 @@ def test_unpack_then_install_twice_round_trip_C187():
         with open(os.path.join(dest, "new.txt")) as f:
             assert f.read() == "new"
         assert not os.path.exists(os.path.join(dest, "start.sh"))
+
+
+def test_non_ascii_names_in_the_c_locale():
+    """UTF-8 names (zip flag bit 11, pax path records) extract under LC_ALL=C as in a daemon."""
+    with harness.Env("unpack") as env:
+        os.environ["LC_ALL"] = "C"
+        try:
+            name = "caf\u00e9/na\u00efve \u65e5\u672c.txt"
+            z = env.write("u.zip", zip_bytes([(name, b"z", 0o100644)]))
+            t = env.write("u.tar", tar_bytes([(ti(name), b"t")]))
+            for kind, archive, data in (("zip", z, "z"), ("tar", t, "t")):
+                dest = env.path("out-" + kind)
+                r = tool("unpack", kind, archive, dest)
+                assert r.stdout.startswith("ok entries=1"), (kind, r.stdout)
+                with open(os.path.join(dest, name), encoding="utf-8") as f:
+                    assert f.read() == data
+            expect_refused(env, zip_bytes([("../\u00e9vil", b"x", 0o100644)]), "zip",
+                           "Refusing unsafe archive entry '../\u00e9vil'")
+        finally:
+            del os.environ["LC_ALL"]
