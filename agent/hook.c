@@ -1121,7 +1121,9 @@ static enum outcome run_loop(struct run *R, char *buf)
         if (R->exited) {
             /* the script is done but something holds its output */
             if (o->output_grace_ms >= 0) {
-                uint64_t until = R->exit_ms + (uint64_t)o->output_grace_ms;
+                uint64_t grace = o->output_grace_ms ? (uint64_t)o->output_grace_ms
+                                                     : HOOK_OUTPUT_GRACE_MS;
+                uint64_t until = R->exit_ms + grace;
                 if (now >= until || now >= R->deadline_ms || cancelled(R))
                     return OUT_LEFT_OPEN;
                 wait_events(R, until < R->deadline_ms ? until : R->deadline_ms, buf);

@@ -55,10 +55,12 @@ struct hook_opts {
     uint64_t timeout_s;        /* 0: HOOK_DEFAULT_TIMEOUT_S */
     char *const *envp;         /* borrowed; hookenv_build(); NULL: empty environment */
     struct scriptlog *log;     /* borrowed; output records; NULL: output discarded */
-    int64_t output_grace_ms;   /* R-168; < 0: wait for EOF until the deadline (code 6) */
+    int64_t output_grace_ms;   /* R-168; 0: HOOK_OUTPUT_GRACE_MS; < 0: wait for EOF until the
+                                * deadline, then code 6 (:hook_output_grace_seconds: -1) */
     int64_t kill_grace_ms;     /* <= 0: HOOK_KILL_GRACE_MS */
     const volatile int *cancel;/* borrowed; non-zero: agent stops, kill the hook (ERR_CANCELLED) */
-    const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope */
+    const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope
+                                * "cdagent-hook-<deployment>-<event>-<supervisor pid>.scope" */
     const char *scope_event;   /* borrowed; for the scope name */
     hook_warn_fn warn;
     void *warn_ctx;

@@ -772,3 +772,40 @@ TEST(hook_r168_detach_without_log)
         usleep(10000);
     ASSERT_EQ(hook_drain_count(), 0);
 }
+
+struct conc_arg {
+    const char *path;
+    int rc;
+    struct err err;
+};
+
+static void *conc_timeout(void *arg)
+{
+    struct conc_arg *a = arg;
+    struct hook_opts o = {.path = a->path, .location = "t.sh", .timeout_s = 1,
+                          .envp = env_default, .kill_grace_ms = 500};
+    a->rc = hook_run(&o, NULL, &a->err);
+    return NULL;
+}
+
+/* Hooks running at the same time (different deployment groups) keep their trees apart: a
+ * timeout in one does not kill the daemon another one left running (R-169). */
+TEST(hook_concurrent_hooks_isolated)
+{
+    AUTOFREE char *t = script("t.sh", "#!/bin/sh\nsleep 30\n", 0755);
+    AUTOFREE char *d2 = script("d2.sh",
+                               "#!/bin/sh\n(setsid sh -c 'echo $$ > \"$0\"; exec sleep 300' "
+                               "\"$(dirname \"$0\")/iso.pid\" >/dev/null 2>&1 &)\nexit 0\n",
+                               0755);
+    struct conc_arg a = {.path = t, .err = ERR_INIT};
+    pthread_t th;
+    pthread_create(&th, NULL, conc_timeout, &a);
+    struct err err = ERR_INIT;
+    ASSERT_OK(run(d2, "d2.sh", 10, NULL, NULL, &err));
+    pthread_join(th, NULL);
+    ASSERT_EQ(a.rc, -1);
+    ASSERT_EQ(a.err.code, ERR_SCRIPT_TIMED_OUT);
+    pid_t iso = read_pidfile("archive/iso.pid");
+    ASSERT_TRUE(pid_alive(iso));
+    kill(iso, SIGKILL);
+}

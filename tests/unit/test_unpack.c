@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -744,4 +745,45 @@ TEST(unpack_relative_archive_and_destination_paths)
         AUTOFREE char *dest = tmp("deployment-archive");
         check_tree(dest);
     }
+}
+
+struct par {
+    const char *archive;
+    char *dest;  /* owned */
+    int rc;
+};
+
+static void *par_run(void *arg)
+{
+    struct par *p = arg;
+    p->rc = unpack_archive(p->archive, UNPACK_TAR, p->dest, NULL, NULL, NULL);
+    return NULL;
+}
+
+/* The daemon unpacks for several deployment groups at once: extractions must not disturb each
+ * other or the process's working directory (each runs with a private one). */
+TEST(unpack_concurrent_extractions_keep_cwd)
+{
+    AUTOFREE char *a = tmp("par.tgz");
+    make_archive(a, A_TGZ, good, sizeof(good) / sizeof(good[0]));
+    ASSERT_OK(chdir("/"));
+    struct par ps[6];
+    pthread_t ts[6];
+    for (int i = 0; i < 6; i++) {
+        char rel[32];
+        snprintf(rel, sizeof(rel), "g%d/deployment-archive", i);
+        AUTOFREE char *g = xasprintf("%s/g%d", test_tmpdir(), i);
+        mkdir(g, 0755);
+        ps[i] = (struct par){.archive = a, .dest = tmp(rel)};
+        ASSERT_EQ(pthread_create(&ts[i], NULL, par_run, &ps[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(ts[i], NULL);
+        ASSERT_EQ(ps[i].rc, 0);
+        check_tree(ps[i].dest);
+        free(ps[i].dest);
+    }
+    char cwd[256];
+    ASSERT_NOT_NULL(getcwd(cwd, sizeof(cwd)));
+    ASSERT_STREQ(cwd, "/");
 }
