@@ -42,7 +42,7 @@ $(STAMP): scripts/deps.sh
 	@touch $@
 deps: $(STAMP)
 deps-check:
-	@sh scripts/deps.sh check
+	@PYTHON=$(PYTHON) sh scripts/deps.sh check
 
 $(B)/obj/%.o: %.c | $(STAMP)
 	@mkdir -p $(dir $@)
@@ -101,14 +101,17 @@ demo: all
 	@sh examples/demo.sh $(B)
 
 bench: all
+	@sh scripts/deps.sh bench
 	@sh bench/run.sh $(B)
 
 lint: | $(STAMP)
+	@sh scripts/deps.sh lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
 	clang-tidy --quiet $(AGENT_SRC) agent/main.c -- $(filter-out -MMD -MP,$(ALL_CFLAGS))
 
 format:
+	@sh scripts/deps.sh lint
 	clang-format -i agent/*.c agent/*.h tests/unit/*.c tests/unit/*.h
 
 install: all
@@ -131,4 +134,5 @@ clean:
 dist:
 	@sh scripts/dist.sh $(VERSION) $(B)
 rpm:
+	@sh scripts/deps.sh rpm >&2
 	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)
