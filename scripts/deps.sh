@@ -153,8 +153,15 @@ if [ -n "$missing" ]; then
     status=0
     for item in $(missing_items); do
         body=${item#\?}; kind=${body%%:*}; rest=${body#*:}; probe=${rest%%:*}; pkg=${rest#*:}
-        what_is="$kind '$probe'"
-        [ "$kind" = py ] && what_is="python module '$probe' for $PY"
+        case "$kind" in
+            cmd)  what_is="command '$probe'" ;;
+            file) what_is="file '$probe'" ;;
+            pc)   what_is="pkg-config module '$probe'" ;;
+            py)   what_is="python module '$probe' for $PY"; [ "$probe" = sys ] && what_is="python '$PY'" ;;
+            link) what_is="linking with '$probe'" ;;
+            *)    what_is="package '$probe'" ;;
+        esac
+        case "$pkg" in *"|"*) pkg="any of $(echo "$pkg" | sed 's/|/, /g')" ;; esac
         case "$item" in
             \?*) echo "deps: warning: could not install $pkg ($what_is); the tests that need it skip" >&2 ;;
             *)   echo "deps: could not install $pkg ($what_is is still missing)" >&2; status=1 ;;
