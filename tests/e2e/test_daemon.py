@@ -541,3 +541,29 @@ def test_deployment_system_mismatch_fails_R070():
             assert not c["acks"]
     finally:
         stop_servers(fc, s3)
+
+
+def test_s3_transfer_cut_short_is_resumed_R108():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            rec = env.path("events.txt")
+            s3.create_bucket("bucket")
+            big = os.urandom(300000)
+            bundle = hook_bundle("zip", rec, ["AfterInstall"],
+                                 extra_files={"payload.bin": (big, 0o644)})
+            s3.put_object("bucket", "big.zip", bundle)
+            s3.cut_after(100000, times=2)
+            fc.add_deployment(in_place("d-TRUNCATE1", s3_revision("bucket", "big.zip"),
+                                       application_stop=False))
+            env.start()
+            assert fc.wait_deployment("d-TRUNCATE1", 90) == "Succeeded", fc.completions()
+            gets = s3.gets("bucket", "big.zip")
+            assert len(gets) >= 3, gets
+            assert any("range" in {k.lower() for k in g["headers"]} for g in gets[1:]), gets
+            data = open(os.path.join(env.root, "dg-0001", "d-TRUNCATE1", "deployment-archive",
+                                     "payload.bin"), "rb").read()
+            assert data == big
+            assert [l.split()[0] for l in open(rec)] == ["AfterInstall"]
+    finally:
+        stop_servers(fc, s3)
