@@ -383,6 +383,8 @@ def test_status_via_notify_socket_and_cli():
             r = harness.run([harness.AGENT, "--config_file", env.config, "status"])
             assert r.returncode == 0, r
             assert r.stdout.startswith("The AWS CodeDeploy agent is running as PID %d" % env.agent.pid)
+            cmdline = open("/proc/%d/cmdline" % env.agent.pid, "rb").read().split(b"\0")[0]
+            assert cmdline == b"codedeploy-agent: master %d" % env.agent.pid, cmdline
             assert "Idle, polling" in r.stdout
             r = harness.run([harness.AGENT, "--config_file", env.config, "start"])
             assert r.returncode == 1
