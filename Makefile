@@ -75,8 +75,10 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libcdagent.a
 tools: $(TOOLS)
 
 # Each suite writes "N passed, M failed" to build/results/<suite>; scripts/summary.sh adds them up.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
 	@rm -rf $(B)/results
+	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san || true
 	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e || true
 	@sh scripts/summary.sh $(B)/results
 
@@ -104,11 +106,18 @@ bench: all
 	@sh scripts/deps.sh bench
 	@sh bench/run.sh $(B)
 
+# Checks are in .clang-tidy; any finding fails.  clang-tidy runs once per file: given several
+# files, clang-tidy 14 reports false valist.Uninitialized findings in all but the first (LLVM
+# bug 41311).  Every file is checked even after a failure, so one run lists all findings.
 lint: | $(STAMP)
 	@sh scripts/deps.sh lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
-	clang-tidy --quiet $(AGENT_SRC) agent/main.c -- $(filter-out -MMD -MP,$(ALL_CFLAGS))
+	@fail=0; for f in $(AGENT_SRC) agent/main.c; do \
+		clang-tidy --quiet --warnings-as-errors='*' $$f -- \
+			$(filter-out -MMD -MP,$(ALL_CFLAGS)) || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "lint: clang-tidy findings above" >&2; fi; exit $$fail
 
 format:
 	@sh scripts/deps.sh lint

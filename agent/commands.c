@@ -419,6 +419,7 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
             .user_agent = opts->user_agent,
             .should_stop = opts->should_stop,
             .stop_arg = opts->stop_arg,
+            .wire = opts->wire,
         };
         http = http_client_new(&ho, err);
         if (!http) {
@@ -554,6 +555,7 @@ static int attempt(struct commands_client *c, const char *op, const char *body, 
         .body_len = len,
         .max_response = COMMANDS_MAX_RESPONSE,
         .out_fd = -1,
+        .wire_bodies = true, /* Commands bodies are wire-logged (redacted) */
     };
     http_response_done(resp);
     if (c->transport)

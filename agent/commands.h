@@ -79,6 +79,8 @@ struct commands_opts {
     commands_transport_fn transport; /* may be NULL: http_request() on the client's own http */
     void *transport_arg;
     int64_t (*wall_clock)(void); /* may be NULL: time(NULL); seconds since the epoch */
+    struct wirelog *wire;        /* borrowed; NULL: none.  Headers and bodies of every call are
+                                  * wire-logged, redacted (R-203) */
 };
 
 struct host_command {

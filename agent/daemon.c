@@ -30,6 +30,7 @@
 #include "spec.h"
 #include "tracking.h"
 #include "util.h"
+#include "wirelog.h"
 
 static volatile sig_atomic_t sig_stop;
 static volatile sig_atomic_t sig_hup;
@@ -51,6 +52,7 @@ struct daemon {
     char *state_path;         /* owned */
     struct hookenv *hookenv;  /* owned */
     struct commands_client *poll_client;
+    struct wirelog *wire;     /* owned; NULL unless :log_aws_wire */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;        /* workers finishing, groups freed, wake-ups */
@@ -198,7 +200,7 @@ static struct commands_client *new_client(struct daemon *d, bool interruptible, 
         .read_timeout_ms = (long)d->cfg->http_read_timeout * 1000,
         .get_creds = get_creds, .creds_arg = d,
         .should_stop = interruptible ? should_stop_poll : NULL,
-        .sleep = client_sleep,
+        .sleep = client_sleep, .wire = d->wire,
     };
     return commands_client_new(&co, err);
 }
@@ -323,7 +325,7 @@ static void executor_options(struct daemon *d, struct executor_opts *eo)
         .region = d->id.region, .domain = d->id.domain,
         .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
         .proxy_uri = cfg->proxy_uri, .creds = d->id.creds, .hookenv = d->hookenv,
-        .stop = &kill_hooks, .progress = exec_progress, .progress_arg = d,
+        .stop = &kill_hooks, .progress = exec_progress, .progress_arg = d, .wire = d->wire,
     };
 }
 
@@ -774,6 +776,14 @@ static int setup(struct daemon *d, struct err *err)
         if (!d->hookenv)
             return -1;
     }
+    if (cfg->log_aws_wire) {
+        AUTOFREE char *wp = wirelog_path(cfg->log_dir, cfg->program_name);
+        struct wirelog_opts wo = {.path = wp};
+        struct err we = ERR_INIT;
+        d->wire = wirelog_open(&wo, &we);
+        if (!d->wire)
+            log_err(LOG_PRIO_WARNING, &we, "No wire log, continuing without it");
+    }
     d->poll_client = new_client(d, true, err);
     return d->poll_client ? 0 : -1;
 }
@@ -781,6 +791,7 @@ static int setup(struct daemon *d, struct err *err)
 static void teardown(struct daemon *d)
 {
     commands_client_free(d->poll_client);
+    wirelog_free(d->wire);
     hookenv_free(d->hookenv);
     endpoint_commands_done(&d->ep);
     identity_done(&d->id);

@@ -216,7 +216,8 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
     const struct spec_revision *rev = &spec->revision;
     struct stop_ref sr = {o->stop};
     struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
-                                  .should_stop = stop_requested, .stop_arg = &sr};
+                                  .should_stop = stop_requested, .stop_arg = &sr,
+                                  .wire = o->wire};
     struct http_client *http = http_client_new(&ho, err);
     if (!http)
         return -1;

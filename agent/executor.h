@@ -20,6 +20,7 @@
 struct deploy_spec;
 struct creds_provider;
 struct hookenv;
+struct wirelog;
 
 /* What the executor is doing now, for STATUS=, the state file and codedeploy-local's display. */
 enum executor_phase {
@@ -62,6 +63,7 @@ struct executor_opts {
     const volatile int *stop;
     void (*progress)(void *arg, const struct executor_progress *p);
     void *progress_arg;
+    struct wirelog *wire;              /* borrowed; NULL: no wire log */
 };
 
 struct exec_result {

@@ -16,6 +16,8 @@
 
 #include <curl/curl.h>
 
+#include "wirelog.h"
+
 #ifndef CDAGENT_VERSION
 #define CDAGENT_VERSION "0.0.0"
 #endif
@@ -34,6 +36,7 @@ struct http_client {
     char *user_agent;         /* owned */
     http_stop_fn should_stop; /* borrowed callback */
     void *stop_arg;           /* borrowed */
+    struct wirelog *wire;     /* borrowed; NULL: no wire log */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -52,6 +55,7 @@ struct xfer {
     bool idle_timeout;
     bool limit_hit;
     int write_errno;
+    unsigned long wire_id;          /* this request's number in the wire log */
 };
 
 /* ---- header list ---- */
@@ -223,6 +227,7 @@ struct http_client *http_client_new(const struct http_client_opts *opts, struct 
                                              : xstrdup("cdagent/" CDAGENT_VERSION);
     c->should_stop = opts ? opts->should_stop : NULL;
     c->stop_arg = opts ? opts->stop_arg : NULL;
+    c->wire = opts ? opts->wire : NULL;
     return c;
 }
 
@@ -377,6 +382,22 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
         x->idle_timeout = true;
         return 1;
+    }
+    return 0;
+}
+
+/* R-203: curl shows us the header blocks exactly as sent and received; bodies are added only
+ * for requests that ask (wire_bodies), so a streamed S3 object never reaches the log. */
+static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
+{
+    struct xfer *x = arg;
+    (void)e;
+    if (type == CURLINFO_HEADER_OUT) {
+        wirelog_headers(x->c->wire, x->wire_id, WIRELOG_OUT, data, size);
+        if (x->req->wire_bodies && x->req->body && x->req->body_len > 0)
+            wirelog_body(x->c->wire, x->wire_id, WIRELOG_OUT, x->req->body, x->req->body_len);
+    } else if (type == CURLINFO_HEADER_IN) {
+        wirelog_headers(x->c->wire, x->wire_id, WIRELOG_IN, data, size);
     }
     return 0;
 }
@@ -548,6 +569,11 @@ static void setup(struct xfer *x, const char *host, struct curl_slist *hdrs)
     (void)curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     (void)curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     (void)curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+    if (x->c->wire) {
+        (void)curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+        (void)curl_easy_setopt(e, CURLOPT_DEBUGDATA, x);
+        (void)curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    }
 }
 
 /* Drive the transfer in short slices so cancellation and the idle timeout are checked often. */
@@ -633,6 +659,8 @@ int http_request(struct http_client *c, const struct http_request *req, struct h
     if (check_url(req->url, &host, err) < 0)
         return -1;
     struct xfer x = {.c = c, .req = req, .resp = ret, .max = max};
+    if (c->wire)
+        x.wire_id = wirelog_next_id(c->wire);
     touch(&x);
     struct curl_slist *hdrs = build_headers(req);
     setup(&x, host, hdrs);
@@ -643,8 +671,14 @@ int http_request(struct http_client *c, const struct http_request *req, struct h
     (void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
     free_headers(hdrs);
     ret->status = status;
-    if (rc != CURLE_OK || x.cancelled || x.idle_timeout)
+    if (rc != CURLE_OK || x.cancelled || x.idle_timeout) {
+        struct err we = ERR_INIT;
+        (void)map_error(&x, rc, &we);
+        wirelog_note(c->wire, x.wire_id, "error: %s", we.msg);
         return map_error(&x, rc, err);
+    }
+    if (req->wire_bodies && !x.streaming)
+        wirelog_body(c->wire, x.wire_id, WIRELOG_IN, ret->body.data, ret->body.len);
     /* A 2xx that should have been streamed but had no body bytes is still a success. */
     (void)buf_append(&ret->body, "", 0, NULL);
     return 0;

@@ -24,6 +24,8 @@
 #include "err.h"
 #include "util.h"
 
+struct wirelog;
+
 #define HTTP_CONNECT_TIMEOUT_MS 15000
 #define HTTP_DEFAULT_MAX_RESPONSE (1024 * 1024)
 
@@ -55,6 +57,8 @@ struct http_client_opts {
     const char *user_agent;   /* borrowed; NULL: "cdagent/<version>" */
     http_stop_fn should_stop; /* may be NULL */
     void *stop_arg;
+    struct wirelog *wire;     /* borrowed; NULL: no wire log.  Else request and response header
+                               * lines of every request go there, redacted (R-203) */
 };
 
 struct http_request {
@@ -71,6 +75,8 @@ struct http_request {
     void *progress_arg;
     bool follow_redirects;              /* follow up to 5 redirects, to https:// only; a custom
                                          * Authorization header goes to the first host only */
+    bool wire_bodies;                   /* also wire-log the request body and an in-memory
+                                         * response body (Commands calls; never S3 objects) */
 };
 
 struct http_response {
