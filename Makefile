@@ -75,8 +75,10 @@ $(B)/tools/%: $(B)/obj/tests/tools/%.o $(B)/libcdagent.a
 tools: $(TOOLS)
 
 # Each suite writes "N passed, M failed" to build/results/<suite>; scripts/summary.sh adds them up.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
 	@rm -rf $(B)/results
+	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san || true
 	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e || true
 	@sh scripts/summary.sh $(B)/results
 

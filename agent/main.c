@@ -109,6 +109,31 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
     return 0;
 }
 
+/* R-011: show "codedeploy-agent: master <pid>" in ps, as monitoring of the AWS agent expects
+ * (`pgrep -f "codedeploy-agent: master"`).  The title is written over the argv strings. */
+static char **saved_argv;
+static int saved_argc;
+
+static void set_process_title(void)
+{
+    if (!saved_argv || saved_argc < 1)
+        return;
+    char *start = saved_argv[0];
+    char *end = start + strlen(start) + 1;
+    for (int i = 1; i < saved_argc; i++)
+        if (saved_argv[i] == end)
+            end = saved_argv[i] + strlen(saved_argv[i]) + 1;
+    char title[64];
+    int n = snprintf(title, sizeof(title), "codedeploy-agent: master %ld", (long)getpid());
+    size_t room = (size_t)(end - start);
+    if (n < 0 || (size_t)n + 1 > room)
+        return;
+    memset(start, 0, room);
+    memcpy(start, title, (size_t)n);
+    for (int i = 1; i < saved_argc; i++)
+        saved_argv[i] = start + n;
+}
+
 static int run_foreground(const struct config *cfg, int ready_fd)
 {
     if (drop_to_config_user(cfg, false) < 0)
@@ -144,6 +169,7 @@ static int run_foreground(const struct config *cfg, int ready_fd)
         (void)!write(ready_fd, "1", 1);
         close(ready_fd);
     }
+    set_process_title();
     int rc = daemon_run(cfg, &e);
     if (rc < 0) {
         log_err(LOG_PRIO_ERR, &e, "The agent could not start");
@@ -338,6 +364,8 @@ static int agent_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    saved_argv = argv;
+    saved_argc = argc;
     char *name = xstrdup(argv[0] ? argv[0] : "codedeploy-agent");
     bool local = strcmp(basename(name), "codedeploy-local") == 0;
     free(name);

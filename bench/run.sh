@@ -9,6 +9,7 @@ build=${1:-$here/../build}
 status=0
 for script in \
     unpack \
+    daemon \
     ; do
     echo "== bench/$script"
     "$here/$script" "$build" || status=1

@@ -383,6 +383,8 @@ def test_status_via_notify_socket_and_cli():
             r = harness.run([harness.AGENT, "--config_file", env.config, "status"])
             assert r.returncode == 0, r
             assert r.stdout.startswith("The AWS CodeDeploy agent is running as PID %d" % env.agent.pid)
+            cmdline = open("/proc/%d/cmdline" % env.agent.pid, "rb").read().split(b"\0")[0]
+            assert cmdline == b"codedeploy-agent: master %d" % env.agent.pid, cmdline
             assert "Idle, polling" in r.stdout
             r = harness.run([harness.AGENT, "--config_file", env.config, "start"])
             assert r.returncode == 1
@@ -539,5 +541,31 @@ def test_deployment_system_mismatch_fails_R070():
             c = fc.completions("d-SYSTEM001")[0]
             assert diag(c)["message"] == "Deployment System mismatch: CodeDeploy != Other", diag(c)
             assert not c["acks"]
+    finally:
+        stop_servers(fc, s3)
+
+
+def test_s3_transfer_cut_short_is_resumed_R108():
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3) as env:
+            rec = env.path("events.txt")
+            s3.create_bucket("bucket")
+            big = os.urandom(300000)
+            bundle = hook_bundle("zip", rec, ["AfterInstall"],
+                                 extra_files={"payload.bin": (big, 0o644)})
+            s3.put_object("bucket", "big.zip", bundle)
+            s3.cut_after(100000, times=2)
+            fc.add_deployment(in_place("d-TRUNCATE1", s3_revision("bucket", "big.zip"),
+                                       application_stop=False))
+            env.start()
+            assert fc.wait_deployment("d-TRUNCATE1", 90) == "Succeeded", fc.completions()
+            gets = s3.gets("bucket", "big.zip")
+            assert len(gets) >= 3, gets
+            assert any("range" in {k.lower() for k in g["headers"]} for g in gets[1:]), gets
+            data = open(os.path.join(env.root, "dg-0001", "d-TRUNCATE1", "deployment-archive",
+                                     "payload.bin"), "rb").read()
+            assert data == big
+            assert [l.split()[0] for l in open(rec)] == ["AfterInstall"]
     finally:
         stop_servers(fc, s3)

@@ -238,3 +238,26 @@ def test_group_lock_shared_with_daemon_R214():
         lock.close()
         r = env.local("-l", d, "-g", "g")
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_s3_bundle_with_onprem_credentials_R213():
+    import s3 as s3mod
+    from daemonenv import hook_bundle
+    with s3mod.S3Server() as s3, LocalEnv() as env:
+        env.write("conf/onprem.yml", "\n".join([
+            "---", "region: us-east-1",
+            "iam_user_arn: arn:aws:iam::123456789012:user/local-host",
+            "aws_access_key_id: %s" % s3.access_key,
+            "aws_secret_access_key: %s" % s3.secret_key, ""]))
+        with open(env.config, "a") as f:
+            f.write(":s3_endpoint_override: '%s'\n" % s3.url)
+        rec = env.path("events.txt")
+        s3.create_bucket("bkt")
+        v = s3.put_object("bkt", "rel/app.zip", hook_bundle("zip", rec, ["AfterInstall"]),
+                          versioned=True)
+        r = env.local("-l", "s3://bkt/rel/app.zip?versionId=%s" % v, "-t", "zip")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert [l.split()[0] for l in open(rec)] == ["AfterInstall"]
+        gets = s3.gets("bkt")
+        assert gets and all(g["query"].get("versionId") in (v, [v]) for g in gets), gets
+        assert s3.secret_key not in open(os.path.join(env.logdir, "codedeploy-local.log")).read()
