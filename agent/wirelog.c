@@ -201,9 +201,12 @@ static char *redact_member(const char *s, const char *key)
 char *wirelog_redact_body(const char *body, size_t len, enum wirelog_dir dir)
 {
     static const char *const keys[] = {"GitHubAccessToken", "OAuthToken", NULL};
-    char *s = xstrndup(body ? body : "", body ? len : 0);
+    if (!body)
+        len = 0;
+    char *s = xmalloc(len + 1);
+    s[len] = '\0';
     /* Show control bytes (and NULs, which would end the string) as '.'; keep newlines. */
-    for (size_t i = 0; i < len && body; i++) {
+    for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)body[i];
         s[i] = (ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f ? '.' : (char)ch;
     }

@@ -587,3 +587,75 @@ TEST(http_head_ignores_body_cap)
     http_client_free(c);
     server_stop(&s);
 }
+
+#include "wirelog.h"
+
+/* R-203: a client with a wire log records every request's header lines (redacted), bodies only
+ * when the request opts in, never a streamed download, and a note for transport errors. */
+TEST(http_r203_wire_log_headers_bodies_opt_in_streams_never)
+{
+    struct server s = server_start();
+    AUTOFREE char *wpath = path_join(test_tmpdir(), "http.aws_wire.log");
+    struct wirelog_opts wo = {.path = wpath};
+    struct err e = ERR_INIT;
+    struct wirelog *w = wirelog_open(&wo, &e);
+    ASSERT_NOT_NULL(w);
+    struct http_client_opts ho = {.wire = w};
+    struct http_client *c = http_client_new(&ho, &e);
+    ASSERT_NOT_NULL(c);
+
+    struct http_headers h;
+    http_headers_init(&h);
+    http_headers_add(&h, "Authorization", "AWS4-HMAC-SHA256 Credential=AKID/x, Signature=5ec7e7");
+    http_headers_add(&h, "X-Amz-Security-Token", "T0KEN-wire-unit");
+    AUTOFREE char *u1 = url(&s, "/ok");
+    struct http_request r1 = {.method = "POST", .url = u1, .headers = &h, .body = "{\"a\":1}",
+                              .body_len = 7, .out_fd = -1, .wire_bodies = true};
+    struct http_response resp;
+    ASSERT_OK(http_request(c, &r1, &resp, &e));
+    http_response_done(&resp);
+    http_headers_done(&h);
+
+    AUTOFREE char *dl = path_join(test_tmpdir(), "wire-big.bin");
+    int fd = open(dl, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_TRUE(fd >= 0);
+    AUTOFREE char *u2 = url(&s, "/big");
+    struct http_request r2 = {.method = "GET", .url = u2, .out_fd = fd, .wire_bodies = true};
+    ASSERT_OK(http_request(c, &r2, &resp, &e));
+    ASSERT_EQ(resp.bytes_streamed, 100000);
+    http_response_done(&resp);
+    close(fd);
+
+    AUTOFREE char *u3 = url(&s, "/ok?versionId=v7&X-Amz-Signature=feedface");
+    struct http_request r3 = {.method = "GET", .url = u3, .out_fd = -1};
+    ASSERT_OK(http_request(c, &r3, &resp, &e));
+    http_response_done(&resp);
+
+    struct http_request r4 = {.method = "GET", .url = "http://127.0.0.1:1/refused", .out_fd = -1};
+    ASSERT_FAIL(http_request(c, &r4, &resp, &e));
+    http_response_done(&resp);
+    http_client_free(c);
+    wirelog_free(w);
+    server_stop(&s);
+
+    char *log = NULL;
+    size_t n = 0;
+    ASSERT_OK(read_file(wpath, 1 << 20, &log, &n, NULL));
+    ASSERT_CONTAINS(log, "#1 > POST /ok HTTP/1.1\n");
+    ASSERT_CONTAINS(log, "#1 > Authorization: REDACTED\n");
+    ASSERT_CONTAINS(log, "#1 > X-Amz-Security-Token: REDACTED\n");
+    ASSERT_CONTAINS(log, "#1 > body: {\"a\":1}\n");
+    ASSERT_CONTAINS(log, "#1 < HTTP/1.1 200 OK\n");
+    ASSERT_CONTAINS(log, "#1 < Content-Length: 5\n");
+    ASSERT_CONTAINS(log, "#1 < body: hello\n");
+    ASSERT_CONTAINS(log, "#2 > GET /big HTTP/1.1\n");
+    ASSERT_CONTAINS(log, "#2 < Content-Length: 100000\n");
+    ASSERT_CONTAINS(log, "#3 > GET /ok?versionId=v7&X-Amz-Signature=REDACTED HTTP/1.1\n");
+    ASSERT_NOT_CONTAINS(log, "#3 < body");
+    ASSERT_CONTAINS(log, "#4 * error: GET http://127.0.0.1:1/refused: ");
+    ASSERT_NOT_CONTAINS(log, "5ec7e7");
+    ASSERT_NOT_CONTAINS(log, "T0KEN-wire-unit");
+    ASSERT_NOT_CONTAINS(log, "feedface");
+    ASSERT_NOT_CONTAINS(log, "xxxxxxxx");
+    free(log);
+}
