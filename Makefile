@@ -103,7 +103,7 @@ demo: all
 	@sh examples/demo.sh $(B)
 
 bench: all
-	@sh scripts/deps.sh bench
+	@PYTHON=$(PYTHON) sh scripts/deps.sh bench
 	@sh bench/run.sh $(B)
 
 # Checks are in .clang-tidy; any finding fails.  clang-tidy runs once per file: given several

@@ -4,7 +4,8 @@
 #   build  compiler, make, pkg-config and the six -dev libraries (every make target needs these)
 #   check  build + everything `make check` runs: /usr/bin/python3 with botocore, cryptography,
 #          rpm and yaml, the command-line tools the e2e tests call, and the pinned npm packages
-#   demo   build + python3 for `make demo`;  bench  build + bsdtar, /usr/bin/time, zip, unzip
+#   demo   build + python3 for `make demo`
+#   bench  check (bench/daemon runs the e2e fakes) + bsdtar, /usr/bin/time, zip, unzip
 #   rpm    build + rpmbuild for `make rpm`;  lint   cppcheck, clang-tidy, clang-format
 # Debian/Ubuntu use apt-get, Amazon Linux 2023/Fedora use dnf; sudo when not root.
 # Prints each package it installs; installs nothing when everything is present.  Exits non-zero
@@ -75,7 +76,7 @@ fi
 case "$what" in
     build) want="$build" ;;
     demo)  want="$build $demo" ;;
-    bench) want="$build $bench" ;;
+    bench) want="$build $check $bench" ;;
     rpm)   want="$build $rpm" ;;
     lint)  want="$build $lint" ;;
     check) want="$build $check" ;;
@@ -181,7 +182,7 @@ fi
 
 # Test-only npm packages (the S3-compatible server), pinned by tests/fake/package-lock.json.
 # Probed by the file tests/fake/s3.py runs, so a half-finished earlier install is redone.
-if [ "$what" = check ] && [ -f "$here/tests/fake/package.json" ] &&
+if { [ "$what" = check ] || [ "$what" = bench ]; } && [ -f "$here/tests/fake/package.json" ] &&
         [ ! -f "$here/tests/fake/node_modules/s3rver/bin/s3rver.js" ]; then
     echo "deps: installing test npm packages (tests/fake/package-lock.json)"
     if ! (cd "$here/tests/fake" && npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1); then
