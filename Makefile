@@ -105,10 +105,17 @@ demo: all
 bench: all
 	@sh bench/run.sh $(B)
 
+# Checks are in .clang-tidy; any finding fails.  clang-tidy runs once per file: given several
+# files, clang-tidy 14 reports false valist.Uninitialized findings in all but the first (LLVM
+# bug 41311).  Every file is checked even after a failure, so one run lists all findings.
 lint: | $(STAMP)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
-	clang-tidy --quiet $(AGENT_SRC) agent/main.c -- $(filter-out -MMD -MP,$(ALL_CFLAGS))
+	@fail=0; for f in $(AGENT_SRC) agent/main.c; do \
+		clang-tidy --quiet --warnings-as-errors='*' $$f -- \
+			$(filter-out -MMD -MP,$(ALL_CFLAGS)) || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "lint: clang-tidy findings above" >&2; fi; exit $$fail
 
 format:
 	clang-format -i agent/*.c agent/*.h tests/unit/*.c tests/unit/*.h

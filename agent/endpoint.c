@@ -226,10 +226,14 @@ static int s3_base(const struct endpoint_s3_opts *o, char **ret_scheme, char **r
     if (is_set(o->override_url)) {
         const char *rest = NULL;
         char *host = url_host(o->override_url, &rest);
-        if (!host)
-            return err_set(err, ERR_CONFIG,
-                           "use :s3_endpoint_override: '%s': not an http:// or https:// URL "
-                           "with a host", o->override_url);
+        if (!host) {
+            /* A literal -1 so the analyzer, which cannot see into err.c, knows the out
+             * parameters are set whenever this returns 0. */
+            (void)err_set(err, ERR_CONFIG,
+                          "use :s3_endpoint_override: '%s': not an http:// or https:// URL "
+                          "with a host", o->override_url);
+            return -1;
+        }
         size_t bl = strcspn(rest, "?#");
         while (bl > 0 && rest[bl - 1] == '/')
             bl--;

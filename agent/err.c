@@ -20,7 +20,8 @@ bool err_is_set(const struct err *e)
     return e && e->code != ERR_NONE;
 }
 
-static void vset(struct err *e, int code, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vset(struct err *e, int code, int errnum,
+                                                      const char *fmt, va_list ap)
 {
     int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     if (n < 0)

@@ -1008,6 +1008,7 @@ static int record(struct exec *x, const char *prefix, size_t plen, const char *p
     size_t n = strlen(path);
     AUTOFREE char *line = xmalloc(plen + n + 1);
     memcpy(line, prefix, plen);
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a counted record, ends in '\n' */
     memcpy(line + plen, path, n);
     line[plen + n] = '\n';
     size_t len = plen + n + 1, off = 0;

@@ -313,6 +313,7 @@ static void emit(struct scriptlog *log, const char *prefix, const char *text, si
     memcpy(log->line, ts, tl);
     log->line[tl] = ' ';
     char *rec = log->line + tl + 1;
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a counted record, ends in '\n' */
     memcpy(rec, prefix, plen);
     memcpy(rec + plen, text, len);
     rec[plen + len] = '\n';

@@ -318,8 +318,10 @@ static int vet_entry(struct job *j, struct archive_entry *e, const char *name, c
     }
     if (hl) {
         AUTOFREE char *hrel = xmalloc(strlen(hl) + 1);
-        AUTOFREE char *hlink = NULL;
-        if (clean_name(hl, hrel) || hrel[0] == '\0' || (hlink = linked_parent(j, hrel)))
+        if (clean_name(hl, hrel) || hrel[0] == '\0')
+            return unsafe(j, name, "hard link target lies outside the archive");
+        AUTOFREE char *hlink = linked_parent(j, hrel);
+        if (hlink)
             return unsafe(j, name, "hard link target lies outside the archive");
         AUTOFREE char *full = xasprintf("%s%s", j->prefix, hrel);
         archive_entry_copy_hardlink(e, full);

@@ -47,9 +47,10 @@ void *xrealloc(void *p, size_t n)
 
 char *xstrdup(const char *s)
 {
-    char *p = strdup(s ? s : "");
+    const char *src = s ? s : "";
+    char *p = strdup(src);
     if (!p)
-        oom(strlen(s));
+        oom(strlen(src) + 1);
     return p;
 }
 
@@ -281,7 +282,8 @@ int mkdir_p(const char *path, mode_t mode, struct err *err)
             return err_sys(err, "create directory '%s'", p);
         p[i] = c;
     }
-    struct stat st;
+    /* p is AUTOFREE; clang-analyzer ignores the cleanup attribute (LLVM bug 3888). */
+    struct stat st; /* NOLINT(clang-analyzer-unix.Malloc): not a leak, see above */
     if (stat(path, &st) < 0)
         return err_sys(err, "create directory '%s'", path);
     if (!S_ISDIR(st.st_mode))
