@@ -49,12 +49,17 @@ static struct {
     uint64_t next_backoff_ms;
 } gate = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
 
-void commands_gate_reset(void)
+static void gate_open(void)
 {
     pthread_mutex_lock(&gate.mu);
     gate.deadline_ms = 0;
     gate.next_backoff_ms = 0;
     pthread_mutex_unlock(&gate.mu);
+}
+
+void commands_gate_reset(void)
+{
+    gate_open();
 }
 
 void commands_gate_state(uint64_t *ret_deadline_ms, uint64_t *ret_next_backoff_ms)
@@ -75,14 +80,6 @@ static void gate_trip(uint64_t now)
         gate.deadline_ms = now + b;
         gate.next_backoff_ms = 2 * b > COMMANDS_GATE_CAP_MS ? COMMANDS_GATE_CAP_MS : 2 * b;
     }
-    pthread_mutex_unlock(&gate.mu);
-}
-
-static void gate_open(void)
-{
-    pthread_mutex_lock(&gate.mu);
-    gate.deadline_ms = 0;
-    gate.next_backoff_ms = 0;
     pthread_mutex_unlock(&gate.mu);
 }
 
