@@ -42,7 +42,7 @@ $(STAMP): scripts/deps.sh
 	@touch $@
 deps: $(STAMP)
 deps-check:
-	@sh scripts/deps.sh check
+	@PYTHON=$(PYTHON) sh scripts/deps.sh check
 
 $(B)/obj/%.o: %.c | $(STAMP)
 	@mkdir -p $(dir $@)
@@ -103,12 +103,14 @@ demo: all
 	@sh examples/demo.sh $(B)
 
 bench: all
+	@sh scripts/deps.sh bench
 	@sh bench/run.sh $(B)
 
 # Checks are in .clang-tidy; any finding fails.  clang-tidy runs once per file: given several
 # files, clang-tidy 14 reports false valist.Uninitialized findings in all but the first (LLVM
 # bug 41311).  Every file is checked even after a failure, so one run lists all findings.
 lint: | $(STAMP)
+	@sh scripts/deps.sh lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
 	@fail=0; for f in $(AGENT_SRC) agent/main.c; do \
@@ -118,6 +120,7 @@ lint: | $(STAMP)
 	if [ $$fail -ne 0 ]; then echo "lint: clang-tidy findings above" >&2; fi; exit $$fail
 
 format:
+	@sh scripts/deps.sh lint
 	clang-format -i agent/*.c agent/*.h tests/unit/*.c tests/unit/*.h
 
 install: all
@@ -140,4 +143,5 @@ clean:
 dist:
 	@sh scripts/dist.sh $(VERSION) $(B)
 rpm:
+	@sh scripts/deps.sh rpm >&2
 	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)
