@@ -43,4 +43,9 @@ int commands_parse_poll(const char *body, size_t len, struct host_command **ret,
 int commands_parse_status(const char *body, size_t len, enum commands_status *ret, struct err *err);
 int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret, struct err *err);
 
+/* V-026 throttle gate, process-wide: back to open with the 1 s backoff (tests). */
+void commands_gate_reset(void);
+/* Its state: the monotonic deadline (0: open) and the backoff the next trip will use. */
+void commands_gate_state(uint64_t *ret_deadline_ms, uint64_t *ret_next_backoff_ms);
+
 #endif

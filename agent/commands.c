@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,64 @@ struct commands_client {
     commands_transport_fn transport; /* borrowed callback, may be NULL */
     void *transport_arg;             /* borrowed */
     int64_t (*wall_clock)(void);     /* may be NULL */
+    uint64_t (*mono_clock_ms)(void); /* may be NULL */
+    int max_throttle_retries;
     struct http_client *http;        /* owned; NULL when a transport is injected */
     long clock_offset_sec;
     struct commands_call_info last;
 };
+
+/*
+ * V-026: one throttle gate for the whole process, so that every thread's client backs off
+ * together when the service says "Rate exceeded".  next_backoff_ms 0 means the first backoff.
+ */
+static struct {
+    pthread_mutex_t mu;
+    uint64_t deadline_ms; /* monotonic; 0: open */
+    uint64_t next_backoff_ms;
+} gate = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+
+static void gate_open(void)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.deadline_ms = 0;
+    gate.next_backoff_ms = 0;
+    pthread_mutex_unlock(&gate.mu);
+}
+
+void commands_gate_reset(void)
+{
+    gate_open();
+}
+
+void commands_gate_state(uint64_t *ret_deadline_ms, uint64_t *ret_next_backoff_ms)
+{
+    pthread_mutex_lock(&gate.mu);
+    *ret_deadline_ms = gate.deadline_ms;
+    *ret_next_backoff_ms = gate.next_backoff_ms ? gate.next_backoff_ms : COMMANDS_GATE_BASE_MS;
+    pthread_mutex_unlock(&gate.mu);
+}
+
+/* A throttled response: close the gate unless it is closed already (threads that hit the same
+ * throttling event count once). */
+static void gate_trip(uint64_t now)
+{
+    pthread_mutex_lock(&gate.mu);
+    if (gate.deadline_ms <= now) {
+        uint64_t b = gate.next_backoff_ms ? gate.next_backoff_ms : COMMANDS_GATE_BASE_MS;
+        gate.deadline_ms = now + b;
+        gate.next_backoff_ms = 2 * b > COMMANDS_GATE_CAP_MS ? COMMANDS_GATE_CAP_MS : 2 * b;
+    }
+    pthread_mutex_unlock(&gate.mu);
+}
+
+static uint64_t gate_deadline(void)
+{
+    pthread_mutex_lock(&gate.mu);
+    uint64_t d = gate.deadline_ms;
+    pthread_mutex_unlock(&gate.mu);
+    return d;
+}
 
 static void cleanup_cjson(cJSON **p)
 {
@@ -446,6 +501,8 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
     c->transport = opts->transport;
     c->transport_arg = opts->transport_arg;
     c->wall_clock = opts->wall_clock;
+    c->mono_clock_ms = opts->mono_clock_ms;
+    c->max_throttle_retries = opts->max_retries < 0 ? 0 : COMMANDS_MAX_THROTTLE_RETRIES;
     c->http = http;
     return c;
 }
@@ -506,6 +563,24 @@ static void pause_ms(struct commands_client *c, uint64_t ms)
         struct timespec ts = {0, (long)step * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+static uint64_t mono_now(const struct commands_client *c)
+{
+    return c->mono_clock_ms ? c->mono_clock_ms() : now_ms();
+}
+
+/* V-026: wait while the gate is closed, plus 0-25 % of the wait as jitter. */
+static void gate_wait(struct commands_client *c)
+{
+    uint64_t deadline = gate_deadline();
+    uint64_t now = mono_now(c);
+    if (deadline <= now)
+        return;
+    uint64_t wait = deadline - now;
+    uint64_t q = wait / 4;
+    uint64_t jitter = rand_below(q >= UINT32_MAX ? UINT32_MAX : (uint32_t)q + 1);
+    pause_ms(c, wait + jitter);
 }
 
 static time_t local_now(const struct commands_client *c)
@@ -590,9 +665,13 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
     uint64_t start = now_ms();
     bool refresh = false;
     bool skew_fixed = false;
+    int n = 0;          /* R-064 retries used */
+    int throttled = 0;  /* V-026 retries used */
     memset(&c->last, 0, sizeof(c->last));
     c->last.operation = op;
-    for (int n = 0;; n++) {
+    for (;;) {
+        if (!stopping(c))
+            gate_wait(c);
         if (stopping(c)) {
             c->last.elapsed_ms = now_ms() - start;
             return err_set(err, ERR_CANCELLED, "%s: cancelled, the agent is stopping", op);
@@ -608,6 +687,7 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
             cls = (aerr.code == ERR_HTTP || aerr.code == ERR_TIMEOUT) ? COMMANDS_ERROR_RETRY
                                                                       : COMMANDS_ERROR_FATAL;
         } else if (resp.status >= 200 && resp.status < 300) {
+            gate_open();
             *ret_len = resp.body.len;
             *ret_body = resp.body.data ? buf_steal(&resp.body) : xstrdup("");
             http_response_done(&resp);
@@ -630,10 +710,14 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
                 }
             } else if (cls == COMMANDS_ERROR_EXPIRED) {
                 refresh = true;
+            } else if (cls == COMMANDS_ERROR_THROTTLE) {
+                gate_trip(mono_now(c));
             }
         }
         http_response_done(&resp);
-        bool retry = cls != COMMANDS_ERROR_FATAL && n < c->max_retries;
+        bool retry = cls == COMMANDS_ERROR_THROTTLE ? throttled < c->max_throttle_retries
+                                                    : cls != COMMANDS_ERROR_FATAL &&
+                                                          n < c->max_retries;
         if (!retry) {
             c->last.elapsed_ms = now_ms() - start;
             if (rc < 0) {
@@ -642,10 +726,16 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
             }
             return service_error(c, cls, err);
         }
-        /* Skew and expiry are fixed by the retry itself; load-related errors back off. */
-        if (cls == COMMANDS_ERROR_RETRY || cls == COMMANDS_ERROR_THROTTLE) {
-            uint32_t base = (uint32_t)COMMANDS_RETRY_BASE_MS << n;
-            pause_ms(c, rand_below(base + 1)); /* full jitter: [0, 0.3 s * 2^n] */
+        /* Skew and expiry are fixed by the retry itself; the gate paces throttled retries; other
+         * load-related errors back off. */
+        if (cls == COMMANDS_ERROR_THROTTLE) {
+            throttled++;
+        } else {
+            if (cls == COMMANDS_ERROR_RETRY) {
+                uint32_t base = (uint32_t)COMMANDS_RETRY_BASE_MS << n;
+                pause_ms(c, rand_below(base + 1)); /* full jitter: [0, 0.3 s * 2^n] */
+            }
+            n++;
         }
         c->last.retries++;
     }

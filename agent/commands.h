@@ -10,7 +10,12 @@
  * Each call retries per R-064: up to COMMANDS_MAX_RETRIES retries for transport errors, 5xx,
  * throttling, expired credentials (after asking the credential callback to refresh) and clock
  * skew (after correcting the signing clock from the response Date header, R-051), sleeping
- * 0.3/0.6/1.2 s with full jitter (sleep function injectable).  Errors: a service error becomes
+ * 0.3/0.6/1.2 s with full jitter (sleep function injectable).  Throttling is handled apart
+ * (V-026): a process-wide gate shared by every client trips on a throttled response (deadline =
+ * now + backoff; backoff 1 s, doubled per trip up to 30 s; a trip while a deadline is pending does
+ * not escalate), every call waits for the deadline plus 0-25 % jitter of the remaining wait before
+ * sending, any success resets it; a throttled call is retried up to COMMANDS_MAX_THROTTLE_RETRIES
+ * times, those retries not counting against max_retries.  Errors: a service error becomes
  * ERR_THROTTLED (throttling codes, HTTP 429), ERR_AUTH (authentication/authorisation codes) or
  * ERR_HTTP, with message "<Code>: <message>" (R-063); transport errors keep http's codes
  * (ERR_HTTP, ERR_TIMEOUT, ERR_CANCELLED, ...).  commands_last_call() gives the status, time and
@@ -34,6 +39,9 @@
 
 #define COMMANDS_MAX_RETRIES 3
 #define COMMANDS_RETRY_BASE_MS 300
+#define COMMANDS_MAX_THROTTLE_RETRIES 5 /* V-026: 6 attempts through throttling */
+#define COMMANDS_GATE_BASE_MS 1000      /* V-026: first throttle-gate backoff */
+#define COMMANDS_GATE_CAP_MS 30000      /* V-026: largest throttle-gate backoff */
 #define COMMANDS_TARGET_PREFIX "CodeDeployCommandService_v20141006"
 #define COMMANDS_TARGET_PREFIX_SECURE "CodeDeployCommandService"
 #define COMMANDS_SIGNING_NAME "codedeploy-commands"
@@ -69,7 +77,7 @@ struct commands_opts {
     const char *user_agent;      /* borrowed; NULL: "cdagent/<version>" */
     const char *proxy_uri;       /* borrowed; NULL: environment */
     long read_timeout_ms;        /* 0: 80000 */
-    int max_retries;             /* < 0: none; 0: COMMANDS_MAX_RETRIES */
+    int max_retries;             /* < 0: none (not even on throttling); 0: COMMANDS_MAX_RETRIES */
     commands_creds_fn get_creds; /* required */
     void *creds_arg;
     http_stop_fn should_stop; /* may be NULL; checked during transfers and retry sleeps */
@@ -79,6 +87,7 @@ struct commands_opts {
     commands_transport_fn transport; /* may be NULL: http_request() on the client's own http */
     void *transport_arg;
     int64_t (*wall_clock)(void); /* may be NULL: time(NULL); seconds since the epoch */
+    uint64_t (*mono_clock_ms)(void); /* may be NULL: now_ms(); the throttle gate's clock */
     struct wirelog *wire;        /* borrowed; NULL: none.  Headers and bodies of every call are
                                   * wire-logged, redacted (R-203) */
 };

@@ -186,10 +186,11 @@ static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, 
     return 0;
 }
 
+/* arg non-NULL: the poll client, whose waits (up to 37.5 s behind the V-026 throttle gate) end
+ * at SIGTERM. */
 static void client_sleep(void *arg, uint64_t ms)
 {
-    (void)arg;
-    sleep_ms_interruptible(ms, NULL);
+    sleep_ms_interruptible(ms, arg ? (const volatile int *)&sig_stop : NULL);
 }
 
 static struct commands_client *new_client(struct daemon *d, bool interruptible, struct err *err)
@@ -200,7 +201,7 @@ static struct commands_client *new_client(struct daemon *d, bool interruptible, 
         .read_timeout_ms = (long)d->cfg->http_read_timeout * 1000,
         .get_creds = get_creds, .creds_arg = d,
         .should_stop = interruptible ? should_stop_poll : NULL,
-        .sleep = client_sleep, .wire = d->wire,
+        .sleep = client_sleep, .sleep_arg = interruptible ? d : NULL, .wire = d->wire,
     };
     return commands_client_new(&co, err);
 }

@@ -429,12 +429,17 @@ def test_commands_c_retries_500_and_throttling_r064():
         # curl itself re-sends once when a reused connection dies before any response, so the
         # dropped connection may or may not count as one of our retries.
         assert "retries=3" in out.stderr or "retries=2" in out.stderr, out.stderr
+    # V-026: throttling is retried 5 times (6 attempts) behind the throttle gate, whose waits
+    # (1, 2, 4, 8, 16 s plus up to 25 %) run on the driver's virtual clock here.
     faults = [{"op": "PollHostCommand", "kind": "throttle", "count": 10}]
     with FakeCommands(creds=CREDS, scenario={"faults": faults, "poll_hold": 0.1}) as fc:
-        out = _driver(fc, "poll", HOST_ID)
+        out = _driver(fc, "--virtual-time", "poll", HOST_ID)
         assert out.returncode != 0
         assert "ThrottlingException: Rate exceeded" in out.stderr, out.stderr
-        assert len(fc.requests("PollHostCommand")) == 4
+        assert len(fc.requests("PollHostCommand")) == 6
+        assert "retries=5 " in out.stderr, out.stderr
+        slept = int(out.stderr.rsplit("slept=", 1)[1].split()[0])
+        assert 30500 <= slept <= 31000 * 1.25, out.stderr  # less the real time between calls
 
 
 def test_commands_c_corrects_clock_skew_r051():

@@ -7,6 +7,9 @@
  *   ... complete HOST_COMMAND_ID Succeeded|Failed DIAG_JSON
  *   ... update HOST_COMMAND_ID EPOCH_SECONDS DIAG_JSON
  *
+ * --virtual-time: retry and throttle-gate waits (V-026) take no real time; they advance the
+ * client's monotonic clock instead, and "slept=<ms>" at the end of the last line adds them up.
+ *
  * Credentials come from CDAGENT_TEST_AK, CDAGENT_TEST_SK and CDAGENT_TEST_TOKEN (optional).
  * stderr always ends with "status=<http> retries=<n> offset=<s> ms=<elapsed>"; on failure the
  * error goes first as "error: <kind>: <message>" and the exit status is 1.
@@ -35,9 +38,22 @@ static int env_creds(void *arg, bool refresh, struct commands_credentials *ret, 
     return 0;
 }
 
+static uint64_t virtual_slept_ms;
+
+static void virtual_sleep(void *arg, uint64_t ms)
+{
+    (void)arg;
+    virtual_slept_ms += ms;
+}
+
+static uint64_t virtual_clock(void)
+{
+    return now_ms() + virtual_slept_ms;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: commands_client [--secure] --endpoint URL --region R [--version V] "
+    fprintf(stderr, "usage: commands_client [--secure] [--virtual-time] --endpoint URL --region R [--version V] "
                     "poll|spec|ack|complete|update ARGS...\n");
     exit(2);
 }
@@ -108,16 +124,20 @@ int main(int argc, char **argv)
     struct commands_opts o = {.agent_version = "cdagent-test-driver", .get_creds = env_creds};
     int i = 1;
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--secure") == 0)
+        if (strcmp(argv[i], "--secure") == 0) {
             o.secure = true;
-        else if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--virtual-time") == 0) {
+            o.sleep = virtual_sleep;
+            o.mono_clock_ms = virtual_clock;
+        } else if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc) {
             o.endpoint = argv[++i];
-        else if (strcmp(argv[i], "--region") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--region") == 0 && i + 1 < argc) {
             o.region = argv[++i];
-        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
             o.agent_version = argv[++i];
-        else
+        } else {
             break;
+        }
     }
     if (i >= argc)
         usage();
@@ -131,10 +151,10 @@ int main(int argc, char **argv)
     const struct commands_call_info *ci = commands_last_call(c);
     if (rc < 0)
         fprintf(stderr, "error: %s: %s\n", err_code_name(e.code), e.msg);
-    fprintf(stderr, "op=%s status=%ld retries=%d offset=%lld ms=%llu code=%s\n",
+    fprintf(stderr, "op=%s status=%ld retries=%d offset=%lld ms=%llu code=%s slept=%llu\n",
             ci->operation ? ci->operation : "", ci->status, ci->retries,
             (long long)commands_clock_offset(c), (unsigned long long)ci->elapsed_ms,
-            ci->error_code);
+            ci->error_code, (unsigned long long)virtual_slept_ms);
     commands_client_free(c);
     return rc < 0 ? 1 : 0;
 }

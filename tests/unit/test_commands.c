@@ -37,7 +37,15 @@ struct script {
     int creds_calls;
     int refreshes;
     bool stop;
+    bool advance; /* sleeps advance the fake monotonic clock (V-026 gate tests) */
 };
+
+static uint64_t fake_mono_ms = 5000000;
+
+static uint64_t fake_mono(void)
+{
+    return fake_mono_ms;
+}
 
 static char *dup_hdr(const struct http_headers *h, const char *name)
 {
@@ -110,6 +118,8 @@ static void sleep_cb(void *arg, uint64_t ms)
     struct script *s = arg;
     if (s->n_sleeps < 8)
         s->sleeps[s->n_sleeps++] = ms;
+    if (s->advance)
+        fake_mono_ms += ms;
 }
 
 static bool stop_cb(void *arg)
@@ -124,9 +134,11 @@ static int64_t fixed_clock(void)
 
 static const char *endpoint = "https://codedeploy-commands.us-east-1.amazonaws.com";
 
-static struct commands_client *client(struct script *s, bool secure)
+static struct commands_client *client_ex(struct script *s, bool secure, int max_retries)
 {
     struct commands_opts o = {
+        .max_retries = max_retries,
+        .mono_clock_ms = fake_mono,
         .endpoint = endpoint,
         .region = "us-east-1",
         .secure = secure,
@@ -146,6 +158,19 @@ static struct commands_client *client(struct script *s, bool secure)
     if (!c)
         FAILF("commands_client_new: %s", e.msg);
     return c;
+}
+
+/* A client on a fresh (open) V-026 gate: the gate is process-wide, tests must not leak it. */
+static struct commands_client *client(struct script *s, bool secure)
+{
+    commands_gate_reset();
+    return client_ex(s, secure, 0);
+}
+
+/* A client that sees the gate as earlier calls left it. */
+static struct commands_client *client_keep_gate(struct script *s, int max_retries)
+{
+    return client_ex(s, false, max_retries);
 }
 
 #define SCRIPT(...)                                                                                \
@@ -361,13 +386,14 @@ TEST(commands_r064_r065_throttling_is_err_throttled)
             "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
             "\"message\":\"Rate exceeded\"}",
             NULL, NULL},
-           {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL});
+           {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL},
+           {429, 0, "", NULL, NULL}, {429, 0, "", NULL, NULL});
     struct commands_client *c = client(&s, false);
     struct err e = ERR_INIT;
     ASSERT_FAIL(commands_complete(c, "id", true, "{}", &e));
     ASSERT_EQ(e.code, ERR_THROTTLED);
     ASSERT_STREQ(e.msg, "HTTP429: Rate exceeded");
-    ASSERT_EQ(s.calls, 4);
+    ASSERT_EQ(s.calls, 6); /* V-026: 5 retries through throttling, completion included */
     commands_client_free(c);
     script_done(&s);
 }
@@ -630,6 +656,203 @@ TEST(commands_r044_endpoint_override_used_verbatim)
         ASSERT_STREQ(s.url[0], cases[i][1]);
         /* Signing keeps the service name and region whatever the endpoint. */
         ASSERT_CONTAINS(s.auth[0], "/us-east-1/codedeploy-commands/aws4_request");
+        commands_client_free(c);
+        script_done(&s);
+    }
+}
+
+/* ---- V-026: the process-wide throttle gate ---- */
+
+#define THROTTLE                                                                                   \
+    {400, 0, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", NULL, NULL}
+#define SERVER_ERROR {500, 0, "{\"__type\":\"ServerException\",\"message\":\"boom\"}", NULL, NULL}
+
+static void assert_between(uint64_t v, uint64_t lo, uint64_t hi)
+{
+    if (v < lo || v > hi)
+        FAILF("%llu not in [%llu, %llu]", (unsigned long long)v, (unsigned long long)lo,
+              (unsigned long long)hi);
+}
+
+static void gate_is(uint64_t deadline_from_now, uint64_t next_backoff)
+{
+    uint64_t d = 0;
+    uint64_t b = 0;
+    commands_gate_state(&d, &b);
+    if (deadline_from_now == 0)
+        ASSERT_EQ(d, 0);
+    else
+        ASSERT_EQ(d - fake_mono_ms, deadline_from_now);
+    ASSERT_EQ(b, next_backoff);
+}
+
+/* Backoff 1, 2, 4, 8, 16 s (+0-25 %) between the 6 attempts, capped at 30 s; a success resets. */
+TEST(commands_v026_gate_backoff_doubles_caps_and_resets)
+{
+    struct commands_client *c = NULL;
+    {
+        SCRIPT(THROTTLE, THROTTLE, THROTTLE, THROTTLE, THROTTLE, THROTTLE);
+        s.advance = true;
+        c = client(&s, false);
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_FAIL(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_EQ(e.code, ERR_THROTTLED);
+        ASSERT_STREQ(e.msg, "ThrottlingException: Rate exceeded");
+        ASSERT_EQ(s.calls, 6);
+        ASSERT_EQ(commands_last_call(c)->retries, 5);
+        ASSERT_EQ(s.n_sleeps, 5);
+        for (size_t i = 0; i < 5; i++)
+            assert_between(s.sleeps[i], 1000u << i, (1000u << i) + (250u << i));
+        gate_is(30000, 30000); /* the 6th trip: 32 s capped at 30 s */
+        commands_client_free(c);
+        script_done(&s);
+    }
+    {
+        /* A later call waits out the pending deadline; its own throttle stays at the cap. */
+        SCRIPT(THROTTLE, {200, 0, "{}", NULL, NULL});
+        s.advance = true;
+        c = client_keep_gate(&s, 0);
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_NULL(hc);
+        ASSERT_EQ(s.calls, 2);
+        ASSERT_EQ(s.n_sleeps, 2);
+        assert_between(s.sleeps[0], 30000, 37500);
+        assert_between(s.sleeps[1], 30000, 37500);
+        gate_is(0, 1000); /* success: open, back to 1 s */
+        commands_client_free(c);
+        script_done(&s);
+    }
+    {
+        SCRIPT({200, 0, "{}", NULL, NULL});
+        c = client_keep_gate(&s, 0);
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_EQ(s.n_sleeps, 0);
+        commands_client_free(c);
+        script_done(&s);
+    }
+}
+
+/* One gate for every client; a trip while the deadline is pending does not escalate. */
+TEST(commands_v026_gate_shared_by_clients_pending_trip_counts_once)
+{
+    {
+        SCRIPT(THROTTLE);
+        commands_gate_reset();
+        struct commands_client *a = client_keep_gate(&s, -1); /* no retries at all */
+        struct err e = ERR_INIT;
+        ASSERT_FAIL(commands_ack(a, "hcid", false, NULL, &e));
+        ASSERT_EQ(e.code, ERR_THROTTLED);
+        ASSERT_EQ(s.calls, 1);
+        ASSERT_EQ(s.n_sleeps, 0);
+        gate_is(1000, 2000);
+        commands_client_free(a);
+        script_done(&s);
+    }
+    {
+        /* Another client (another thread in the daemon) waits before sending; its throttle
+         * arrives while the deadline is still pending (the clock did not move): no escalation. */
+        SCRIPT(THROTTLE);
+        struct commands_client *b = client_keep_gate(&s, -1);
+        struct err e = ERR_INIT;
+        ASSERT_FAIL(commands_complete(b, "hcid", true, NULL, &e));
+        ASSERT_EQ(e.code, ERR_THROTTLED);
+        ASSERT_EQ(s.n_sleeps, 1);
+        assert_between(s.sleeps[0], 1000, 1250);
+        gate_is(1000, 2000);
+        commands_client_free(b);
+        script_done(&s);
+    }
+    {
+        /* At the deadline the gate is open: no wait, and the success resets it. */
+        fake_mono_ms += 1000;
+        SCRIPT({200, 0, "{\"CommandStatus\":\"InProgress\"}", NULL, NULL});
+        struct commands_client *c = client_keep_gate(&s, 0);
+        struct err e = ERR_INIT;
+        enum commands_status st = COMMANDS_STATUS_NONE;
+        ASSERT_OK(commands_ack(c, "hcid", false, &st, &e));
+        ASSERT_EQ(st, COMMANDS_STATUS_IN_PROGRESS);
+        ASSERT_EQ(s.n_sleeps, 0);
+        gate_is(0, 1000);
+        commands_client_free(c);
+        script_done(&s);
+    }
+}
+
+/* V-026: poll, ack, get-spec and complete each go through 5 throttled attempts. */
+TEST(commands_v026_five_throttle_retries_for_each_operation)
+{
+    for (int op = 0; op < 4; op++) {
+        static const char *const ok_body[] = {
+            "{}", "{\"CommandStatus\":\"Succeeded\"}", "{\"DeploymentSystem\":\"CodeDeploy\"}",
+            "{}"};
+        const struct canned steps[] = {THROTTLE, THROTTLE, THROTTLE, THROTTLE, THROTTLE,
+                                       {200, 0, ok_body[op], NULL, NULL}};
+        struct script s = {.steps = steps, .n = 6, .advance = true};
+        struct commands_client *c = client(&s, false);
+        struct err e = ERR_INIT;
+        int r = -1;
+        if (op == 0) {
+            struct host_command *hc = NULL;
+            r = commands_poll(c, HOST_ID, &hc, &e);
+            host_command_free(hc);
+        } else if (op == 1) {
+            enum commands_status st;
+            r = commands_ack(c, "hcid", true, &st, &e);
+        } else if (op == 2) {
+            struct commands_spec *sp = NULL;
+            r = commands_get_spec(c, "dei", HOST_ID, &sp, &e);
+            commands_spec_free(sp);
+        } else {
+            r = commands_complete(c, "hcid", true, "{}", &e);
+        }
+        if (r < 0)
+            FAILF("operation %d: %s", op, e.msg);
+        ASSERT_EQ(s.calls, 6);
+        ASSERT_EQ(commands_last_call(c)->retries, 5);
+        ASSERT_EQ(s.n_sleeps, 5);
+        gate_is(0, 1000);
+        commands_client_free(c);
+        script_done(&s);
+    }
+}
+
+/* Throttle retries do not use up R-064's budget, nor the other way round. */
+TEST(commands_v026_r064_budgets_are_separate)
+{
+    {
+        SCRIPT(SERVER_ERROR, THROTTLE, SERVER_ERROR, THROTTLE, SERVER_ERROR,
+               {200, 0, "{}", NULL, NULL});
+        s.advance = true;
+        struct commands_client *c = client(&s, false);
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_EQ(s.calls, 6);
+        ASSERT_EQ(commands_last_call(c)->retries, 5);
+        commands_client_free(c);
+        script_done(&s);
+    }
+    {
+        SCRIPT(SERVER_ERROR, SERVER_ERROR, SERVER_ERROR, THROTTLE, SERVER_ERROR);
+        s.advance = true;
+        struct commands_client *c = client(&s, false);
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_FAIL(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_EQ(e.code, ERR_HTTP);
+        ASSERT_STREQ(e.msg, "ServerException: boom");
+        ASSERT_EQ(s.calls, 5);
+        /* The 500 sleeps stay R-064's 0.3/0.6/1.2 s full jitter; the throttle waited >= 1 s. */
+        ASSERT_EQ(s.n_sleeps, 4);
+        ASSERT_TRUE(s.sleeps[0] <= 300);
+        ASSERT_TRUE(s.sleeps[1] <= 600);
+        ASSERT_TRUE(s.sleeps[2] <= 1200);
+        assert_between(s.sleeps[3], 1000, 1250);
         commands_client_free(c);
         script_done(&s);
     }
