@@ -352,6 +352,16 @@ static void script_started(void *arg, const char *location)
     progress(o, EXEC_PHASE_SCRIPT, spec, event, location, 0, 0);
 }
 
+/* say where a failing previous-revision script came from and how to get past it. */
+static void blame_previous_revision(struct exec_result *ret, const char *state_file)
+{
+    char *m = xasprintf("%s (this script belongs to the previous revision recorded in %s; "
+                        "redeploy with --ignore-application-stop-failures or remove that file to "
+                        "skip it)", ret->message ? ret->message : "", state_file);
+    free(ret->message);
+    ret->message = m;
+}
+
 static void do_hooks(const struct executor_opts *o, const char *event,
                      const struct deploy_spec *spec, const char *dep_dir, struct exec_result *ret)
 {
@@ -390,14 +400,8 @@ static void do_hooks(const struct executor_opts *o, const char *event,
     };
     hookrun_event(&ho, ret);
     appspec_free(as);
-    if (!ret->succeeded && state_file) {
-        /* say where the failing script came from and how to get past it. */
-        char *m = xasprintf("%s (this script belongs to the previous revision recorded in %s; "
-                            "redeploy with --ignore-application-stop-failures or remove that "
-                            "file to skip it)", ret->message ? ret->message : "", state_file);
-        free(ret->message);
-        ret->message = m;
-    }
+    if (!ret->succeeded && state_file)
+        blame_previous_revision(ret, state_file);
     return;
 fail:
     appspec_free(as);
@@ -405,13 +409,8 @@ fail:
     ret->error_code = err_diag_code(&err);
     free(ret->message);
     ret->message = xstrdup(err.msg);
-    if (state_file) {
-        char *m = xasprintf("%s (this script belongs to the previous revision recorded in %s; "
-                            "redeploy with --ignore-application-stop-failures or remove that "
-                            "file to skip it)", err.msg, state_file);
-        free(ret->message);
-        ret->message = m;
-    }
+    if (state_file)
+        blame_previous_revision(ret, state_file);
 }
 
 static void set_error(struct exec_result *ret, const struct err *e)
