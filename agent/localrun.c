@@ -101,8 +101,7 @@ static void print_tail(const char *log)
     }
 }
 
-static int run_events(const struct local_opts *o, const struct config *cfg,
-                      const struct deploy_spec *spec, char **events, size_t n,
+static int run_events(const struct deploy_spec *spec, char **events, size_t n,
                       struct executor_opts *eo, const char *folder, struct display *disp)
 {
     uint64_t t0 = now_ms();
@@ -131,8 +130,6 @@ static int run_events(const struct local_opts *o, const struct config *cfg,
         exec_result_done(&res);
         return 1;
     }
-    (void)o;
-    (void)cfg;
     printf("Deployment %s: %zu events in %.1f s; scripts output in %s/logs/scripts.log\n",
            spec->deployment_id, n, (double)(now_ms() - t0) / 1000.0, folder);
     printf("AppSpec file valid. Local deployment successful\n");
@@ -288,7 +285,7 @@ static int deploy(const struct local_opts *o, const struct local_bundle *b)
         .proxy_uri = cfg.proxy_uri, .creds = id.creds, .hookenv = env,
         .progress = on_progress, .progress_arg = &disp,
     };
-    rc = run_events(o, &cfg, spec, events, n, &eo, folder, &disp);
+    rc = run_events(spec, events, n, &eo, folder, &disp);
     goto out;
 fail:
     fprintf(stderr, "ERROR: %s\n", e.msg);
