@@ -312,22 +312,15 @@ static void fail_command(struct commands_client *c, const char *hcid,
 
 static void executor_options(struct daemon *d, struct executor_opts *eo)
 {
-    const struct config *cfg = d->cfg;
-    *eo = (struct executor_opts){
-        .root_dir = cfg->root_dir, .program_name = cfg->program_name,
-        .max_revisions = (unsigned)cfg->max_revisions,
-        .max_bundle_bytes = cfg->max_bundle_extracted_bytes,
-        .max_bundle_entries = cfg->max_bundle_entries,
-        .allow_setid = !cfg->reject_unsafe_permissions_in_bundle,
-        .restore_owner = !cfg->ignore_ownership_in_bundle,
-        .reject_links = cfg->reject_symlinks_in_bundle,
-        .hook_output_grace_s = cfg->hook_output_grace_seconds,
-        .enable_deployments_log = cfg->enable_deployments_log,
-        .region = d->id.region, .domain = d->id.domain,
-        .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
-        .proxy_uri = cfg->proxy_uri, .creds = d->id.creds, .hookenv = d->hookenv,
-        .stop = &kill_hooks, .progress = exec_progress, .progress_arg = d, .wire = d->wire,
-    };
+    executor_opts_from_config(d->cfg, eo);
+    eo->region = d->id.region;
+    eo->domain = d->id.domain;
+    eo->creds = d->id.creds;
+    eo->hookenv = d->hookenv;
+    eo->stop = &kill_hooks;
+    eo->progress = exec_progress;
+    eo->progress_arg = d;
+    eo->wire = d->wire;
 }
 
 static int fetch_spec(struct daemon *d, struct commands_client *c, const struct host_command *hc,
@@ -696,33 +689,31 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Returns the number of commands still running when it gave up. */
-static int wait_for_workers(struct daemon *d)
+/* Wait until no worker runs or deadline_ms (monotonic) passes; returns the workers left. */
+static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
 {
-    unsigned max_s = (unsigned)d->cfg->kill_agent_max_wait_time_seconds;
-    log_info("Gracefully shutting down agent child threads now, will wait up to %u seconds", max_s);
-    uint64_t deadline = now_ms() + (uint64_t)max_s * 1000;
     pthread_mutex_lock(&d->mu);
-    while (d->workers > 0 && now_ms() < deadline) {
+    while (d->workers > 0 && now_ms() < deadline_ms) {
         pthread_mutex_unlock(&d->mu);
         sleep_ms_interruptible(200, NULL);
         pthread_mutex_lock(&d->mu);
     }
     int left = d->workers;
     pthread_mutex_unlock(&d->mu);
+    return left;
+}
+
+/* Returns the number of commands still running when it gave up. */
+static int wait_for_workers(struct daemon *d)
+{
+    unsigned max_s = (unsigned)d->cfg->kill_agent_max_wait_time_seconds;
+    log_info("Gracefully shutting down agent child threads now, will wait up to %u seconds", max_s);
+    int left = wait_workers_until(d, now_ms() + (uint64_t)max_s * 1000);
     if (left > 0) {
         /* stop the hooks (SIGTERM, 10 s, SIGKILL in the hook runner) and leave. */
         log_warn("%d command(s) still running after %u s; stopping their scripts", left, max_s);
         kill_hooks = 1;
-        uint64_t kd = now_ms() + DAEMON_STOP_KILL_WAIT_S * 1000;
-        pthread_mutex_lock(&d->mu);
-        while (d->workers > 0 && now_ms() < kd) {
-            pthread_mutex_unlock(&d->mu);
-            sleep_ms_interruptible(200, NULL);
-            pthread_mutex_lock(&d->mu);
-        }
-        left = d->workers;
-        pthread_mutex_unlock(&d->mu);
+        left = wait_workers_until(d, now_ms() + DAEMON_STOP_KILL_WAIT_S * 1000ULL);
     }
     hook_drain_shutdown(1000);
     if (left > 0)

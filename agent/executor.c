@@ -10,6 +10,7 @@
 
 #include "appspec.h"
 #include "bundle.h"
+#include "config.h"
 #include "copytree.h"
 #include "diag.h"
 #include "hookrun.h"
@@ -45,6 +46,23 @@ static bool is_hook_event(const char *c)
         if (strcmp(c, hook_events[i]) == 0)
             return true;
     return false;
+}
+
+void executor_opts_from_config(const struct config *cfg, struct executor_opts *ret)
+{
+    *ret = (struct executor_opts){
+        .root_dir = cfg->root_dir, .program_name = cfg->program_name,
+        .max_revisions = (unsigned)cfg->max_revisions,
+        .max_bundle_bytes = cfg->max_bundle_extracted_bytes,
+        .max_bundle_entries = cfg->max_bundle_entries,
+        .allow_setid = !cfg->reject_unsafe_permissions_in_bundle,
+        .restore_owner = !cfg->ignore_ownership_in_bundle,
+        .reject_links = cfg->reject_symlinks_in_bundle,
+        .hook_output_grace_s = cfg->hook_output_grace_seconds,
+        .enable_deployments_log = cfg->enable_deployments_log,
+        .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
+        .proxy_uri = cfg->proxy_uri,
+    };
 }
 
 bool executor_command_supported(const struct executor_opts *o, const char *command)

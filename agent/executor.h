@@ -17,6 +17,7 @@
 
 #include "err.h"
 
+struct config;
 struct deploy_spec;
 struct creds_provider;
 struct hookenv;
@@ -75,6 +76,10 @@ struct exec_result {
     bool noop;          /* no script ran (hook events) */
 };
 void exec_result_done(struct exec_result *r);
+
+/* The options that come from the agent configuration (paths, caps, hook and bundle settings);
+ * everything else in *ret is zero for the caller to fill in.  cfg is borrowed by *ret. */
+void executor_opts_from_config(const struct config *cfg, struct executor_opts *ret);
 
 /* True for the command names this agent executes; custom events count when local. */
 bool executor_command_supported(const struct executor_opts *o, const char *command);

@@ -270,21 +270,15 @@ static int deploy(const struct local_opts *o, const struct local_bundle *b)
     printf("Starting to execute deployment from within folder %s\n", folder);
     fflush(stdout);
     struct display disp = {.tty = isatty(STDOUT_FILENO) == 1};
-    struct executor_opts eo = {
-        .root_dir = cfg.root_dir, .program_name = cfg.program_name,
-        .max_revisions = (unsigned)cfg.max_revisions, .local = true,
-        .max_bundle_bytes = cfg.max_bundle_extracted_bytes,
-        .max_bundle_entries = cfg.max_bundle_entries,
-        .allow_setid = !cfg.reject_unsafe_permissions_in_bundle,
-        .restore_owner = !cfg.ignore_ownership_in_bundle,
-        .reject_links = cfg.reject_symlinks_in_bundle,
-        .hook_output_grace_s = cfg.hook_output_grace_seconds,
-        .enable_deployments_log = cfg.enable_deployments_log,
-        .region = id.region, .domain = id.domain,
-        .s3_endpoint_override = cfg.s3_endpoint_override, .use_fips = cfg.use_fips_mode,
-        .proxy_uri = cfg.proxy_uri, .creds = id.creds, .hookenv = env,
-        .progress = on_progress, .progress_arg = &disp,
-    };
+    struct executor_opts eo;
+    executor_opts_from_config(&cfg, &eo);
+    eo.local = true;
+    eo.region = id.region;
+    eo.domain = id.domain;
+    eo.creds = id.creds;
+    eo.hookenv = env;
+    eo.progress = on_progress;
+    eo.progress_arg = &disp;
     rc = run_events(spec, events, n, &eo, folder, &disp);
     goto out;
 fail:
