@@ -223,7 +223,8 @@ def test_s3_location_without_credentials_is_clear():
         r = env.local("-l", "s3://bucket/key.zip", "-t", "zip",
                       env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"})
         assert r.returncode == 1
-        assert "ERROR:" in r.stderr, r.stderr
+        assert ("ERROR: We were unable to download content from the Amazon S3 bucket due to "
+                "missing or invalid credentials.") in r.stderr, r.stderr
 
 
 def test_group_lock_shared_with_daemon_R214():
