@@ -21,7 +21,8 @@ LDLIBS     = $(PKG_LIBS) -lpthread
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B         := build
-AGENT_SRC := $(sort $(filter-out agent/main.c,$(wildcard agent/*.c)))
+LAYERS    := base sys parse net aws deploy hook run cli
+AGENT_SRC := $(sort $(filter-out agent/cli/main.c,$(wildcard $(LAYERS:%=agent/%/*.c))))
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/obj/%.o)
@@ -58,7 +59,7 @@ $(B)/libcdagent-san.a: $(SAN_AGENT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/codedeploy-agent: $(B)/obj/agent/main.o $(B)/libcdagent.a
+$(B)/codedeploy-agent: $(B)/obj/agent/cli/main.o $(B)/libcdagent.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/codedeploy-local: $(B)/codedeploy-agent
 	ln -sf codedeploy-agent $@
@@ -111,9 +112,10 @@ bench: all
 # bug 41311).  Every file is checked even after a failure, so one run lists all findings.
 lint: | $(STAMP)
 	@sh scripts/deps.sh lint
+	@sh scripts/layers.sh $(LAYERS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
-	@fail=0; for f in $(AGENT_SRC) agent/main.c; do \
+	@fail=0; for f in $(AGENT_SRC) agent/cli/main.c; do \
 		clang-tidy --quiet --warnings-as-errors='*' $$f -- \
 			$(filter-out -MMD -MP,$(ALL_CFLAGS)) || fail=1; \
 	done; \
@@ -121,7 +123,7 @@ lint: | $(STAMP)
 
 format:
 	@sh scripts/deps.sh lint
-	clang-format -i agent/*.c agent/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i agent/*/*.c agent/*/*.h tests/unit/*.c tests/unit/*.h
 
 install: all
 	install -d $(DESTDIR)/opt/codedeploy-agent/bin $(DESTDIR)$(PREFIX)/bin
@@ -137,7 +139,7 @@ clean:
 
 -include $(TOOLS_SRC:%.c=$(B)/obj/%.d)
 -include $(AGENT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SAN_AGENT_OBJ:.o=.d) $(SAN_UNIT_OBJ:.o=.d) \
-         $(B)/obj/agent/main.d
+         $(B)/obj/agent/cli/main.d
 
 # Source tarball of the git tree and the RPM for Amazon Linux 2023 (see packaging/README.md).
 dist:

@@ -189,7 +189,7 @@ def test_make_dist_tarball():
                                                       not n.startswith(prefix)][:5]
     for need in ("Makefile", "LICENSE", "README.md", "packaging/rpm/cdagent.spec",
                  "packaging/systemd/codedeploy-agent.service", "hooks/wait-for-http",
-                 "scripts/dist.sh", "agent/main.c"):
+                 "scripts/dist.sh", "agent/cli/main.c"):
         assert prefix + need in names, need
     assert not any(n.startswith(prefix + "build/") for n in names)
     assert not any("/.git/" in n for n in names)

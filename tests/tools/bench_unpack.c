@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <sys/resource.h>
 
-#include "unpack.h"
-#include "util.h"
+#include "deploy/unpack.h"
+#include "base/util.h"
 
 int main(int argc, char **argv)
 {

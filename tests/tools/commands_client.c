@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "err.h"
-#include "spec.h"
-#include "util.h"
+#include "aws/commands.h"
+#include "base/err.h"
+#include "parse/spec.h"
+#include "base/util.h"
 
 static int env_creds(void *arg, bool refresh, struct commands_credentials *ret, struct err *err)
 {

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "appspec.h"
-#include "install.h"
-#include "layout.h"
-#include "unpack.h"
-#include "util.h"
+#include "parse/appspec.h"
+#include "deploy/install.h"
+#include "deploy/layout.h"
+#include "deploy/unpack.h"
+#include "base/util.h"
 
 static void note(void *ctx, const char *msg)
 {

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "creds.h"
-#include "http.h"
-#include "imds.h"
-#include "log.h"
-#include "util.h"
+#include "deploy/bundle.h"
+#include "aws/creds.h"
+#include "net/http.h"
+#include "aws/imds.h"
+#include "base/log.h"
+#include "base/util.h"
 
 static void progress(void *arg, uint64_t done, uint64_t total, double rate)
 {

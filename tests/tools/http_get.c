@@ -30,10 +30,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "http.h"
-#include "sigv4.h"
-#include "util.h"
+#include "base/err.h"
+#include "net/http.h"
+#include "net/sigv4.h"
+#include "base/util.h"
 
 static volatile sig_atomic_t stop_flag;
 

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "creds.h"
-#include "imds.h"
-#include "log.h"
-#include "util.h"
+#include "aws/creds.h"
+#include "aws/imds.h"
+#include "base/log.h"
+#include "base/util.h"
 
 static void fast_sleep(void *arg, uint64_t ms)
 {

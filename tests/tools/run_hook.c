@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "hook.h"
-#include "hookenv.h"
-#include "scriptlog.h"
-#include "util.h"
+#include "run/diag.h"
+#include "hook/hook.h"
+#include "hook/hookenv.h"
+#include "hook/scriptlog.h"
+#include "base/util.h"
 
 static void warn_cb(void *ctx, const char *msg)
 {

@@ -5,11 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "appspec-internal.h"
-#include "appspec.h"
-#include "err.h"
+#include "parse/appspec-internal.h"
+#include "parse/appspec.h"
+#include "base/err.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Parse inline text; returns the appspec or NULL with *e filled. */
 static struct appspec *parse(const char *text, struct err *e)

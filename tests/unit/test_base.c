@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "log.h"
+#include "base/err.h"
+#include "base/log.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 TEST(err_first_message_wins)
 {

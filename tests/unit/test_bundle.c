@@ -1,9 +1,9 @@
 /* Tests for the pure parts of bundle: ETag handling, S3 error messages, GitHub URLs
  * (spec R-110, R-114, R-116; issue 6).  Transfers are tested end to end in
  * tests/e2e/test_bundle_s3.py against s3rver behind tests/fake/s3.py. */
-#include "bundle.h"
+#include "deploy/bundle.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 TEST(bundle_etag_quotes_removed_R110)
 {

@@ -3,12 +3,12 @@
  * (R-056..R-058, V-003, V-005).  The HTTP layer is replaced by a scripted transport. */
 #include <string.h>
 
-#include "commands-internal.h"
-#include "commands.h"
-#include "err.h"
-#include "http.h"
+#include "aws/commands-internal.h"
+#include "aws/commands.h"
+#include "base/err.h"
+#include "net/http.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 #define HOST_ID "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
 #define T0 1700000000 /* 2023-11-14T22:13:20Z, a Tuesday */

@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config-internal.h"
-#include "config.h"
+#include "parse/config-internal.h"
+#include "parse/config.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 #define FILE_NAME "codedeployagent.yml"
 

@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
-#include "imds.h"
+#include "aws/creds.h"
+#include "aws/imds.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MIN_MS (60 * 1000LL)
 

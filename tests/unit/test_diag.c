@@ -1,8 +1,8 @@
 /* Tests for diag: the diagnostics payloads of spec §13 (R-190..R-196), byte for byte. */
 #include "test.h"
 
-#include "diag.h"
-#include "util.h"
+#include "run/diag.h"
+#include "base/util.h"
 
 /* R-190, C-207: the spec's example failure payload, member order and compact form. */
 TEST(diag_r190_failure_example_exact)

@@ -1,8 +1,8 @@
 /* Endpoint resolution (spec R-042..R-046, R-111, R-112; v2-delta V-017..V-019): table tests. */
 #include "test.h"
 
-#include "endpoint.h"
-#include "util.h"
+#include "net/endpoint.h"
+#include "base/util.h"
 
 struct commands_case {
     const char *region, *domain;

@@ -11,10 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hook.h"
-#include "scope.h"
-#include "scriptlog.h"
-#include "util.h"
+#include "hook/hook.h"
+#include "sys/scope.h"
+#include "hook/scriptlog.h"
+#include "base/util.h"
 
 static char *env_default[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
                               (char *)"LIFECYCLE_EVENT=ApplicationStart", NULL};

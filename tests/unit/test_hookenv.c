@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hook.h"
-#include "hookenv.h"
-#include "scriptlog.h"
-#include "util.h"
+#include "hook/hook.h"
+#include "hook/hookenv.h"
+#include "hook/scriptlog.h"
+#include "base/util.h"
 
 static char *agent_env[] = {
     (char *)"PATH=/usr/bin:/bin",

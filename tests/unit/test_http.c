@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "util.h"
+#include "net/http.h"
+#include "base/util.h"
 
 /* ---- pure helpers ---- */
 
@@ -485,7 +485,7 @@ TEST(http_R055_connect_timeout_covers_tls_handshake)
 
 #include <curl/curl.h>
 
-#include "sigv4-internal.h"
+#include "net/sigv4-internal.h"
 
 static size_t collect(char *p, size_t sz, size_t n, void *arg)
 {
@@ -588,7 +588,7 @@ TEST(http_head_ignores_body_cap)
     server_stop(&s);
 }
 
-#include "wirelog.h"
+#include "net/wirelog.h"
 
 /* R-203: a client with a wire log records every request's header lines (redacted), bodies only
  * when the request opts in, never a streamed download, and a note for transport errors. */

@@ -1,9 +1,9 @@
 /* Tests for the pure parts of imds: documents, timestamps, the host identifier ARN
  * (spec R-031, R-034, R-036, R-037, R-040; issue 6).  The HTTP flow is tested end to end in
  * tests/e2e/test_imds_creds.py against tests/fake/imds.py. */
-#include "imds.h"
+#include "aws/imds.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 TEST(imds_identity_document_parsed_and_stripped_R031_R034)
 {

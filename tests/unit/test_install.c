@@ -14,11 +14,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "appspec.h"
-#include "install.h"
-#include "layout.h"
+#include "parse/appspec.h"
+#include "deploy/install.h"
+#include "deploy/layout.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 #define GROUP "g-1"
 

@@ -5,9 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "deploy/layout.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 #define GROUP "5f1b3a9e-0000-4000-8000-000000000001"
 

@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <utime.h>
 
-#include "daemon.h"
-#include "grouplock.h"
-#include "pidfile.h"
+#include "run/daemon.h"
+#include "deploy/grouplock.h"
+#include "sys/pidfile.h"
 #include "test.h"
-#include "tracking.h"
-#include "util.h"
+#include "deploy/tracking.h"
+#include "base/util.h"
 
 TEST(backoff_schedule_R065)
 {

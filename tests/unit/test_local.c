@@ -5,9 +5,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "local.h"
+#include "cli/local.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 static int parse(struct local_opts *o, struct err *e, char **argv)
 {

@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "onprem.h"
+#include "aws/onprem.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 #define FILE_NAME "codedeploy.onpremises.yml"
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scriptlog.h"
-#include "util.h"
+#include "hook/scriptlog.h"
+#include "base/util.h"
 
 static time_t fixed_clock(void)
 {

@@ -11,9 +11,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "http.h"
-#include "sigv4-internal.h"
-#include "util.h"
+#include "net/http.h"
+#include "net/sigv4-internal.h"
+#include "base/util.h"
 
 static const char *suite_dir(void)
 {

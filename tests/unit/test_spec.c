@@ -2,11 +2,11 @@
  * The envelope fixtures come from tests/data/spec/make-fixtures.py (openssl). */
 #include <string.h>
 
-#include "err.h"
-#include "local.h"
-#include "spec.h"
+#include "base/err.h"
+#include "cli/local.h"
+#include "parse/spec.h"
 #include "test.h"
-#include "util.h"
+#include "base/util.h"
 
 static char *fixture(const char *name, size_t *len)
 {

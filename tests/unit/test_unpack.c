@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "test.h"
-#include "unpack.h"
-#include "util.h"
+#include "deploy/unpack.h"
+#include "base/util.h"
 
 struct ent {
     char type;         /* f file, d dir, l symlink, h hardlink, c char device, p fifo */

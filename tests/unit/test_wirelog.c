@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "test.h"
-#include "util.h"
-#include "wirelog.h"
+#include "base/util.h"
+#include "net/wirelog.h"
 
 static char *slurp(const char *path)
 {

@@ -1,0 +1,327 @@
+/* localrun: see localrun.h. */
+#include "cli/localrun.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "parse/appspec.h"
+#include "parse/config.h"
+#include "run/executor.h"
+#include "deploy/grouplock.h"
+#include "hook/hookenv.h"
+#include "aws/identity.h"
+#include "deploy/layout.h"
+#include "cli/local.h"
+#include "base/log.h"
+#include "parse/spec.h"
+#include "base/util.h"
+
+struct display {
+    bool tty;
+    uint64_t event_start_ms;
+};
+
+static const char *col(const struct display *d, const char *code)
+{
+    return d->tty ? code : "";
+}
+
+static void on_progress(void *arg, const struct executor_progress *p)
+{
+    struct display *d = arg;
+    if (p->phase == EXEC_PHASE_START) {
+        d->event_start_ms = now_ms();
+        printf("%s==>%s %s\n", col(d, "\033[1;34m"), col(d, "\033[0m"), p->command);
+    } else if (p->phase == EXEC_PHASE_SCRIPT) {
+        printf("    running %s\n", p->script);
+    }
+    fflush(stdout);
+}
+
+static void print_help(const char *config_file)
+{
+    struct config cfg;
+    config_init(&cfg);
+    const char *root = cfg.root_dir;
+    struct config loaded;
+    bool have = config_load(config_file, &loaded, NULL) == 0;
+    if (have)
+        root = loaded.root_dir;
+    printf("Usage: codedeploy-local [options] [validate]\n\n"
+           "Deploys a revision on this host without the CodeDeploy service, running the same\n"
+           "lifecycle events as the agent. Deployments go under %s.\n\n"
+           "  -l, --bundle-location LOC       directory, archive, s3://bucket/key[?versionId=V&etag=E]\n"
+           "                                  or a GitHub URL (default: the current directory)\n"
+           "  -t, --type TYPE                 tgz, tar, zip or directory (default: directory)\n"
+           "  -b, --file-exists-behavior B    DISALLOW, OVERWRITE or RETAIN (default: DISALLOW)\n"
+           "  -g, --deployment-group ID       deployment group id (default: %s)\n"
+           "  -d, --deployment-group-name N   DEPLOYMENT_GROUP_NAME for hooks (default: %s)\n"
+           "  -a, --application-name NAME     APPLICATION_NAME for hooks (default: the location)\n"
+           "  -e, --events E1,E2,...          events to run, in order (default: all 11)\n"
+           "  -c, --agent-configuration-file F  agent config (default: %s)\n"
+           "  -A, --appspec-filename NAME     AppSpec file name (default: appspec.yml, then .yaml)\n"
+           "  -h, --help                      this help\n"
+           "  -v, --version                   print the version\n\n"
+           "  validate                        check the bundle's AppSpec and scripts, run nothing\n",
+           root, LOCAL_DEFAULT_GROUP, LOCAL_DEFAULT_GROUP_NAME, LOCAL_DEFAULT_CONFIG);
+    if (have)
+        config_done(&loaded);
+    config_done(&cfg);
+}
+
+/* Print the last lines of the failing event's output. */
+static void print_tail(const char *log)
+{
+    if (!log || !*log)
+        return;
+    size_t n = strlen(log);
+    int lines = 0;
+    size_t start = n;
+    while (start > 0 && lines < 11) {
+        start--;
+        if (log[start] == '\n')
+            lines++;
+    }
+    if (log[start] == '\n')
+        start++;
+    printf("    last output:\n");
+    const char *p = log + start;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        printf("      | %.*s\n", (int)len, p);
+        if (!e)
+            break;
+        p = e + 1;
+    }
+}
+
+static int run_events(const struct deploy_spec *spec, char **events, size_t n,
+                      struct executor_opts *eo, const char *folder, struct display *disp)
+{
+    uint64_t t0 = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        struct exec_result res;
+        executor_run(eo, events[i], spec, &res);
+        double secs = (double)(now_ms() - disp->event_start_ms) / 1000.0;
+        if (res.succeeded) {
+            printf("    %s%s%s %s (%.1f s)%s\n", col(disp, "\033[32m"), "ok", col(disp, "\033[0m"),
+                   events[i], secs, res.noop ? ", nothing to run" : "");
+            exec_result_done(&res);
+            continue;
+        }
+        printf("    %sFAILED%s %s (%.1f s): %s\n", col(disp, "\033[31m"), col(disp, "\033[0m"),
+               events[i], secs, res.message);
+        print_tail(res.log);
+        fflush(stdout);
+        if (res.script_name && *res.script_name && res.error_code >= 1 && res.error_code <= 7 &&
+            res.error_code != 5)
+            fprintf(stderr, "Your local deployment failed while trying to execute your script "
+                    "at %s/deployment-archive/%s\n", folder, res.script_name);
+        else
+            fprintf(stderr, "ERROR: %s\n", res.message);
+        fprintf(stderr, "See the deployment log at %s/logs/scripts.log for more details\n",
+                folder);
+        exec_result_done(&res);
+        return 1;
+    }
+    printf("Deployment %s: %zu events in %.1f s; scripts output in %s/logs/scripts.log\n",
+           spec->deployment_id, n, (double)(now_ms() - t0) / 1000.0, folder);
+    printf("AppSpec file valid. Local deployment successful\n");
+    return 0;
+}
+
+static int validate_bundle(const struct local_opts *o, const struct local_bundle *b)
+{
+    if (b->kind != LOCAL_KIND_DIRECTORY) {
+        fprintf(stderr, "ERROR: validate works on a directory bundle; unpack the archive first\n");
+        return 1;
+    }
+    struct err e = ERR_INIT;
+    AUTOFREE char *path = NULL;
+    struct appspec *as = NULL;
+    if (appspec_find(b->location, o->appspec_filename, &path, &e) < 0 ||
+        appspec_load(path, &as, &e) < 0) {
+        fprintf(stderr, "ERROR: %s\n", e.msg);
+        return 1;
+    }
+    int problems = 0;
+    for (size_t i = 0; i < as->n_warnings; i++)
+        printf("warning: %s\n", as->warnings[i]);
+    for (size_t i = 0; i < as->n_events; i++) {
+        const struct appspec_event *ev = &as->events[i];
+        for (size_t k = 0; k < ev->n_scripts; k++) {
+            const struct appspec_script *sc = &ev->scripts[k];
+            AUTOFREE char *sp = NULL;
+            struct err pe = ERR_INIT;
+            if (appspec_path_in_archive(b->location, sc->location_rel, &sp, &pe) < 0) {
+                printf("problem: %s: %s\n", ev->name, pe.msg);
+                problems++;
+                continue;
+            }
+            struct stat st;
+            if (stat(sp, &st) < 0 || !S_ISREG(st.st_mode)) {
+                printf("problem: %s line %d: script %s does not exist\n", as->filename, sc->line,
+                       sc->location);
+                problems++;
+                continue;
+            }
+            if (!(st.st_mode & 0111))
+                printf("warning: %s line %d: script %s is not executable (the agent will try "
+                       "chmod a+x)\n", as->filename, sc->line, sc->location);
+            char first[256] = "";
+            FILE *f = fopen(sp, "re");
+            if (f) {
+                if (!fgets(first, sizeof(first), f))
+                    first[0] = '\0';
+                fclose(f);
+            }
+            if (str_has_prefix(first, "#!")) {
+                char interp[256];
+                if (sscanf(first + 2, " %255s", interp) == 1 && access(interp, X_OK) != 0) {
+                    printf("problem: %s line %d: script %s asks for interpreter %s, which is not "
+                           "on this host\n", as->filename, sc->line, sc->location, interp);
+                    problems++;
+                }
+            }
+            if (sc->runas && !getpwnam(sc->runas)) {
+                printf("problem: %s line %d: runas user '%s' does not exist on this host\n",
+                       as->filename, sc->line, sc->runas);
+                problems++;
+            }
+        }
+    }
+    for (size_t i = 0; i < as->n_files; i++) {
+        AUTOFREE char *sp = NULL;
+        struct err pe = ERR_INIT;
+        if (appspec_path_in_archive(b->location, as->files[i].source_rel, &sp, &pe) < 0 ||
+            !file_exists(sp)) {
+            printf("problem: %s line %d: files source '%s' is not in the bundle\n", as->filename,
+                   as->files[i].line, as->files[i].source);
+            problems++;
+        }
+    }
+    appspec_free(as);
+    if (problems) {
+        printf("%d problem(s) found in %s\n", problems, path);
+        return 1;
+    }
+    printf("%s is valid\n", path);
+    return 0;
+}
+
+static int deploy(const struct local_opts *o, const struct local_bundle *b)
+{
+    struct config cfg;
+    struct err e = ERR_INIT;
+    if (config_load(o->config_file, &cfg, &e) < 0) {
+        fprintf(stderr, "ERROR: %s\n", e.msg);
+        return 1;
+    }
+    struct log_opts lo = {.program = "codedeploy-local", .log_dir = cfg.log_dir,
+                          .verbose = cfg.verbose, .quiet_stderr = true};
+    if (log_open(&lo, &e) < 0) {
+        fprintf(stderr, "warning: %s; logging to stderr only\n", e.msg);
+        err_clear(&e);
+    }
+    int rc = 1;
+    char **events = NULL;
+    size_t n = 0;
+    struct deploy_spec *spec = NULL;
+    struct identity id = {0};
+    struct hookenv *env = NULL;
+    int lock = -1;
+    char id_buf[18];
+    AUTOFREE char *json = NULL;
+    AUTOFREE char *folder = NULL;
+    if (local_events(o->events, &events, &n, &e) < 0)
+        goto fail;
+    local_new_deployment_id(id_buf);
+    json = local_build_spec(o, b, id_buf, events, n);
+    struct spec_parse_opts po = {.allow_local_revisions = true};
+    if (spec_load("TEXT/JSON", json, strlen(json), true, &po, &spec, &e) < 0)
+        goto fail;
+    if (b->kind == LOCAL_KIND_S3 && identity_init(&id, &cfg, false, NULL, NULL, &e) < 0)
+        goto fail;
+    if (b->kind == LOCAL_KIND_S3 && !id.creds) {
+        err_set(&e, ERR_AUTH, "We were unable to download content from the Amazon S3 bucket due "
+                "to missing or invalid credentials. For information about specifying your AWS "
+                "credentials, see https://aws.amazon.com/blogs/security/"
+                "a-new-and-standardized-way-to-manage-credentials-in-the-aws-sdks");
+        goto fail;
+    }
+    struct hookenv_opts ho = {0};
+    env = hookenv_new(&ho, NULL);
+    if (!env) {
+        struct hookenv_opts h2 = {.profile = ""};
+        env = hookenv_new(&h2, &e);
+        if (!env)
+            goto fail;
+    }
+    lock = grouplock_acquire(cfg.root_dir, o->group_id, 0, NULL, &e);
+    if (lock < 0)
+        goto fail;
+    folder = layout_deployment_dir(cfg.root_dir, o->group_id, spec->deployment_id);
+    printf("Starting to execute deployment from within folder %s\n", folder);
+    fflush(stdout);
+    struct display disp = {.tty = isatty(STDOUT_FILENO) == 1};
+    struct executor_opts eo;
+    executor_opts_from_config(&cfg, &eo);
+    eo.local = true;
+    eo.region = id.region;
+    eo.domain = id.domain;
+    eo.creds = id.creds;
+    eo.hookenv = env;
+    eo.progress = on_progress;
+    eo.progress_arg = &disp;
+    rc = run_events(spec, events, n, &eo, folder, &disp);
+    goto out;
+fail:
+    fprintf(stderr, "ERROR: %s\n", e.msg);
+    if (folder)
+        fprintf(stderr, "See the deployment log at %s/logs/scripts.log for more details\n", folder);
+    rc = 1;
+out:
+    grouplock_release(lock);
+    hookenv_free(env);
+    identity_done(&id);
+    spec_free(spec);
+    local_events_free(events);
+    log_close();
+    config_done(&cfg);
+    return rc;
+}
+
+int localrun_main(int argc, char **argv)
+{
+    struct local_opts o;
+    struct err e = ERR_INIT;
+    if (local_parse_args(argc, argv, &o, &e) < 0) {
+        fprintf(stderr, "ERROR: %s\nRun 'codedeploy-local --help' for the options.\n", e.msg);
+        return 64;
+    }
+    int rc;
+    if (o.help) {
+        print_help(o.config_file);
+        rc = 0;
+    } else if (o.version) {
+        printf("%s\n", LOCAL_VERSION);
+        rc = 0;
+    } else {
+        struct local_bundle b = {0};
+        if (local_validate(&o, &b, &e) < 0) {
+            fprintf(stderr, "ERROR: %s\n", e.msg);
+            rc = 1;
+        } else {
+            rc = o.validate_only ? validate_bundle(&o, &b) : deploy(&o, &b);
+        }
+        local_bundle_done(&b);
+    }
+    local_opts_done(&o);
+    return rc;
+}

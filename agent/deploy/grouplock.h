@@ -1,0 +1,21 @@
+/*
+ * grouplock: one advisory lock per deployment group, shared by the daemon and codedeploy-local
+ * so the two never work on the same group at once (R-072, R-214).  The lock is an flock on
+ * "<root_dir>/.cdagent-locks/<group id>.lock"; it is released when the fd is closed, also when the
+ * process dies.
+ */
+#ifndef CDAGENT_GROUPLOCK_H
+#define CDAGENT_GROUPLOCK_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+
+/* Take the lock, waiting up to wait_ms (0: do not wait; < 0: forever, but return early when *stop
+ * becomes non-zero).  Returns the lock fd (>= 0), or -1 with ERR_TIMEOUT "deployment group
+ * '<group>' is busy (another deployment holds <path>)" or ERR_SYSTEM / ERR_UNSAFE. */
+int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
+                      const volatile int *stop, struct err *err);
+void grouplock_release(int fd);
+
+#endif

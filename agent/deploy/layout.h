@@ -1,0 +1,122 @@
+/*
+ * layout: the on-host layout under :root_dir: (spec section 8, R-100..R-106, R-219), shared with
+ * the Ruby agent and the v2 agent, so every name and format here is a compatibility contract:
+ *
+ *   <root>/<group>/<deployment id>/{bundle.tar, deployment-archive/, logs/scripts.log}
+ *   <root>/deployment-instructions/<group>_last_successful_install   (path, no newline)
+ *   <root>/deployment-instructions/<group>_most_recent_install       (path, no newline)
+ *   <root>/deployment-instructions/<group>-cleanup, <group>-install.json (written by install.c)
+ *   <root>/deployment-logs/<program>-deployments.log, <root>/ongoing-deployment/
+ *
+ * Path builders return newly allocated strings (caller frees) and do no I/O.  State files are
+ * written atomically (temp + rename) with mode 0600 (R-101, R-219).  Revision retention
+ * (R-106) removes old deployment directories with the agent's own no-follow recursive removal.
+ * Nothing here logs above debug.
+ *
+ * DownloadBundle with these pieces (R-107): layout_make_deployment_dir(); layout_prune_revisions()
+ * (log a failure and go on); fetch to layout_bundle_path(); unpack_archive() into
+ * layout_archive_dir(); unpack_strip_top_dir(); layout_record_most_recent().  Install:
+ * appspec_find() + appspec_load() in the archive, install_run() (which also writes
+ * _last_successful_install).
+ */
+#ifndef CDAGENT_LAYOUT_H
+#define CDAGENT_LAYOUT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+#define LAYOUT_BUNDLE_FILE "bundle.tar"
+#define LAYOUT_ARCHIVE_DIR "deployment-archive"
+#define LAYOUT_ARCHIVE_TEMP_DIR "deployment-archive-temp"
+#define LAYOUT_LOGS_DIR "logs"
+#define LAYOUT_SCRIPTS_LOG "scripts.log"
+#define LAYOUT_INSTRUCTIONS_DIR "deployment-instructions"
+#define LAYOUT_DEPLOYMENT_LOGS_DIR "deployment-logs"
+#define LAYOUT_ONGOING_DIR_DEFAULT "ongoing-deployment"
+#define LAYOUT_BUNDLE_ETAG_FILE ".bundle-etag"      /* v2 marker, V-051 */
+#define LAYOUT_BUNDLE_SOURCE_FILE ".bundle-source"  /* v2 marker, V-051 */
+#define LAYOUT_LAST_SUCCESSFUL_SUFFIX "_last_successful_install"
+#define LAYOUT_MOST_RECENT_SUFFIX "_most_recent_install"
+#define LAYOUT_CLEANUP_SUFFIX "-cleanup"
+#define LAYOUT_INSTALL_JSON_SUFFIX "-install.json"
+
+#define LAYOUT_DIR_MODE 0755         /* directories the agent creates */
+#define LAYOUT_FILE_MODE 0644        /* ordinary files the agent creates */
+#define LAYOUT_STATE_FILE_MODE 0600  /* files in deployment-instructions/ and ongoing-deployment/ */
+
+/* State files are tiny; anything larger is not ours (read cap). */
+#define LAYOUT_STATE_FILE_MAX 65536
+
+/* ---- path builders (no I/O; caller frees) ---- */
+char *layout_group_dir(const char *root_dir, const char *group_id);
+char *layout_deployment_dir(const char *root_dir, const char *group_id, const char *deployment_id);
+/* Below a deployment directory ("<root>/<group>/<id>"). */
+char *layout_bundle_path(const char *deployment_dir);
+char *layout_archive_dir(const char *deployment_dir);
+char *layout_logs_dir(const char *deployment_dir);
+char *layout_scripts_log(const char *deployment_dir);
+char *layout_instructions_dir(const char *root_dir);
+char *layout_last_successful_path(const char *root_dir, const char *group_id);
+char *layout_most_recent_path(const char *root_dir, const char *group_id);
+char *layout_cleanup_path(const char *root_dir, const char *group_id);
+char *layout_install_json_path(const char *root_dir, const char *group_id);
+char *layout_deployment_logs_dir(const char *root_dir);
+/* "<root>/deployment-logs/<program_name>-deployments.log". */
+char *layout_deployments_log(const char *root_dir, const char *program_name);
+/* "<root>/<tracking_dir>"; tracking_dir NULL or "" = LAYOUT_ONGOING_DIR_DEFAULT. */
+char *layout_ongoing_dir(const char *root_dir, const char *tracking_dir);
+
+/*
+ * Check that id (a deployment group id or deployment id from the service) is usable as one path
+ * component: non-empty, at most 255 bytes, not "." or "..", no '/', no control characters.
+ * what names it in the message ("deployment group id").  ERR_UNSAFE otherwise.
+ */
+int layout_check_id(const char *id, const char *what, struct err *err);
+
+/* ---- directories ---- */
+/* mkdir -p "<root>/<group>/<id>" (mode 0755); *ret_dir (may be NULL) gets its path.  ERR_UNSAFE
+ * for a bad id, ERR_SYSTEM when a directory cannot be created. */
+int layout_make_deployment_dir(const char *root_dir, const char *group_id,
+                               const char *deployment_id, char **ret_dir, struct err *err);
+/* mkdir -p "<root>/deployment-instructions" (mode 0755).  ERR_SYSTEM on failure. */
+int layout_make_instructions_dir(const char *root_dir, struct err *err);
+
+/* ---- state files (R-102, R-103) ---- */
+/*
+ * Read "<group>_last_successful_install" / "_most_recent_install": the deployment directory path
+ * with one trailing newline stripped (files written by the Ruby agent or by hand may have one).
+ * A missing or empty file is not an error: *ret = NULL.  Otherwise *ret is allocated (caller
+ * frees).  Errors: ERR_SYSTEM when the file exists but cannot be read, ERR_LIMIT when it is larger
+ * than LAYOUT_STATE_FILE_MAX.
+ */
+int layout_read_last_successful(const char *root_dir, const char *group_id, char **ret,
+                                struct err *err);
+int layout_read_most_recent(const char *root_dir, const char *group_id, char **ret,
+                            struct err *err);
+/*
+ * Write deployment_dir (no trailing newline) atomically, mode 0600, creating
+ * deployment-instructions/ when missing.  Errors: ERR_SYSTEM.
+ */
+int layout_record_last_successful(const char *root_dir, const char *group_id,
+                                  const char *deployment_dir, struct err *err);
+int layout_record_most_recent(const char *root_dir, const char *group_id,
+                              const char *deployment_dir, struct err *err);
+
+/* ---- retention (R-106, V-061) ---- */
+/*
+ * Remove old revisions of one deployment group: of the entries of "<root>/<group>/" other than
+ * current_deployment_id, with extra = count - max_revisions + 1 > 0, remove the extra oldest by
+ * mtime (ties: name order), except the directory named by _last_successful_install (it is
+ * excluded after extra is computed, so fewer may be removed).  Removal never follows symlinks.
+ * A missing group directory is success.  *ret_removed (may be NULL) counts removed entries.
+ * Every candidate is attempted; returns -1 with the first failure in err (ERR_SYSTEM) when any
+ * removal or the listing failed, and removes nothing when _last_successful_install exists but
+ * cannot be read; the caller logs it and carries on (R-106: not fatal).
+ */
+int layout_prune_revisions(const char *root_dir, const char *group_id,
+                           const char *current_deployment_id, unsigned max_revisions,
+                           unsigned *ret_removed, struct err *err);
+
+#endif

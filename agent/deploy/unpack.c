@@ -1,0 +1,617 @@
+/*
+ * unpack: safe bundle extraction with libarchive (spec section 9.5).
+ *
+ * Each archive is extracted by a short-lived thread that first takes a private filesystem
+ * context (unshare(CLONE_FS)) and chdir()s into the destination.  Entry names then stay
+ * relative, which lets libarchive's own guards (ARCHIVE_EXTRACT_SECURE_NODOTDOT, _SYMLINKS,
+ * _NOABSOLUTEPATHS) run exactly as in bsdtar, and keeps libarchive's internal chdir()s (deep
+ * paths, symlink checks) away from the daemon's other threads.  Where unshare() is refused
+ * (some container seccomp profiles), the thread instead prefixes every name with the
+ * symlink-free real path of the destination.  Either way our own checks run first, so a hostile
+ * entry fails with a message naming it, before anything is written for it.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deploy/unpack.h"
+#include "base/util.h"
+
+#define READ_BLOCK_BYTES (128 * 1024)
+
+enum unpack_format unpack_format_from_type(const char *bundle_type)
+{
+    if (str_eq(bundle_type, "zip"))
+        return UNPACK_ZIP;
+    if (str_eq(bundle_type, "tgz"))
+        return UNPACK_TGZ;
+    return UNPACK_TAR;
+}
+
+struct job {
+    const char *archive_path;        /* borrowed */
+    enum unpack_format fmt;
+    const char *dest;                /* borrowed */
+    struct unpack_opts opts;
+    char *prefix;                    /* owned; "" (relative mode) or "<realpath dest>/" */
+    struct archive *ar;              /* owned */
+    struct archive *aw;              /* owned */
+    struct unpack_stats stats;
+    char *safe_parent;               /* owned; last parent verified free of symlinks, or NULL */
+    bool is_root;
+    /* One-entry caches for owner lookups. */
+    char *last_uname, *last_gname;   /* owned */
+    uid_t last_uid;
+    gid_t last_gid;
+    struct err err;
+    int rc;
+};
+
+static const char *kind(const struct job *j)
+{
+    return j->fmt == UNPACK_ZIP ? "zip" : "tar";
+}
+
+static void warnf(const struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(const struct job *j, const char *fmt, ...)
+{
+    if (!j->opts.warn)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    j->opts.warn(j->opts.warn_ctx, line);
+}
+
+static int unsafe(struct job *j, const char *name, const char *why)
+{
+    return err_set(&j->err, ERR_UNSAFE, "Refusing unsafe archive entry '%s': %s", name, why);
+}
+
+/*
+ * Normalise an archive name into out (size >= strlen(name)+1): drop "." components, repeated
+ * and trailing slashes.  Returns the reason for refusing absolute names and ".." components,
+ * else NULL.
+ */
+static const char *clean_name(const char *name, char *out)
+{
+    if (name[0] == '/')
+        return "absolute path";
+    size_t o = 0;
+    const char *s = name;
+    while (*s) {
+        while (*s == '/')
+            s++;
+        const char *e = strchrnul(s, '/');
+        size_t n = (size_t)(e - s);
+        if (n == 2 && s[0] == '.' && s[1] == '.')
+            return "path contains '..'";
+        if (n > 0 && !(n == 1 && s[0] == '.')) {
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, s, n);
+            o += n;
+        }
+        s = e;
+    }
+    out[o] = '\0';
+    return NULL;
+}
+
+/*
+ * The first parent directory of rel that is a symbolic link on disk (an earlier entry or a
+ * pre-existing link, R-125), as an allocated string; NULL when there is none.  safe_parent
+ * caches the last parent found clean; it is dropped whenever a link entry is extracted.
+ */
+static char *linked_parent(struct job *j, const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    if (!slash)
+        return NULL;
+    size_t plen = (size_t)(slash - rel);
+    if (j->safe_parent && strlen(j->safe_parent) >= plen &&
+        strncmp(j->safe_parent, rel, plen) == 0 &&
+        (j->safe_parent[plen] == '\0' || j->safe_parent[plen] == '/'))
+        return NULL;
+    size_t pre = strlen(j->prefix);
+    AUTOFREE char *p = xmalloc(pre + plen + 1);
+    memcpy(p, j->prefix, pre);
+    memcpy(p + pre, rel, plen);
+    p[pre + plen] = '\0';
+    for (size_t i = pre; i <= pre + plen; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        struct stat st;
+        if (lstat(p, &st) < 0)
+            break;  /* missing: nothing below it can exist either */
+        if (S_ISLNK(st.st_mode))
+            return xstrdup(p + pre);
+        p[i] = c;
+    }
+    free(j->safe_parent);
+    j->safe_parent = xstrndup(rel, plen);
+    return NULL;
+}
+
+static int write_failed(struct job *j, const char *name)
+{
+    int e = archive_errno(j->aw);
+    if (e == ENOSPC || e == EDQUOT) {
+        err_set(&j->err, ERR_SYSTEM, "%s", UNPACK_DISK_FULL_MSG);
+        j->err.sys_errno = e;
+        return -1;
+    }
+    const char *s = archive_error_string(j->aw);
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", kind(j), name,
+                   s ? s : "write failed");
+}
+
+static int read_failed(struct job *j, const char *what)
+{
+    const char *s = archive_error_string(j->ar);
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: %s%s", kind(j),
+                   what ? what : "", s ? s : "unreadable archive");
+}
+
+/* zip entries made on DOS/Windows carry no Unix mode; libarchive then reports 0664/0775.
+ * unzip (the Ruby agent's tool) gives such entries 0666/0777 minus umask 022 (R-123). */
+static void zip_default_mode(struct archive_entry *e)
+{
+    mode_t perm = archive_entry_perm(e);
+    unsigned type = archive_entry_filetype(e);
+    if (type == AE_IFREG && (perm == 0664 || perm == 0))
+        archive_entry_set_perm(e, 0644);
+    else if (type == AE_IFDIR && (perm == 0775 || perm == 0))
+        archive_entry_set_perm(e, 0755);
+}
+
+static int lookup_uid(struct job *j, struct archive_entry *e, uid_t *ret)
+{
+    const char *name = archive_entry_uname(e);
+    if (name && *name) {
+        if (j->last_uname && strcmp(j->last_uname, name) == 0) {
+            *ret = j->last_uid;
+            return 0;
+        }
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res) {
+            free(j->last_uname);
+            j->last_uname = xstrdup(name);
+            j->last_uid = res->pw_uid;
+            *ret = res->pw_uid;
+            return 0;
+        }
+    }
+    *ret = (uid_t)archive_entry_uid(e);
+    return 0;
+}
+
+static int lookup_gid(struct job *j, struct archive_entry *e, gid_t *ret)
+{
+    const char *name = archive_entry_gname(e);
+    if (name && *name) {
+        if (j->last_gname && strcmp(j->last_gname, name) == 0) {
+            *ret = j->last_gid;
+            return 0;
+        }
+        struct group gr, *res = NULL;
+        char buf[4096];
+        if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res) {
+            free(j->last_gname);
+            j->last_gname = xstrdup(name);
+            j->last_gid = res->gr_gid;
+            *ret = res->gr_gid;
+            return 0;
+        }
+    }
+    *ret = (gid_t)archive_entry_gid(e);
+    return 0;
+}
+
+/* After libarchive finished an entry: owner (root, restore_owner) and setid bits. */
+static int finish_meta(struct job *j, struct archive_entry *e, const char *path, const char *rel)
+{
+    unsigned type = archive_entry_filetype(e);
+    mode_t perm = archive_entry_perm(e);
+    bool chowned = false;
+    if (j->opts.restore_owner && j->is_root) {
+        uid_t uid;
+        gid_t gid;
+        lookup_uid(j, e, &uid);
+        lookup_gid(j, e, &gid);
+        if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'", kind(j),
+                           rel);
+        chowned = true;
+    }
+    /* chown() clears setid bits, and libarchive restores them only when the archive's owner is
+     * ours: put them back ourselves when they are allowed. */
+    if (type == AE_IFREG && (perm & 06000) && (chowned || j->opts.allow_setid)) {
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", kind(j), rel);
+        int r = fchmod(fd, perm);
+        close(fd);
+        if (r < 0)
+            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", kind(j), rel);
+    }
+    return 0;
+}
+
+static int copy_data(struct job *j, const char *rel)
+{
+    int64_t high = 0;
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int r = archive_read_data_block(j->ar, &buf, &size, &off);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN) {
+            AUTOFREE char *what = xasprintf("'%s': ", rel);
+            return read_failed(j, what);
+        }
+        int64_t end = (int64_t)off + (int64_t)size;
+        if (end > high) {
+            j->stats.bytes += (uint64_t)(end - high);
+            high = end;
+        }
+        if (j->stats.bytes > j->opts.max_bytes)
+            return err_set(&j->err, ERR_LIMIT,
+                           "Refusing archive entry '%s': the archive expands to more than %llu "
+                           "bytes (:max_bundle_extracted_bytes:)",
+                           rel, (unsigned long long)j->opts.max_bytes);
+        if (size > 0 && archive_write_data_block(j->aw, buf, size, off) < ARCHIVE_OK)
+            return write_failed(j, rel);
+    }
+}
+
+/* Checks and rewrites for one entry; *ret_skip when it must not be extracted. */
+static int vet_entry(struct job *j, struct archive_entry *e, const char *name, char *rel,
+                     bool *ret_skip)
+{
+    *ret_skip = false;
+    const char *why = clean_name(name, rel);
+    if (why)
+        return unsafe(j, name, why);
+    if (rel[0] == '\0') {
+        /* "." or "./": the destination itself; its mode stays ours (V-052). */
+        *ret_skip = true;
+        return 0;
+    }
+    unsigned type = archive_entry_filetype(e);
+    const char *hl = archive_entry_hardlink(e);
+    if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK) {
+        warnf(j, "Skipping archive entry '%s': device nodes, FIFOs and sockets are not extracted",
+              rel);
+        j->stats.skipped++;
+        *ret_skip = true;
+        return 0;
+    }
+    if (j->opts.reject_links && (type == AE_IFLNK || hl))
+        return unsafe(j, rel, "the bundle may not contain links (reject_links)");
+    AUTOFREE char *link = linked_parent(j, rel);
+    if (link) {
+        AUTOFREE char *msg = xasprintf("would be written through the symbolic link '%s'", link);
+        return unsafe(j, name, msg);
+    }
+    if (hl) {
+        AUTOFREE char *hrel = xmalloc(strlen(hl) + 1);
+        if (clean_name(hl, hrel) || hrel[0] == '\0')
+            return unsafe(j, name, "hard link target lies outside the archive");
+        AUTOFREE char *hlink = linked_parent(j, hrel);
+        if (hlink)
+            return unsafe(j, name, "hard link target lies outside the archive");
+        AUTOFREE char *full = xasprintf("%s%s", j->prefix, hrel);
+        archive_entry_copy_hardlink(e, full);
+    }
+    if (type == AE_IFLNK || hl) {
+        free(j->safe_parent);
+        j->safe_parent = NULL;
+    }
+    if (j->fmt == UNPACK_ZIP)
+        zip_default_mode(e);
+    if (!j->opts.allow_setid && type == AE_IFREG)
+        archive_entry_set_perm(e, archive_entry_perm(e) & ~(mode_t)06000);
+    AUTOFREE char *full = xasprintf("%s%s", j->prefix, rel);
+    archive_entry_copy_pathname(e, full);
+    return 0;
+}
+
+static int extract_entries(struct job *j)
+{
+    for (;;) {
+        struct archive_entry *e;
+        int r = archive_read_next_header(j->ar, &e);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
+            return read_failed(j, NULL);
+        if (++j->stats.entries > j->opts.max_entries)
+            return err_set(&j->err, ERR_LIMIT,
+                           "Refusing archive entry '%s': the archive has more than %llu entries "
+                           "(:max_bundle_entries:)",
+                           archive_entry_pathname(e) ? archive_entry_pathname(e) : "?",
+                           (unsigned long long)j->opts.max_entries);
+        const char *name = archive_entry_pathname(e);
+        if (!name)
+            name = archive_entry_pathname_utf8(e);
+        if (!name || !*name)
+            return err_set(&j->err, ERR_ARCHIVE,
+                           "Error extracting %s archive: entry %llu has no usable name", kind(j),
+                           (unsigned long long)j->stats.entries);
+        AUTOFREE char *orig = xstrdup(name);
+        AUTOFREE char *rel = xmalloc(strlen(orig) + 1);
+        bool skip;
+        if (vet_entry(j, e, orig, rel, &skip) < 0)
+            return -1;
+        if (skip)
+            continue;
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
+            j->stats.bytes + (uint64_t)archive_entry_size(e) > j->opts.max_bytes)
+            return err_set(&j->err, ERR_LIMIT,
+                           "Refusing archive entry '%s': the archive expands to more than %llu "
+                           "bytes (:max_bundle_extracted_bytes:)",
+                           rel, (unsigned long long)j->opts.max_bytes);
+        if (archive_write_header(j->aw, e) < ARCHIVE_WARN)
+            return write_failed(j, rel);
+        if (copy_data(j, rel) < 0)
+            return -1;
+        if (archive_write_finish_entry(j->aw) < ARCHIVE_WARN)
+            return write_failed(j, rel);
+        if (finish_meta(j, e, archive_entry_pathname(e), rel) < 0)
+            return -1;
+    }
+}
+
+static int open_reader(struct job *j)
+{
+    j->ar = archive_read_new();
+    if (!j->ar)
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", kind(j));
+    if (j->fmt == UNPACK_ZIP) {
+        /* The seekable reader takes modes and symlink flags from the central directory. */
+        archive_read_support_format_zip_seekable(j->ar);
+    } else {
+        archive_read_support_filter_all(j->ar);
+        archive_read_support_format_tar(j->ar);
+        archive_read_support_format_gnutar(j->ar);
+    }
+    if (archive_read_open_filename(j->ar, j->archive_path, READ_BLOCK_BYTES) != ARCHIVE_OK)
+        return read_failed(j, NULL);
+    return 0;
+}
+
+static int open_writer(struct job *j, bool relative)
+{
+    j->aw = archive_write_disk_new();
+    if (!j->aw)
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", kind(j));
+    int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+    /* Absolute names are refused by clean_name() in both modes; libarchive can double-check
+     * only when names stay relative. */
+    if (relative)
+        flags |= ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+    archive_write_disk_set_options(j->aw, flags);
+    return 0;
+}
+
+static void run_job(struct job *j)
+{
+    bool relative = false;
+    /* Open the archive first: its path may be relative to the caller's directory. */
+    if (open_reader(j) < 0) {
+        j->rc = -1;
+        return;
+    }
+    if (!j->opts.no_private_cwd && unshare(CLONE_FS) == 0) {
+        if (chdir(j->dest) < 0) {
+            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", kind(j), j->dest);
+            return;
+        }
+        umask(022);  /* entries without a stored mode land at 0644 (V-052) */
+        relative = true;
+        j->prefix = xstrdup("");
+    } else {
+        char *real = realpath(j->dest, NULL);
+        if (!real) {
+            j->rc = err_sys(&j->err, "Error extracting %s archive: resolve '%s'", kind(j),
+                            j->dest);
+            return;
+        }
+        j->prefix = xasprintf("%s/", real);
+        free(real);
+    }
+    if (open_writer(j, relative) < 0 || extract_entries(j) < 0) {
+        j->rc = -1;
+        return;
+    }
+    /* Directory modes and times are applied here (deferred by libarchive). */
+    if (archive_write_close(j->aw) < ARCHIVE_WARN) {
+        j->rc = write_failed(j, ".");
+        return;
+    }
+    j->rc = 0;
+}
+
+/*
+ * Entry names reach libarchive as UTF-8 (zip names flagged UTF-8, pax path records) and are
+ * converted to the current locale's charset; in the "C" locale of a daemon that fails for any
+ * non-ASCII name.  Give this thread alone a UTF-8 LC_CTYPE, so names arrive as their UTF-8
+ * bytes, which is what the Ruby agent's tools write on Linux.
+ */
+static void *job_thread(void *arg)
+{
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    if (!loc)
+        loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+    if (loc)
+        uselocale(loc);
+    run_job(arg);
+    if (loc) {
+        uselocale(LC_GLOBAL_LOCALE);
+        freelocale(loc);
+    }
+    return NULL;
+}
+
+static void job_done(struct job *j)
+{
+    if (j->ar)
+        archive_read_free(j->ar);
+    if (j->aw)
+        archive_write_free(j->aw);
+    free(j->prefix);
+    free(j->safe_parent);
+    free(j->last_uname);
+    free(j->last_gname);
+}
+
+int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
+                   const struct unpack_opts *opts, struct unpack_stats *ret_stats,
+                   struct err *err)
+{
+    struct job j = {
+        .archive_path = archive_path,
+        .fmt = fmt,
+        .dest = dest_dir,
+        .is_root = geteuid() == 0,
+    };
+    if (opts)
+        j.opts = *opts;
+    if (!j.opts.max_bytes)
+        j.opts.max_bytes = UNPACK_DEFAULT_MAX_BYTES;
+    if (!j.opts.max_entries)
+        j.opts.max_entries = UNPACK_DEFAULT_MAX_ENTRIES;
+
+    struct stat st;
+    if (stat(archive_path, &st) < 0)
+        return err_sys(err, "Error extracting %s archive: open '%s'", kind(&j), archive_path);
+    if (st.st_size == 0)
+        return err_set(err, ERR_ARCHIVE, "Error extracting %s archive: '%s' is empty (0 bytes)",
+                       kind(&j), archive_path);
+    if (rm_rf(dest_dir, err) < 0)
+        return -1;
+    if (mkdir(dest_dir, 0755) < 0)
+        return err_sys(err, "Error extracting %s archive: create '%s'", kind(&j), dest_dir);
+    /* mkdir() honours the umask; the archive root is always 0755 (V-052). */
+    (void)chmod(dest_dir, 0755);
+
+    pthread_t t;
+    int pe = pthread_create(&t, NULL, job_thread, &j);
+    if (pe != 0) {
+        err_errno(&j.err, pe, "Error extracting %s archive: start extraction thread", kind(&j));
+        j.rc = -1;
+    } else {
+        pthread_join(t, NULL);
+    }
+    job_done(&j);
+    if (j.rc < 0) {
+        (void)rm_rf(dest_dir, NULL);
+        if (err && !err_is_set(err))
+            *err = j.err;
+        return -1;
+    }
+    if (ret_stats)
+        *ret_stats = j.stats;
+    return 0;
+}
+
+/* ---- R-127 ---- */
+
+static bool name_has_appspec(const char *name)
+{
+    return strcasestr(name, "appspec") != NULL;
+}
+
+/* The single entry of dir, when it has exactly one (hidden ones count); else NULL. */
+static char *single_entry(const char *dir, struct err *err, int *rc)
+{
+    *rc = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        *rc = err_sys(err, "strip top-level directory: list '%s'", dir);
+        return NULL;
+    }
+    char *only = NULL;
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (++count > 1)
+            break;
+        only = xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (count != 1) {
+        free(only);
+        return NULL;
+    }
+    return only;
+}
+
+static int dir_mentions_appspec(const char *dir, bool *ret, struct err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_sys(err, "strip top-level directory: list '%s'", dir);
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL)
+        found = name_has_appspec(de->d_name);
+    closedir(d);
+    *ret = found;
+    return 0;
+}
+
+int unpack_strip_top_dir(const char *archive_dir, bool *ret_stripped, struct err *err)
+{
+    int rc;
+    AUTOFREE char *only = single_entry(archive_dir, err, &rc);
+    if (rc < 0)
+        return -1;
+    bool strip = false;
+    AUTOFREE char *inner = only ? path_join(archive_dir, only) : NULL;
+    struct stat st;
+    if (inner && lstat(inner, &st) == 0 && S_ISDIR(st.st_mode) &&
+        dir_mentions_appspec(inner, &strip, err) < 0)
+        return -1;
+    if (strip) {
+        AUTOFREE char *tmp = xasprintf("%s-temp", archive_dir);
+        AUTOFREE char *moved = path_join(tmp, only);
+        if (rm_rf(tmp, err) < 0)
+            return -1;
+        if (rename(archive_dir, tmp) < 0)
+            return err_sys(err, "strip top-level directory: rename '%s'", archive_dir);
+        if (rename(moved, archive_dir) < 0)
+            return err_sys(err, "strip top-level directory: rename '%s'", moved);
+        if (rmdir(tmp) < 0)
+            return err_sys(err, "strip top-level directory: remove '%s'", tmp);
+    }
+    if (ret_stripped)
+        *ret_stripped = strip;
+    return 0;
+}

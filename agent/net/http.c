@@ -1,0 +1,685 @@
+/*
+ * http: see http.h.  One curl multi handle and one easy handle per client: the multi handle
+ * owns the connection pool (keep-alive between calls, R-055), and driving it ourselves with
+ * curl_multi_poll() in 200 ms slices lets us check should_stop and the read (idle) timeout at a
+ * known rate, which curl_easy_perform() does not promise.
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "net/wirelog.h"
+
+#ifndef CDAGENT_VERSION
+#define CDAGENT_VERSION "0.0.0"
+#endif
+
+#define HTTP_DEFAULT_READ_TIMEOUT_MS 80000
+#define HTTP_POLL_SLICE_MS 200
+#define HTTP_MAX_REDIRECTS 5
+#define HTTP_MAX_HEADER_BYTES (64 * 1024)
+
+struct http_client {
+    CURLM *multi;             /* owned; holds the connection pool */
+    CURL *easy;               /* owned; reused for every request */
+    long connect_timeout_ms;
+    long read_timeout_ms;
+    char *proxy_uri;          /* owned; may carry a password: wiped on free */
+    char *user_agent;         /* owned */
+    http_stop_fn should_stop; /* borrowed callback */
+    void *stop_arg;           /* borrowed */
+    struct wirelog *wire;     /* borrowed; NULL: no wire log */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* State of one transfer, shared with the curl callbacks. */
+struct xfer {
+    struct http_client *c;          /* borrowed */
+    const struct http_request *req; /* borrowed */
+    struct http_response *resp;     /* borrowed */
+    uint64_t max;                   /* streamed-body cap */
+    uint64_t last_activity_ms;      /* monotonic time of the last byte either way */
+    curl_off_t seen_down, seen_up;  /* progress counters at last_activity_ms */
+    size_t header_bytes;
+    bool decided;                   /* stream-or-memory decided for this response */
+    bool streaming;
+    bool cancelled;
+    bool idle_timeout;
+    bool limit_hit;
+    int write_errno;
+    unsigned long wire_id;          /* this request's number in the wire log */
+};
+
+/* ---- header list ---- */
+
+void http_headers_init(struct http_headers *h)
+{
+    h->items = NULL;
+    h->n = 0;
+    h->cap = 0;
+}
+
+void http_headers_done(struct http_headers *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->items[i].name);
+        /* Values may be tokens or signatures: wipe them. */
+        secret_free(h->items[i].value);
+    }
+    free(h->items);
+    http_headers_init(h);
+}
+
+void http_headers_add(struct http_headers *h, const char *name, const char *value)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 8;
+        h->items = xrealloc(h->items, h->cap * sizeof(*h->items));
+    }
+    h->items[h->n].name = xstrdup(name);
+    h->items[h->n].value = xstrdup(value);
+    h->n++;
+}
+
+const char *http_headers_get(const struct http_headers *h, const char *name)
+{
+    if (!h)
+        return NULL;
+    for (size_t i = 0; i < h->n; i++)
+        if (strcasecmp(h->items[i].name, name) == 0)
+            return h->items[i].value;
+    return NULL;
+}
+
+/* ---- pure helpers ---- */
+
+bool http_is_throttle_code(const char *error_code)
+{
+    static const char *const codes[] = {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "LimitExceededException",
+        "RequestThrottled", "BandwidthLimitExceeded", "PriorRequestNotComplete", NULL,
+    };
+    for (size_t i = 0; error_code && codes[i]; i++)
+        if (strcmp(error_code, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+/* R-064: codes retried after refreshing credentials or correcting the clock. */
+static bool is_refresh_code(const char *error_code)
+{
+    static const char *const codes[] = {
+        "ExpiredToken", "ExpiredTokenException", "RequestExpired", "RequestTimeTooSkewed", NULL,
+    };
+    for (size_t i = 0; error_code && codes[i]; i++)
+        if (strcmp(error_code, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+bool http_is_retryable(long status, int transport_err_code, const char *error_code)
+{
+    if (status == 0)
+        return transport_err_code == ERR_TIMEOUT || transport_err_code == ERR_HTTP;
+    if (status >= 500 || status == 429)
+        return true;
+    if (status < 400)
+        return false;
+    return http_is_throttle_code(error_code) || is_refresh_code(error_code);
+}
+
+char *http_uri_encode(const char *s, bool encode_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = xmalloc(3 * n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool keep = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+                    ch == '~' || (!encode_slash && ch == '/');
+        if (keep) {
+            out[o++] = (char)ch;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+bool http_host_allows_plain(const char *host)
+{
+    if (!host || !*host)
+        return false;
+    char h[64];
+    size_t n = strlen(host);
+    if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
+        host++;
+        n -= 2;
+    }
+    if (n >= sizeof(h))
+        return false;
+    memcpy(h, host, n);
+    h[n] = '\0';
+    if (strcasecmp(h, "localhost") == 0)
+        return true;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, h, &a4) == 1) {
+        uint32_t a = ntohl(a4.s_addr);
+        return (a >> 24) == 127 || a == 0xA9FEA9FEu; /* 127.0.0.0/8, 169.254.169.254 */
+    }
+    struct in6_addr a6;
+    struct in6_addr imds6;
+    if (inet_pton(AF_INET6, h, &a6) != 1)
+        return false;
+    (void)inet_pton(AF_INET6, "fd00:ec2::254", &imds6);
+    return memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0 ||
+           memcmp(&a6, &imds6, sizeof(a6)) == 0;
+}
+
+/* ---- client ---- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct http_client *http_client_new(const struct http_client_opts *opts, struct err *err)
+{
+    (void)pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        err_set(err, ERR_HTTP, "initialise libcurl: %s", curl_easy_strerror(global_rc));
+        return NULL;
+    }
+    struct http_client *c = xcalloc(1, sizeof(*c));
+    c->multi = curl_multi_init();
+    c->easy = curl_easy_init();
+    if (!c->multi || !c->easy) {
+        http_client_free(c);
+        err_set(err, ERR_HTTP, "initialise libcurl: cannot create a handle");
+        return NULL;
+    }
+    c->connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+                                                                  : HTTP_CONNECT_TIMEOUT_MS;
+    c->read_timeout_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
+                                                            : HTTP_DEFAULT_READ_TIMEOUT_MS;
+    if (opts && opts->proxy_uri && *opts->proxy_uri)
+        c->proxy_uri = xstrdup(opts->proxy_uri);
+    c->user_agent = opts && opts->user_agent ? xstrdup(opts->user_agent)
+                                             : xstrdup("cdagent/" CDAGENT_VERSION);
+    c->should_stop = opts ? opts->should_stop : NULL;
+    c->stop_arg = opts ? opts->stop_arg : NULL;
+    c->wire = opts ? opts->wire : NULL;
+    return c;
+}
+
+void http_client_free(struct http_client *c)
+{
+    if (!c)
+        return;
+    if (c->easy)
+        curl_easy_cleanup(c->easy);
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    secret_free(c->proxy_uri);
+    free(c->user_agent);
+    free(c);
+}
+
+void http_response_done(struct http_response *r)
+{
+    if (!r)
+        return;
+    http_headers_done(&r->headers);
+    buf_done(&r->body);
+}
+
+/* ---- callbacks ---- */
+
+static bool stop_requested(struct xfer *x)
+{
+    if (!x->cancelled && x->c->should_stop && x->c->should_stop(x->c->stop_arg))
+        x->cancelled = true;
+    return x->cancelled;
+}
+
+static void touch(struct xfer *x)
+{
+    x->last_activity_ms = now_ms();
+}
+
+/* Pick where this response's body goes: 2xx with out_fd streams, everything else memory. */
+static void decide_sink(struct xfer *x)
+{
+    if (x->decided)
+        return;
+    long status = 0;
+    (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
+    x->streaming = x->req->out_fd >= 0 && status >= 200 && status < 300;
+    x->decided = true;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    size_t n = size * nmemb;
+    touch(x);
+    decide_sink(x);
+    if (!x->streaming) {
+        if (buf_append(&x->resp->body, ptr, n, NULL) < 0) {
+            x->limit_hit = true;
+            return 0;
+        }
+        return n;
+    }
+    if (x->resp->bytes_streamed + n > x->max) {
+        x->limit_hit = true;
+        return 0;
+    }
+    if (write_all(x->req->out_fd, ptr, n) < 0) {
+        x->write_errno = errno;
+        return 0;
+    }
+    x->resp->bytes_streamed += n;
+    if (x->req->progress) {
+        curl_off_t total = -1;
+        (void)curl_easy_getinfo(x->c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+        x->req->progress(x->req->progress_arg, x->resp->bytes_streamed,
+                         total > 0 ? (uint64_t)total : 0);
+    }
+    return n;
+}
+
+static void trim_crlf(const char **p, size_t *n)
+{
+    while (*n > 0 && ((*p)[*n - 1] == '\r' || (*p)[*n - 1] == '\n' || (*p)[*n - 1] == ' ' ||
+                      (*p)[*n - 1] == '\t'))
+        (*n)--;
+    while (*n > 0 && (**p == ' ' || **p == '\t')) {
+        (*p)++;
+        (*n)--;
+    }
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    size_t n = size * nmemb;
+    touch(x);
+    x->header_bytes += n;
+    if (x->header_bytes > HTTP_MAX_HEADER_BYTES) {
+        x->limit_hit = true;
+        return 0;
+    }
+    if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or 100 Continue): keep only the last one's. */
+        http_headers_done(&x->resp->headers);
+        x->decided = false;
+        return n;
+    }
+    const char *colon = memchr(ptr, ':', n);
+    if (!colon)
+        return n; /* the blank line ending the block, or junk */
+    const char *name = ptr;
+    size_t nl = (size_t)(colon - ptr);
+    const char *val = colon + 1;
+    size_t vl = n - nl - 1;
+    trim_crlf(&name, &nl);
+    trim_crlf(&val, &vl);
+    if (nl == 0)
+        return n;
+    AUTOFREE char *nm = xstrndup(name, nl);
+    AUTOFREE char *vv = xstrndup(val, vl);
+    http_headers_add(&x->resp->headers, nm, vv);
+    return n;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct xfer *x = arg;
+    (void)dltotal, (void)ultotal;
+    if (dlnow != x->seen_down || ulnow != x->seen_up) {
+        x->seen_down = dlnow;
+        x->seen_up = ulnow;
+        touch(x);
+    }
+    if (stop_requested(x))
+        return 1;
+    if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
+        x->idle_timeout = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* R-203: curl shows us the header blocks exactly as sent and received; bodies are added only
+ * for requests that ask (wire_bodies), so a streamed S3 object never reaches the log. */
+static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *arg)
+{
+    struct xfer *x = arg;
+    (void)e;
+    if (type == CURLINFO_HEADER_OUT) {
+        wirelog_headers(x->c->wire, x->wire_id, WIRELOG_OUT, data, size);
+        if (x->req->wire_bodies && x->req->body && x->req->body_len > 0)
+            wirelog_body(x->c->wire, x->wire_id, WIRELOG_OUT, x->req->body, x->req->body_len);
+    } else if (type == CURLINFO_HEADER_IN) {
+        wirelog_headers(x->c->wire, x->wire_id, WIRELOG_IN, data, size);
+    }
+    return 0;
+}
+
+/* ---- request setup ---- */
+
+/* The URL without its query (which may carry a presigned signature) for messages. */
+static char *safe_url(const char *url)
+{
+    return xstrndup(url, strcspn(url, "?#"));
+}
+
+static int check_url(const char *url, char **ret_host, struct err *err)
+{
+    AUTOFREE char *shown = safe_url(url);
+    CURLU *u = curl_url();
+    if (!u)
+        return err_set(err, ERR_HTTP, "parse URL '%s': out of memory", shown);
+    char *scheme = NULL;
+    char *host = NULL;
+    int rc = 0;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        rc = err_set(err, ERR_UNSAFE, "request '%s': not a valid http(s) URL", shown);
+    } else if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0) {
+        rc = err_set(err, ERR_UNSAFE, "request '%s': scheme '%s' is not allowed", shown, scheme);
+    } else if (strcasecmp(scheme, "http") == 0 && !http_host_allows_plain(host)) {
+        rc = err_set(err, ERR_UNSAFE,
+                     "request '%s': plain http is allowed only to loopback and IMDS addresses, "
+                     "use https", shown);
+    } else {
+        *ret_host = xstrdup(host);
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static struct curl_slist *build_headers(const struct http_request *req)
+{
+    struct curl_slist *l = NULL;
+    const struct http_headers *h = req->headers;
+    bool have_ct = false;
+    bool have_expect = false;
+    for (size_t i = 0; h && i < h->n; i++) {
+        const char *nm = h->items[i].name;
+        const char *v = h->items[i].value;
+        have_ct = have_ct || strcasecmp(nm, "content-type") == 0;
+        have_expect = have_expect || strcasecmp(nm, "expect") == 0;
+        /* "Name;" is curl's way to send a header with an empty value. */
+        AUTOFREE char *line = *v ? xasprintf("%s: %s", nm, v) : xasprintf("%s;", nm);
+        struct curl_slist *nl = curl_slist_append(l, line);
+        explicit_bzero(line, strlen(line));
+        if (!nl)
+            abort();
+        l = nl;
+    }
+    /* Send what the caller signed: no 100-continue round trip, no invented Content-Type. */
+    if (!have_expect)
+        l = curl_slist_append(l, "Expect:");
+    if (!have_ct && l)
+        l = curl_slist_append(l, "Content-Type:");
+    if (!l)
+        abort();
+    return l;
+}
+
+/* Header lines may hold tokens and signatures: wipe curl's copies before freeing them. */
+static void free_headers(struct curl_slist *l)
+{
+    for (struct curl_slist *p = l; p; p = p->next)
+        explicit_bzero(p->data, strlen(p->data));
+    curl_slist_free_all(l);
+}
+
+static void set_method(CURL *e, const struct http_request *req)
+{
+    const char *m = req->method ? req->method : "GET";
+    const char *body = req->body ? req->body : "";
+    if (strcmp(m, "GET") == 0) {
+        (void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "HEAD") == 0) {
+        (void)curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        if (strcmp(m, "POST") != 0)
+            (void)curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    }
+}
+
+/* R-052: trust-store override from the environment; verification itself stays on. */
+static void set_tls(CURL *e)
+{
+    static const char *const file_vars[] = {"AWS_CA_BUNDLE", "AWS_SSL_CA_BUNDLE", "SSL_CERT_FILE",
+                                            NULL};
+    const char *file = NULL;
+    for (size_t i = 0; file_vars[i] && !file; i++) {
+        const char *v = getenv(file_vars[i]);
+        if (v && *v)
+            file = v;
+    }
+    const char *dir = getenv("AWS_SSL_CA_DIRECTORY");
+    if (dir && !*dir)
+        dir = NULL;
+    (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    (void)curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+    if (file || dir) {
+        /* Replace the system store rather than add to it. */
+        (void)curl_easy_setopt(e, CURLOPT_CAINFO, file);
+        (void)curl_easy_setopt(e, CURLOPT_CAPATH, dir);
+        (void)curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, file);
+        (void)curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, dir);
+    }
+}
+
+/* R-054: :proxy_uri: for everything but no_proxy requests; else curl's reading of the
+ * standard variables, except that loopback targets never go through an environment proxy. */
+static void set_proxy(CURL *e, const struct http_client *c, const struct http_request *req,
+                      const char *host)
+{
+    if (req->no_proxy) {
+        (void)curl_easy_setopt(e, CURLOPT_PROXY, "");
+    } else if (c->proxy_uri) {
+        (void)curl_easy_setopt(e, CURLOPT_PROXY, c->proxy_uri);
+        (void)curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    } else if (http_host_allows_plain(host)) {
+        (void)curl_easy_setopt(e, CURLOPT_PROXY, "");
+    }
+}
+
+static void setup(struct xfer *x, const char *host, struct curl_slist *hdrs)
+{
+    CURL *e = x->c->easy;
+    const struct http_request *req = x->req;
+    curl_easy_reset(e);
+    x->c->errbuf[0] = '\0';
+    (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->c->errbuf);
+    (void)curl_easy_setopt(e, CURLOPT_URL, req->url);
+    (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    (void)curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->c->connect_timeout_ms);
+    if (req->timeout_ms > 0)
+        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    (void)curl_easy_setopt(e, CURLOPT_USERAGENT, x->c->user_agent);
+    (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    if (req->follow_redirects) {
+        /* Redirects only to https; curl keeps a custom Authorization header to the first host. */
+        (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+        (void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    }
+    /* HEAD reads no body: a large object's Content-Length must not trip the cap. */
+    if (!req->method || strcmp(req->method, "HEAD") != 0)
+        (void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+    set_method(e, req);
+    set_tls(e);
+    set_proxy(e, x->c, req, host);
+    (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    (void)curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    (void)curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    (void)curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    (void)curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    (void)curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+    if (x->c->wire) {
+        (void)curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+        (void)curl_easy_setopt(e, CURLOPT_DEBUGDATA, x);
+        (void)curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    }
+}
+
+/* Drive the transfer in short slices so cancellation and the idle timeout are checked often. */
+static CURLcode drive(struct xfer *x)
+{
+    CURLM *m = x->c->multi;
+    if (curl_multi_add_handle(m, x->c->easy) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    CURLcode result = CURLE_OK;
+    for (;;) {
+        int running = 0;
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            result = CURLE_FAILED_INIT;
+            break;
+        }
+        int left = 0;
+        CURLMsg *msg = curl_multi_info_read(m, &left);
+        if (msg && msg->msg == CURLMSG_DONE) {
+            result = msg->data.result;
+            break;
+        }
+        if (stop_requested(x)) {
+            result = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
+            x->idle_timeout = true;
+            result = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        (void)curl_multi_poll(m, NULL, 0, HTTP_POLL_SLICE_MS, NULL);
+    }
+    (void)curl_multi_remove_handle(m, x->c->easy);
+    return result;
+}
+
+static bool is_tls_error(CURLcode rc)
+{
+    return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CRL_BADFILE;
+}
+
+static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
+{
+    AUTOFREE char *shown = safe_url(x->req->url);
+    const char *m = x->req->method ? x->req->method : "GET";
+    const char *why = x->c->errbuf[0] ? x->c->errbuf : curl_easy_strerror(rc);
+    if (x->cancelled)
+        return err_set(err, ERR_CANCELLED, "%s %s: cancelled because the agent is stopping", m,
+                       shown);
+    if (x->idle_timeout)
+        return err_set(err, ERR_TIMEOUT, "%s %s: read timeout, no data for %ld ms", m, shown,
+                       x->c->read_timeout_ms);
+    if (x->write_errno)
+        return err_errno(err, x->write_errno, "%s %s: write the response body", m, shown);
+    if (x->limit_hit || rc == CURLE_FILESIZE_EXCEEDED)
+        return err_set(err, ERR_LIMIT, "%s %s: response larger than the limit of %llu bytes", m,
+                       shown, (unsigned long long)x->max);
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return err_set(err, ERR_TIMEOUT, "%s %s: %s", m, shown, why);
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS)
+        return err_set(err, ERR_UNSAFE, "%s %s: %s", m, shown, why);
+    if (is_tls_error(rc))
+        return err_set(err, ERR_HTTP, "%s %s: TLS failure: %s", m, shown, why);
+    return err_set(err, ERR_HTTP, "%s %s: %s", m, shown, why);
+}
+
+int http_request(struct http_client *c, const struct http_request *req, struct http_response *ret,
+                 struct err *err)
+{
+    size_t max = req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE;
+    ret->status = 0;
+    http_headers_init(&ret->headers);
+    /* Error bodies stay small even when a large download is allowed. */
+    buf_init(&ret->body, req->out_fd >= 0 && max > HTTP_DEFAULT_MAX_RESPONSE
+                             ? HTTP_DEFAULT_MAX_RESPONSE
+                             : max);
+    ret->bytes_streamed = 0;
+    if (!req->url)
+        return err_set(err, ERR_UNSAFE, "request: no URL");
+    AUTOFREE char *host = NULL;
+    if (check_url(req->url, &host, err) < 0)
+        return -1;
+    struct xfer x = {.c = c, .req = req, .resp = ret, .max = max};
+    if (c->wire)
+        x.wire_id = wirelog_next_id(c->wire);
+    touch(&x);
+    struct curl_slist *hdrs = build_headers(req);
+    setup(&x, host, hdrs);
+    CURLcode rc = drive(&x);
+    long status = 0;
+    (void)curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    /* Drop references to request memory before returning. */
+    (void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+    free_headers(hdrs);
+    ret->status = status;
+    if (rc != CURLE_OK || x.cancelled || x.idle_timeout) {
+        struct err we = ERR_INIT;
+        (void)map_error(&x, rc, &we);
+        wirelog_note(c->wire, x.wire_id, "error: %s", we.msg);
+        return map_error(&x, rc, err);
+    }
+    if (req->wire_bodies && !x.streaming)
+        wirelog_body(c->wire, x.wire_id, WIRELOG_IN, ret->body.data, ret->body.len);
+    /* A 2xx that should have been streamed but had no body bytes is still a success. */
+    (void)buf_append(&ret->body, "", 0, NULL);
+    return 0;
+}

@@ -1,0 +1,1055 @@
+/*
+ * config: the agent configuration file (spec section 2); see config.h.  The first half is the
+ * flat YAML mapping reader of config-internal.h (shared with onprem.c), the second half the key
+ * table and the typing rules for struct config.
+ */
+#include "parse/config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "parse/config-internal.h"
+#include "base/util.h"
+
+/* ======================================================================================== */
+/* The YAML reader                                                                          */
+/* ======================================================================================== */
+
+void cfg_warn(struct cfg_warnings *w, const char *fmt, ...)
+{
+    if (w->n >= CFG_MAX_WARNINGS) {
+        w->dropped++;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    /* Room for this one and the NULL terminator cfg_warnings_finish() adds. */
+    w->v = xrealloc(w->v, (w->n + 2) * sizeof(*w->v));
+    w->v[w->n++] = s;
+    w->v[w->n] = NULL;
+}
+
+void cfg_warnings_finish(struct cfg_warnings *w, const char *filename)
+{
+    if (w->dropped) {
+        w->v = xrealloc(w->v, (w->n + 2) * sizeof(*w->v));
+        w->v[w->n++] = xasprintf("%s: %zu more warnings not shown", filename, w->dropped);
+        w->v[w->n] = NULL;
+        w->dropped = 0;
+    }
+}
+
+void cfg_warnings_done(struct cfg_warnings *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->v[i]);
+    free(w->v);
+    memset(w, 0, sizeof(*w));
+}
+
+void cfg_quote(const char *v, size_t len, char out[CFG_QUOTE_MAX + 4])
+{
+    size_t n = len < CFG_QUOTE_MAX ? len : CFG_QUOTE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > CFG_QUOTE_MAX) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = 0;
+}
+
+bool cfg_has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+bool cfg_yaml11_null(const char *s)
+{
+    return s[0] == 0 || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0;
+}
+
+bool cfg_yaml11_bool(const char *s, bool *ret)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *ret = true;
+            return true;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *ret = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return 99;
+}
+
+bool cfg_yaml11_int(const char *s, int64_t *ret, bool *ret_octal)
+{
+    bool neg = false;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    unsigned base = 10;
+    bool octal = false;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    } else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+        base = 2;
+        s += 2;
+    } else if (s[0] == '0' && s[1] != 0) {
+        base = 8;
+        octal = true;
+        s++;
+    }
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; *s; s++) {
+        if (*s == '_' && digits > 0)
+            continue;
+        unsigned d = (unsigned)digit_value(*s);
+        if (d >= base)
+            return false;
+        if (v > (UINT64_MAX - d) / base)
+            return false;
+        v = v * base + d;
+        digits++;
+    }
+    if (digits == 0)
+        return false;
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return false;
+    *ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+    *ret_octal = octal;
+    return true;
+}
+
+/* Wipe everything the parser buffered (the text may hold secrets) before it is freed. */
+static void parser_wipe_delete(yaml_parser_t *p)
+{
+    if (p->raw_buffer.start)
+        explicit_bzero(p->raw_buffer.start, (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+    if (p->buffer.start)
+        explicit_bzero(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
+    yaml_parser_delete(p);
+}
+
+static void document_wipe_delete(yaml_document_t *d)
+{
+    for (yaml_node_t *n = d->nodes.start; n && n < d->nodes.top; n++)
+        if (n->type == YAML_SCALAR_NODE && n->data.scalar.value)
+            explicit_bzero(n->data.scalar.value, n->data.scalar.length);
+    yaml_document_delete(d);
+}
+
+/* Line (1-based) of byte offset off in text, for reader errors that carry only an offset. */
+static size_t line_of_offset(const char *text, size_t len, size_t off)
+{
+    size_t line = 1;
+    for (size_t i = 0; i < off && i < len; i++)
+        if (text[i] == '\n')
+            line++;
+    return line;
+}
+
+static int yaml_error(const yaml_parser_t *p, const char *text, size_t len, struct err *err)
+{
+    const char *problem = p->problem ? p->problem : "unknown YAML error";
+    if (p->error == YAML_READER_ERROR)
+        return err_set(err, ERR_CONFIG, "line %zu: %s (byte offset %zu)",
+                       line_of_offset(text, len, p->problem_offset), problem, p->problem_offset);
+    if (p->error == YAML_MEMORY_ERROR)
+        return err_set(err, ERR_CONFIG, "out of memory reading YAML");
+    if (p->context)
+        return err_set(err, ERR_CONFIG, "line %zu column %zu: %s (%s started on line %zu)",
+                       p->problem_mark.line + 1, p->problem_mark.column + 1, problem, p->context,
+                       p->context_mark.line + 1);
+    return err_set(err, ERR_CONFIG, "line %zu column %zu: %s", p->problem_mark.line + 1,
+                   p->problem_mark.column + 1, problem);
+}
+
+static void entry_done(struct cfg_entry *e)
+{
+    free(e->key);
+    if (e->value)
+        freezero(e->value, e->value_len);
+}
+
+void cfg_map_done(struct cfg_map *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        entry_done(&m->v[i]);
+    free(m->v);
+    memset(m, 0, sizeof(*m));
+}
+
+static void entry_from_value(struct cfg_entry *e, const yaml_node_t *v)
+{
+    switch (v->type) {
+    case YAML_SCALAR_NODE: {
+        const char *s = (const char *)v->data.scalar.value;
+        bool plain = v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+                     v->data.scalar.style == YAML_ANY_SCALAR_STYLE;
+        if (plain && cfg_yaml11_null(s)) {
+            e->kind = CFG_NULL;
+            break;
+        }
+        e->kind = CFG_SCALAR;
+        e->value = xmalloc(v->data.scalar.length + 1);
+        memcpy(e->value, s, v->data.scalar.length);
+        e->value[v->data.scalar.length] = 0;
+        e->value_len = v->data.scalar.length;
+        e->quoted = !plain;
+        break;
+    }
+    case YAML_SEQUENCE_NODE:
+        e->kind = CFG_LIST;
+        break;
+    case YAML_MAPPING_NODE:
+        e->kind = CFG_MAP;
+        break;
+    case YAML_NO_NODE:
+    default:
+        e->kind = CFG_NULL;
+        break;
+    }
+}
+
+static int map_from_root(yaml_document_t *d, yaml_node_t *root, const char *filename,
+                         struct cfg_map *m, struct cfg_warnings *w, struct err *err)
+{
+    if (root->type == YAML_SCALAR_NODE) {
+        const char *s = (const char *)root->data.scalar.value;
+        if (root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && cfg_yaml11_null(s))
+            return 0;
+        return err_set(err, ERR_CONFIG,
+                       "line %zu: the top level must be a mapping of keys to values, not a "
+                       "single value",
+                       root->start_mark.line + 1);
+    }
+    if (root->type != YAML_MAPPING_NODE)
+        return err_set(err, ERR_CONFIG,
+                       "line %zu: the top level must be a mapping of keys to values, not a list",
+                       root->start_mark.line + 1);
+    size_t n = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
+    m->v = xcalloc(n ? n : 1, sizeof(*m->v));
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(d, p->key);
+        yaml_node_t *v = yaml_document_get_node(d, p->value);
+        if (!k || !v)
+            continue;
+        if (k->type != YAML_SCALAR_NODE) {
+            cfg_warn(w, "%s line %zu: a key that is not a plain value, ignoring", filename,
+                     k->start_mark.line + 1);
+            continue;
+        }
+        struct cfg_entry *e = &m->v[m->n++];
+        const char *ks = (const char *)k->data.scalar.value;
+        e->colon = ks[0] == ':';
+        e->key = xstrdup(e->colon ? ks + 1 : ks);
+        e->line = k->start_mark.line + 1;
+        entry_from_value(e, v);
+    }
+    return 0;
+}
+
+int cfg_read_map(const char *text, size_t len, const char *filename, struct cfg_map *ret,
+                 struct cfg_warnings *w, struct err *err)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    struct cfg_map m = {NULL, 0};
+    int r = -1;
+
+    if (!yaml_parser_initialize(&parser))
+        abort();
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        yaml_error(&parser, text, len, err);
+        parser_wipe_delete(&parser);
+        return -1;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root && map_from_root(&doc, root, filename, &m, w, err) < 0)
+        goto out;
+    /* Psych reads only the first document; say so when there is another one. */
+    if (root) {
+        yaml_document_t next;
+        if (yaml_parser_load(&parser, &next)) {
+            if (yaml_document_get_root_node(&next))
+                cfg_warn(w, "%s: only the first YAML document is read, the rest is ignored",
+                         filename);
+            document_wipe_delete(&next);
+        } else {
+            cfg_warn(w, "%s: only the first YAML document is read, the rest is ignored", filename);
+        }
+    }
+    *ret = m;
+    m.v = NULL;
+    m.n = 0;
+    r = 0;
+out:
+    cfg_map_done(&m);
+    document_wipe_delete(&doc);
+    parser_wipe_delete(&parser);
+    return r;
+}
+
+/* ======================================================================================== */
+/* struct config                                                                            */
+/* ======================================================================================== */
+
+#define DEFAULT_LOG_DIR "/var/log/aws/codedeploy-agent"
+#define DEFAULT_PID_DIR "/opt/codedeploy-agent/state/.pid"
+#define DEFAULT_ROOT_DIR "/opt/codedeploy-agent/deployment-root"
+#define DEFAULT_ONPREM_FILE "/etc/codedeploy-agent/conf/codedeploy.onpremises.yml"
+#define MAX_SECONDS 86400
+#define KILL_WAIT_CLAMP_SECONDS 86400
+#define VERSION_FILE_MAX 4096
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->path = xstrdup("");
+    c->log_dir = xstrdup(DEFAULT_LOG_DIR);
+    c->pid_dir = xstrdup(DEFAULT_PID_DIR);
+    c->root_dir = xstrdup(DEFAULT_ROOT_DIR);
+    c->program_name = xstrdup("codedeploy-agent");
+    c->ongoing_deployment_tracking = xstrdup("ongoing-deployment");
+    c->on_premises_config_file = xstrdup(DEFAULT_ONPREM_FILE);
+    c->verbose = false;
+    c->enable_deployments_log = true;
+    c->log_aws_wire = false;
+    c->wait_between_runs = 30;
+    c->wait_after_error = 30;
+    c->http_read_timeout = 80;
+    c->kill_agent_max_wait_time_seconds = 7200;
+    c->max_revisions = 5;
+    c->wait_after_throttle_error = 60;
+    c->wait_after_connection_problem = 5;
+    c->children = 1;
+    c->max_runs_per_worker = 0;
+    c->wait_between_spawning_children = 1;
+    c->hook_output_grace_seconds = 5;
+    c->enable_progress_updates = false;
+    c->max_bundle_extracted_bytes = 32ULL << 30;
+    c->max_bundle_entries = 1000000;
+    c->enable_archive_reuse = true;
+    c->disable_core_dumps = true;
+    c->archive_max_extraction_size = 0;
+}
+
+void config_done(struct config *c)
+{
+    if (!c)
+        return;
+    free(c->path);
+    free(c->log_dir);
+    free(c->pid_dir);
+    free(c->root_dir);
+    free(c->program_name);
+    free(c->ongoing_deployment_tracking);
+    free(c->on_premises_config_file);
+    secret_free(c->proxy_uri);
+    free(c->deploy_control_endpoint);
+    free(c->s3_endpoint_override);
+    free(c->user);
+    free(c->group);
+    for (size_t i = 0; i < c->nwarnings; i++)
+        free(c->warnings[i]);
+    free(c->warnings);
+    memset(c, 0, sizeof(*c));
+}
+
+enum key_type {
+    K_BOOL,    /* bool field */
+    K_INT,     /* int field, [min, max] */
+    K_COUNT,   /* uint64_t field, [min, max] */
+    K_SIZE,    /* uint64_t field, bytes, number or '10GiB' */
+    K_DIR,     /* char *, made absolute, trailing '/' removed */
+    K_NAME,    /* char *, a plain file name */
+    K_RELPATH, /* char *, relative path beneath root_dir */
+    K_FILE,    /* char *, any path */
+    K_URL,     /* char *, https:// (http:// with a warning) */
+    K_PROXY,   /* char *, http:// or https://, never echoed */
+    K_TEXT,    /* char *, any text */
+    K_IGNORE,  /* accepted, ignored */
+};
+
+enum key_flag {
+    F_NONE = 0,
+    F_CHILDREN = 1,      /* must be 1 */
+    F_MAX_REVS = 2,      /* Ruby's "Invalid configuration :max_revision=" text */
+    F_CLAMP_KILL = 4,    /* clamp to KILL_WAIT_CLAMP_SECONDS */
+    F_READ_TIMEOUT = 8,  /* warn when <= 60 */
+    F_WARN_TRUE = 16,    /* accepted but not implemented: warn when true */
+    F_TEST_PROFILE = 32, /* warn unless 'prod' */
+    F_SSL_VERIFY = 64,   /* warn when false */
+};
+
+struct key_def {
+    const char *name;
+    size_t off;
+    int64_t min;
+    int64_t max;
+    enum key_type type;
+    unsigned flags;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define NOFF 0
+
+static const struct key_def keys[] = {
+    {"log_dir", OFF(log_dir), 0, 0, K_DIR, F_NONE},
+    {"pid_dir", OFF(pid_dir), 0, 0, K_DIR, F_NONE},
+    {"root_dir", OFF(root_dir), 0, 0, K_DIR, F_NONE},
+    {"program_name", OFF(program_name), 0, 0, K_NAME, F_NONE},
+    {"ongoing_deployment_tracking", OFF(ongoing_deployment_tracking), 0, 0, K_RELPATH, F_NONE},
+    {"on_premises_config_file", OFF(on_premises_config_file), 0, 0, K_FILE, F_NONE},
+    {"verbose", OFF(verbose), 0, 0, K_BOOL, F_NONE},
+    {"enable_deployments_log", OFF(enable_deployments_log), 0, 0, K_BOOL, F_NONE},
+    {"log_aws_wire", OFF(log_aws_wire), 0, 0, K_BOOL, F_NONE},
+    {"wait_between_runs", OFF(wait_between_runs), 0, MAX_SECONDS, K_INT, F_NONE},
+    {"wait_after_error", OFF(wait_after_error), 0, MAX_SECONDS, K_INT, F_NONE},
+    {"http_read_timeout", OFF(http_read_timeout), 1, MAX_SECONDS, K_INT, F_READ_TIMEOUT},
+    {"kill_agent_max_wait_time_seconds", OFF(kill_agent_max_wait_time_seconds), 0, INT_MAX, K_INT,
+     F_CLAMP_KILL},
+    {"wait_after_throttle_error", OFF(wait_after_throttle_error), 0, MAX_SECONDS, K_INT, F_NONE},
+    {"wait_after_connection_problem", OFF(wait_after_connection_problem), 0, MAX_SECONDS, K_INT,
+     F_NONE},
+    {"max_revisions", OFF(max_revisions), 1, INT_MAX, K_INT, F_MAX_REVS},
+    {"proxy_uri", OFF(proxy_uri), 0, 0, K_PROXY, F_NONE},
+    {"deploy_control_endpoint", OFF(deploy_control_endpoint), 0, 0, K_URL, F_NONE},
+    {"s3_endpoint_override", OFF(s3_endpoint_override), 0, 0, K_URL, F_NONE},
+    {"use_fips_mode", OFF(use_fips_mode), 0, 0, K_BOOL, F_NONE},
+    {"enable_auth_policy", OFF(enable_auth_policy), 0, 0, K_BOOL, F_NONE},
+    {"disable_imds_v1", OFF(disable_imds_v1), 0, 0, K_BOOL, F_NONE},
+    {"user", OFF(user), 0, 0, K_TEXT, F_NONE},
+    {"group", OFF(group), 0, 0, K_TEXT, F_NONE},
+    {"children", OFF(children), INT_MIN, INT_MAX, K_INT, F_CHILDREN},
+    {"max_runs_per_worker", OFF(max_runs_per_worker), 0, INT_MAX, K_INT, F_NONE},
+    {"wait_between_spawning_children", OFF(wait_between_spawning_children), 0, MAX_SECONDS, K_INT,
+     F_NONE},
+    {"hook_output_grace_seconds", OFF(hook_output_grace_seconds), -1, MAX_SECONDS, K_INT, F_NONE},
+    {"enable_progress_updates", OFF(enable_progress_updates), 0, 0, K_BOOL, F_NONE},
+    {"max_bundle_extracted_bytes", OFF(max_bundle_extracted_bytes), 1, INT64_MAX, K_SIZE, F_NONE},
+    {"max_bundle_entries", OFF(max_bundle_entries), 1, INT64_MAX, K_COUNT, F_NONE},
+    {"enable_archive_reuse", OFF(enable_archive_reuse), 0, 0, K_BOOL, F_NONE},
+    {"disable_core_dumps", OFF(disable_core_dumps), 0, 0, K_BOOL, F_NONE},
+    {"archive_max_extraction_size", OFF(archive_max_extraction_size), 1, INT64_MAX, K_SIZE, F_NONE},
+    {"reject_symlinks_in_bundle", OFF(reject_symlinks_in_bundle), 0, 0, K_BOOL, F_NONE},
+    {"reject_path_traversal_in_bundle", OFF(reject_path_traversal_in_bundle), 0, 0, K_BOOL, F_NONE},
+    {"reject_unsafe_permissions_in_bundle", OFF(reject_unsafe_permissions_in_bundle), 0, 0, K_BOOL,
+     F_NONE},
+    {"reject_unconfined_selinux_in_bundle", OFF(reject_unconfined_selinux_in_bundle), 0, 0, K_BOOL,
+     F_NONE},
+    {"reject_symlink_permission_targets", OFF(reject_symlink_permission_targets), 0, 0, K_BOOL,
+     F_NONE},
+    {"ignore_ownership_in_bundle", OFF(ignore_ownership_in_bundle), 0, 0, K_BOOL, F_NONE},
+    {"restrict_agent_dir_permissions", OFF(restrict_agent_dir_permissions), 0, 0, K_BOOL, F_NONE},
+    {"restrict_log_dir_permissions", OFF(restrict_log_dir_permissions), 0, 0, K_BOOL, F_NONE},
+    {"restrict_hook_env_to_allowlist", OFF(restrict_hook_env_to_allowlist), 0, 0, K_BOOL, F_NONE},
+    {"strip_loader_env_in_hooks", OFF(strip_loader_env_in_hooks), 0, 0, K_BOOL, F_NONE},
+    {"enable_command_port", OFF(enable_command_port), 0, 0, K_BOOL, F_WARN_TRUE},
+    /* Accepted and ignored (R-021 "MAY ignore" and legacy rows, v2 Windows key). */
+    {"codedeploy_test_profile", NOFF, 0, 0, K_IGNORE, F_TEST_PROFILE},
+    {"use_mock_command_service", NOFF, 0, 0, K_IGNORE, F_NONE},
+    {"ssl_verify_peer", NOFF, 0, 0, K_IGNORE, F_SSL_VERIFY},
+    {"disable_powershell_profile_in_hooks", NOFF, 0, 0, K_IGNORE, F_NONE},
+    {"instance_service_region", NOFF, 0, 0, K_IGNORE, F_NONE},
+    {"instance_service_endpoint", NOFF, 0, 0, K_IGNORE, F_NONE},
+    {"instance_service_port", NOFF, 0, 0, K_IGNORE, F_NONE},
+    {"shared_dir", NOFF, 0, 0, K_IGNORE, F_NONE},
+    {"plugins", NOFF, 0, 0, K_IGNORE, F_NONE},
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* What one key's value is being read for: enough to write a message. */
+struct ctx {
+    const char *file;
+    const struct cfg_entry *e;
+    const struct key_def *k;
+    struct cfg_warnings *w;
+    struct err *err;
+};
+
+static const char *kind_name(enum cfg_kind kind)
+{
+    return kind == CFG_LIST ? "a list" : kind == CFG_MAP ? "a mapping" : "nothing";
+}
+
+/* "<file> line N: key ':name:' " + the rest.  Always returns -1. */
+static int key_error(const struct ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int key_error(const struct ctx *x, const char *fmt, ...)
+{
+    char rest[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(rest, sizeof(rest), fmt, ap);
+    va_end(ap);
+    return err_set(x->err, ERR_CONFIG, "%s line %zu: key ':%s:' %s", x->file, x->e->line,
+                   x->k->name, rest);
+}
+
+static void key_warn(const struct ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void key_warn(const struct ctx *x, const char *fmt, ...)
+{
+    char rest[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(rest, sizeof(rest), fmt, ap);
+    va_end(ap);
+    cfg_warn(x->w, "%s line %zu: key ':%s:' %s", x->file, x->e->line, x->k->name, rest);
+}
+
+static int read_bool(const struct ctx *x, bool *ret)
+{
+    const struct cfg_entry *e = x->e;
+    char q[CFG_QUOTE_MAX + 4];
+    if (e->kind != CFG_SCALAR)
+        return key_error(x, "expects true or false, got %s", kind_name(e->kind));
+    cfg_quote(e->value, e->value_len, q);
+    if (!cfg_yaml11_bool(e->value, ret))
+        return key_error(x, "expects true or false, got '%s'", q);
+    if (e->quoted)
+        key_warn(x,
+                 "is the quoted string '%s'; read as the boolean %s (write it without "
+                 "quotes)",
+                 q, *ret ? "true" : "false");
+    return 0;
+}
+
+static bool all_decimal(const char *s)
+{
+    if (*s == '+' || *s == '-')
+        s++;
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* A whole number per YAML 1.1, or a quoted decimal (with a warning). */
+static int read_int64(const struct ctx *x, int64_t *ret)
+{
+    const struct cfg_entry *e = x->e;
+    char q[CFG_QUOTE_MAX + 4];
+    if (e->kind != CFG_SCALAR)
+        return key_error(x, "expects a whole number, got %s", kind_name(e->kind));
+    cfg_quote(e->value, e->value_len, q);
+    bool octal = false;
+    if (e->quoted) {
+        if (!all_decimal(e->value) || !cfg_yaml11_int(e->value, ret, &octal))
+            return key_error(x, "expects a whole number, got '%s'", q);
+        key_warn(x,
+                 "is the quoted string '%s'; read as the number %" PRId64
+                 " (write it without quotes)",
+                 q, *ret);
+        return 0;
+    }
+    if (!cfg_yaml11_int(e->value, ret, &octal))
+        return key_error(x, "expects a whole number, got '%s'", q);
+    if (octal)
+        key_warn(x,
+                 "value '%s' has a leading zero, so YAML reads it as the octal number %" PRId64
+                 "; remove the zero if you meant decimal",
+                 q, *ret);
+    return 0;
+}
+
+static int read_int(const struct ctx *x, void *field)
+{
+    int64_t v = 0;
+    if (read_int64(x, &v) < 0)
+        return -1;
+    const struct key_def *k = x->k;
+    char q[CFG_QUOTE_MAX + 4];
+    cfg_quote(x->e->value, x->e->value_len, q);
+    if (k->flags & F_CHILDREN) {
+        if (v != 1)
+            return key_error(x, "is '%s': children can only be set to 1", q);
+    } else if (v < k->min || v > k->max) {
+        if (k->flags & F_MAX_REVS)
+            return key_error(x,
+                             "expects a whole number of at least 1, got '%s' (Invalid "
+                             "configuration :max_revision=%s)",
+                             q, q);
+        if (k->max == INT_MAX)
+            return key_error(x, "expects a whole number of at least %" PRId64 ", got '%s'", k->min,
+                             q);
+        return key_error(x, "expects a whole number from %" PRId64 " to %" PRId64 ", got '%s'",
+                         k->min, k->max, q);
+    }
+    if ((k->flags & F_CLAMP_KILL) && v > KILL_WAIT_CLAMP_SECONDS) {
+        key_warn(x, "is %" PRId64 "; using the maximum of %d seconds", v, KILL_WAIT_CLAMP_SECONDS);
+        v = KILL_WAIT_CLAMP_SECONDS;
+    }
+    if ((k->flags & F_READ_TIMEOUT) && v <= 60)
+        key_warn(x,
+                 "is %" PRId64 " seconds, not longer than the service's ~60 s long poll; "
+                 "polls will time out",
+                 v);
+    *(int *)field = (int)v;
+    return 0;
+}
+
+static int read_count(const struct ctx *x, void *field)
+{
+    int64_t v = 0;
+    if (read_int64(x, &v) < 0)
+        return -1;
+    if (v < x->k->min) {
+        char q[CFG_QUOTE_MAX + 4];
+        cfg_quote(x->e->value, x->e->value_len, q);
+        return key_error(x, "expects a whole number of at least %" PRId64 ", got '%s'", x->k->min,
+                         q);
+    }
+    *(uint64_t *)field = (uint64_t)v;
+    return 0;
+}
+
+/* "10GiB", "512 MB", "1073741824" (V-056 syntax). */
+static bool parse_size(const char *s, uint64_t *ret)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mul;
+    } units[] = {
+        {"", 1},
+        {"b", 1},
+        {"kb", 1000ULL},
+        {"mb", 1000000ULL},
+        {"gb", 1000000000ULL},
+        {"tb", 1000000000000ULL},
+        {"kib", 1ULL << 10},
+        {"mib", 1ULL << 20},
+        {"gib", 1ULL << 30},
+        {"tib", 1ULL << 40},
+    };
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (!digits)
+        return false;
+    while (*s == ' ')
+        s++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(s, units[i].unit) != 0)
+            continue;
+        if (v > (uint64_t)INT64_MAX / units[i].mul)
+            return false;
+        *ret = v * units[i].mul;
+        return true;
+    }
+    return false;
+}
+
+static int read_size(const struct ctx *x, void *field)
+{
+    const struct cfg_entry *e = x->e;
+    if (e->kind != CFG_SCALAR)
+        return key_error(x, "expects a size in bytes such as 1073741824 or '10GiB', got %s",
+                         kind_name(e->kind));
+    char q[CFG_QUOTE_MAX + 4];
+    cfg_quote(e->value, e->value_len, q);
+    uint64_t v;
+    int64_t iv;
+    bool octal;
+    if (!e->quoted && e->value[0] == '0' && e->value[1] && cfg_yaml11_int(e->value, &iv, &octal) &&
+        iv >= 0) {
+        v = (uint64_t)iv; /* 0x..., 0b..., octal: as YAML reads them */
+    } else if (!parse_size(e->value, &v)) {
+        return key_error(x,
+                         "expects a size in bytes such as 1073741824 or '10GiB' (units B, KB, "
+                         "MB, GB, TB, KiB, MiB, GiB, TiB), got '%s'",
+                         q);
+    }
+    if (v < 1)
+        return key_error(x, "expects a size of at least 1 byte, got '%s'", q);
+    *(uint64_t *)field = v;
+    return 0;
+}
+
+/* The text of a string key; *ret NULL means "not set".  Rejects lists, mappings, unquoted
+ * booleans and control characters.  echo=false keeps the value out of messages. */
+static int read_text(const struct ctx *x, bool echo, const char **ret)
+{
+    const struct cfg_entry *e = x->e;
+    bool b;
+    *ret = NULL;
+    if (e->kind != CFG_SCALAR)
+        return key_error(x, "expects a text value, got %s", kind_name(e->kind));
+    char q[CFG_QUOTE_MAX + 4];
+    cfg_quote(echo ? e->value : "", echo ? e->value_len : 0, q);
+    if (!e->quoted && cfg_yaml11_bool(e->value, &b))
+        return key_error(x,
+                         "expects a text value, got the boolean '%s' (quote it if you mean "
+                         "the text)",
+                         q);
+    if (strlen(e->value) != e->value_len || cfg_has_control(e->value, e->value_len))
+        return echo ? key_error(x, "contains a control character: '%s'", q)
+                    : key_error(x, "contains a control character");
+    if (e->value_len > 0)
+        *ret = e->value;
+    return 0;
+}
+
+static char *normalise_dir(const char *s)
+{
+    /* R-023: relative means relative to "/" (the daemon's working directory); trailing slashes
+     * are irrelevant. */
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/')
+        n--;
+    if (s[0] == '/')
+        return xstrndup(s, n);
+    return xasprintf("/%.*s", (int)n, s);
+}
+
+static bool url_scheme(const char *s, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    return strncasecmp(s, scheme, n) == 0 && s[n] != 0 && s[n] != '/';
+}
+
+static int read_string(const struct ctx *x, void *field)
+{
+    const struct key_def *k = x->k;
+    const char *s;
+    if (read_text(x, k->type != K_PROXY, &s) < 0)
+        return -1;
+    char q[CFG_QUOTE_MAX + 4];
+    if (s)
+        cfg_quote(s, strlen(s), q);
+    char **dst = field;
+    char *v = NULL;
+    if (!s) {
+        /* Not set: keep the default of required-with-default keys, clear optional ones. */
+        if (k->type == K_URL || k->type == K_PROXY || k->type == K_TEXT) {
+            if (k->type == K_PROXY)
+                secret_free(*dst);
+            else
+                free(*dst);
+            *dst = NULL;
+        }
+        return 0;
+    }
+    switch (k->type) {
+    case K_DIR:
+        v = normalise_dir(s);
+        break;
+    case K_NAME:
+        if (strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+            return key_error(x, "expects a plain file name without '/', got '%s'", q);
+        v = xstrdup(s);
+        break;
+    case K_RELPATH:
+        if (s[0] == '/' || !path_is_beneath(s))
+            return key_error(x,
+                             "expects a directory name inside :root_dir: (relative, no "
+                             "'..'), got '%s'",
+                             q);
+        v = xstrdup(s);
+        break;
+    case K_URL:
+        if (url_scheme(s, "http://")) {
+            key_warn(x, "uses http://: credentials and payloads travel unencrypted");
+        } else if (!url_scheme(s, "https://")) {
+            return key_error(x, "expects a URL starting with https:// (or http://), got '%s'", q);
+        }
+        v = xstrdup(s);
+        break;
+    case K_PROXY:
+        if (!url_scheme(s, "http://") && !url_scheme(s, "https://"))
+            return key_error(x, "expects a URL starting with http:// or https:// (value not "
+                                "shown: it may contain a password)");
+        v = xstrdup(s);
+        break;
+    case K_FILE:
+    case K_TEXT:
+    default:
+        v = xstrdup(s);
+        break;
+    }
+    if (k->type == K_PROXY)
+        secret_free(*dst);
+    else
+        free(*dst);
+    *dst = v;
+    return 0;
+}
+
+static int read_ignored(const struct ctx *x)
+{
+    const struct cfg_entry *e = x->e;
+    bool b;
+    if (e->kind != CFG_SCALAR)
+        return 0;
+    if ((x->k->flags & F_TEST_PROFILE) && strcmp(e->value, "prod") != 0) {
+        char q[CFG_QUOTE_MAX + 4];
+        cfg_quote(e->value, e->value_len, q);
+        key_warn(x, "is '%s'; cdagent always uses the production profile, ignoring", q);
+    }
+    if ((x->k->flags & F_SSL_VERIFY) && cfg_yaml11_bool(e->value, &b) && !b)
+        key_warn(x, "is false; TLS verification cannot be turned off, ignoring");
+    return 0;
+}
+
+static int apply(const struct ctx *x, struct config *c)
+{
+    const struct key_def *k = x->k;
+    void *field = (char *)c + k->off;
+    if (k->type == K_IGNORE)
+        return read_ignored(x);
+    if (x->e->kind == CFG_NULL) {
+        /* An empty value is "not set": the default stays, optional strings clear. */
+        char **dst = field;
+        if (k->type == K_PROXY) {
+            secret_free(*dst);
+            *dst = NULL;
+        } else if (k->type == K_URL || k->type == K_TEXT) {
+            free(*dst);
+            *dst = NULL;
+        }
+        return 0;
+    }
+    switch (k->type) {
+    case K_BOOL: {
+        bool b = false;
+        if (read_bool(x, &b) < 0)
+            return -1;
+        if ((k->flags & F_WARN_TRUE) && b)
+            key_warn(x, "is true, but cdagent has no command port; ignoring");
+        *(bool *)field = b;
+        return 0;
+    }
+    case K_INT:
+        return read_int(x, field);
+    case K_COUNT:
+        return read_count(x, field);
+    case K_SIZE:
+        return read_size(x, field);
+    case K_DIR:
+    case K_NAME:
+    case K_RELPATH:
+    case K_FILE:
+    case K_URL:
+    case K_PROXY:
+    case K_TEXT:
+    case K_IGNORE:
+    default:
+        return read_string(x, field);
+    }
+}
+
+static const struct key_def *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* First pass: unknown keys and repeated keys are warnings; last[k] = the entry that counts. */
+static void scan_keys(const struct cfg_map *m, const char *file, size_t *last,
+                      struct cfg_warnings *w)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        last[i] = SIZE_MAX;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct cfg_entry *e = &m->v[i];
+        const struct key_def *k = find_key(e->key);
+        if (!k) {
+            char q[CFG_QUOTE_MAX + 4];
+            cfg_quote(e->key, strlen(e->key), q);
+            cfg_warn(w, "%s line %zu: unknown key '%s%s%s', ignoring", file, e->line,
+                     e->colon ? ":" : "", q, e->colon ? ":" : "");
+            continue;
+        }
+        size_t ki = (size_t)(k - keys);
+        if (last[ki] != SIZE_MAX)
+            cfg_warn(w, "%s line %zu: key ':%s:' repeats line %zu; the last value is used", file,
+                     e->line, k->name, m->v[last[ki]].line);
+        last[ki] = i;
+    }
+}
+
+int config_parse(const char *text, size_t len, const char *filename, struct config *ret,
+                 struct err *err)
+{
+    struct cfg_map m = {NULL, 0};
+    struct cfg_warnings w = {NULL, 0, 0};
+    struct config c;
+    struct err e2 = ERR_INIT;
+    size_t last[NKEYS];
+
+    if (!filename)
+        filename = "codedeployagent.yml";
+    if (!text)
+        text = "";
+    if (len > CONFIG_MAX_FILE_BYTES)
+        return err_set(err, ERR_LIMIT, "The config file %s is larger than %d bytes", filename,
+                       CONFIG_MAX_FILE_BYTES);
+    if (cfg_read_map(text, len, filename, &m, &w, &e2) < 0) {
+        cfg_warnings_done(&w);
+        return err_set(err, ERR_CONFIG,
+                       "An error occurred loading the CodeDeploy agent config file at %s. "
+                       "Error message: %s",
+                       filename, e2.msg);
+    }
+    config_init(&c);
+    free(c.path);
+    c.path = xstrdup(filename);
+    scan_keys(&m, filename, last, &w);
+    for (size_t i = 0; i < m.n; i++) {
+        const struct key_def *k = find_key(m.v[i].key);
+        if (!k || last[k - keys] != i)
+            continue;
+        struct ctx x = {filename, &m.v[i], k, &w, err};
+        if (apply(&x, &c) < 0) {
+            cfg_map_done(&m);
+            cfg_warnings_done(&w);
+            config_done(&c);
+            return -1;
+        }
+    }
+    if (c.archive_max_extraction_size &&
+        c.archive_max_extraction_size < c.max_bundle_extracted_bytes)
+        c.max_bundle_extracted_bytes = c.archive_max_extraction_size;
+    cfg_map_done(&m);
+    cfg_warnings_finish(&w, filename);
+    c.warnings = w.v;
+    c.nwarnings = w.n;
+    *ret = c;
+    return 0;
+}
+
+int config_load(const char *path, struct config *ret, struct err *err)
+{
+    const char *p = path ? path : config_default_path();
+    struct err e2 = ERR_INIT;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (read_file(p, CONFIG_MAX_FILE_BYTES, &text, &len, &e2) < 0) {
+        if (e2.code == ERR_LIMIT)
+            return err_set(err, ERR_LIMIT, "The config file %s is larger than %d bytes", p,
+                           CONFIG_MAX_FILE_BYTES);
+        int errnum = e2.code == ERR_NOT_FOUND ? ENOENT : e2.sys_errno;
+        err_set(err, ERR_CONFIG, "The config file %s does not exist or is not readable (%s)", p,
+                strerror(errnum));
+        if (err)
+            err->sys_errno = errnum;
+        return -1;
+    }
+    int r = config_parse(text, len, p, ret, err);
+    freezero(text, len);
+    return r;
+}
+
+const char *config_default_path(void)
+{
+    return file_exists(CONFIG_ETC_PATH) ? CONFIG_ETC_PATH : CONFIG_OPT_PATH;
+}
+
+static bool printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+/* The value of one .version file, or NULL. */
+static char *version_from_file(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (read_file(path, VERSION_FILE_MAX, &text, &len, NULL) < 0)
+        return NULL;
+    if (strlen(text) != len) {
+        free(text); /* an embedded NUL: not a version file */
+        return NULL;
+    }
+    char *sep = strstr(text, ": ");
+    char *v = sep ? sep + 2 : text;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && strchr(" \t\r\n", v[n - 1]))
+        v[--n] = 0;
+    char *r = NULL;
+    if (n > 0 && printable_ascii(v))
+        r = xstrdup(v);
+    free(text);
+    return r;
+}
+
+char *config_agent_version(const char *root_dir, const char *fallback_file)
+{
+    char *v = NULL;
+    if (root_dir && root_dir[0]) {
+        AUTOFREE char *dir = normalise_dir(root_dir);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+            slash[1] = 0; /* parent of "/x" is "/" */
+        else
+            *slash = 0;
+        AUTOFREE char *file = path_join(dir, ".version");
+        v = version_from_file(file);
+    }
+    if (!v && fallback_file)
+        v = version_from_file(fallback_file);
+    return v ? v : xstrdup("cdagent-" CDAGENT_VERSION);
+}
+
+bool config_fips_region_allowed(const char *region)
+{
+    static const char *const ok[] = {"us-east-1", "us-east-2",     "us-west-1",
+                                     "us-west-2", "us-gov-west-1", "us-gov-east-1"};
+    for (size_t i = 0; region && i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcmp(region, ok[i]) == 0)
+            return true;
+    return false;
+}
