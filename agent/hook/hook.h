@@ -36,6 +36,8 @@
 
 #include "base/err.h"
 
+struct stop;
+
 #define HOOK_DEFAULT_TIMEOUT_S 3600
 #define HOOK_KILL_GRACE_MS 10000       /* SIGTERM -> SIGKILL */
 #define HOOK_OUTPUT_GRACE_MS 5000      /* :hook_output_grace_seconds: default */
@@ -58,7 +60,7 @@ struct hook_opts {
     int64_t output_grace_ms;   /* R-168; 0: HOOK_OUTPUT_GRACE_MS; < 0: wait for EOF until the
                                 * deadline, then code 6 (:hook_output_grace_seconds: -1) */
     int64_t kill_grace_ms;     /* <= 0: HOOK_KILL_GRACE_MS */
-    const volatile int *cancel;/* borrowed; non-zero: agent stops, kill the hook (ERR_CANCELLED) */
+    const struct stop *cancel; /* borrowed; requested: agent stops, kill the hook (ERR_CANCELLED) */
     const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope
                                 * "cdagent-hook-<deployment>-<event>-<supervisor pid>.scope" */
     const char *scope_event;   /* borrowed; for the scope name */
@@ -107,7 +109,7 @@ struct hook_event_opts {
     struct scriptlog *log;     /* borrowed; the command's scripts.log */
     int64_t output_grace_ms;   /* as in hook_opts */
     int64_t kill_grace_ms;
-    const volatile int *cancel;
+    const struct stop *cancel; /* borrowed */
     const char *deployment_id; /* borrowed; for scope names; NULL: no scopes */
     bool use_scope;            /* try systemd scopes (scope_available()) */
     hook_warn_fn warn;
