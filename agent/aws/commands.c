@@ -13,6 +13,7 @@
 #include "aws/commands-internal.h"
 #include "base/stop.h"
 #include "net/sigv4.h"
+#include "base/buf.h"
 #include "base/util.h"
 
 #define DIAG_MAX_CHARS 8192

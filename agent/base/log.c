@@ -15,6 +15,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define MAX_SECRETS 32

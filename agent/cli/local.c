@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 const char *const local_default_events[LOCAL_N_DEFAULT_EVENTS] = {

@@ -19,6 +19,7 @@
 #include "cli/local.h"
 #include "base/log.h"
 #include "parse/spec.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 struct display {

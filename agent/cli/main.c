@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "sys/pidfile.h"
 #include "deploy/tracking.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define EXIT_USAGE 64

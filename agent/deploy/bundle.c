@@ -17,6 +17,8 @@
 #include "net/endpoint.h"
 #include "base/log.h"
 #include "net/sigv4.h"
+#include "base/buf.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

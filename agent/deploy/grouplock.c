@@ -9,6 +9,8 @@
 
 #include "deploy/layout.h"
 #include "base/stop.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,

@@ -26,6 +26,9 @@
 #include "parse/appspec.h"
 #include "deploy/install.h"
 #include "deploy/layout.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 extern char **environ;
@@ -155,15 +158,6 @@ static char *dir_name(const char *p)
     if (!s || s == p)
         return xstrdup("/");
     return xstrndup(p, (size_t)(s - p));
-}
-
-/* Is path equal to root or below it (both absolute and normalised)? */
-static bool path_within(const char *path, const char *root)
-{
-    size_t n = strlen(root);
-    if (strcmp(root, "/") == 0)
-        return true;
-    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
 /* ---- the previous install's cleanup file (R-104, R-173, V-063) ---- */
@@ -1019,20 +1013,6 @@ static int record(struct exec *x, const char *prefix, size_t plen, const char *p
         if (w < 0)
             return err_sys(err, "Install: append '%s' to the cleanup file", path);
         off += (size_t)w;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
     }
     return 0;
 }

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)

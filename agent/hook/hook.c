@@ -36,6 +36,8 @@
 #include "base/stop.h"
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
+#include "base/buf.h"
+#include "base/path.h"
 #include "base/util.h"
 
 #define CTL_GO 'G'

@@ -6,6 +6,7 @@
  */
 #include "net/http.h"
 
+#include "base/fsutil.h"
 #include "base/stop.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,8 @@
 #include <curl/curl.h>
 
 #include "net/wirelog.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 #ifndef CDAGENT_VERSION
 #define CDAGENT_VERSION "0.0.0"
@@ -275,21 +278,6 @@ static void decide_sink(struct xfer *x)
     (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
     x->streaming = x->req->out_fd >= 0 && status >= 200 && status < 300;
     x->decided = true;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "base/util.h"
+#include "base/buf.h"
 
 struct stop;
 struct wirelog;

@@ -11,6 +11,8 @@
 #include <openssl/hmac.h>
 
 #include "net/http.h"
+#include "base/buf.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 /* Headers never signed: they are added or rewritten by the transport or by proxies. */

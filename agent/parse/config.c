@@ -17,6 +17,8 @@
 #include <yaml.h>
 
 #include "parse/config-internal.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 /* ======================================================================================== */

@@ -30,6 +30,7 @@
 #include "base/stop.h"
 #include "parse/spec.h"
 #include "deploy/tracking.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "net/wirelog.h"
 

@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define SCOPE_APPEAR_WAIT_MS 2000

@@ -18,6 +18,7 @@
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "hook/scriptlog.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static void warn_cb(void *ctx, const char *msg)

@@ -7,6 +7,9 @@
 #include "parse/config-internal.h"
 #include "parse/config.h"
 #include "test.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define FILE_NAME "codedeployagent.yml"

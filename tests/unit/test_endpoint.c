@@ -2,7 +2,6 @@
 #include "test.h"
 
 #include "net/endpoint.h"
-#include "base/util.h"
 
 struct commands_case {
     const char *region, *domain;

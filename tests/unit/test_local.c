@@ -7,6 +7,7 @@
 
 #include "cli/local.h"
 #include "test.h"
+#include "base/buf.h"
 #include "base/util.h"
 
 static int parse(struct local_opts *o, struct err *e, char **argv)

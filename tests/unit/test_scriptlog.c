@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "hook/scriptlog.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static time_t fixed_clock(void)

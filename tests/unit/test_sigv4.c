@@ -13,6 +13,9 @@
 
 #include "net/http.h"
 #include "net/sigv4-internal.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 /* The suite is copied unchanged into tests/data, so a clean clone runs every case. */
