@@ -150,6 +150,24 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
     return 0;
 }
 
+int file_read_chunks(const char *path, file_chunk_fn fn, void *arg, struct err *err)
+{
+    AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_sys(err, "read '%s'", path);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_sys(err, "read '%s'", path);
+        if (n == 0)
+            return 0;
+        fn(arg, chunk, (size_t)n);
+    }
+}
+
 bool file_exists(const char *path)
 {
     struct stat st;

@@ -23,6 +23,9 @@ int rm_rf(const char *path, struct err *err);
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err);
 /* Write data to path atomically (temp file in the same dir, fsync, rename) with mode. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *err);
+/* Feed the content of path to fn in chunks; ERR_SYSTEM when it cannot be opened or read. */
+typedef void (*file_chunk_fn)(void *arg, const void *data, size_t len);
+int file_read_chunks(const char *path, file_chunk_fn fn, void *arg, struct err *err);
 bool file_exists(const char *path);  /* lstat: a dangling symlink exists */
 bool dir_exists(const char *path);   /* stat: follows symlinks */
 
