@@ -732,7 +732,7 @@ static int setup(struct daemon *d, struct err *err)
         if (stop_wait_ms(&sig_stop, (uint64_t)wait * 1000))
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
     }
-    if (cfg->use_fips_mode && !config_fips_region_allowed(d->id.region))
+    if (cfg->use_fips_mode && !endpoint_fips_allowed(d->id.region))
         return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
                        "in the USA");
     struct endpoint_commands_opts eo = {.region = d->id.region, .domain = d->id.domain,

@@ -849,19 +849,6 @@ TEST(config_R048_agent_version)
     ASSERT_STREQ(v4, "1.8.1-dev");
 }
 
-TEST(config_R022_fips_regions)
-{
-    /* C-023 */
-    const char *ok[] = {"us-east-1", "us-east-2",     "us-west-1",
-                        "us-west-2", "us-gov-west-1", "us-gov-east-1"};
-    for (size_t i = 0; i < 6; i++)
-        ASSERT_TRUE(config_fips_region_allowed(ok[i]));
-    ASSERT_FALSE(config_fips_region_allowed("eu-west-1"));
-    ASSERT_FALSE(config_fips_region_allowed("US-EAST-1"));
-    ASSERT_FALSE(config_fips_region_allowed(""));
-    ASSERT_FALSE(config_fips_region_allowed(NULL));
-}
-
 TEST(config_quote_for_messages)
 {
     char out[CFG_QUOTE_MAX + 4];
