@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "deploy/lexpath.h"
 #include "base/util.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)
@@ -213,40 +214,14 @@ static int rev_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Lexical normalisation for comparing paths: collapse "//", drop "/./" and trailing '/'. */
-static char *norm_path(const char *p)
-{
-    char *out = xmalloc(strlen(p) + 2);
-    size_t o = 0;
-    const char *s = p;
-    while (*s) {
-        while (*s == '/')
-            s++;
-        const char *e = strchrnul(s, '/');
-        size_t n = (size_t)(e - s);
-        if (n == 0)
-            break;
-        if (!(n == 1 && s[0] == '.')) {
-            out[o++] = '/';
-            memcpy(out + o, s, n);
-            o += n;
-        }
-        s = e;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    out[o] = '\0';
-    return out;
-}
-
 /* Is group_dir/name the deployment directory that last_successful names? */
 static bool is_last_successful(const char *group_dir, const char *name, const char *last)
 {
     if (!last)
         return false;
     AUTOFREE char *cand = path_join(group_dir, name);
-    AUTOFREE char *a = norm_path(cand);
-    AUTOFREE char *b = norm_path(last);
+    AUTOFREE char *a = lexpath_norm(cand);
+    AUTOFREE char *b = lexpath_norm(last);
     if (strcmp(a, b) == 0)
         return true;
     /* Same directory reached through another spelling of root_dir (symlinks, relative). */
