@@ -9,6 +9,7 @@
 
 #include "deploy/layout.h"
 #include "deploy/lexpath.h"
+#include "deploy/rmtree.h"
 #include "base/util.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)
@@ -306,7 +307,7 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
                 continue;
             todo--;
             AUTOFREE char *p = path_join(gdir, revs[i].name);
-            if (rm_rf(p, err) < 0)
+            if (rmtree_at(AT_FDCWD, p, p, err) < 0)
                 rc = -1;
             else
                 removed++;

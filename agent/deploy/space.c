@@ -82,7 +82,8 @@ static void add_freed(struct tally *t, const struct map *gone)
     for (size_t i = 0; i < gone->cap; i++) {
         const char *p = gone->v[i].key;
         struct stat st;
-        if (!p || lstat(p, &st) < 0)
+        /* A file with another hard link frees nothing when this name goes. */
+        if (!p || lstat(p, &st) < 0 || (!S_ISDIR(st.st_mode) && st.st_nlink > 1))
             continue;
         for (size_t k = 0; k < t->n; k++) {
             if (t->v[k].dev == st.st_dev) {
