@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "deploy/dirfd.h"
 #include "deploy/install-internal.h"
 
 /* Copy src_name (in src_dir) to dst_name (in dst_dir) through a temporary name; shown names
@@ -86,13 +87,9 @@ static int copy_link_at(int src_dir, const char *src_name, int dst_dir, const ch
 /* Copy the files and links of the current level; remember its subdirectories. */
 static int copy_entries(struct walk *w, struct level *l, struct err *err)
 {
-    int dup_fd = fcntl(w->src, F_DUPFD_CLOEXEC, 0);
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-    if (!d) {
-        if (dup_fd >= 0)
-            close(dup_fd);
+    DIR *d = dirfd_list(w->src);
+    if (!d)
         return err_sys(err, "read directory in '%s'", w->shown);
-    }
     int r = 0;
     struct dirent *de;
     while (r == 0 && (de = readdir(d)) != NULL) {
@@ -114,27 +111,17 @@ static int copy_entries(struct walk *w, struct level *l, struct err *err)
     return r;
 }
 
-static int open_dir(int at, const char *name, struct stat *ret_st)
-{
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, ret_st) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Enter src_name, creating dst_name in the destination: open both, copy its files. */
 static int enter(struct walk *w, int src_at, const char *src_name, int dst_at,
                  const char *dst_name, struct err *err)
 {
     struct stat s, d;
-    int src = open_dir(src_at, src_name, &s);
+    int src = dirfd_open(src_at, src_name, &s);
     if (src < 0)
         return err_sys(err, "read directory in '%s'", w->shown);
     int dst = -1;
     if (mkdirat(dst_at, dst_name, 0700) == 0)
-        dst = open_dir(dst_at, dst_name, &d);
+        dst = dirfd_open(dst_at, dst_name, &d);
     if (dst < 0) {
         close(src);
         return err_sys(err, "create directory in '%s'", w->shown);
@@ -170,8 +157,8 @@ static int leave(struct walk *w, struct err *err)
         return err_sys(err, "set mode of a directory in '%s'", w->shown);
     const struct level *p = &w->v[w->n - 2];
     struct stat s, d;
-    int src = open_dir(w->src, "..", &s);
-    int dst = open_dir(w->dst, "..", &d);
+    int src = dirfd_open(w->src, "..", &s);
+    int dst = dirfd_open(w->dst, "..", &d);
     bool same = src >= 0 && dst >= 0 && s.st_dev == p->src_dev && s.st_ino == p->src_ino &&
                 d.st_dev == p->dst_dev && d.st_ino == p->dst_ino;
     if (!same) {

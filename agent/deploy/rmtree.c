@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "deploy/dirfd.h"
 
 /* One directory on the way down: its name in its parent and its identity. */
 struct level {
@@ -35,27 +36,12 @@ static void push(struct walk *w, const char *name, const struct stat *st)
     w->v[w->n++] = (struct level){xstrdup(name), st->st_dev, st->st_ino};
 }
 
-static int open_dir_at(int at, const char *name, struct stat *ret_st)
-{
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, ret_st) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Unlink the non-directories of w->fd; *ret_sub (caller frees) gets one subdirectory, if any. */
 static int clear_files(struct walk *w, char **ret_sub, struct err *err)
 {
-    int dup_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-    if (!d) {
-        if (dup_fd >= 0)
-            close(dup_fd);
+    DIR *d = dirfd_list(w->fd);
+    if (!d)
         return err_sys(err, "remove '%s'", w->shown);
-    }
-    rewinddir(d);
     *ret_sub = NULL;
     int r = 0;
     struct dirent *de;
@@ -79,7 +65,7 @@ static int clear_files(struct walk *w, char **ret_sub, struct err *err)
 static int down(struct walk *w, const char *name, struct err *err)
 {
     struct stat st;
-    int fd = open_dir_at(w->fd, name, &st);
+    int fd = dirfd_open(w->fd, name, &st);
     if (fd < 0)
         return err_sys(err, "remove '%s'", w->shown);
     close(w->fd);
@@ -92,7 +78,7 @@ static int down(struct walk *w, const char *name, struct err *err)
 static int up(struct walk *w, struct err *err)
 {
     struct stat st;
-    int fd = open_dir_at(w->fd, "..", &st);
+    int fd = dirfd_open(w->fd, "..", &st);
     if (fd < 0)
         return err_sys(err, "remove '%s'", w->shown);
     const struct level *parent = &w->v[w->n - 2];
@@ -139,7 +125,7 @@ int rmtree_at(int dir_fd, const char *name, const char *shown, struct err *err)
         return 0;
     }
     struct walk w = {.shown = shown};
-    w.fd = open_dir_at(dir_fd, name, &st);
+    w.fd = dirfd_open(dir_fd, name, &st);
     if (w.fd < 0)
         return err_sys(err, "remove '%s'", shown);
     push(&w, name, &st);
