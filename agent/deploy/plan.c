@@ -179,6 +179,19 @@ static int name_cmp(const void *a, const void *b)
 static int plan_dir(struct plan *p, const char *src, const char *dst, int depth,
                     struct err *err);
 
+/* Paths Linux cannot name in one call fail here, with both ends of the path shown whole. */
+static int too_long(const char *path, struct err *err)
+{
+    size_t n = strlen(path);
+    if (n < PATH_MAX)
+        return 0;
+    return err_set(err, ERR_INSTALL,
+                   "Install: the path '%.200s...%s' is %zu bytes long, more than the %d bytes "
+                   "Linux allows; shorten the directory tree of the revision or the "
+                   "destination, and then try again",
+                   path, path + n - 120, n, PATH_MAX - 1);
+}
+
 static int plan_dir_entries(struct plan *p, const char *src, const char *dst, int depth,
                             struct err *err)
 {
@@ -203,7 +216,9 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
             AUTOFREE char *s = lexpath_join(src, names[i]);
             AUTOFREE char *t = lexpath_join(dst, names[i]);
             struct stat lst, st;
-            if (lstat(s, &lst) < 0) {
+            if (too_long(s, err) < 0 || too_long(t, err) < 0) {
+                r = -1;
+            } else if (lstat(s, &lst) < 0) {
                 r = err_sys(err, "Install: stat '%s'", s);
             } else if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
                 if (S_ISLNK(lst.st_mode))

@@ -1272,3 +1272,33 @@ TEST(install_selinux_tools_get_minimal_env_and_clean_signals_issue11)
     unsigned long long mask = strtoull(sig_ign + 8, NULL, 16);
     ASSERT_EQ(mask & 0x7fffffffULL, 0);
 }
+
+/* ---- paths longer than PATH_MAX (issue 11 item 5) ---- */
+
+TEST(install_path_past_path_max_fails_with_a_whole_message_issue11)
+{
+    rev_file("d-1", "app/top.txt", "t", 0644);
+    AUTOFREE char *app = xasprintf("%s/app", archive_of("d-1"));
+    char name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    int fd = open(app, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (int i = 0; i < 25; i++) {  /* 25 x 201 bytes: past 4096 */
+        ASSERT_OK(mkdirat(fd, name, 0755));
+        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(sub >= 0);
+        close(fd);
+        fd = sub;
+    }
+    int f = openat(fd, "leaf.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    close(f);
+    close(fd);
+    struct appspec *as = spec(HEAD "files:\n  - source: app\n    destination: @T@/out\n");
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(install("d-1", as, NULL, &e));
+    appspec_free(as);
+    ASSERT_EQ(e.code, ERR_INSTALL);
+    ASSERT_CONTAINS(e.msg, "bytes long, more than the 4095 bytes Linux allows");
+    ASSERT_CONTAINS(e.msg, "and then try again");
+    ASSERT_FALSE(exists_rel("out"));
+}
