@@ -90,8 +90,9 @@ static int install_new(const struct appspec *as, const struct install_opts *o,
     int r = plan_make(&p, as, err);
     if (r == 0)
         r = space_check(&p, o->ops ? o->ops->statvfs : NULL, err);
-    /* Nothing has changed on the host up to here. */
-    *ret_touched = r == 0;
+    /* Nothing has changed on the host up to here (R-171).  From here on a failure has taken
+     * files of the previous install away when its cleanup file listed any. */
+    *ret_touched = r == 0 && old.trusted && old.n > 0;
     if (r == 0)
         r = cleanup_remove(&old, selinux_enabled(o->selinux), err);
     if (r == 0 && old.present && unlink(ps->cleanup) < 0 && errno != ENOENT)

@@ -238,24 +238,14 @@ static void revs_free(struct rev *revs, size_t n)
     free(revs);
 }
 
-int layout_prune_revisions(const char *root_dir, const char *group_id,
-                           const char *current_deployment_id, unsigned max_revisions,
-                           unsigned *ret_removed, struct err *err)
+/* The entries of gdir except current_id: 1 with *ret and *ret_n set, 0 when gdir does not exist,
+ * -1 when it cannot be listed. */
+static int list_revisions(const char *gdir, const char *current_id, struct rev **ret,
+                          size_t *ret_n, struct err *err)
 {
-    if (layout_check_id(group_id, "deployment group id", err) < 0)
-        return -1;
-    if (max_revisions < 1)
-        max_revisions = 1;
-    AUTOFREE char *gdir = layout_group_dir(root_dir, group_id);
     int fd = open(gdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            if (ret_removed)
-                *ret_removed = 0;
-            return 0;
-        }
-        return err_sys(err, "list old revisions in '%s'", gdir);
-    }
+    if (fd < 0)
+        return errno == ENOENT ? 0 : err_sys(err, "list old revisions in '%s'", gdir);
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
@@ -267,7 +257,7 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (current_deployment_id && strcmp(de->d_name, current_deployment_id) == 0)
+        if (current_id && strcmp(de->d_name, current_id) == 0)
             continue;
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -281,6 +271,28 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
         n++;
     }
     closedir(d);
+    *ret = revs;
+    *ret_n = n;
+    return 1;
+}
+
+int layout_prune_revisions(const char *root_dir, const char *group_id,
+                           const char *current_deployment_id, unsigned max_revisions,
+                           unsigned *ret_removed, struct err *err)
+{
+    if (layout_check_id(group_id, "deployment group id", err) < 0)
+        return -1;
+    if (max_revisions < 1)
+        max_revisions = 1;
+    AUTOFREE char *gdir = layout_group_dir(root_dir, group_id);
+    struct rev *revs = NULL;
+    size_t n = 0;
+    int lr = list_revisions(gdir, current_deployment_id, &revs, &n, err);
+    if (lr <= 0) {
+        if (lr == 0 && ret_removed)
+            *ret_removed = 0;
+        return lr;
+    }
 
     unsigned removed = 0;
     int rc = 0;
