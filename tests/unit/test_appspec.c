@@ -252,75 +252,75 @@ TEST(appspec_full_fixture_hooks_R141_R142)
 
 TEST(appspec_yaml_typing_octal_keeps_text_C268_R132)
 {
-    struct appspec_yscalar s;
-    appspec_yscalar_type("0644", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    struct yaml11_scalar s;
+    yaml11_scalar_type("0644", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 420);
     ASSERT_TRUE(s.octal);
     ASSERT_STREQ(s.text, "0644");
     ASSERT_FALSE(s.quoted);
 
-    appspec_yscalar_type("0644", false, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
+    yaml11_scalar_type("0644", false, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
     ASSERT_TRUE(s.quoted);
 
-    appspec_yscalar_type("0.0", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
+    yaml11_scalar_type("0.0", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
     ASSERT_TRUE(s.f == 0.0);
-    appspec_yscalar_type("0.", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
-    appspec_yscalar_type("1.5e+3", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
+    yaml11_scalar_type("0.", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
+    yaml11_scalar_type("1.5e+3", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
     ASSERT_TRUE(s.f == 1500.0);
-    appspec_yscalar_type("-.inf", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
+    yaml11_scalar_type("-.inf", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
     ASSERT_TRUE(isinf(s.f) && s.f < 0);
 
-    appspec_yscalar_type("0x1F", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("0x1F", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 31);
-    appspec_yscalar_type("0b101", true, NULL, &s);
+    yaml11_scalar_type("0b101", true, NULL, &s);
     ASSERT_EQ(s.i, 5);
-    appspec_yscalar_type("1_000", true, NULL, &s);
+    yaml11_scalar_type("1_000", true, NULL, &s);
     ASSERT_EQ(s.i, 1000);
-    appspec_yscalar_type("1:30", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("1:30", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 90);
-    appspec_yscalar_type("0:01:05", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("0:01:05", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 65);
-    appspec_yscalar_type("1:2:3:4", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("1:60", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("-12", true, NULL, &s);
+    yaml11_scalar_type("1:2:3:4", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("1:60", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("-12", true, NULL, &s);
     ASSERT_EQ(s.i, -12);
-    appspec_yscalar_type("99999999999999999999999", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("99999999999999999999999", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_TRUE(s.big);
-    appspec_yscalar_type("0799", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("12a", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
+    yaml11_scalar_type("0799", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("12a", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
 
     const char *trues[] = {"true", "True", "yes", "ON"};
     for (size_t i = 0; i < 4; i++) {
-        appspec_yscalar_type(trues[i], true, NULL, &s);
-        ASSERT_EQ(s.type, APPSPEC_Y_BOOL);
+        yaml11_scalar_type(trues[i], true, NULL, &s);
+        ASSERT_EQ(s.type, YAML11_BOOL);
         ASSERT_TRUE(s.b);
     }
-    appspec_yscalar_type("off", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_BOOL);
+    yaml11_scalar_type("off", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_BOOL);
     ASSERT_FALSE(s.b);
     const char *nulls[] = {"", "~", "null", "NULL"};
     for (size_t i = 0; i < 4; i++) {
-        appspec_yscalar_type(nulls[i], true, NULL, &s);
-        ASSERT_EQ(s.type, APPSPEC_Y_NULL);
+        yaml11_scalar_type(nulls[i], true, NULL, &s);
+        ASSERT_EQ(s.type, YAML11_NULL);
     }
-    appspec_yscalar_type("0644", true, "tag:yaml.org,2002:str", &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("5", false, "tag:yaml.org,2002:int", &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("0644", true, "tag:yaml.org,2002:str", &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("5", false, "tag:yaml.org,2002:int", &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 5);
 }
 
