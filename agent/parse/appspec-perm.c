@@ -154,7 +154,7 @@ static int parse_mode_key(struct appspec_ctx *c, const struct yaml11_node *m,
     if (s.type == YAML11_INT && s.octal) {
         text = xstrdup(v->text);
         appspec_warn(
-            c, v->line,
+            c, APPSPEC_WARN_OTHER, v->line,
             "unquoted mode %s is read as octal %s; the Ruby agent would have read it as decimal "
             "%lld (quote the mode to be portable)",
             v->text, v->text, (long long)s.i);

@@ -61,6 +61,10 @@ int appspec_section_version(struct appspec_ctx *c, const struct yaml11_node *roo
             return 0;
     }
     AUTOFREE char *shown = v && v->kind == YAML11_SCALAR ? appspec_to_s(v) : appspec_inspect(v);
+    if (v)
+        appspec_hint(c, line, "write `version: 0.0` (the only version there is)");
+    else
+        appspec_hint(c, 1, "add the line `version: 0.0` at the top of the file");
     return appspec_fail(c, ERR_APPSPEC, line, MSG_VERSION, shown);
 }
 
@@ -76,6 +80,14 @@ int appspec_section_os(struct appspec_ctx *c, const struct yaml11_node *root)
             return 0;
     }
     AUTOFREE char *shown = v && v->kind == YAML11_SCALAR ? appspec_to_s(v) : appspec_inspect(v);
+    if (!v)
+        appspec_hint(c, 1, "add the line `os: linux` (this agent deploys to Linux)");
+    else if (v->kind == YAML11_SCALAR && strcmp(v->text, "windows") == 0)
+        appspec_hint(c, line,
+                     "this host runs Linux: write `os: linux`, or deploy this revision "
+                     "to a Windows instance");
+    else
+        appspec_hint(c, line, "write `os: linux` (lower case; this agent deploys to Linux)");
     return appspec_fail(c, ERR_APPSPEC, line, MSG_OS, shown);
 }
 
@@ -224,7 +236,7 @@ static int parse_event(struct appspec_ctx *c, const char *name, int line,
     }
     if (sum > APPSPEC_EVENT_TIMEOUT_WARN_S)
         appspec_warn(
-            c, line,
+            c, APPSPEC_WARN_EVENT_TIMEOUT, line,
             "the scripts of hook '%s' have timeouts adding up to %llu s, more than the %d s "
             "CodeDeploy allows per lifecycle event",
             name, (unsigned long long)sum, APPSPEC_EVENT_TIMEOUT_WARN_S);
@@ -243,7 +255,8 @@ static int hooks_pair(struct appspec_ctx *c, const struct yaml11_node *k,
     AUTOFREE char *name = appspec_to_s(k);
     const char *sugg = appspec_event_is_default(name) ? NULL : appspec_event_suggest(name, NULL, 0);
     if (sugg)
-        appspec_warn(c, k->line, "unknown hook '%s'; did you mean '%s'?", name, sugg);
+        appspec_warn(c, APPSPEC_WARN_HOOK_NAME, k->line, "unknown hook '%s'; did you mean '%s'?",
+                     name, sugg);
     if (yaml11_is_null(v)) {
         /* a null event is as if absent (and drops an earlier duplicate). */
         for (size_t i = 0; i < as->n_events; i++) {
@@ -329,7 +342,7 @@ static int parse_file(struct appspec_ctx *c, const struct yaml11_node *m, struct
         f->destination = TAKE_PTR(dest);
     } else {
         f->destination = xasprintf("/%s", dest);
-        appspec_warn(c, appspec_get(c, m, "destination")->line,
+        appspec_warn(c, APPSPEC_WARN_OTHER, appspec_get(c, m, "destination")->line,
                      "files destination '%s' is not an absolute path; installing to '%s'", dest,
                      f->destination);
     }

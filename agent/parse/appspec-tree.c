@@ -62,6 +62,7 @@ __attribute__((format(printf, 4, 0))) int appspec_failv(struct appspec_ctx *c, i
 {
     char msg[ERR_MSG_MAX];
     c->failed = true;
+    c->fail_line = line > 0 ? line : 0;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (line > 0)
         return err_set(c->err, code, "%s line %d: %s", c->file, line, msg);
@@ -78,8 +79,8 @@ __attribute__((format(printf, 4, 5))) int appspec_fail(struct appspec_ctx *c, in
     return -1;
 }
 
-__attribute__((format(printf, 3, 4))) void appspec_warn(struct appspec_ctx *c, int line,
-                                                        const char *fmt, ...)
+void appspec_warn(struct appspec_ctx *c, enum appspec_warning_kind kind, int line, const char *fmt,
+                  ...)
 {
     char msg[ERR_MSG_MAX];
     va_list ap;
@@ -87,8 +88,26 @@ __attribute__((format(printf, 3, 4))) void appspec_warn(struct appspec_ctx *c, i
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     struct appspec *as = c->as;
-    as->warnings = xrealloc(as->warnings, (as->n_warnings + 1) * sizeof(*as->warnings));
+    size_t n = as->n_warnings + 1;
+    as->warnings = xrealloc(as->warnings, n * sizeof(*as->warnings));
+    as->warning_kinds = xrealloc(as->warning_kinds, n * sizeof(*as->warning_kinds));
+    as->warning_lines = xrealloc(as->warning_lines, n * sizeof(*as->warning_lines));
+    as->warning_kinds[n - 1] = kind;
+    as->warning_lines[n - 1] = line;
     as->warnings[as->n_warnings++] = xasprintf("%s line %d: %s", c->file, line, msg);
+}
+
+int appspec_hint(struct appspec_ctx *c, int line, const char *advice)
+{
+    if (c->hint.line > 0 || line <= 0)
+        return -1;
+    AUTOFREE char *q = lint_quote_line(c->text, c->len, line);
+    if (!q)
+        return -1;
+    c->hint.line = line;
+    snprintf(c->hint.quote, sizeof(c->hint.quote), "%s", q);
+    snprintf(c->hint.advice, sizeof(c->hint.advice), "%s", advice);
+    return -1;
 }
 
 static bool is_merge_key(const struct yaml11_node *k)

@@ -52,6 +52,8 @@ void appspec_free(struct appspec *as)
     for (size_t i = 0; i < as->n_warnings; i++)
         free(as->warnings[i]);
     free(as->warnings);
+    free(as->warning_kinds);
+    free(as->warning_lines);
     free(as->filename);
     free(as);
 }
@@ -72,6 +74,7 @@ static int load_yaml(struct appspec_ctx *c, const char *text, size_t len, struct
         return appspec_fail(c, ERR_APPSPEC, e.line, "invalid YAML: %s", e.problem);
     default:
         c->failed = true;
+        c->fail_line = e.line;
         if (e.context[0])
             return err_set(c->err, ERR_APPSPEC, "%s line %d column %d: invalid YAML: %s %s",
                            c->file, e.line, e.column, e.problem, e.context);
@@ -98,27 +101,54 @@ static int validate(struct appspec_ctx *c, const struct yaml11_node *root)
     return 0;
 }
 
-int appspec_parse(const char *text, size_t len, const char *filename, struct appspec **ret,
-                  struct err *err)
+int appspec_parse_hinted(const char *text, size_t len, const char *filename, struct appspec **ret,
+                         struct lint_hint *ret_hint, int *ret_line, struct err *err)
 {
     const char *file = filename ? filename : APPSPEC_DEFAULT_NAME;
+    struct lint_hint unused;
+    if (!ret_hint)
+        ret_hint = &unused;
+    memset(ret_hint, 0, sizeof(*ret_hint));
+    if (ret_line)
+        *ret_line = 0;
     if (len > APPSPEC_MAX_SIZE_BYTES)
         return err_set(err, ERR_LIMIT, "%s: file is %zu bytes, more than the %d allowed", file, len,
                        APPSPEC_MAX_SIZE_BYTES);
     struct appspec *as = xcalloc(1, sizeof(*as));
     as->filename = xstrdup(file);
-    struct appspec_ctx c = {.file = as->filename, .err = err, .as = as};
+    struct appspec_ctx c = {.file = as->filename, .text = text, .len = len, .err = err, .as = as};
     struct yaml11_doc d;
     int r = load_yaml(&c, text, len, &d);
     if (r == 0)
         r = validate(&c, d.root);
     yaml11_doc_done(&d);
     if (r < 0 || c.failed) {
+        if (c.hint.line > 0)
+            *ret_hint = c.hint;
+        else if (!err || err->code == ERR_APPSPEC)
+            (void)lint_yaml_hint(text, len, c.fail_line, ret_hint);
+        if (ret_line)
+            *ret_line = c.fail_line;
         appspec_free(as);
         return -1;
     }
     *ret = as;
     return 0;
+}
+
+int appspec_parse(const char *text, size_t len, const char *filename, struct appspec **ret,
+                  struct err *err)
+{
+    struct lint_hint h;
+    if (appspec_parse_hinted(text, len, filename, ret, &h, NULL, err) == 0)
+        return 0;
+    if (err && h.line > 0) {
+        char hint[sizeof(h.quote) + sizeof(h.advice) + 32];
+        lint_hint_format(&h, hint, sizeof(hint));
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, "; %s", hint);
+    }
+    return -1;
 }
 
 int appspec_load(const char *path, struct appspec **ret, struct err *err)
