@@ -214,7 +214,7 @@ static void check_scripts(struct check *c)
                 AUTOFREE char *fix = xasprintf("create the user (`useradd %s`) before deploying, "
                                                "or change `runas:` to a user that exists",
                                                sc->runas);
-                spec_problem(c, LINT_ERROR, sc->line, fix,
+                spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, sc->line, "runas"), fix,
                              "runas user '%s' does not exist on this host", sc->runas);
             }
         }
@@ -345,7 +345,7 @@ static void check_permissions(struct check *c)
             AUTOFREE char *fix = xasprintf("create the user (`useradd %s`) before deploying, or "
                                            "change `owner:` to a user that exists",
                                            p->owner);
-            spec_problem(c, LINT_ERROR, p->line, fix,
+            spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, p->line, "owner"), fix,
                          "permissions owner '%s' for %s does not exist on this host", p->owner,
                          p->object);
         }
@@ -353,7 +353,7 @@ static void check_permissions(struct check *c)
             AUTOFREE char *fix = xasprintf("create the group (`groupadd %s`) before deploying, "
                                            "or change `group:` to a group that exists",
                                            p->group);
-            spec_problem(c, LINT_ERROR, p->line, fix,
+            spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, p->line, "group"), fix,
                          "permissions group '%s' for %s does not exist on this host", p->group,
                          p->object);
         }
@@ -422,6 +422,7 @@ void localcheck_bundle(const struct localcheck_opts *o, struct lint_report *r, c
         appspec_lint(text, len, file, r);
         check_parsed(&c);
     }
+    lint_report_sort(r, file);
     for (size_t i = 0; i < c.n_gone; i++)
         free(c.gone[i]);
     free(c.gone);

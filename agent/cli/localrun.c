@@ -18,6 +18,7 @@
 #include "cli/local.h"
 #include "cli/localcheck.h"
 #include "base/log.h"
+#include "parse/lint.h"
 #include "parse/spec.h"
 #include "base/util.h"
 
@@ -34,12 +35,11 @@ static const char *col(const struct display *d, const char *code)
 static void on_progress(void *arg, const struct executor_progress *p)
 {
     struct display *d = arg;
-    if (p->phase == EXEC_PHASE_START) {
+    /* Each event is named once, on its result line (issue 17); long scripts show progress. */
+    if (p->phase == EXEC_PHASE_START)
         d->event_start_ms = now_ms();
-        printf("%s==>%s %s\n", col(d, "\033[1;34m"), col(d, "\033[0m"), p->command);
-    } else if (p->phase == EXEC_PHASE_SCRIPT) {
-        printf("    running %s\n", p->script);
-    }
+    else if (p->phase == EXEC_PHASE_SCRIPT)
+        printf("    %s: running %s\n", p->command, p->script);
     fflush(stdout);
 }
 
@@ -102,6 +102,29 @@ static void print_tail(const char *log)
     }
 }
 
+/*
+ * Issue 17: a script that "does not exist" although it does names a missing interpreter on
+ * line 1, often "/bin/bash\r" from a Windows editor.  "; hint: ..." into out, or "".
+ */
+static void interp_hint(const char *folder, const char *script, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    AUTOFREE char *path = xasprintf("%s/deployment-archive/%s", folder, script);
+    char head[512];
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    struct lint_shebang sb;
+    lint_shebang(head, n, &sb);
+    if (!sb.present || (sb.interp[0] == '/' && access(sb.interp, X_OK) == 0))
+        return;
+    char msg[512];
+    lint_interp_message(&sb, msg, sizeof(msg));
+    snprintf(out, outsz, "; hint: %s", msg);
+}
+
 static int run_events(const struct deploy_spec *spec, char **events, size_t n,
                       struct executor_opts *eo, const char *folder, struct display *disp)
 {
@@ -116,12 +139,18 @@ static int run_events(const struct deploy_spec *spec, char **events, size_t n,
             exec_result_done(&res);
             continue;
         }
-        printf("    %sFAILED%s %s (%.1f s): %s\n", col(disp, "\033[31m"), col(disp, "\033[0m"),
-               events[i], secs, res.message);
+        bool script = res.script_name && *res.script_name && res.error_code >= 1 &&
+                      res.error_code <= 7 && res.error_code != 5;
+        char hint[600] = "";
+        if (script)
+            interp_hint(folder, res.script_name, hint, sizeof(hint));
+        /* The message once: here for a script (R-212 names only its path below), else in the
+         * "ERROR:" line. */
+        printf("    %sFAILED%s %s (%.1f s)%s%s%s\n", col(disp, "\033[31m"), col(disp, "\033[0m"),
+               events[i], secs, script ? ": " : "", script ? res.message : "", hint);
         print_tail(res.log);
         fflush(stdout);
-        if (res.script_name && *res.script_name && res.error_code >= 1 && res.error_code <= 7 &&
-            res.error_code != 5)
+        if (script)
             fprintf(stderr, "Your local deployment failed while trying to execute your script "
                     "at %s/deployment-archive/%s\n", folder, res.script_name);
         else

@@ -51,6 +51,37 @@ size_t lint_count(const struct lint_report *r, enum lint_severity sev)
     return n;
 }
 
+static size_t file_rank(const struct lint_report *r, const char *first, const char *file)
+{
+    if (first && strcmp(file, first) == 0)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->v[i].file, file) == 0)
+            return i + 1;
+    return r->n + 1;
+}
+
+void lint_report_sort(struct lint_report *r, const char *first_file)
+{
+    /* Insertion sort: stable, and reports are short. */
+    size_t *rank = xcalloc(r->n ? r->n : 1, sizeof(*rank));
+    for (size_t i = 0; i < r->n; i++)
+        rank[i] = file_rank(r, first_file, r->v[i].file);
+    for (size_t i = 1; i < r->n; i++) {
+        struct lint_problem p = r->v[i];
+        size_t pr = rank[i];
+        size_t j = i;
+        while (j > 0 && (rank[j - 1] > pr || (rank[j - 1] == pr && r->v[j - 1].line > p.line))) {
+            r->v[j] = r->v[j - 1];
+            rank[j] = rank[j - 1];
+            j--;
+        }
+        r->v[j] = p;
+        rank[j] = pr;
+    }
+    free(rank);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Lines
  */
@@ -115,6 +146,36 @@ static size_t indent_of(const struct line *l)
     while (i < l->len && l->p[i] == ' ')
         i++;
     return i;
+}
+
+int lint_key_line(const char *text, size_t len, int item_line, const char *key)
+{
+    size_t pos = 0, klen = strlen(key);
+    struct line l = {0};
+    size_t item_indent = 0;
+    while (next_line(text, len, &pos, &l)) {
+        if (l.no < item_line)
+            continue;
+        size_t ind = indent_of(&l);
+        const char *p = l.p + ind;
+        size_t rest = l.len - ind;
+        if (l.no == item_line) {
+            item_indent = ind;
+            if (rest >= 2 && p[0] == '-' && p[1] == ' ') {
+                p += 2;
+                rest -= 2;
+                while (rest > 0 && *p == ' ') {
+                    p++;
+                    rest--;
+                }
+            }
+        } else if (ind <= item_indent && rest > 0 && p[0] != '#') {
+            break; /* the next item or the end of the list */
+        }
+        if (rest > klen && strncmp(p, key, klen) == 0 && p[klen] == ':')
+            return l.no;
+    }
+    return item_line;
 }
 
 /* Blank or a comment: says nothing about the structure. */

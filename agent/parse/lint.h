@@ -38,6 +38,15 @@ void lint_add(struct lint_report *r, enum lint_severity sev, const char *file, i
               const char *quote, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 size_t lint_count(const struct lint_report *r, enum lint_severity sev);
+/* Order the problems by file (first_file first, the others in order of appearance), then by
+ * line; problems of one line keep their order. */
+void lint_report_sort(struct lint_report *r, const char *first_file);
+
+/*
+ * The line of `key:` inside the mapping item that starts on line `item_line` (the item's first
+ * line or a later line more indented than its "- "), or item_line when it is not found.
+ */
+int lint_key_line(const char *text, size_t len, int item_line, const char *key);
 
 /*
  * Line `line` (1-based) of text as a quotable string: at most LINT_QUOTE_MAX bytes ("..."

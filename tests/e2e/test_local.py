@@ -75,7 +75,9 @@ def test_events_flag_prepends_and_custom_event_C220_C223():
         r = env.local("-l", d, "-e", "ApplicationStart,CustomEvent")
         assert r.returncode == 0, r.stdout + r.stderr
         assert [l.split()[0] for l in open(rec)] == ["ApplicationStart", "CustomEvent"]
-        assert "==> DownloadBundle" in r.stdout and "==> Install" in r.stdout
+        # Each event once, on its result line (issue 17).
+        assert "ok DownloadBundle" in r.stdout and "ok Install" in r.stdout
+        assert r.stdout.count("ApplicationStart (") == 1, r.stdout
 
 
 def test_event_order_errors_C221_C222():

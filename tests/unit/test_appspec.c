@@ -7,6 +7,7 @@
 
 #include "parse/appspec-internal.h"
 #include "parse/appspec.h"
+#include "parse/lint.h"
 #include "base/err.h"
 #include "test.h"
 #include "base/util.h"
@@ -1113,4 +1114,113 @@ TEST(appspec_path_in_archive_follows_links_R131)
         ASSERT_STREQ(e.msg, m);
     }
     ASSERT_NULL(p);
+}
+
+/* ---- issue 17: tutorial mistakes, each with its exact message (hint after the spec text) ---- */
+
+TEST(appspec_tutorial_fixtures_exact_messages_with_hints)
+{
+    AUTOFREE char *dir = xstrdup(test_src_path("tests/data/appspec/tutorial"));
+    DIR *d = opendir(dir);
+    ASSERT_NOT_NULL(d);
+    int checked = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!str_has_suffix(de->d_name, ".yml"))
+            continue;
+        AUTOFREE char *path = path_join(dir, de->d_name);
+        AUTOFREE char *expect_path = xasprintf("%.*s.expect", (int)(strlen(path) - 4), path);
+        AUTOFREE char *expect = NULL;
+        AUTOFREE char *text = NULL;
+        size_t len = 0;
+        struct err e = ERR_INIT;
+        ASSERT_OK(read_file(expect_path, 65536, &expect, NULL, NULL));
+        ASSERT_OK(read_file(path, APPSPEC_MAX_SIZE_BYTES, &text, &len, NULL));
+        expect[strcspn(expect, "\n")] = '\0';
+        struct appspec *as = NULL;
+        if (appspec_parse(text, len, "appspec.yml", &as, &e) == 0) {
+            appspec_free(as);
+            FAILF("%s: parsed, expected a rejection", de->d_name);
+        }
+        if (strcmp(e.msg, expect) != 0)
+            FAILF("%s:\n    got:  %s\n    want: %s", de->d_name, e.msg, expect);
+        checked++;
+    }
+    closedir(d);
+    ASSERT_EQ(checked, 10);
+}
+
+TEST(appspec_hint_comes_after_the_spec_message)
+{
+    struct err e = ERR_INIT;
+    struct appspec *as = NULL;
+    const char *t = "version: 0.0\nos: linux\nfiles:\n  -source: /\n   destination: /var/www\n";
+    ASSERT_FAIL(appspec_parse(t, strlen(t), "appspec.yml", &as, &e));
+    ASSERT_STREQ(e.msg, "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
+                        "in this context; hint: line 4 `  -source: /`: a list item needs `- ` with "
+                        "a space: `- source: /`");
+    /* appspec_parse_hinted keeps them apart for validate. */
+    struct lint_hint h;
+    int line = 0;
+    struct err e2 = ERR_INIT;
+    ASSERT_FAIL(appspec_parse_hinted(t, strlen(t), "appspec.yml", &as, &h, &line, &e2));
+    ASSERT_STREQ(e2.msg, "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
+                        "in this context");
+    ASSERT_EQ(line, 5);
+    ASSERT_EQ(h.line, 4);
+    ASSERT_STREQ(h.advice, "a list item needs `- ` with a space: `- source: /`");
+}
+
+static bool has_problem(const struct lint_report *r, enum lint_severity sev, int line,
+                        const char *msg)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->v[i].severity == sev && r->v[i].line == line && strcmp(r->v[i].message, msg) == 0)
+            return true;
+    return false;
+}
+
+TEST(appspec_lint_keys_at_the_wrong_level)
+{
+    const char *t = "version: 0.0\nos: linux\nhooks:\n  ApplicationStop:\n    - location: a.sh\n"
+                    "      runAs: root\n  files:\n    - source: /\nApplicationStart:\n"
+                    "  - location: b.sh\nhook:\n  x: 1\ndestination: /var/www\nmystuff: 1\n";
+    struct lint_report r = {0};
+    appspec_lint(t, strlen(t), NULL, &r);
+    ASSERT_TRUE(has_problem(&r, LINT_WARNING, 6,
+                            "unknown key 'runAs' in a hook script is ignored; did you mean "
+                            "'runas'?"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 7,
+                            "'files' is nested inside 'hooks', so it is never read; it belongs at "
+                            "the top level"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 9,
+                            "lifecycle event 'ApplicationStart' is at the top level, so it never "
+                            "runs"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 11,
+                            "unknown top-level key 'hook' is ignored; did you mean 'hooks'?"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 13,
+                            "'destination' is at the top level; it belongs to an item of the "
+                            "'files' list"));
+    ASSERT_TRUE(has_problem(&r, LINT_WARNING, 14, "unknown top-level key 'mystuff' is ignored"));
+    ASSERT_EQ(r.n, 6);
+    ASSERT_STREQ(r.v[2].quote, "ApplicationStart:");
+    ASSERT_STREQ(r.v[2].fix, "indent it under `hooks:` (2 spaces more than `hooks:`)");
+    lint_report_done(&r);
+}
+
+TEST(appspec_warning_kinds_for_validate)
+{
+    struct appspec *as = load_fixture("tests/data/appspec/good/typo_hook.yml");
+    bool hook_name = false;
+    for (size_t i = 0; i < as->n_warnings; i++)
+        hook_name = hook_name || as->warning_kinds[i] == APPSPEC_WARN_HOOK_NAME;
+    ASSERT_TRUE(hook_name);
+    appspec_free(as);
+    as = load_fixture("tests/data/appspec/good/big_timeouts.yml");
+    bool timeout = false;
+    for (size_t i = 0; i < as->n_warnings; i++)
+        timeout = timeout || (as->warning_kinds[i] == APPSPEC_WARN_EVENT_TIMEOUT &&
+                              as->warning_lines[i] > 0);
+    ASSERT_TRUE(timeout);
+    appspec_free(as);
 }
