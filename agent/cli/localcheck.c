@@ -261,8 +261,11 @@ static void target(struct check *c, const struct appspec_file *f, const char *ds
     }
     c->conflicts++;
     spec_problem(c, LINT_ERROR, f->line,
-                 "remove the file, or set `file_exists_behavior: OVERWRITE` (or RETAIN) in the "
-                 "AppSpec, or run with --file-exists-behavior OVERWRITE",
+                 c->as->file_exists_behavior != APPSPEC_FEB_UNSET
+                     ? "remove the file, or change `file_exists_behavior:` in the AppSpec to "
+                       "OVERWRITE (or RETAIN)"
+                     : "remove the file, or set `file_exists_behavior: OVERWRITE` (or RETAIN) in "
+                       "the AppSpec, or run with --file-exists-behavior OVERWRITE",
                  "%s already exists and file_exists_behavior is DISALLOW: Install would fail with "
                  "\"The deployment failed because a specified file already exists at this "
                  "location: %s\"",
