@@ -380,3 +380,47 @@ def test_s3_bundle_with_onprem_credentials_R213():
         gets = s3.gets("bkt")
         assert gets and all(g["query"].get("versionId") in (v, [v]) for g in gets), gets
         assert s3.secret_key not in open(os.path.join(env.logdir, "codedeploy-local.log")).read()
+
+
+def test_ci_examples_validate_before_push_and_show_problems_issue17():
+    """examples/ci: `validate --json` runs before `aws deploy push`, and its step prints each
+    problem in the job log (run here with the real binary on a fixture)."""
+    import shutil
+    import yaml
+    if not shutil.which("jq"):
+        raise harness.Skip("jq is not installed")
+    ci = os.path.join(harness.SRC, "examples", "ci")
+
+    def runnable(lines):
+        keep = [l for l in lines if not re.match(r"\s*(git clone|make -C|apt-get)", l)]
+        return "\n".join(keep).replace("/tmp/cdagent/build/codedeploy-local", harness.LOCAL)
+
+    gh = yaml.safe_load(open(os.path.join(ci, "github-deploy.yml")))
+    steps = gh["jobs"]["deploy"]["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    v = next(i for i, n in enumerate(names) if "validate --json" in n)
+    push = next(i for i, s in enumerate(steps) if "aws deploy push" in s.get("run", ""))
+    assert v < push, names
+    gl = yaml.safe_load(open(os.path.join(ci, "gitlab-deploy.yml")))
+    assert gl["stages"].index("validate") < gl["stages"].index("deploy")
+    assert gl["deploy"]["needs"] == ["validate"]
+    with LocalEnv() as env:
+        d = copy_fixture(env, "owner_missing")
+        r = subprocess.run(["bash", "-e", "-c", runnable(steps[v]["run"].splitlines())],
+                           cwd=d, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert ("::error file=appspec.yml,line=8::permissions owner 'cdagent-no-such-user' for "
+                "/var/www/cdagent-validate-test does not exist on this host -- fix: create the "
+                "user (`useradd cdagent-no-such-user`) before deploying, or change `owner:` to a "
+                "user that exists\n") in r.stdout, r.stdout
+        assert "2 error(s), 0 warning(s) found by codedeploy-local validate" in r.stdout
+        r = subprocess.run(["sh", "-e", "-c", runnable(gl["validate"]["script"])],
+                           cwd=d, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert ("appspec.yml:9: error: permissions group 'cdagent-no-such-group' for "
+                "/var/www/cdagent-validate-test does not exist on this host\n"
+                "    |     group: cdagent-no-such-group\n") in r.stdout, r.stdout
+        good = copy_fixture(env, "good")
+        r = subprocess.run(["bash", "-e", "-c", runnable(steps[v]["run"].splitlines())],
+                           cwd=good, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "0 error(s), 0 warning(s) found by codedeploy-local validate" in r.stdout, r.stdout
