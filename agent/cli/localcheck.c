@@ -122,6 +122,13 @@ static bool is_shell(const char *interp, const char *path)
 }
 
 /* Interpreter and line endings of a script that exists. */
+static char *lf_fix(const char *loc)
+{
+    return xasprintf("save the script with Unix line endings (LF): `sed -i 's/\\r$//' %s` or "
+                     "`dos2unix %s`",
+                     loc, loc);
+}
+
 static void script_content(struct check *c, const char *loc, const char *path)
 {
     AUTOFREE char *text = NULL;
@@ -137,21 +144,16 @@ static void script_content(struct check *c, const char *loc, const char *path)
     if (sb.present && (sb.interp[0] != '/' || access(sb.interp, X_OK) != 0)) {
         char msg[512];
         lint_interp_message(&sb, msg, sizeof(msg));
-        AUTOFREE char *fix =
-            sb.cr ? xasprintf("save the script with Unix line endings (LF): `sed -i 's/\\r$//' %s`"
-                              " or `dos2unix %s`",
-                              loc, loc)
-                  : xstrdup("install that interpreter on this host, or name one that exists "
-                            "(e.g. `#!/bin/bash`)");
+        AUTOFREE char *fix = sb.cr ? lf_fix(loc)
+                                   : xstrdup("install that interpreter on this host, or name one "
+                                             "that exists (e.g. `#!/bin/bash`)");
         lint_add(c->r, LINT_ERROR, loc, 1, line1, fix, "%s", msg);
         return; /* the line endings are the same problem */
     }
     int crlf = lint_crlf_line(text, len);
     if (crlf > 0 && is_shell(sb.interp, loc)) {
         AUTOFREE char *q = lint_quote_line(text, len, crlf);
-        AUTOFREE char *fix = xasprintf("save the script with Unix line endings (LF): "
-                                       "`sed -i 's/\\r$//' %s` or `dos2unix %s`",
-                                       loc, loc);
+        AUTOFREE char *fix = lf_fix(loc);
         lint_add(c->r, LINT_WARNING, loc, crlf, q, fix,
                  "Windows line ending (CRLF) from line %d on: the shell reads each command with "
                  "a trailing '\\r'",
@@ -192,6 +194,20 @@ static void check_script(struct check *c, const struct appspec_script *sc)
     }
 }
 
+/* The user (or group) `name`, given by `key:` in the item starting on item_line, must exist. */
+static void need_principal(struct check *c, int item_line, const char *key, const char *name,
+                           bool group, const char *what)
+{
+    if (!name || (group ? getgrnam(name) != NULL : getpwnam(name) != NULL))
+        return;
+    const char *kind = group ? "group" : "user";
+    AUTOFREE char *fix = xasprintf("create the %s (`%s %s`) before deploying, or change `%s:` to "
+                                   "a %s that exists",
+                                   kind, group ? "groupadd" : "useradd", name, key, kind);
+    spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, item_line, key), fix,
+                 "%s does not exist on this host", what);
+}
+
 static bool seen_before(const struct appspec *as, size_t ev, size_t k)
 {
     const char *loc = as->events[ev].scripts[k].location_rel;
@@ -210,13 +226,8 @@ static void check_scripts(struct check *c)
             const struct appspec_script *sc = &as->events[i].scripts[k];
             if (!seen_before(as, i, k))
                 check_script(c, sc);
-            if (sc->runas && !getpwnam(sc->runas)) {
-                AUTOFREE char *fix = xasprintf("create the user (`useradd %s`) before deploying, "
-                                               "or change `runas:` to a user that exists",
-                                               sc->runas);
-                spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, sc->line, "runas"), fix,
-                             "runas user '%s' does not exist on this host", sc->runas);
-            }
+            AUTOFREE char *what = sc->runas ? xasprintf("runas user '%s'", sc->runas) : NULL;
+            need_principal(c, sc->line, "runas", sc->runas, false, what);
         }
     }
 }
@@ -344,22 +355,12 @@ static void check_permissions(struct check *c)
         const struct appspec_permission *p = &as->permissions[i];
         if (!installed(as, p->object))
             continue;
-        if (p->owner && !getpwnam(p->owner)) {
-            AUTOFREE char *fix = xasprintf("create the user (`useradd %s`) before deploying, or "
-                                           "change `owner:` to a user that exists",
-                                           p->owner);
-            spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, p->line, "owner"), fix,
-                         "permissions owner '%s' for %s does not exist on this host", p->owner,
-                         p->object);
-        }
-        if (p->group && !getgrnam(p->group)) {
-            AUTOFREE char *fix = xasprintf("create the group (`groupadd %s`) before deploying, "
-                                           "or change `group:` to a group that exists",
-                                           p->group);
-            spec_problem(c, LINT_ERROR, lint_key_line(c->text, c->len, p->line, "group"), fix,
-                         "permissions group '%s' for %s does not exist on this host", p->group,
-                         p->object);
-        }
+        AUTOFREE char *owner =
+            p->owner ? xasprintf("permissions owner '%s' for %s", p->owner, p->object) : NULL;
+        AUTOFREE char *group =
+            p->group ? xasprintf("permissions group '%s' for %s", p->group, p->object) : NULL;
+        need_principal(c, p->line, "owner", p->owner, false, owner);
+        need_principal(c, p->line, "group", p->group, true, group);
     }
 }
 

@@ -207,7 +207,8 @@ def test_validate_subcommand_lists_problems():
         assert r.returncode == 0, r.stdout + r.stderr
         assert r.stdout == "%s/appspec.yml is valid\n" % good, r.stdout
         bad = env.bundle("bad", hooks_yaml(["ApplicationStart"], location="scripts/missing.sh") +
-                         "  ValidateService:\n    - location: scripts/v.sh\n      runas: no-such-user-x\n",
+                         "  ValidateService:\n    - location: scripts/v.sh\n"
+                         "      runas: no-such-user-x\n",
                          {"scripts/v.sh": "#!/no/such/interpreter\n"})
         r = env.local("-l", bad, "validate")
         assert r.returncode == 1
@@ -272,7 +273,8 @@ def test_validate_json_for_pipelines_issue17():
                      "quote": "ApplicationStart:",
                      "fix": "indent it under `hooks:` (2 spaces more than `hooks:`)"}, p
         # Warnings only: exit 0.
-        w = env.bundle("warn", hooks_yaml(["ApplicationStart"]), files={"scripts/ev.sh": "#!/bin/sh\n"})
+        w = env.bundle("warn", hooks_yaml(["ApplicationStart"]),
+                       files={"scripts/ev.sh": "#!/bin/sh\n"})
         r = env.local("-l", w, "validate", "--json")
         doc = json.loads(r.stdout)
         assert r.returncode == 0 and doc["valid"] is True and doc["warnings"] == 1, r.stdout
@@ -423,7 +425,8 @@ def test_ci_examples_validate_before_push_and_show_problems_issue17():
         good = copy_fixture(env, "good")
         r = subprocess.run(["bash", "-e", "-c", runnable(steps[v]["run"].splitlines())],
                            cwd=good, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0 and "0 error(s), 0 warning(s) found by codedeploy-local validate" in r.stdout, r.stdout
+        assert r.returncode == 0, r.stdout
+        assert "0 error(s), 0 warning(s) found by codedeploy-local validate" in r.stdout
 
 
 def test_failed_unpack_leaves_the_working_directory_alone():
