@@ -485,3 +485,24 @@ def test_failed_unpack_leaves_the_working_directory_alone():
                                                                              st.st_mtime)
             assert open(os.path.join(cwd, "F")).read() == "bait"
             assert not os.path.exists(os.path.join(cwd, "h"))
+
+
+def test_validate_colour_only_on_a_terminal_issue17():
+    import pty
+    with LocalEnv() as env:
+        d = copy_fixture(env, "version_1")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(harness.LOCAL, [harness.LOCAL, "-l", d, "-c", env.config, "validate"])
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 1
+        assert b"appspec.yml:1: \x1b[1;31merror\x1b[0m: The deployment failed" in out, out
