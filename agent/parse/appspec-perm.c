@@ -435,7 +435,7 @@ static int parse_context(struct appspec_ctx *c, const struct yaml11_node *m,
     if (yaml11_is_null(v))
         return 0;
     const struct yaml11_node *type = v->kind == YAML11_MAP ? appspec_get(c, v, "type") : NULL;
-    if (yaml11_is_null(type) || type->kind != YAML11_SCALAR) {
+    if (!type || yaml11_is_null(type) || type->kind != YAML11_SCALAR) {
         AUTOFREE char *shown = appspec_inspect(v);
         return appspec_fail(c, ERR_APPSPEC, v->line, MSG_CONTEXT_TYPE, shown);
     }

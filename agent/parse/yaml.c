@@ -264,6 +264,7 @@ static void push_node(struct yaml11_node ***arr, size_t *n, size_t *cap, struct 
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 4;
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, as intended */
         *arr = xrealloc(*arr, *cap * sizeof(**arr));
     }
     (*arr)[(*n)++] = p;

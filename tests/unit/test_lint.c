@@ -33,7 +33,8 @@ TEST(lint_tab_in_indentation)
     struct lint_hint h = hint("hooks:\n  A:\n\t- location: s.sh\n", 3);
     ASSERT_EQ(h.line, 3);
     ASSERT_STREQ(h.quote, "\\t- location: s.sh");
-    ASSERT_STREQ(h.advice, "YAML indentation must be spaces, not tabs: replace the tab with spaces");
+    ASSERT_STREQ(h.advice,
+                 "YAML indentation must be spaces, not tabs: replace the tab with spaces");
 }
 
 TEST(lint_list_item_one_column_off)
