@@ -1,6 +1,6 @@
 /*
- * install-internal: what the pieces of Install (install, apply) share and tests may reach:
- * the notice helper and the default copy loop behind install_ops.copy_data.
+ * install-internal: what the pieces of Install (install, cleanup, apply) and copytree share:
+ * the notice helper and the content copy loop (the default behind install_ops.copy_data).
  */
 #ifndef CDAGENT_INSTALL_INTERNAL_H
 #define CDAGENT_INSTALL_INTERNAL_H
