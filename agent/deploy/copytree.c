@@ -6,6 +6,7 @@
  */
 #include "deploy/copytree.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +182,7 @@ static int leave(struct walk *w, struct err *err)
 static int walk_tree(struct walk *w, struct err *err)
 {
     for (;;) {
+        assert(w->v && w->n > 0);  /* enter() of the top succeeded */
         struct level *l = &w->v[w->n - 1];
         if (l->n_subdirs) {
             AUTOFREE char *sub = l->subdirs[--l->n_subdirs];
