@@ -13,9 +13,8 @@
 void hex_encode(const unsigned char *in, size_t n, char *out);
 /* SHA-256 of data as lower-case hex into out[65]. */
 void sha256_hex(const void *data, size_t len, char out[65]);
-/* MD5 / SHA-256 of a file's content as lower-case hex (out: 33 or 65 bytes); ERR_SYSTEM when
- * the file cannot be read. */
+/* MD5 of a file's content as lower-case hex into out[33]; ERR_SYSTEM when the file cannot be
+ * read. */
 int file_md5_hex(const char *path, char out[33], struct err *err);
-int file_sha256_hex(const char *path, char out[65], struct err *err);
 
 #endif
