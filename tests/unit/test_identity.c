@@ -45,6 +45,25 @@ static void env_restore(struct env_saved *s)
     free(s->region);
 }
 
+/* identity_init with no on-premises file and IMDS unreachable (stop requested up front). */
+static int init_without_imds(struct config *cfg, bool need_host_id, const char *region,
+                             struct identity *id, struct err *e)
+{
+    config_init(cfg);
+    free(cfg->on_premises_config_file);
+    cfg->on_premises_config_file = xasprintf("%s/no-such-onprem.yml", test_tmpdir());
+    struct stop stop;
+    if (stop_init(&stop, e) < 0)
+        return -1;
+    stop_request(&stop);
+    struct env_saved s;
+    env_no_imds(&s, region);
+    int r = identity_init(id, cfg, need_host_id, &stop, e);
+    env_restore(&s);
+    stop_done(&stop);
+    return r;
+}
+
 /* an on-premises registration names region and host; IMDS is never set up. */
 TEST(identity_R035_onprem_file_wins_without_imds)
 {
@@ -74,19 +93,9 @@ TEST(identity_R035_onprem_file_wins_without_imds)
 TEST(identity_R029_local_without_imds_uses_env_region)
 {
     struct config cfg;
-    config_init(&cfg);
-    free(cfg.on_premises_config_file);
-    cfg.on_premises_config_file = xasprintf("%s/no-such-onprem.yml", test_tmpdir());
-    struct stop stop;
-    ASSERT_OK(stop_init(&stop, NULL));
-    stop_request(&stop);
-    struct env_saved s;
-    env_no_imds(&s, "eu-west-1");
     struct identity id;
     struct err e = ERR_INIT;
-    int r = identity_init(&id, &cfg, false, &stop, &e);
-    env_restore(&s);
-    stop_done(&stop);
+    int r = init_without_imds(&cfg, false, "eu-west-1", &id, &e);
     if (r < 0)
         FAILF("identity_init: %s", e.msg);
     ASSERT_FALSE(id.on_premises);
@@ -101,19 +110,9 @@ TEST(identity_R029_local_without_imds_uses_env_region)
 TEST(identity_R037_daemon_without_imds_or_onprem_file_fails_with_hint)
 {
     struct config cfg;
-    config_init(&cfg);
-    free(cfg.on_premises_config_file);
-    cfg.on_premises_config_file = xasprintf("%s/no-such-onprem.yml", test_tmpdir());
-    struct stop stop;
-    ASSERT_OK(stop_init(&stop, NULL));
-    stop_request(&stop);
-    struct env_saved s;
-    env_no_imds(&s, NULL);
     struct identity id;
     struct err e = ERR_INIT;
-    int r = identity_init(&id, &cfg, true, &stop, &e);
-    env_restore(&s);
-    stop_done(&stop);
+    int r = init_without_imds(&cfg, true, NULL, &id, &e);
     ASSERT_EQ(r, -1);
     ASSERT_CONTAINS(e.msg, "could not learn this host's region and identity");
     ASSERT_CONTAINS(e.msg, cfg.on_premises_config_file);
