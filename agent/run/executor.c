@@ -32,14 +32,6 @@ static const char *const hook_events[] = {
 
 enum revision_choice { REV_CURRENT, REV_LAST_SUCCESSFUL, REV_MOST_RECENT };
 
-void exec_result_done(struct exec_result *r)
-{
-    free(r->script_name);
-    free(r->message);
-    free(r->log);
-    memset(r, 0, sizeof(*r));
-}
-
 static bool is_hook_event(const char *c)
 {
     for (size_t i = 0; i < N_HOOK_EVENTS; i++)

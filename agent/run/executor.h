@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "run/result.h"
 
 struct config;
 struct deploy_spec;
@@ -67,15 +68,6 @@ struct executor_opts {
     struct wirelog *wire;              /* borrowed; NULL: no wire log */
 };
 
-struct exec_result {
-    bool succeeded;
-    int error_code;     /* 0-7 */
-    char *script_name;  /* owned; "" when not script-related */
-    char *message;      /* owned */
-    char *log;          /* owned; output tail ("" when none) */
-    bool noop;          /* no script ran (hook events) */
-};
-void exec_result_done(struct exec_result *r);
 
 /* The options that come from the agent configuration (paths, caps, hook and bundle settings);
  * everything else in *ret is zero for the caller to fill in.  cfg is borrowed by *ret. */
