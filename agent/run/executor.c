@@ -483,7 +483,7 @@ out:
     else
         log_error("%s failed (%s): %s", command, err_code_name(ret->error_code), ret->message);
     progress(o, EXEC_PHASE_END, spec, command, NULL, 0, 0);
-    log_ctx_set(NULL, NULL);
+    /* the context stays: the caller's completion lines belong to this command too */
 }
 
 char *executor_diag_json(const struct exec_result *r)

@@ -5,7 +5,8 @@
  * turns any failure into the diagnostic fields the service expects (§13): error code 0-7, script
  * name, message and the output tail.  It never talks to the Commands service and keeps nothing in
  * memory between commands (R-088).  It logs at INFO/WARN with the deployment id and event set as
- * the log context.  Unknown command names fail with "Unsupported command type: <name>." without
+ * the log context, and leaves that context set when it returns so that the caller's lines about
+ * the command (its completion) carry it too; the caller clears it (log_ctx_set(NULL, NULL)).  Unknown command names fail with "Unsupported command type: <name>." without
  * touching the disk (R-089).
  */
 #ifndef CDAGENT_EXECUTOR_H
@@ -81,7 +82,8 @@ bool executor_command_supported(const struct executor_opts *o, const char *comma
 int executor_is_noop(const struct executor_opts *o, const char *command,
                      const struct deploy_spec *spec, bool *ret, struct err *err);
 
-/* Run one command; *ret always filled (release with exec_result_done). */
+/* Run one command; *ret always filled (release with exec_result_done).  Sets the calling
+ * thread's log context to (deployment id, command) and leaves it set. */
 void executor_run(const struct executor_opts *o, const char *command,
                   const struct deploy_spec *spec, struct exec_result *ret);
 
