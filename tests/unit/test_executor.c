@@ -58,6 +58,15 @@ static void opts(struct executor_opts *o, const char *root_dir)
     seen[0] = '\0';
 }
 
+/* executor_run(command) with the test's options and root directory. */
+static void run(const char *command, struct exec_result *res)
+{
+    AUTOFREE char *r = root();
+    struct executor_opts o;
+    opts(&o, r);
+    executor_run(&o, command, &spec, res);
+}
+
 static const char *const start_appspec = "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n"
                                          "    - location: scripts/start.sh\n      timeout: 10\n";
 
@@ -67,11 +76,8 @@ TEST(executor_hook_event_runs_unpacked_revision)
 {
     AUTOFREE char *dep = unpacked(start_appspec);
     script(dep, "scripts/start.sh", "#!/bin/sh\necho \"started $DEPLOYMENT_ID\"\n");
-    AUTOFREE char *r = root();
-    struct executor_opts o;
-    opts(&o, r);
     struct exec_result res;
-    executor_run(&o, "ApplicationStart", &spec, &res);
+    run("ApplicationStart", &res);
     ASSERT_TRUE(res.succeeded);
     ASSERT_FALSE(res.noop);
     ASSERT_STREQ(seen, "0;1:scripts/start.sh;3;");
@@ -107,11 +113,8 @@ TEST(executor_event_without_scripts_is_noop)
 /* ApplicationStop of a first deployment (no previous revision) has nothing to run. */
 TEST(executor_r095_application_stop_without_previous_revision)
 {
-    AUTOFREE char *r = root();
-    struct executor_opts o;
-    opts(&o, r);
     struct exec_result res;
-    executor_run(&o, "ApplicationStop", &spec, &res);
+    run("ApplicationStop", &res);
     ASSERT_TRUE(res.succeeded);
     ASSERT_TRUE(res.noop);
     exec_result_done(&res);
@@ -122,11 +125,8 @@ TEST(executor_failure_diagnostics)
 {
     AUTOFREE char *dep = unpacked(start_appspec);
     script(dep, "scripts/start.sh", "#!/bin/sh\necho boom >&2\nexit 3\n");
-    AUTOFREE char *r = root();
-    struct executor_opts o;
-    opts(&o, r);
     struct exec_result res;
-    executor_run(&o, "ApplicationStart", &spec, &res);
+    run("ApplicationStart", &res);
     ASSERT_FALSE(res.succeeded);
     struct err want = {.code = ERR_SCRIPT_FAILED};
     ASSERT_EQ(res.error_code, err_diag_code(&want));
@@ -143,13 +143,11 @@ TEST(executor_failure_diagnostics)
 /* an unknown command fails with the service's text and does not touch the disk. */
 TEST(executor_r089_unsupported_command)
 {
-    AUTOFREE char *r = root();
-    struct executor_opts o;
-    opts(&o, r);
     struct exec_result res;
-    executor_run(&o, "Reboot", &spec, &res);
+    run("Reboot", &res);
     ASSERT_FALSE(res.succeeded);
     ASSERT_STREQ(res.message, "Unsupported command type: Reboot.");
+    AUTOFREE char *r = root();
     ASSERT_FALSE(dir_exists(r));
     exec_result_done(&res);
 }
@@ -163,12 +161,9 @@ TEST(executor_keeps_log_context_for_the_caller)
     struct log_opts lo = {.program = "codedeploy-agent", .log_dir = logdir, .quiet_stderr = true};
     struct err err = ERR_INIT;
     ASSERT_OK(log_open(&lo, &err));
-    AUTOFREE char *r = root();
-    struct executor_opts o;
-    opts(&o, r);
     struct exec_result res;
     log_ctx_set(spec.deployment_id, "Reboot");
-    executor_run(&o, "Reboot", &spec, &res);
+    run("Reboot", &res);
     log_info("PutHostCommandComplete: Failed");
     log_close();
     exec_result_done(&res);
