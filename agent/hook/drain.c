@@ -121,11 +121,9 @@ void drain_start(struct drain_set *set, int *fds, struct scriptlog_stream **stre
     drainer_free(d);
 }
 
-void drain_shutdown(struct drain_set *set, uint64_t timeout_ms)
+/* With set->mu held: wait up to timeout_ms for every reader to end; true when none is left. */
+static bool wait_empty_locked(struct drain_set *set, uint64_t timeout_ms)
 {
-    pthread_mutex_lock(&set->mu);
-    if (set->stop[1] >= 0)
-        (void)!write(set->stop[1], "x", 1);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += (time_t)(timeout_ms / 1000);
@@ -138,12 +136,28 @@ void drain_shutdown(struct drain_set *set, uint64_t timeout_ms)
         if (pthread_cond_timedwait(&set->cv, &set->mu, &ts) != 0)
             break;
     }
-    if (set->n == 0 && set->stop[0] >= 0) {
+    return set->n == 0;
+}
+
+void drain_shutdown(struct drain_set *set, uint64_t timeout_ms)
+{
+    pthread_mutex_lock(&set->mu);
+    if (set->stop[1] >= 0)
+        (void)!write(set->stop[1], "x", 1);
+    if (wait_empty_locked(set, timeout_ms) && set->stop[0] >= 0) {
         char c;
         while (read(set->stop[0], &c, 1) > 0)
             ;
     }
     pthread_mutex_unlock(&set->mu);
+}
+
+bool drain_wait(struct drain_set *set, uint64_t timeout_ms)
+{
+    pthread_mutex_lock(&set->mu);
+    bool empty = wait_empty_locked(set, timeout_ms);
+    pthread_mutex_unlock(&set->mu);
+    return empty;
 }
 
 size_t drain_count(struct drain_set *set)

@@ -12,6 +12,7 @@
 #define CDAGENT_DRAIN_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ void drain_start(struct drain_set *set, int *fds, struct scriptlog_stream **stre
 
 /* Stop every reader of the set and wait up to timeout_ms for them to end. */
 void drain_shutdown(struct drain_set *set, uint64_t timeout_ms);
+
+/* Wait up to timeout_ms for every reader of the set to reach EOF on its own (nothing is
+ * stopped); true when none is left. */
+bool drain_wait(struct drain_set *set, uint64_t timeout_ms);
 
 /* Readers of the set still running. */
 size_t drain_count(struct drain_set *set);

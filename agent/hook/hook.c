@@ -703,6 +703,11 @@ void hook_drain_shutdown(uint64_t timeout_ms)
     drain_shutdown(drain_default(), timeout_ms);
 }
 
+bool hook_drain_wait(uint64_t timeout_ms)
+{
+    return drain_wait(drain_default(), timeout_ms);
+}
+
 size_t hook_drain_count(void)
 {
     return drain_count(drain_default());

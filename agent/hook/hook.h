@@ -99,6 +99,9 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
 /* Stop every background output reader of the process-wide set (agent shutdown) and wait up to
  * timeout_ms for them. */
 void hook_drain_shutdown(uint64_t timeout_ms);
+/* Wait up to timeout_ms for the process-wide set's readers to reach EOF on their own; true when
+ * none is left. */
+bool hook_drain_wait(uint64_t timeout_ms);
 /* Number of background output readers of the process-wide set still running. */
 size_t hook_drain_count(void);
 

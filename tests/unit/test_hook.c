@@ -387,8 +387,7 @@ TEST(hook_r168_background_daemon_detached)
     ASSERT_CONTAINS(data, "); no longer waiting for its output\n");
     ASSERT_TRUE(pid_alive(d));
     kill(d, SIGKILL);
-    for (int i = 0; i < 300 && hook_drain_count() > 0; i++)
-        usleep(10000);
+    ASSERT_TRUE(hook_drain_wait(3000));
     ASSERT_EQ(hook_drain_count(), 0);
     hook_drain_shutdown(1000);
     scriptlog_unref(log);
@@ -708,8 +707,7 @@ TEST(hook_r168_detach_without_log)
     struct err err = ERR_INIT;
     ASSERT_OK(run(p, "d2.sh", 30, NULL, &res, &err));
     ASSERT_TRUE(res.outputs_left_open);
-    for (int i = 0; i < 300 && hook_drain_count() > 0; i++)
-        usleep(10000);
+    ASSERT_TRUE(hook_drain_wait(3000));
     ASSERT_EQ(hook_drain_count(), 0);
 }
 
