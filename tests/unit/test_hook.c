@@ -595,7 +595,7 @@ TEST(hook_r166_runas_failure_message)
 }
 
 /* capture_run: stdout captured, non-zero exit and timeouts reported. */
-TEST(hook_capture_runs_command)
+TEST(hook_capture_run_runs_command)
 {
     char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"printf 'a\\000b'; echo x >&2", NULL};
     char *out = NULL;
