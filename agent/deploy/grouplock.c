@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "base/stop.h"
 #include "base/util.h"
 
 int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
-                      const volatile int *stop, struct err *err)
+                      const struct stop *stop, struct err *err)
 {
     if (layout_check_id(group_id, "deployment group id", err) < 0)
         return -1;
@@ -32,13 +33,13 @@ int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
             close(fd);
             return -1;
         }
-        if ((wait_ms >= 0 && now_ms() >= deadline) || (stop && *stop)) {
+        if ((wait_ms >= 0 && now_ms() >= deadline) || stop_requested(stop)) {
             close(fd);
             return err_set(err, ERR_TIMEOUT,
                            "deployment group '%s' is busy (another deployment holds %s)",
                            group_id, path);
         }
-        sleep_ms_interruptible(100, stop);
+        (void)stop_wait_ms(stop, 100);
     }
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/util.h"
 #include "hook/drain.h"
 #include "hook/proctree.h"
@@ -356,20 +357,21 @@ static void read_output(struct run *R, int i, char *buf)
     }
 }
 
-/* Wait for events until wake_ms (absolute, monotonic) at the latest; 100 ms slices when a cancel
- * flag must be watched. */
+/* Wait for events (output, status, a cancel request) until wake_ms (absolute, monotonic) at the
+ * latest. */
 static void wait_events(struct run *R, uint64_t wake_ms, char *buf)
 {
     uint64_t now = now_ms();
     uint64_t wait = wake_ms > now ? wake_ms - now : 0;
-    if (R->o->cancel && wait > 100)
-        wait = 100;
     if (wait > 60000)
         wait = 60000;
-    struct pollfd pf[3] = {{.fd = R->fds[0], .events = POLLIN},
+    struct pollfd pf[4] = {{.fd = R->fds[0], .events = POLLIN},
                            {.fd = R->fds[1], .events = POLLIN},
-                           {.fd = R->L->status[0], .events = POLLIN}};
-    int pr = poll(pf, 3, (int)wait);
+                           {.fd = R->L->status[0], .events = POLLIN},
+                           /* once requested it stays readable: watch it only until then */
+                           {.fd = stop_requested(R->o->cancel) ? -1 : stop_fd(R->o->cancel),
+                            .events = POLLIN}};
+    int pr = poll(pf, 4, (int)wait);
     if (pr <= 0)
         return;
     for (int i = 0; i < 2; i++)
@@ -390,7 +392,7 @@ static void ctl(struct run *R, char c)
 
 static bool cancelled(const struct run *R)
 {
-    return R->o->cancel && *R->o->cancel;
+    return stop_requested(R->o->cancel);
 }
 
 /* Kill the hook's whole tree: SIGTERM, grace, SIGKILL; keeps reading output meanwhile. */

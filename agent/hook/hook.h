@@ -38,6 +38,8 @@
 
 #include "base/err.h"
 
+struct stop;
+
 #define HOOK_DEFAULT_TIMEOUT_S 3600
 #define HOOK_KILL_GRACE_MS 10000       /* SIGTERM -> SIGKILL (R-165) */
 #define HOOK_OUTPUT_GRACE_MS 5000      /* :hook_output_grace_seconds: default (R-168) */
@@ -61,7 +63,7 @@ struct hook_opts {
     int64_t output_grace_ms;   /* R-168; 0: HOOK_OUTPUT_GRACE_MS; < 0: wait for EOF until the
                                 * deadline, then code 6 (:hook_output_grace_seconds: -1) */
     int64_t kill_grace_ms;     /* <= 0: HOOK_KILL_GRACE_MS */
-    const volatile int *cancel;/* borrowed; non-zero: agent stops, kill the hook (ERR_CANCELLED) */
+    const struct stop *cancel; /* borrowed; requested: agent stops, kill the hook (ERR_CANCELLED) */
     const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope
                                 * "cdagent-hook-<deployment>-<event>-<supervisor pid>.scope" */
     const char *scope_event;   /* borrowed; for the scope name */
@@ -91,7 +93,7 @@ struct hook_result {
  *                              <class> with message <detail>", "... run as user <u> failed with
  *                              error: unknown user", runas without root
  *   ERR_OUTPUTS_LEFT_OPEN     "Script at specified location: <loc> failed to close STDOUT|STDERR"
- *   ERR_CANCELLED             the cancel flag was raised
+ *   ERR_CANCELLED             the cancel token was requested
  *   ERR_SYSTEM                pipes/fork failed
  * ret (NULL allowed) is filled in every case, as far as the script got. */
 int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *err);

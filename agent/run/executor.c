@@ -210,23 +210,12 @@ static void dl_progress(void *arg, uint64_t done, uint64_t total, double rate)
     }
 }
 
-struct stop_ref {
-    const volatile int *stop;
-};
-
-static bool stop_requested(void *arg)
-{
-    const struct stop_ref *r = arg;
-    return r->stop && *r->stop;
-}
-
 static int fetch_remote(const struct executor_opts *o, const struct deploy_spec *spec,
                         const char *bundle, struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
-    struct stop_ref sr = {o->stop};
     struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
-                                  .should_stop = stop_requested, .stop_arg = &sr,
+                                  .stop = o->stop,
                                   .wire = o->wire};
     struct http_client *http = http_client_new(&ho, err);
     if (!http)

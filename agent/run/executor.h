@@ -19,6 +19,8 @@
 #include "base/err.h"
 #include "run/result.h"
 
+struct stop;
+
 struct config;
 struct deploy_spec;
 struct creds_provider;
@@ -62,8 +64,8 @@ struct executor_opts {
     const char *github_api_base;       /* borrowed; NULL: api.github.com */
     struct creds_provider *creds;      /* borrowed; NULL: S3 downloads fail with ERR_AUTH */
     const struct hookenv *hookenv;     /* borrowed; base hook environment; NULL: minimal */
-    /* Shutdown flag; a running hook is stopped when it becomes non-zero. */
-    const volatile int *stop;
+    /* Shutdown token (borrowed, may be NULL); a running hook is stopped when it is requested. */
+    const struct stop *stop;
     void (*progress)(void *arg, const struct executor_progress *p);
     void *progress_arg;
     struct wirelog *wire;              /* borrowed; NULL: no wire log */

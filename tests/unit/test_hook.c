@@ -15,6 +15,7 @@
 #include "hook/hook.h"
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
+#include "base/stop.h"
 #include "base/util.h"
 
 static char *env_default[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
@@ -458,12 +459,12 @@ TEST(hook_binary_output)
     scriptlog_unref(log);
 }
 
-static volatile int cancel_flag;
+static struct stop cancel_tok;
 static void *raise_cancel(void *arg)
 {
     (void)arg;
     usleep(300000);
-    cancel_flag = 1;
+    stop_request(&cancel_tok);
     return NULL;
 }
 
@@ -471,11 +472,11 @@ static void *raise_cancel(void *arg)
 TEST(hook_cancel_flag)
 {
     AUTOFREE char *p = script("long.sh", "#!/bin/sh\nsleep 60\n", 0755);
-    cancel_flag = 0;
+    ASSERT_OK(stop_init(&cancel_tok, NULL));
     pthread_t t;
     pthread_create(&t, NULL, raise_cancel, NULL);
     struct hook_opts o = {.path = p, .location = "long.sh", .timeout_s = 60, .envp = env_default,
-                          .kill_grace_ms = 1000, .cancel = &cancel_flag};
+                          .kill_grace_ms = 1000, .cancel = &cancel_tok};
     struct hook_result res;
     struct err err = ERR_INIT;
     uint64_t t0 = now_ms();
@@ -485,6 +486,7 @@ TEST(hook_cancel_flag)
     ASSERT_TRUE(res.cancelled);
     ASSERT_TRUE(now_ms() - t0 < 10000);
     ASSERT_FALSE(pid_alive(res.pid));
+    stop_done(&cancel_tok);
 }
 
 /* R-154, C-272: unknown runas user -> code 4 naming the user. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/util.h"
 #include "deploy/layout.h"
 #include "parse/appspec.h"
@@ -42,7 +43,7 @@ static void on_started(void *arg, const char *location)
 }
 
 /* Run the scripts of ApplicationStart (locations as written; rel as the AppSpec resolves them). */
-static void run_event(struct appspec_script *sc, size_t n, const volatile int *stop,
+static void run_event(struct appspec_script *sc, size_t n, const struct stop *stop,
                       struct exec_result *ret)
 {
     AUTOFREE char *rev = tmp("rev");
@@ -137,9 +138,12 @@ TEST(hookrun_stop_flag_stops_the_hook)
     script("long.sh", "#!/bin/sh\necho begun\nexec sleep 300\n");
     struct appspec_script sc[] = {
         {.location = (char *)"long.sh", .location_rel = (char *)"long.sh", .timeout_s = 600}};
-    static volatile int stop = 1;
+    struct stop stop;
+    ASSERT_OK(stop_init(&stop, NULL));
+    stop_request(&stop);
     struct exec_result r;
     run_event(sc, 1, &stop, &r);
+    stop_done(&stop);
     ASSERT_FALSE(r.succeeded);
     ASSERT_STREQ(r.message,
                  "Script at specified location: long.sh was stopped because the agent is "
