@@ -36,22 +36,23 @@ static int open_lock(const char *root_dir, const char *group_id, char **ret_path
     return fd;
 }
 
-/* Sleep until the lock file is closed by someone (the holder letting go), the deadline, or a
- * stop request (its fd is in the poll set).  in_fd < 0: no inotify, a short sleep instead. */
+/* Sleep until the lock file is closed by someone (the holder letting go), the deadline
+ * (timeout_ms < 0: none) or a stop request, whichever comes first.  in_fd < 0 (no inotify): a
+ * short wait on the stop token instead. */
 static void wait_for_close(int in_fd, long timeout_ms, const struct stop *stop)
 {
-    long cap = in_fd < 0 ? NO_INOTIFY_RETRY_MS : -1;
-    long t = timeout_ms < 0 ? cap : (cap < 0 || timeout_ms < cap ? timeout_ms : cap);
     if (in_fd < 0) {
+        long t = timeout_ms < 0 || timeout_ms > NO_INOTIFY_RETRY_MS ? NO_INOTIFY_RETRY_MS
+                                                                    : timeout_ms;
         (void)stop_wait_ms(stop, (uint64_t)t);
         return;
     }
-    struct pollfd p[2] = {{.fd = in_fd, .events = POLLIN},
-                          {.fd = stop_fd(stop), .events = POLLIN}};
-    if (poll(p, 2, (int)t) > 0 && p[0].revents) {
-        char ev[4096];
-        while (read(in_fd, ev, sizeof(ev)) > 0) {
-        }
+    struct pollfd p[2] = {{.fd = in_fd, .events = POLLIN}, {.fd = stop_fd(stop), .events = POLLIN}};
+    int t = timeout_ms < 0 ? -1 : (timeout_ms > 3600000 ? 3600000 : (int)timeout_ms);
+    if (poll(p, 2, t) > 0 && (p[0].revents & POLLIN)) {
+        char buf[4096];
+        while (read(in_fd, buf, sizeof(buf)) > 0)
+            ;
     }
 }
 

@@ -34,14 +34,6 @@ static const char *const hook_events[] = {
 
 enum revision_choice { REV_CURRENT, REV_LAST_SUCCESSFUL, REV_MOST_RECENT };
 
-void exec_result_done(struct exec_result *r)
-{
-    free(r->script_name);
-    free(r->message);
-    free(r->log);
-    memset(r, 0, sizeof(*r));
-}
-
 static bool is_hook_event(const char *c)
 {
     for (size_t i = 0; i < N_HOOK_EVENTS; i++)
@@ -482,7 +474,7 @@ out:
     else
         log_error("%s failed (%s): %s", command, err_code_name(ret->error_code), ret->message);
     progress(o, EXEC_PHASE_END, spec, command, NULL, 0, 0);
-    log_ctx_set(NULL, NULL);
+    /* the context stays: the caller's completion lines belong to this command too */
 }
 
 char *executor_diag_json(const struct exec_result *r)

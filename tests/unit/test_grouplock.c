@@ -67,7 +67,8 @@ TEST(grouplock_wait_ends_when_stop_is_set_R214)
     int release;
     pid_t child = hold_in_child(&release);
     struct stop stop;
-    ASSERT_OK(stop_init(&stop, NULL));
+    struct err se = {0};
+    ASSERT_OK(stop_init(&stop, &se));
     struct waiter w = {.fd = -1, .stop = &stop};
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, wait_forever, &w), 0);
