@@ -346,7 +346,7 @@ static void push(struct json *a, cJSON *item)
 
 void json_push_str(struct json *a, const char *s)
 {
-    push(a, cJSON_CreateString(s));
+    push(a, s ? cJSON_CreateString(s) : cJSON_CreateNull());
 }
 
 struct json *json_push_object(struct json *a)

@@ -110,7 +110,7 @@ void json_add_null(struct json *o, const char *key);
 /* Add an empty object / array member and return it (borrowed) to fill. */
 struct json *json_add_object(struct json *o, const char *key);
 struct json *json_add_array(struct json *o, const char *key);
-/* Append to array a: a string (copied), or an empty object returned to fill. */
+/* Append to array a: a string (copied; NULL appends null), or an empty object returned to fill. */
 void json_push_str(struct json *a, const char *s);
 struct json *json_push_object(struct json *a);
 

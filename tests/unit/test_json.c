@@ -150,11 +150,12 @@ TEST(json_build_print_round_trip)
     json_add_null(o, "null");
     struct json *a = json_add_array(o, "a");
     json_push_str(a, "s");
+    json_push_str(a, NULL);
     json_add_str(json_push_object(a), "k", "v");
     json_add_object(o, "empty");
     AUTOFREE char *text = json_print(o, false);
     ASSERT_STREQ(text, "{\"z\":\"q\\\"uote\\\\ \\n tab\\t \xC3\xA9\",\"nil\":null,\"n\":1733450000,"
-                       "\"f\":-2.5,\"t\":true,\"null\":null,\"a\":[\"s\",{\"k\":\"v\"}],"
+                       "\"f\":-2.5,\"t\":true,\"null\":null,\"a\":[\"s\",null,{\"k\":\"v\"}],"
                        "\"empty\":{}}");
     AUTOJSON struct json *back = parse_ok(text);
     AUTOFREE char *again = json_print(back, false);
@@ -162,7 +163,7 @@ TEST(json_build_print_round_trip)
     ASSERT_STREQ(json_member_str(back, "z"), "q\"uote\\ \n tab\t \xC3\xA9");
     AUTOFREE char *pretty = json_print(back, true);
     ASSERT_CONTAINS(pretty, "{\n\t\"z\":\t\"q");
-    ASSERT_CONTAINS(pretty, "\n\t\"a\":\t[\"s\", {\n\t\t\t\"k\":\t\"v\"\n\t\t}],\n");
+    ASSERT_CONTAINS(pretty, "\n\t\"a\":\t[\"s\", null, {\n\t\t\t\"k\":\t\"v\"\n\t\t}],\n");
 }
 
 TEST(json_redact_replaces_named_strings_at_any_depth)
