@@ -7,10 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "base/path.h"
 #include "base/fsutil.h"
+#include "base/json.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "parse/lint.h"
 
@@ -434,119 +433,90 @@ void local_new_deployment_id(char out[18])
     memcpy(out + 11, "-local", 7);
 }
 
-static cJSON *revision_json(const struct local_opts *o, const struct local_bundle *b)
+static void revision_json(struct json *rev, const struct local_opts *o,
+                          const struct local_bundle *b)
 {
-    cJSON *rev = cJSON_CreateObject();
-    cJSON *sub = cJSON_CreateObject();
+    struct json *sub;
     switch (b->kind) {
     case LOCAL_KIND_S3:
-        cJSON_AddStringToObject(rev, "RevisionType", "S3");
-        cJSON_AddStringToObject(sub, "Bucket", b->bucket);
-        cJSON_AddStringToObject(sub, "Key", b->key);
-        cJSON_AddStringToObject(sub, "BundleType", o->type);
+        json_add_str(rev, "RevisionType", "S3");
+        sub = json_add_object(rev, "S3Revision");
+        json_add_str(sub, "Bucket", b->bucket);
+        json_add_str(sub, "Key", b->key);
+        json_add_str(sub, "BundleType", o->type);
         if (b->version)
-            cJSON_AddStringToObject(sub, "Version", b->version);
+            json_add_str(sub, "Version", b->version);
         if (b->etag)
-            cJSON_AddStringToObject(sub, "ETag", b->etag);
-        cJSON_AddItemToObject(rev, "S3Revision", sub);
+            json_add_str(sub, "ETag", b->etag);
         break;
     case LOCAL_KIND_GITHUB:
-        cJSON_AddStringToObject(rev, "RevisionType", "GitHub");
-        cJSON_AddStringToObject(sub, "Account", b->account);
-        cJSON_AddStringToObject(sub, "Repository", b->repository);
-        cJSON_AddStringToObject(sub, "CommitId", b->commit);
-        cJSON_AddStringToObject(sub, "BundleType",
-                                strcmp(o->type, "zip") == 0 || strcmp(o->type, "tar") == 0
-                                    ? o->type : "zip");
-        cJSON_AddItemToObject(rev, "GitHubRevision", sub);
+        json_add_str(rev, "RevisionType", "GitHub");
+        sub = json_add_object(rev, "GitHubRevision");
+        json_add_str(sub, "Account", b->account);
+        json_add_str(sub, "Repository", b->repository);
+        json_add_str(sub, "CommitId", b->commit);
+        json_add_str(sub, "BundleType",
+                     strcmp(o->type, "zip") == 0 || strcmp(o->type, "tar") == 0 ? o->type : "zip");
         break;
     default:
-        cJSON_AddStringToObject(rev, "RevisionType", b->kind == LOCAL_KIND_DIRECTORY
-                                                         ? "Local Directory" : "Local File");
-        cJSON_AddStringToObject(sub, "Location", b->location);
-        cJSON_AddStringToObject(sub, "BundleType", o->type);
-        cJSON_AddItemToObject(rev, "LocalRevision", sub);
+        json_add_str(rev, "RevisionType",
+                     b->kind == LOCAL_KIND_DIRECTORY ? "Local Directory" : "Local File");
+        sub = json_add_object(rev, "LocalRevision");
+        json_add_str(sub, "Location", b->location);
+        json_add_str(sub, "BundleType", o->type);
         break;
     }
-    return rev;
 }
 
 char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
                        const char *deployment_id, char *const *events, size_t nevents)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "ApplicationId", o->bundle_location);
-    cJSON_AddStringToObject(doc, "ApplicationName",
-                            o->application_name ? o->application_name : o->bundle_location);
-    cJSON_AddStringToObject(doc, "AppSpecFilename",
-                            o->appspec_filename ? o->appspec_filename : "appspec.yml");
-    cJSON_AddStringToObject(doc, "DeploymentGroupId", o->group_id);
-    cJSON_AddStringToObject(doc, "DeploymentGroupName", o->group_name);
-    cJSON_AddStringToObject(doc, "DeploymentId", deployment_id);
-    cJSON_AddStringToObject(doc, "DeploymentCreator", "user");
-    cJSON_AddStringToObject(doc, "DeploymentType", "IN_PLACE");
-    cJSON *ov = cJSON_CreateObject();
-    cJSON *ao = cJSON_CreateObject();
-    cJSON_AddStringToObject(ao, "FileExistsBehavior", o->file_exists_behavior);
-    cJSON_AddItemToObject(ov, "AgentOverrides", ao);
-    cJSON_AddItemToObject(doc, "AgentActionOverrides", ov);
+    AUTOJSON struct json *doc = json_new_object();
+    json_add_str(doc, "ApplicationId", o->bundle_location);
+    json_add_str(doc, "ApplicationName",
+                 o->application_name ? o->application_name : o->bundle_location);
+    json_add_str(doc, "AppSpecFilename",
+                 o->appspec_filename ? o->appspec_filename : "appspec.yml");
+    json_add_str(doc, "DeploymentGroupId", o->group_id);
+    json_add_str(doc, "DeploymentGroupName", o->group_name);
+    json_add_str(doc, "DeploymentId", deployment_id);
+    json_add_str(doc, "DeploymentCreator", "user");
+    json_add_str(doc, "DeploymentType", "IN_PLACE");
+    struct json *ov = json_add_object(doc, "AgentActionOverrides");
+    json_add_str(json_add_object(ov, "AgentOverrides"), "FileExistsBehavior",
+                 o->file_exists_behavior);
     /* the 11 defaults, then every given event not among them. */
-    cJSON *all = cJSON_CreateArray();
+    struct json *all = json_add_array(doc, "AllPossibleLifecycleEvents");
     for (size_t i = 0; i < LOCAL_N_DEFAULT_EVENTS; i++)
-        cJSON_AddItemToArray(all, cJSON_CreateString(local_default_events[i]));
+        json_push_str(all, local_default_events[i]);
     for (size_t i = 0; i < nevents; i++)
         if (!in_list(events[i], local_default_events, LOCAL_N_DEFAULT_EVENTS))
-            cJSON_AddItemToArray(all, cJSON_CreateString(events[i]));
-    cJSON_AddItemToObject(doc, "AllPossibleLifecycleEvents", all);
-    cJSON_AddItemToObject(doc, "Revision", revision_json(o, b));
-    char *s = cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
-    if (!s)
-        abort();
-    char *r = xstrdup(s);
-    cJSON_free(s);
-    return r;
+            json_push_str(all, events[i]);
+    revision_json(json_add_object(doc, "Revision"), o, b);
+    return json_print(doc, false);
 }
 
-/* One problem as a JSON object. */
-static cJSON *problem_json(const struct lint_problem *p)
+/* One problem as the members of object o. */
+static void problem_json(struct json *o, const struct lint_problem *p)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "severity", p->severity == LINT_ERROR ? "error" : "warning");
-    cJSON_AddStringToObject(o, "file", p->file);
-    cJSON_AddNumberToObject(o, "line", p->line);
-    cJSON_AddStringToObject(o, "message", p->message);
-    if (p->quote)
-        cJSON_AddStringToObject(o, "quote", p->quote);
-    else
-        cJSON_AddNullToObject(o, "quote");
-    if (p->fix)
-        cJSON_AddStringToObject(o, "fix", p->fix);
-    else
-        cJSON_AddNullToObject(o, "fix");
-    return o;
+    json_add_str(o, "severity", p->severity == LINT_ERROR ? "error" : "warning");
+    json_add_str(o, "file", p->file);
+    json_add_num(o, "line", p->line);
+    json_add_str(o, "message", p->message);
+    json_add_str(o, "quote", p->quote); /* null when absent */
+    json_add_str(o, "fix", p->fix);
 }
 
 char *local_report_json(const struct lint_report *r, const char *appspec_path)
 {
-    cJSON *doc = cJSON_CreateObject();
-    if (appspec_path)
-        cJSON_AddStringToObject(doc, "appspec", appspec_path);
-    else
-        cJSON_AddNullToObject(doc, "appspec");
+    AUTOJSON struct json *doc = json_new_object();
+    json_add_str(doc, "appspec", appspec_path); /* null when there is none */
     size_t errors = lint_count(r, LINT_ERROR);
-    cJSON_AddBoolToObject(doc, "valid", errors == 0);
-    cJSON_AddNumberToObject(doc, "errors", (double)errors);
-    cJSON_AddNumberToObject(doc, "warnings", (double)lint_count(r, LINT_WARNING));
-    cJSON *list = cJSON_CreateArray();
+    json_add_bool(doc, "valid", errors == 0);
+    json_add_num(doc, "errors", (double)errors);
+    json_add_num(doc, "warnings", (double)lint_count(r, LINT_WARNING));
+    struct json *list = json_add_array(doc, "problems");
     for (size_t i = 0; i < r->n; i++)
-        cJSON_AddItemToArray(list, problem_json(&r->v[i]));
-    cJSON_AddItemToObject(doc, "problems", list);
-    char *s = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    if (!s)
-        abort();
-    char *out = xstrdup(s);
-    cJSON_free(s);
-    return out;
+        problem_json(json_push_object(list), &r->v[i]);
+    return json_print(doc, true);
 }
