@@ -9,8 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cJSON.h>
-
+#include "base/json.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/util.h"
@@ -303,17 +302,24 @@ int imds_probe(struct imds *m, struct err *err)
 
 /* ---- documents ---- */
 
-static char *json_str(const cJSON *o, const char *name)
+/* Member `name` of o as a string stripped of blanks, or NULL when absent, not a string or blank. */
+static char *member_stripped(const struct json *o, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsString(v) || !v->valuestring)
+    const char *v = json_member_str(o, name);
+    if (!v)
         return NULL;
-    char *s = strip_dup(v->valuestring, strlen(v->valuestring));
+    char *s = strip_dup(v, strlen(v));
     if (!*s) {
         free(s);
         return NULL;
     }
     return s;
+}
+
+/* A document as IMDS sent it (NULL reads as empty, so fails as "not a JSON object"). */
+static struct json *parse_doc(const char *json)
+{
+    return json ? json_parse(json, strlen(json), NULL, NULL) : NULL;
 }
 
 void imds_identity_done(struct imds_identity *id)
@@ -328,17 +334,14 @@ void imds_identity_done(struct imds_identity *id)
 
 int imds_parse_identity(const char *json, struct imds_identity *ret, struct err *err)
 {
-    cJSON *doc = cJSON_Parse(json ? json : "");
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
+    AUTOJSON struct json *doc = parse_doc(json);
+    if (json_type(doc) != JSON_OBJECT)
         return err_set(err, ERR_PARSE, "IMDS identity document: not a JSON object");
-    }
     struct imds_identity id = {
-        .region = json_str(doc, "region"),
-        .account_id = json_str(doc, "accountId"),
-        .instance_id = json_str(doc, "instanceId"),
+        .region = member_stripped(doc, "region"),
+        .account_id = member_stripped(doc, "accountId"),
+        .instance_id = member_stripped(doc, "instanceId"),
     };
-    cJSON_Delete(doc);
     const char *missing = !id.region ? "region" : !id.account_id ? "accountId"
                           : !id.instance_id ? "instanceId" : NULL;
     if (missing) {
@@ -553,18 +556,18 @@ int imds_parse_iso8601(const char *s, int64_t *ret_ms, struct err *err)
 
 int imds_parse_role_creds(const char *json, struct imds_role_creds *ret, struct err *err)
 {
-    cJSON *doc = cJSON_Parse(json ? json : "");
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
+    struct json *doc = parse_doc(json);
+    if (json_type(doc) != JSON_OBJECT) {
+        json_free_secret(doc);
         return err_set(err, ERR_PARSE, "IMDS role credentials: not a JSON object");
     }
     int rc = -1;
     struct imds_role_creds c = {0};
-    AUTOFREE char *code = json_str(doc, "Code");
-    AUTOFREE char *exp = json_str(doc, "Expiration");
-    c.access_key_id = json_str(doc, "AccessKeyId");
-    c.secret_access_key = json_str(doc, "SecretAccessKey");
-    c.token = json_str(doc, "Token");
+    AUTOFREE char *code = member_stripped(doc, "Code");
+    AUTOFREE char *exp = member_stripped(doc, "Expiration");
+    c.access_key_id = member_stripped(doc, "AccessKeyId");
+    c.secret_access_key = member_stripped(doc, "SecretAccessKey");
+    c.token = member_stripped(doc, "Token");
     if (code && !str_eq(code, "Success")) {
         err_set(err, ERR_AUTH, "IMDS role credentials: Code '%s'", code);
     } else if (!c.access_key_id || !c.secret_access_key) {
@@ -577,11 +580,8 @@ int imds_parse_role_creds(const char *json, struct imds_role_creds *ret, struct 
         memset(&c, 0, sizeof(c));
         rc = 0;
     }
-    /* The document holds the secret key and token: wipe cJSON's copies too. */
-    for (cJSON *it = doc->child; it; it = it->next)
-        if (cJSON_IsString(it) && it->valuestring)
-            explicit_bzero(it->valuestring, strlen(it->valuestring));
-    cJSON_Delete(doc);
+    /* The document holds the secret key and token: wipe the tree's copies too. */
+    json_free_secret(doc);
     imds_role_creds_done(&c);
     return rc;
 }

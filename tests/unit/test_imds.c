@@ -35,6 +35,16 @@ TEST(imds_identity_document_missing_fields_fail)
     ASSERT_EQ(e.code, ERR_PARSE);
 }
 
+/* base/json refuses NUL: a region cut short at \u0000 would name another region's endpoint. */
+TEST(imds_identity_document_with_nul_is_refused_not_truncated)
+{
+    struct imds_identity id;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(imds_parse_identity(
+        "{\"region\":\"us-east-1\\u0000x\",\"accountId\":\"1\",\"instanceId\":\"i\"}", &id, &e));
+    ASSERT_STREQ(e.msg, "IMDS identity document: not a JSON object");
+}
+
 TEST(imds_host_identifier_arn_R036)
 {
     AUTOFREE char *arn = imds_build_arn("aws-cn", "cn-north-1", "123456789012", "i-0abc", NULL);
