@@ -1,7 +1,7 @@
 /*
  * commands-internal: the pure stages of the Commands client (aws/commandsmsg.c), shared with
  * the transport half (aws/commands.c) and the unit tests.
- * Request bodies are built with cJSON in the model's member order and printed compactly.
+ * Request bodies are built with base/json in the model's member order and printed compactly.
  */
 #ifndef CDAGENT_COMMANDS_INTERNAL_H
 #define CDAGENT_COMMANDS_INTERNAL_H

@@ -9,19 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "aws/commands-internal.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "net/sigv4.h"
 
 #define DIAG_MAX_CHARS 8192
-
-static void cleanup_cjson(cJSON **p)
-{
-    cJSON_Delete(*p);
-}
-#define AUTOJSON __attribute__((cleanup(cleanup_cjson)))
 
 /* ---- small helpers ---- */
 
@@ -86,17 +79,6 @@ static void copy_str(char *dst, size_t sz, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-/* Print a cJSON tree compactly into a libc-allocated string. */
-static char *print_json(const cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    if (!s)
-        abort(); /* only fails on allocation failure */
-    char *r = xstrdup(s);
-    cJSON_free(s);
-    return r;
-}
-
 static size_t utf8_chars(const char *s)
 {
     size_t n = 0;
@@ -108,59 +90,59 @@ static size_t utf8_chars(const char *s)
 
 /* ---- request bodies: members in the model's order (as the AWS SDKs send them) ---- */
 
-static void add_diagnostics(cJSON *o, const char *payload)
+static void add_diagnostics(struct json *o, const char *payload)
 {
-    cJSON *d = cJSON_AddObjectToObject(o, "Diagnostics");
-    cJSON_AddStringToObject(d, "Format", "JSON");
-    cJSON_AddStringToObject(d, "Payload", payload);
+    struct json *d = json_add_object(o, "Diagnostics");
+    json_add_str(d, "Format", "JSON");
+    json_add_str(d, "Payload", payload);
 }
 
 char *commands_body_poll(const char *host_identifier)
 {
-    AUTOJSON cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "HostIdentifier", host_identifier);
-    return print_json(o);
+    AUTOJSON struct json *o = json_new_object();
+    json_add_str(o, "HostIdentifier", host_identifier);
+    return json_print(o, false);
 }
 
 char *commands_body_get_spec(const char *deployment_execution_id, const char *host_identifier)
 {
-    AUTOJSON cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "DeploymentExecutionId", deployment_execution_id);
-    cJSON_AddStringToObject(o, "HostIdentifier", host_identifier);
-    return print_json(o);
+    AUTOJSON struct json *o = json_new_object();
+    json_add_str(o, "DeploymentExecutionId", deployment_execution_id);
+    json_add_str(o, "HostIdentifier", host_identifier);
+    return json_print(o, false);
 }
 
 char *commands_body_ack(const char *host_command_identifier, bool is_noop)
 {
-    AUTOJSON cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "HostCommandIdentifier", host_command_identifier);
+    AUTOJSON struct json *o = json_new_object();
+    json_add_str(o, "HostCommandIdentifier", host_command_identifier);
     /* exactly {"IsCommandNoop":true|false}. */
     add_diagnostics(o, is_noop ? "{\"IsCommandNoop\":true}" : "{\"IsCommandNoop\":false}");
-    return print_json(o);
+    return json_print(o, false);
 }
 
 char *commands_body_complete(const char *host_command_identifier, bool succeeded,
                              const char *diag_json)
 {
-    AUTOJSON cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "HostCommandIdentifier", host_command_identifier);
-    cJSON_AddStringToObject(o, "CommandStatus", succeeded ? "Succeeded" : "Failed");
+    AUTOJSON struct json *o = json_new_object();
+    json_add_str(o, "HostCommandIdentifier", host_command_identifier);
+    json_add_str(o, "CommandStatus", succeeded ? "Succeeded" : "Failed");
     if (diag_json)
         add_diagnostics(o, diag_json);
-    return print_json(o);
+    return json_print(o, false);
 }
 
 char *commands_body_post_update(const char *host_command_identifier,
                                 int64_t estimated_completion_epoch_s, const char *diag_json)
 {
-    AUTOJSON cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "HostCommandIdentifier", host_command_identifier);
+    AUTOJSON struct json *o = json_new_object();
+    json_add_str(o, "HostCommandIdentifier", host_command_identifier);
     /* JSON 1.1 timestamps are epoch seconds as a JSON number. */
     if (estimated_completion_epoch_s > 0)
-        cJSON_AddNumberToObject(o, "EstimatedCompletionTime", (double)estimated_completion_epoch_s);
+        json_add_num(o, "EstimatedCompletionTime", (double)estimated_completion_epoch_s);
     if (diag_json)
         add_diagnostics(o, diag_json);
-    return print_json(o);
+    return json_print(o, false);
 }
 
 /* ---- errors ---- */
@@ -170,24 +152,25 @@ void commands_parse_error(long status, const struct http_headers *headers, const
 {
     code[0] = '\0';
     msg[0] = '\0';
-    AUTOJSON cJSON *o = body && body_len ? cJSON_ParseWithLength(body, body_len) : NULL;
-    if (cJSON_IsObject(o)) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "__type");
-        if (cJSON_IsString(t) && *t->valuestring) {
+    AUTOJSON struct json *o = body && body_len ? json_parse(body, body_len, NULL, NULL) : NULL;
+    bool is_object = json_type(o) == JSON_OBJECT;
+    if (is_object) {
+        const char *t = json_member_str(o, "__type");
+        if (t && *t) {
             /* "com.amazon.coral.service#Code" -> "Code"; V-025 also drops a ":suffix". */
-            const char *s = strrchr(t->valuestring, '#');
-            s = s ? s + 1 : t->valuestring;
+            const char *s = strrchr(t, '#');
+            s = s ? s + 1 : t;
             const char *colon = strchr(s, ':');
             copy_str(code, code_sz, s, colon ? (size_t)(colon - s) : strlen(s));
         }
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
-        if (!cJSON_IsString(m))
-            m = cJSON_GetObjectItemCaseSensitive(o, "Message");
-        if (cJSON_IsString(m)) {
+        const char *m = json_member_str(o, "message");
+        if (!m)
+            m = json_member_str(o, "Message");
+        if (m) {
             /* First line only: InvalidSignatureException goes on with the canonical request,
              * whose headers include the session token, and err messages are one line. */
-            size_t n = strcspn(m->valuestring, "\r\n");
-            copy_str(msg, msg_sz, m->valuestring, n);
+            size_t n = strcspn(m, "\r\n");
+            copy_str(msg, msg_sz, m, n);
             for (char *q = msg; *q; q++)
                 if ((unsigned char)*q < 0x20)
                     *q = ' ';
@@ -204,7 +187,7 @@ void commands_parse_error(long status, const struct http_headers *headers, const
         snprintf(code, code_sz, "HTTP%ld", status);
     if (!msg[0] && status == 429)
         copy_str(msg, msg_sz, "Rate exceeded", 13);
-    if (!msg[0] && body && body_len && !cJSON_IsObject(o)) {
+    if (!msg[0] && body && body_len && !is_object) {
         /* A non-JSON error body (a proxy's page): keep its start, printable ASCII only. */
         size_t n = 0;
         for (size_t i = 0; i < body_len && n + 1 < msg_sz && n < 200; i++) {
@@ -267,48 +250,48 @@ enum commands_error_class commands_classify(long status, const char *code, const
 
 /* ---- responses ---- */
 
-static cJSON *parse_object(const char *op, const char *body, size_t len, struct err *err)
+static struct json *parse_object(const char *op, const char *body, size_t len, struct err *err)
 {
     if (!body || len == 0)
-        return cJSON_CreateObject(); /* an empty 200 body is an empty structure */
-    cJSON *o = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
+        return json_new_object(); /* an empty 200 body is an empty structure */
+    struct json *o = json_parse(body, len, NULL, NULL);
+    if (json_type(o) != JSON_OBJECT) {
+        json_free(o);
         err_set(err, ERR_PARSE, "%s: response is not a JSON object", op);
         return NULL;
     }
     return o;
 }
 
-static char *member_str(const cJSON *o, const char *name)
+static char *member_dup(const struct json *o, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+    const char *v = json_member_str(o, name);
+    return v ? xstrdup(v) : NULL;
 }
 
 int commands_parse_poll(const char *body, size_t len, struct host_command **ret, struct err *err)
 {
-    AUTOJSON cJSON *o = parse_object("PollHostCommand", body, len, err);
+    AUTOJSON struct json *o = parse_object("PollHostCommand", body, len, err);
     if (!o)
         return -1;
-    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(o, "HostCommand");
-    if (!hc || cJSON_IsNull(hc)) {
+    const struct json *hc = json_member(o, "HostCommand");
+    if (json_type(hc) == JSON_ABSENT || json_type(hc) == JSON_NULL) {
         *ret = NULL;
         return 0;
     }
-    if (!cJSON_IsObject(hc))
+    if (json_type(hc) != JSON_OBJECT)
         return err_set(err, ERR_PARSE, "PollHostCommand: HostCommand is not an object");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(hc, "HostCommandIdentifier");
-    if (!cJSON_IsString(id) || !*id->valuestring)
+    const char *id = json_member_str(hc, "HostCommandIdentifier");
+    if (!id || !*id)
         return err_set(err, ERR_PARSE, "PollHostCommand: HostCommand has no HostCommandIdentifier");
     struct host_command *r = xcalloc(1, sizeof(*r));
-    r->host_command_identifier = xstrdup(id->valuestring);
-    r->host_identifier = member_str(hc, "HostIdentifier");
-    r->deployment_execution_id = member_str(hc, "DeploymentExecutionId");
-    r->command_name = member_str(hc, "CommandName");
-    const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(hc, "Nonce");
-    if (cJSON_IsNumber(nonce)) {
-        r->nonce = (int64_t)nonce->valuedouble;
+    r->host_command_identifier = xstrdup(id);
+    r->host_identifier = member_dup(hc, "HostIdentifier");
+    r->deployment_execution_id = member_dup(hc, "DeploymentExecutionId");
+    r->command_name = member_dup(hc, "CommandName");
+    double nonce = 0;
+    if (json_num(json_member(hc, "Nonce"), &nonce)) {
+        r->nonce = (int64_t)nonce;
         r->has_nonce = true;
     }
     *ret = r;
@@ -336,30 +319,29 @@ static enum commands_status status_from(const char *s)
 
 int commands_parse_status(const char *body, size_t len, enum commands_status *ret, struct err *err)
 {
-    AUTOJSON cJSON *o = parse_object("CommandStatus", body, len, err);
+    AUTOJSON struct json *o = parse_object("CommandStatus", body, len, err);
     if (!o)
         return -1;
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "CommandStatus");
-    *ret = status_from(cJSON_IsString(st) ? st->valuestring : NULL);
+    *ret = status_from(json_member_str(o, "CommandStatus"));
     return 0;
 }
 
 int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret, struct err *err)
 {
-    AUTOJSON cJSON *o = parse_object("GetDeploymentSpecification", body, len, err);
+    AUTOJSON struct json *o = parse_object("GetDeploymentSpecification", body, len, err);
     if (!o)
         return -1;
     struct commands_spec *s = xcalloc(1, sizeof(*s));
-    s->deployment_system = member_str(o, "DeploymentSystem");
-    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(o, "DeploymentSpecification");
-    if (cJSON_IsObject(ds)) {
+    s->deployment_system = member_dup(o, "DeploymentSystem");
+    const struct json *ds = json_member(o, "DeploymentSpecification");
+    if (json_type(ds) == JSON_OBJECT) {
         s->has_specification = true;
-        s->variant_id = member_str(ds, "VariantId");
-        const cJSON *env = cJSON_GetObjectItemCaseSensitive(ds, "GenericEnvelope");
-        if (cJSON_IsObject(env)) {
+        s->variant_id = member_dup(ds, "VariantId");
+        const struct json *env = json_member(ds, "GenericEnvelope");
+        if (json_type(env) == JSON_OBJECT) {
             s->has_envelope = true;
-            s->format = member_str(env, "Format");
-            s->payload = member_str(env, "Payload");
+            s->format = member_dup(env, "Format");
+            s->payload = member_dup(env, "Payload");
             s->payload_len = s->payload ? strlen(s->payload) : 0;
         }
     }
@@ -369,7 +351,7 @@ int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret
 
 int commands_parse_empty(const char *op, const char *body, size_t len, struct err *err)
 {
-    AUTOJSON cJSON *o = parse_object(op, body, len, err);
+    AUTOJSON struct json *o = parse_object(op, body, len, err);
     return o ? 0 : -1;
 }
 
