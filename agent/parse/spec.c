@@ -6,23 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "base/json.h"
 #include "base/util.h"
 
 #define MSG_NIL "Provided deployment spec was nil"
 #define MSG_BAD_SIGNATURE "Validation of PKCS7 signed message failed"
 #define MAX_COMPONENT 255
-
-static void cleanup_cjson(cJSON **p)
-{
-    cJSON_Delete(*p);
-}
-#define AUTOJSON __attribute__((cleanup(cleanup_cjson)))
 
 /* ---- envelope ---- */
 
@@ -264,16 +258,10 @@ char *spec_deployment_id_from_arn(const char *id)
 
 /* ---- document ---- */
 
-static const char *jstr(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Ruby's property_set?: present, not null, not empty. */
-static const char *jset(const cJSON *o, const char *name)
+static const char *jset(const struct json *o, const char *name)
 {
-    const char *s = jstr(o, name);
+    const char *s = json_member_str(o, name);
     return s && *s ? s : NULL;
 }
 
@@ -348,13 +336,13 @@ static int bundle_from_name(const char *name, bool allow_directory, enum spec_bu
     return -1;
 }
 
-static int parse_s3(const cJSON *rev, struct spec_revision *r, struct err *err)
+static int parse_s3(const struct json *rev, struct spec_revision *r, struct err *err)
 {
-    const cJSON *s3 = cJSON_GetObjectItemCaseSensitive(rev, "S3Revision");
+    const struct json *s3 = json_member(rev, "S3Revision");
     const char *bucket = jset(s3, "Bucket");
     const char *key = jset(s3, "Key");
-    const char *bundle = jstr(s3, "BundleType");
-    if (!cJSON_IsObject(s3) || !bucket || !key || !bundle)
+    const char *bundle = json_member_str(s3, "BundleType");
+    if (json_type(s3) != JSON_OBJECT || !bucket || !key || !bundle)
         return err_set(err, ERR_PARSE,
                        "S3Revision in Deployment Spec must specify Bucket, Key and BundleType");
     if (bundle_from_name(bundle, false, &r->bundle_type) < 0)
@@ -368,15 +356,14 @@ static int parse_s3(const cJSON *rev, struct spec_revision *r, struct err *err)
     return 0;
 }
 
-static int parse_github(const cJSON *rev, struct spec_revision *r, struct err *err)
+static int parse_github(const struct json *rev, struct spec_revision *r, struct err *err)
 {
-    const cJSON *gh = cJSON_GetObjectItemCaseSensitive(rev, "GitHubRevision");
+    const struct json *gh = json_member(rev, "GitHubRevision");
     const char *account = jset(gh, "Account");
     const char *repo = jset(gh, "Repository");
     const char *commit = jset(gh, "CommitId");
-    const cJSON *anon = cJSON_GetObjectItemCaseSensitive(gh, "Anonymous");
-    if (!cJSON_IsObject(gh) || !account || !repo || !commit ||
-        (cJSON_IsFalse(anon) && !cJSON_GetObjectItemCaseSensitive(gh, "OAuthToken")))
+    if (json_type(gh) != JSON_OBJECT || !account || !repo || !commit ||
+        (json_type(json_member(gh, "Anonymous")) == JSON_FALSE && !json_member(gh, "OAuthToken")))
         return err_set(err, ERR_PARSE,
                        "GitHubRevision in Deployment Spec must specify Account, Repository and "
                        "CommitId");
@@ -393,12 +380,13 @@ static int parse_github(const cJSON *rev, struct spec_revision *r, struct err *e
     return 0;
 }
 
-static int parse_local(const cJSON *rev, bool directory, struct spec_revision *r, struct err *err)
+static int parse_local(const struct json *rev, bool directory, struct spec_revision *r,
+                       struct err *err)
 {
-    const cJSON *loc = cJSON_GetObjectItemCaseSensitive(rev, "LocalRevision");
+    const struct json *loc = json_member(rev, "LocalRevision");
     const char *location = jset(loc, "Location");
-    const char *bundle = jstr(loc, "BundleType");
-    if (!cJSON_IsObject(loc) || !location || !bundle)
+    const char *bundle = json_member_str(loc, "BundleType");
+    if (json_type(loc) != JSON_OBJECT || !location || !bundle)
         return err_set(err, ERR_PARSE,
                        "LocalRevision in Deployment Spec must specify Location and BundleType");
     if (bundle_from_name(bundle, true, &r->bundle_type) < 0)
@@ -410,16 +398,22 @@ static int parse_local(const cJSON *rev, bool directory, struct spec_revision *r
     return 0;
 }
 
-static int parse_revision(const cJSON *doc, const struct spec_parse_opts *opts,
+/* Present and not null. */
+static bool given(const struct json *v)
+{
+    return json_type(v) != JSON_ABSENT && json_type(v) != JSON_NULL;
+}
+
+static int parse_revision(const struct json *doc, const struct spec_parse_opts *opts,
                           struct spec_revision *r, struct err *err)
 {
-    const cJSON *rev = cJSON_GetObjectItemCaseSensitive(doc, "Revision");
-    if (!rev || cJSON_IsNull(rev))
+    const struct json *rev = json_member(doc, "Revision");
+    if (!given(rev))
         return err_set(err, ERR_PARSE, "Must specify a revison");
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rev, "RevisionType");
-    if (!cJSON_IsObject(rev) || !type || cJSON_IsNull(type))
+    const struct json *type = json_member(rev, "RevisionType");
+    if (json_type(rev) != JSON_OBJECT || !given(type))
         return err_set(err, ERR_PARSE, "Must specify a revision source");
-    const char *name = cJSON_IsString(type) ? type->valuestring : "";
+    const char *name = json_str(type) ? json_str(type) : "";
     int rc;
     if (strcmp(name, "S3") == 0) {
         rc = parse_s3(rev, r, err);
@@ -440,22 +434,20 @@ static int parse_revision(const cJSON *doc, const struct spec_parse_opts *opts,
     return rc;
 }
 
-static int parse_events(const cJSON *doc, struct deploy_spec *s, struct err *err)
+static int parse_events(const struct json *doc, struct deploy_spec *s, struct err *err)
 {
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(doc, "AllPossibleLifecycleEvents");
-    if (!ev || cJSON_IsNull(ev))
+    const struct json *ev = json_member(doc, "AllPossibleLifecycleEvents");
+    if (!given(ev))
         return 0;
-    if (!cJSON_IsArray(ev))
+    if (json_type(ev) != JSON_ARRAY)
         return err_set(err, ERR_PARSE, "AllPossibleLifecycleEvents must be a list of event names");
-    int n = cJSON_GetArraySize(ev);
-    s->all_lifecycle_events = xcalloc((size_t)n + 1, sizeof(char *));
-    const cJSON *item;
-    cJSON_ArrayForEach(item, ev)
-    {
-        if (!cJSON_IsString(item) || !*item->valuestring)
+    s->all_lifecycle_events = xcalloc(json_count(ev) + 1, sizeof(char *));
+    for (const struct json *item = json_first(ev); item; item = json_next(item)) {
+        const char *name = json_str(item);
+        if (!name || !*name)
             return err_set(err, ERR_PARSE,
                            "AllPossibleLifecycleEvents must be a list of event names");
-        s->all_lifecycle_events[s->n_all_lifecycle_events++] = xstrdup(item->valuestring);
+        s->all_lifecycle_events[s->n_all_lifecycle_events++] = xstrdup(name);
     }
     s->has_all_lifecycle_events = true;
     return 0;
@@ -484,17 +476,14 @@ int spec_parse(const char *json, size_t len, const struct spec_parse_opts *opts,
     if (len > SPEC_MAX_PAYLOAD)
         return err_set(err, ERR_LIMIT, "deployment specification is larger than %d bytes",
                        SPEC_MAX_PAYLOAD);
-    /* A NUL-terminated copy lets cJSON insist that nothing but whitespace follows the object. */
-    AUTOFREE char *text = xstrndup(json, len);
-    const char *end = NULL;
-    AUTOJSON cJSON *doc = cJSON_ParseWithLengthOpts(text, strlen(text) + 1, &end, true);
+    /* Only whitespace may follow the object; a NUL anywhere is refused, never cut at (json.h). */
+    const struct json_limits lim = {.max_bytes = SPEC_MAX_PAYLOAD};
+    AUTOJSON struct json *doc = json_parse(json, len, &lim, err);
     if (!doc) {
-        size_t off = end && end >= text ? (size_t)(end - text) : 0;
-        return err_set(err, ERR_PARSE,
-                       "Deployment specification is not valid JSON: parse error at offset %zu",
-                       off);
+        err_prefix(err, "Deployment specification is not valid JSON");
+        return -1;
     }
-    if (!cJSON_IsObject(doc))
+    if (json_type(doc) != JSON_OBJECT)
         return err_set(err, ERR_PARSE,
                        "Deployment specification is not valid JSON: not a JSON object");
 
@@ -543,16 +532,14 @@ int spec_parse(const char *json, size_t len, const struct spec_parse_opts *opts,
     if (parse_revision(doc, opts, &s->revision, err) < 0)
         return -1;
 
-    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(doc, "AgentActionOverrides");
-    const cJSON *aov =
-        cJSON_IsObject(ov) ? cJSON_GetObjectItemCaseSensitive(ov, "AgentOverrides") : NULL;
-    const char *feb = cJSON_IsObject(aov) ? jset(aov, "FileExistsBehavior") : NULL;
+    const struct json *ov = json_member(doc, "AgentActionOverrides");
+    const char *feb = jset(json_member(ov, "AgentOverrides"), "FileExistsBehavior");
     s->file_exists_behavior = upper_dup(feb ? feb : "DISALLOW");
 
     if (parse_events(doc, s, err) < 0)
         return -1;
 
-    s->github_access_token = dup_or_null(jstr(doc, "GitHubAccessToken"));
+    s->github_access_token = dup_or_null(json_member_str(doc, "GitHubAccessToken"));
 
     /* V-012: the format is validated where the id is used; here it is only reduced. */
     const char *reuse = jset(doc, "ReuseArchiveFromDeploymentId");
@@ -573,34 +560,17 @@ int spec_load(const char *format, const char *payload, size_t payload_len, bool 
     return spec_parse(json, len, opts, ret, err);
 }
 
-static void redact(cJSON *node)
-{
-    cJSON *child;
-    cJSON_ArrayForEach(child, node)
-    {
-        if (child->string && cJSON_IsString(child) &&
-            (strcmp(child->string, "GitHubAccessToken") == 0 ||
-             strcmp(child->string, "OAuthToken") == 0))
-            cJSON_SetValuestring(child, "REDACTED");
-        else if (cJSON_IsObject(child) || cJSON_IsArray(child))
-            redact(child);
-    }
-}
-
 char *spec_redact_json(const char *json, size_t len)
 {
+    static const char *const tokens[] = {"GitHubAccessToken", "OAuthToken", NULL};
     if (!json)
         return NULL;
-    AUTOJSON cJSON *doc = cJSON_ParseWithLength(json, len);
+    const struct json_limits lim = {.max_bytes = SPEC_MAX_PAYLOAD};
+    AUTOJSON struct json *doc = json_parse(json, len, &lim, NULL);
     if (!doc)
         return NULL;
-    redact(doc);
-    char *s = cJSON_PrintUnformatted(doc);
-    if (!s)
-        return NULL;
-    char *r = xstrdup(s);
-    cJSON_free(s);
-    return r;
+    json_redact(doc, tokens, "REDACTED");
+    return json_print(doc, false);
 }
 
 bool spec_is_blue_green_rollback(const struct deploy_spec *s)

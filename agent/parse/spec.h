@@ -108,7 +108,8 @@ int spec_open_envelope(const char *format, const char *payload, size_t payload_l
  * Parse and validate a specification document (R-082..R-087, V-012..V-014).  opts may be NULL.
  * Errors: ERR_PARSE with the exact Ruby messages of R-083/R-086 ("Deployment Spec has no
  * DeploymentId", "Must specify a revison", ...) or "Deployment specification is not valid JSON:
- * <reason>"; ERR_UNSAFE "<field> is not a valid path component: '<value>'" or "AppSpecFilename is
+ * <reason>" (a NUL byte or \u0000 in a string is such a reason, never cut at: base/json);
+ * ERR_UNSAFE "<field> is not a valid path component: '<value>'" or "AppSpecFilename is
  * not a safe revision-relative path: '<value>'"; ERR_UNSUPPORTED for a local revision type when
  * opts->allow_local_revisions is false.
  */

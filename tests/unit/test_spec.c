@@ -279,6 +279,26 @@ TEST(spec_r082_invalid_json_names_the_error)
     spec_free(s);
 }
 
+/* A NUL is refused by base/json, never cut at: before, a raw NUL ended the document early and
+ * "\u0000" shortened the string, so "k.zip\u0000.evil" became the key "k.zip". */
+TEST(spec_embedded_nul_is_refused_not_truncated)
+{
+    static const char doc[] = "{" HEAD "," S3REV "}\0 trailing";
+    struct deploy_spec *s = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(spec_parse(doc, sizeof(doc) - 1, NULL, &s, &e));
+    ASSERT_NULL(s);
+    ASSERT_EQ(e.code, ERR_PARSE);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "Deployment specification is not valid JSON: NUL byte at offset %zu", strlen(doc));
+    ASSERT_STREQ(e.msg, want);
+    parse_fails("{" HEAD ",\"Revision\":{\"RevisionType\":\"S3\",\"S3Revision\":{\"Bucket\":\"b\","
+                "\"Key\":\"k.zip\\u0000.evil\",\"BundleType\":\"zip\"}}}",
+                ERR_PARSE,
+                "Deployment specification is not valid JSON: \\u0000 in a string at offset 179");
+}
+
 TEST(spec_r084_arn_deployment_id_reduced)
 {
     struct deploy_spec *s = parse_ok(
