@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "aws/commands.h"
+#include "run/alive.h"
 #include "parse/config.h"
 #include "aws/creds.h"
 #include "run/diag.h"
@@ -61,17 +62,26 @@ struct daemon {
     bool wake;                /* a worker finished: poll at once */
     volatile int exiting;     /* the watchdog thread ends */
 
+    /* Watchdog (issue 13): WATCHDOG=1 only while every thread checks in (see alive.h). */
+    struct alive *alive;      /* owned */
+    int loop_slot;            /* the main thread: set-up, poll loop, shutdown */
+    uint64_t loop_budget_ms;  /* its longest step between check-ins: half of WatchdogSec */
+    uint64_t watchdog_usec;   /* 0: the unit asks for no watchdog */
+
     /* What we are doing, for STATUS= and the state file (under mu). */
     char current[512];        /* "" when idle */
     uint64_t current_since_ms;
     char last[256];           /* "d-ABC Succeeded" */
     time_t last_at;
-    char backoff[160];
+    char backoff[320];
+    bool started;             /* set-up done: polling */
+    bool stopping;            /* graceful stop: waiting for the running commands */
 };
 
 struct worker {
     struct daemon *d;
     struct host_command *hc; /* owned */
+    int slot;                /* its alive slot */
 };
 
 static void on_signal(int sig)
@@ -82,9 +92,17 @@ static void on_signal(int sig)
         sig_stop = 1;
 }
 
+/* The main thread made progress; its next step may take up to extra_ms more than usual. */
+static void loop_checkin(struct daemon *d, uint64_t extra_ms)
+{
+    alive_checkin(d->alive, d->loop_slot, d->loop_budget_ms + extra_ms);
+}
+
+/* Called every 200 ms during the main thread's HTTP requests (long polls included). */
 static bool should_stop_poll(void *arg)
 {
-    (void)arg;
+    if (arg)
+        loop_checkin(arg, 0);
     return sig_stop != 0;
 }
 
@@ -113,11 +131,17 @@ char *daemon_state_path(const struct config *cfg)
 
 static void status_text_locked(struct daemon *d, char *out, size_t n)
 {
-    if (d->current[0]) {
-        unsigned s = (unsigned)((now_ms() - d->current_since_ms) / 1000);
+    unsigned s = (unsigned)((now_ms() - d->current_since_ms) / 1000);
+    if (d->stopping && d->current[0]) {
+        snprintf(out, n, "Stopping, waiting for %s %u s", d->current, s);
+    } else if (d->stopping) {
+        snprintf(out, n, "Stopping");
+    } else if (d->current[0]) {
         snprintf(out, n, "%s %u s", d->current, s);
     } else if (d->backoff[0]) {
         snprintf(out, n, "%s", d->backoff);
+    } else if (!d->started) {
+        snprintf(out, n, "Starting");
     } else if (d->last[0]) {
         unsigned ago = (unsigned)((time(NULL) - d->last_at) / 60);
         snprintf(out, n, "Idle, polling %s (last: %s %u min ago)", d->ep.host, d->last, ago);
@@ -162,7 +186,11 @@ static void set_last(struct daemon *d, const char *deployment, const char *comma
 
 static void exec_progress(void *arg, const struct executor_progress *p)
 {
-    struct daemon *d = arg;
+    struct worker *w = arg;
+    struct daemon *d = w->d;
+    /* The hook runner ends a script at its timeout; other steps report progress often. */
+    alive_checkin(d->alive, w->slot, (p->phase == EXEC_PHASE_SCRIPT ? DAEMON_SCRIPT_BUDGET_S :
+                                      DAEMON_STEP_BUDGET_S) * 1000ULL);
     if (p->phase == EXEC_PHASE_SCRIPT)
         set_current(d, "%s: %s %s", p->deployment_id, p->command, p->script);
     else if (p->phase == EXEC_PHASE_START)
@@ -190,6 +218,8 @@ static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, 
  * at SIGTERM. */
 static void client_sleep(void *arg, uint64_t ms)
 {
+    if (arg)
+        loop_checkin(arg, ms);
     sleep_ms_interruptible(ms, arg ? (const volatile int *)&sig_stop : NULL);
 }
 
@@ -201,6 +231,7 @@ static struct commands_client *new_client(struct daemon *d, bool interruptible, 
         .read_timeout_ms = (long)d->cfg->http_read_timeout * 1000,
         .get_creds = get_creds, .creds_arg = d,
         .should_stop = interruptible ? should_stop_poll : NULL,
+        .stop_arg = interruptible ? d : NULL,
         .sleep = client_sleep, .sleep_arg = interruptible ? d : NULL, .wire = d->wire,
     };
     return commands_client_new(&co, err);
@@ -261,9 +292,12 @@ static bool group_busy_locked(struct daemon *d, const char *hcid, const char *gr
     return false;
 }
 
-/* Claim the group for this command, waiting while another command of the group runs. */
-static void group_claim(struct daemon *d, const char *hcid, const char *group)
+/* Claim the group for this command, waiting while another command of the group runs (waiting
+ * for others is not a hang: the worker is not watched meanwhile). */
+static void group_claim(struct daemon *d, const struct worker *w, const char *hcid,
+                        const char *group)
 {
+    alive_checkin(d->alive, w->slot, ALIVE_FOREVER);
     pthread_mutex_lock(&d->mu);
     while (group_busy_locked(d, hcid, group))
         pthread_cond_wait(&d->cv, &d->mu);
@@ -271,6 +305,7 @@ static void group_claim(struct daemon *d, const char *hcid, const char *group)
         if (strcmp(i->hcid, hcid) == 0)
             i->group = xstrdup(group);
     pthread_mutex_unlock(&d->mu);
+    alive_checkin(d->alive, w->slot, DAEMON_STEP_BUDGET_S * 1000ULL);
 }
 
 /* ---- completion (R-059, R-067, R-071) ---- */
@@ -310,8 +345,9 @@ static void fail_command(struct commands_client *c, const char *hcid,
 
 /* ---- one command (R-070) ---- */
 
-static void executor_options(struct daemon *d, struct executor_opts *eo)
+static void executor_options(struct worker *w, struct executor_opts *eo)
 {
+    struct daemon *d = w->d;
     executor_opts_from_config(d->cfg, eo);
     eo->region = d->id.region;
     eo->domain = d->id.domain;
@@ -319,7 +355,7 @@ static void executor_options(struct daemon *d, struct executor_opts *eo)
     eo->hookenv = d->hookenv;
     eo->stop = &kill_hooks;
     eo->progress = exec_progress;
-    eo->progress_arg = d;
+    eo->progress_arg = w;
     eo->wire = d->wire;
 }
 
@@ -359,8 +395,10 @@ static int fetch_spec(struct daemon *d, struct commands_client *c, const struct 
     return r;
 }
 
-static void run_command(struct daemon *d, struct commands_client *c, const struct host_command *hc)
+static void run_command(struct worker *w, struct commands_client *c)
 {
+    struct daemon *d = w->d;
+    const struct host_command *hc = w->hc;
     struct err err = ERR_INIT;
     const char *hcid = hc->host_command_identifier;
     struct deploy_spec *spec = NULL;
@@ -377,8 +415,10 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
     }
     log_info("Received command %s for deployment %s", hc->command_name, spec->deployment_id);
     log_ctx_set(spec->deployment_id, hc->command_name);
-    group_claim(d, hcid, spec->deployment_group_id);
+    group_claim(d, w, hcid, spec->deployment_group_id);
+    alive_checkin(d->alive, w->slot, ALIVE_FOREVER); /* another process may hold the lock */
     lock = grouplock_acquire(d->cfg->root_dir, spec->deployment_group_id, -1, &kill_hooks, &err);
+    alive_checkin(d->alive, w->slot, DAEMON_STEP_BUDGET_S * 1000ULL);
     if (lock < 0) {
         fail_command(c, hcid, &err);
         goto out;
@@ -389,7 +429,7 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
                  spec->deployment_id);
         goto out;
     }
-    executor_options(d, &eo);
+    executor_options(w, &eo);
     if (executor_is_noop(&eo, hc->command_name, spec, &noop, &err) < 0) {
         /* V-006: an AppSpec problem here means "not a no-op"; running the command then fails
          * it with the full diagnostic. */
@@ -451,8 +491,9 @@ static void *worker_main(void *arg)
     if (!c)
         log_err(LOG_PRIO_ERR, &err, "Cannot create a Commands client");
     else
-        run_command(d, c, w->hc);
+        run_command(w, c);
     commands_client_free(c);
+    alive_leave(d->alive, w->slot);
     inflight_remove(d, w->hc->host_command_identifier);
     host_command_free(w->hc);
     free(w);
@@ -497,6 +538,7 @@ static void loop_sleep(struct daemon *d, uint64_t ms)
     uint64_t deadline = now_ms() + ms;
     pthread_mutex_lock(&d->mu);
     while (!sig_stop && !d->wake) {
+        loop_checkin(d, 0);
         uint64_t now = now_ms();
         if (now >= deadline)
             break;
@@ -570,6 +612,8 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     struct worker *w = xcalloc(1, sizeof(*w));
     w->d = d;
     w->hc = hc;
+    AUTOFREE char *who = xasprintf("command %s", hc->command_name);
+    w->slot = alive_join(d->alive, who, DAEMON_STEP_BUDGET_S * 1000ULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -578,6 +622,7 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     pthread_attr_destroy(&attr);
     if (r != 0) {
         log_error("Cannot start a worker thread: %s", strerror(r));
+        alive_leave(d->alive, w->slot);
         inflight_remove(d, hc->host_command_identifier);
         host_command_free(hc);
         free(w);
@@ -622,6 +667,7 @@ static void poll_loop(struct daemon *d)
             pthread_mutex_unlock(&d->mu);
             publish_status(d);
             /* the backoff comes in addition to :wait_between_runs:. */
+            loop_checkin(d, wait * 1000 + interval_ms);
             sleep_ms_interruptible(wait * 1000 + interval_ms, (const volatile int *)&sig_stop);
             continue;
         }
@@ -643,18 +689,35 @@ static void poll_loop(struct daemon *d)
 
 /* ---- start-up and shutdown ---- */
 
+/* WATCHDOG=1 while every thread made progress within its budget (see alive.h); the log says
+ * when that stops and starts again. */
+static void watchdog_ping(struct daemon *d, bool *stalled)
+{
+    char who[96];
+    if (alive_ok(d->alive, who, sizeof(who))) {
+        if (*stalled)
+            log_info("The agent makes progress again; watchdog pings resumed");
+        *stalled = false;
+        sd_notify(0, "WATCHDOG=1");
+    } else if (!*stalled) {
+        *stalled = true;
+        log_warn("No progress from %s: no watchdog pings until it checks in (systemd restarts "
+                 "the agent after WatchdogSec=)", who);
+    }
+}
+
+/* Watchdog pings, STATUS= refresh (never more than DAEMON_STATUS_REFRESH_MS stale), SIGHUP. */
 static void *watchdog_main(void *arg)
 {
     struct daemon *d = arg;
-    uint64_t usec = 0;
-    bool wd = sd_watchdog_enabled(0, &usec) > 0 && usec > 0;
-    uint64_t step = wd ? usec / 2000 : 5000;
-    if (step > 5000)
-        step = 5000;
+    uint64_t step = DAEMON_STATUS_REFRESH_MS;
+    if (d->watchdog_usec && d->watchdog_usec / 4000 < step)
+        step = d->watchdog_usec / 4000;
     unsigned last_report_min = 0;
+    bool stalled = false;
     while (!d->exiting) {
-        if (wd)
-            sd_notify(0, "WATCHDOG=1");
+        if (d->watchdog_usec)
+            watchdog_ping(d, &stalled);
         if (sig_hup) {
             /* SIGHUP: reopen the agent log after external rotation. */
             sig_hup = 0;
@@ -695,6 +758,7 @@ static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
     pthread_mutex_lock(&d->mu);
     while (d->workers > 0 && now_ms() < deadline_ms) {
         pthread_mutex_unlock(&d->mu);
+        loop_checkin(d, 0);
         sleep_ms_interruptible(200, NULL);
         pthread_mutex_lock(&d->mu);
     }
@@ -734,17 +798,26 @@ static int setup(struct daemon *d, struct err *err)
     unsigned attempt = 0;
     for (;;) {
         struct err ie = ERR_INIT;
-        if (identity_init(&d->id, cfg, true, should_stop_poll, NULL, &ie) == 0)
+        if (identity_init(&d->id, cfg, true, should_stop_poll, d, &ie) == 0)
             break;
         attempt = attempt < 10 ? attempt + 1 : 10;
         unsigned wait = daemon_backoff_s(attempt);
         log_err(LOG_PRIO_ERR, &ie, "Cannot start polling, retrying in %us", wait);
         sd_notify(0, "READY=1");
-        sd_notifyf(0, "STATUS=Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
+        pthread_mutex_lock(&d->mu);
+        snprintf(d->backoff, sizeof(d->backoff),
+                 "Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
+        pthread_mutex_unlock(&d->mu);
+        publish_status(d);
+        /* Waiting is progress: the watchdog keeps being told so. */
+        loop_checkin(d, (uint64_t)wait * 1000);
         sleep_ms_interruptible((uint64_t)wait * 1000, (const volatile int *)&sig_stop);
         if (sig_stop)
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
     }
+    pthread_mutex_lock(&d->mu);
+    d->backoff[0] = '\0';
+    pthread_mutex_unlock(&d->mu);
     if (cfg->use_fips_mode && !config_fips_region_allowed(d->id.region))
         return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
                        "in the USA");
@@ -792,8 +865,23 @@ static void teardown(struct daemon *d)
     if (d->state_path)
         (void)unlink(d->state_path);
     free(d->state_path);
+    alive_free(d->alive);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
+}
+
+/* Before set-up, so that waiting for credentials keeps the watchdog fed (issue 13). */
+static bool watchdog_start(struct daemon *d, pthread_t *t)
+{
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+        d->watchdog_usec = usec;
+    d->loop_budget_ms = d->watchdog_usec ? d->watchdog_usec / 2000 : DAEMON_STEP_BUDGET_S * 1000ULL;
+    if (d->loop_budget_ms < DAEMON_STATUS_REFRESH_MS)
+        d->loop_budget_ms = DAEMON_STATUS_REFRESH_MS;
+    d->alive = alive_new();
+    d->loop_slot = alive_join(d->alive, "the poll loop", d->loop_budget_ms);
+    return pthread_create(t, NULL, watchdog_main, d) == 0;
 }
 
 int daemon_run(const struct config *cfg, struct err *err)
@@ -813,19 +901,25 @@ int daemon_run(const struct config *cfg, struct err *err)
     }
     if (chdir("/") < 0)
         log_warn("chdir /: %s", strerror(errno));
-    if (setup(&d, err) < 0) {
-        teardown(&d);
-        return err && err->code == ERR_CANCELLED ? 0 : -1;
-    }
-    recover(&d);
-    sd_notify(0, "READY=1");
-    log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
-    publish_status(&d);
     pthread_t wd;
-    bool have_wd = pthread_create(&wd, NULL, watchdog_main, &d) == 0;
-    poll_loop(&d);
-    sd_notify(0, "STOPPING=1");
-    int left = wait_for_workers(&d);
+    bool have_wd = watchdog_start(&d, &wd);
+    int rc = setup(&d, err);
+    if (rc == 0) {
+        recover(&d);
+        sd_notify(0, "READY=1");
+        log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
+        pthread_mutex_lock(&d.mu);
+        d.started = true;
+        pthread_mutex_unlock(&d.mu);
+        publish_status(&d);
+        poll_loop(&d);
+        sd_notify(0, "STOPPING=1");
+        pthread_mutex_lock(&d.mu);
+        d.stopping = true;
+        pthread_mutex_unlock(&d.mu);
+        publish_status(&d);
+    }
+    int left = rc == 0 ? wait_for_workers(&d) : 0;
     d.exiting = 1;
     if (have_wd)
         pthread_join(wd, NULL);
@@ -834,5 +928,7 @@ int daemon_run(const struct config *cfg, struct err *err)
         return 0;
     }
     teardown(&d);
+    if (rc < 0)
+        return err && err->code == ERR_CANCELLED ? 0 : -1;
     return 0;
 }
