@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* CODE_FILE/CODE_LINE/CODE_FUNC are the caller's (log_site), not this file's. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
 #include "base/util.h"
@@ -27,6 +30,7 @@ static char *log_dir_path;  /* owned */
 static FILE *log_file;
 static int log_day = -1;    /* tm_yday+1000*tm_year of the open file */
 static bool verbose;
+static char identifier[128];  /* "" = program */
 static bool quiet_stderr;
 static int stderr_mode = -1; /* 0 tty plain, 1 "<N>" prefix, 2 journal */
 static char *secrets[MAX_SECRETS];
@@ -177,6 +181,36 @@ void log_set_verbose(bool v)
     verbose = v;
 }
 
+void log_set_identifier(const char *ident)
+{
+    pthread_mutex_lock(&lock);
+    snprintf(identifier, sizeof(identifier), "%s", ident ? ident : "");
+    pthread_mutex_unlock(&lock);
+}
+
+/* One journal entry; the context fields only when they have a value.  Under lock. */
+static void journal_send_locked(const struct log_site *site, int prio, const char *line)
+{
+    char *f[8];
+    int n = 0;
+    f[n++] = xasprintf("MESSAGE=%s", line);
+    f[n++] = xasprintf("PRIORITY=%d", prio);
+    f[n++] = xasprintf("SYSLOG_IDENTIFIER=%s", identifier[0] ? identifier : program);
+    f[n++] = xasprintf("CODE_FILE=%s", site->file);
+    f[n++] = xasprintf("CODE_LINE=%d", site->line);
+    f[n++] = xasprintf("CODE_FUNC=%s", site->func);
+    if (ctx_deployment[0])
+        f[n++] = xasprintf("DEPLOYMENT_ID=%s", ctx_deployment);
+    if (ctx_event[0])
+        f[n++] = xasprintf("LIFECYCLE_EVENT=%s", ctx_event);
+    struct iovec iov[8];
+    for (int i = 0; i < n; i++)
+        iov[i] = (struct iovec){.iov_base = f[i], .iov_len = strlen(f[i])};
+    (void)sd_journal_sendv(iov, n);
+    for (int i = 0; i < n; i++)
+        free(f[i]);
+}
+
 void log_add_secret(const char *secret)
 {
     if (!secret || strlen(secret) < 4)
@@ -244,7 +278,7 @@ int log_format_line(char *out, size_t outsz, const struct tm *tm, int prio, cons
     return snprintf(out, outsz, "%s %-5s [%s(%ld)]: %s", ts, level_name(prio), prog, pid, msg);
 }
 
-static void emit(int prio, const char *text)
+static void emit(const struct log_site *site, int prio, const char *text)
 {
     char ctx[256] = "";
     if (ctx_deployment[0] && ctx_event[0])
@@ -261,9 +295,7 @@ static void emit(int prio, const char *text)
         if (stderr_mode < 0)
             stderr_mode = detect_stderr_mode();
         if (stderr_mode == 2) {
-            sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-                            program, "DEPLOYMENT_ID=%s", ctx_deployment, "LIFECYCLE_EVENT=%s",
-                            ctx_event, NULL);
+            journal_send_locked(site, prio, line);
         } else if (stderr_mode == 1) {
             fprintf(stderr, "<%d>%s\n", prio, line);
         } else {
@@ -286,7 +318,7 @@ static void emit(int prio, const char *text)
     pthread_mutex_unlock(&lock);
 }
 
-void log_msg(int prio, const char *fmt, ...)
+void log_msg_at(const struct log_site *site, int prio, const char *fmt, ...)
 {
     if (prio >= LOG_PRIO_DEBUG && !verbose)
         return;
@@ -295,10 +327,10 @@ void log_msg(int prio, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    emit(prio, text);
+    emit(site, prio, text);
 }
 
-void log_err(int prio, const struct err *e, const char *fmt, ...)
+void log_err_at(const struct log_site *site, int prio, const struct err *e, const char *fmt, ...)
 {
     if (prio >= LOG_PRIO_DEBUG && !verbose)
         return;
@@ -309,5 +341,5 @@ void log_err(int prio, const struct err *e, const char *fmt, ...)
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof(text) && e && e->code)
         snprintf(text + n, sizeof(text) - (size_t)n, ": %s", e->msg);
-    emit(prio, text);
+    emit(site, prio, text);
 }

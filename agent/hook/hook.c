@@ -1206,7 +1206,9 @@ static void try_scope(struct run *R, struct hook_result *res)
                                     o->scope_deployment_id);
     struct err e = ERR_INIT;
     if (scope_start(unit, R->sup, desc, &e) < 0) {
-        log_debug("hook %s runs in its own session, not a systemd scope: %s", o->location, e.msg);
+        /* One WARN per hook (issue 13): what it starts stays in the agent's control group. */
+        log_warn("hook %s runs without its own systemd scope, so what it starts stays in the "
+                 "agent's control group: %s", o->location, e.msg);
         return;
     }
     res->in_scope = true;

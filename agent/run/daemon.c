@@ -17,6 +17,7 @@
 
 #include "aws/commands.h"
 #include "run/alive.h"
+#include "sys/sdbus.h"
 #include "parse/config.h"
 #include "aws/creds.h"
 #include "run/diag.h"
@@ -901,6 +902,9 @@ int daemon_run(const struct config *cfg, struct err *err)
     }
     if (chdir("/") < 0)
         log_warn("chdir /: %s", strerror(errno));
+    /* Honour the unit's SyslogIdentifier= in the journal (issue 13). */
+    AUTOFREE char *ident = sdbus_own_syslog_identifier();
+    log_set_identifier(ident);
     pthread_t wd;
     bool have_wd = watchdog_start(&d, &wd);
     int rc = setup(&d, err);

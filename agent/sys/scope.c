@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "base/util.h"
+#include "sys/sdbus.h"
 
 #define SCOPE_APPEAR_WAIT_MS 2000
 
@@ -68,11 +69,11 @@ int scope_start(const char *unit, pid_t pid, const char *description, struct err
     sd_bus_message *m = NULL, *reply = NULL;
     sd_bus_error e = SD_BUS_ERROR_NULL;
     int rc = -1;
-    int r = sd_bus_open_system(&bus);
-    if (r < 0) {
-        err_errno(err, -r, "start scope '%s': connect to the system bus", unit);
+    if (sdbus_open(&bus, err) < 0) {
+        err_prefix(err, "start scope '%s'", unit);
         goto out;
     }
+    int r;
     r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
                                        "/org/freedesktop/systemd1",
                                        "org.freedesktop.systemd1.Manager", "StartTransientUnit");
