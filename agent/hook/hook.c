@@ -32,6 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <systemd/sd-journal.h>
+
 #include "base/log.h"
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
@@ -823,6 +825,75 @@ size_t hook_drain_count(void)
     return n;
 }
 
+/* ---- the relay for the output of processes a hook leaves running (R-168, issue 13) ---- */
+
+/* The relay process: reads both pipes until every writer closed them, writes what it reads to
+ * out (the journal) and, once that fails, drops it.  Only async-signal-safe calls: it is forked
+ * from a threaded process. */
+static _Noreturn void relay_main(int a, int b, int out)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &sa, NULL);
+    (void)sigaction(SIGHUP, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    (void)setsid();
+    int keep[3] = {a, b, out};
+    close_all_but(keep, 3);
+    int fd[2] = {a, b};
+    char buf[4096];
+    while (fd[0] >= 0 || fd[1] >= 0) {
+        struct pollfd pf[2] = {{.fd = fd[0], .events = POLLIN}, {.fd = fd[1], .events = POLLIN}};
+        if (poll(pf, 2, -1) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fd[i] < 0 || !pf[i].revents)
+                continue;
+            ssize_t r = read(fd[i], buf, sizeof(buf));
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+                (void)close(fd[i]);
+                fd[i] = -1;
+            } else if (r > 0 && out >= 0 && write(out, buf, (size_t)r) != r) {
+                (void)close(out);
+                out = -1;
+            }
+        }
+    }
+    _exit(0);
+}
+
+/* After the output grace: hand the pipes a hook's background processes hold to a relay process
+ * that outlives the agent, so those processes never get SIGPIPE when the agent exits (restart,
+ * upgrade) and their output no longer grows the finished deployment's scripts.log: it goes to
+ * the journal as HOOK_BG_IDENT (or nowhere without a journal).  Takes fds and streams. */
+static void relay_start(int *fds, struct scriptlog_stream **streams)
+{
+    int out = sd_journal_stream_fd(HOOK_BG_IDENT, LOG_PRIO_INFO, 0);
+    if (out < 0)
+        out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The relay is a grandchild, adopted by PID 1 (or a subreaper), never our zombie. */
+        if (fork() == 0)
+            relay_main(fds[0], fds[1], out);
+        _exit(0);
+    }
+    if (pid < 0)
+        log_warn("cannot start the relay for a hook's background output: %s", strerror(errno));
+    else
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    close_fd(&out);
+    for (int i = 0; i < 2; i++) {
+        close_fd(&fds[i]);
+        scriptlog_stream_free(streams[i]);
+        streams[i] = NULL;
+    }
+}
+
 /* Pids (other than exclude) that hold the pipe read by fd, for the "left open" record. */
 static void pipe_holders(int fd, pid_t exclude, struct buf *out)
 {
@@ -1045,7 +1116,8 @@ static void left_open_record(struct run *R)
             pipe_holders(R->fds[i], R->sup, &pids);
     AUTOFREE char *rec = xasprintf("[agent]Script at specified location: %s exited but left "
                                    "STDOUT/STDERR open (background process%s); no longer waiting "
-                                   "for its output",
+                                   "for its output, which goes to the journal as "
+                                   HOOK_BG_IDENT " from now on",
                                    R->o->location, pids.len ? pids.data : "");
     buf_done(&pids);
     if (R->o->log)
@@ -1158,7 +1230,9 @@ static void finish(struct run *R, enum outcome out, int rc, char *buf)
     } else {
         ctl(R, CTL_RELEASE);
     }
-    if (R->fds[0] >= 0 || R->fds[1] >= 0)
+    if (detach && rc == 0)
+        relay_start(R->fds, R->s);
+    else if (R->fds[0] >= 0 || R->fds[1] >= 0)
         drain_start(R->fds, R->s);
     reap_supervisor(R);
 }

@@ -20,8 +20,12 @@
  * Output is read from both pipes with poll() against one deadline (R-165) into the struct
  * scriptlog.  When the script exits but a background process still holds its stdout/stderr, the
  * hook waits at most output_grace_ms for EOF, then judges the script by its exit status, writes an
- * "[agent]... left STDOUT/STDERR open ..." record and hands the pipes to a background reader that
- * keeps copying them into scripts.log until EOF or hook_drain_shutdown() (R-168).  With
+ * "[agent]... left STDOUT/STDERR open ..." record and hands the pipes to a relay process that
+ * outlives the agent and forwards what those processes write later to the journal (identifier
+ * HOOK_BG_IDENT), never to the finished deployment's scripts.log; the agent keeps no end of
+ * those pipes, so its exit (restart, upgrade) never kills them with SIGPIPE (R-168, issue 13).
+ * After a failed or killed script the remaining output of the dying tree is copied into
+ * scripts.log by a background reader until EOF or hook_drain_shutdown().  With
  * output_grace_ms < 0 the Ruby behaviour holds: wait until the deadline, then error code 6.
  *
  * hook_run_event() runs an event's scripts in order and stops at the first failure (R-150).
@@ -36,6 +40,9 @@
 
 #include "base/err.h"
 
+/* Journal identifier of the output that processes a hook left running write after the output
+ * grace (R-168): a relay process outliving the agent forwards it there (issue 13). */
+#define HOOK_BG_IDENT "cdagent-hook"
 #define HOOK_DEFAULT_TIMEOUT_S 3600
 #define HOOK_KILL_GRACE_MS 10000       /* SIGTERM -> SIGKILL */
 #define HOOK_OUTPUT_GRACE_MS 5000      /* :hook_output_grace_seconds: default */

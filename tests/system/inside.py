@@ -164,6 +164,7 @@ class World:
                 0o755)
         files["appspec.yml"] = ("\n".join(spec) + "\n", 0o644)
         self.s3.put_object("bucket", dep + ".zip", make_bundle("zip", files))
+        self.last_dep = dep
         self.fc.add_deployment(in_place(dep, s3_revision("bucket", dep + ".zip", "zip"),
                                         application_stop=False))
         if wait:
@@ -493,7 +494,7 @@ def check_erase_keeps_data(w):
     """`rpm -e` stops the agent, keeps deployment-root and the changed config; apps live on."""
     run(["rpm", "-e", "--nodeps", "cdagent"])
     assert show("LoadState") in ("not-found", "masked") or show("ActiveState") == "inactive"
-    assert os.path.isdir(os.path.join(DROOT, "dg-0001", w.app_dep))
+    assert os.path.isdir(os.path.join(DROOT, "dg-0001", w.last_dep))
     assert os.path.exists(CONF) or os.path.exists(CONF + ".rpmsave")
     with open(CONF + ".rpmsave" if os.path.exists(CONF + ".rpmsave") else CONF) as f:
         assert w.fc.url in f.read()
