@@ -8,12 +8,16 @@ the pure cgroup v2 hierarchy Amazon Linux 2023 uses, and runs tests/system/insid
 project's fakes on the container's own 127.0.0.1 and runs the checks).  Private network: the
 container has only its loopback interface.  Mounts and the container are removed on every path.
 
+Without --rpm it first builds the package as Amazon Linux 2023 needs it (scripts/rpm.sh
+--with cjson_source: cJSON from the tarball Debian's cjson source package carries) and checks
+it with scripts/rpm-al2023-check.sh; both count as checks of the suite.
+
 Prints one line per check and "N passed, M failed[, K skipped]"; with --results writes that
 line to the file.  Where the kernel or the environment refuses containers (not root, no
 namespaces, no overlayfs, no systemd-nspawn) it prints one "SKIP system suite: <reason>" line.
 
-    run.py --rpm build/rpm/RPMS/x86_64/cdagent-0.1.0-1.x86_64.rpm \
-           [--upgrade-rpm RPM] [--results FILE] [-k SUBSTRING ...]
+    run.py [--rpm RPM | --version V --build DIR] [--upgrade-rpm RPM] [--results FILE]
+           [-k SUBSTRING ...]
 """
 import argparse
 import os
@@ -176,6 +180,24 @@ class Container:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def build_rpm(args):
+    """(passed, failed) of building the AL2023 RPM and checking it; sets args.rpm."""
+    r = sh(["sh", os.path.join(ROOT, "scripts", "rpm.sh"), args.version, args.build,
+            "--with", "cjson_source"])
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != 0 or not lines or not lines[-1].endswith(".rpm"):
+        print("FAIL rpm_with_cjson_source\n%s" % r.stdout, flush=True)
+        return 0, 1
+    args.rpm = lines[-1]
+    print("ok   rpm_with_cjson_source (%s)" % os.path.basename(args.rpm), flush=True)
+    r = sh(["sh", os.path.join(ROOT, "scripts", "rpm-al2023-check.sh"), args.rpm])
+    if r.returncode != 0:
+        print("FAIL rpm_requires_fit_al2023\n%s" % r.stdout, flush=True)
+        return 1, 1
+    print("ok   rpm_requires_fit_al2023", flush=True)
+    return 2, 0
+
+
 def run_inside(c, part, args):
     argv = ["/usr/bin/python3", os.path.join(HERE, "inside.py"), "--part", part,
             "--rpm", os.path.abspath(args.rpm)]
@@ -200,7 +222,9 @@ def run_inside(c, part, args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rpm", required=True)
+    ap.add_argument("--rpm")
+    ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--upgrade-rpm")
     ap.add_argument("--results")
     ap.add_argument("--logdir", default=os.path.join(ROOT, "build", "system"))
@@ -209,7 +233,12 @@ def main():
     os.makedirs(args.logdir, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # unwinds through the cleanups
     passed = failed = skipped = 0
+    reason = None
+    if not args.rpm:
+        passed, failed = build_rpm(args)
     try:
+        if not args.rpm:
+            raise Refused("no RPM to install")
         preflight()
         for name, unified, part in (("default", False, "full"), ("cgroup2", True, "core")):
             try:
@@ -223,13 +252,14 @@ def main():
                 print("FAIL [%s] %s" % (name, e), flush=True)
                 failed += 1
     except Refused as e:
-        print("SKIP system suite: %s" % e, flush=True)
+        reason = str(e)
+        print("SKIP system suite: %s" % reason, flush=True)
         skipped = 1
     line = "%d passed, %d failed, %d skipped" % (passed, failed, skipped)
     print(line)
     if args.results:
         with open(args.results, "w") as f:
-            f.write(line + "\n")
+            f.write(("SKIP: %s\n" % reason if reason else "") + line + "\n")
     return 1 if failed else 0
 
 
