@@ -841,6 +841,14 @@ static _Noreturn void relay_main(int a, int b, int out)
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     (void)setsid();
+    /* Nothing of the agent's: not even its stdin/stdout/stderr (whoever reads those, the
+     * journal or a test, must see EOF when the agent exits). */
+    a = fcntl(a, F_DUPFD_CLOEXEC, 3);
+    b = fcntl(b, F_DUPFD_CLOEXEC, 3);
+    out = out >= 0 ? fcntl(out, F_DUPFD_CLOEXEC, 3) : -1;
+    int null = open("/dev/null", O_RDWR);
+    for (int i = 0; i < 3 && null >= 0; i++)
+        (void)dup2(null, i);
     int keep[3] = {a, b, out};
     close_all_but(keep, 3);
     int fd[2] = {a, b};
