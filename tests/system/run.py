@@ -198,11 +198,20 @@ def build_rpm(args):
     return 2, 0
 
 
+def copy_in(c, path):
+    """Copy a file into the container (its /tmp is a fresh tmpfs, other paths may be too);
+    returns the path inside."""
+    inside = os.path.join("/var/lib/cdagent-system-test/pkg", os.path.basename(path))
+    os.makedirs(c.root + os.path.dirname(inside), exist_ok=True)
+    shutil.copy(path, c.root + inside)
+    return inside
+
+
 def run_inside(c, part, args):
     argv = ["/usr/bin/python3", os.path.join(HERE, "inside.py"), "--part", part,
-            "--rpm", os.path.abspath(args.rpm)]
+            "--rpm", copy_in(c, args.rpm)]
     if args.upgrade_rpm:
-        argv += ["--upgrade-rpm", os.path.abspath(args.upgrade_rpm)]
+        argv += ["--upgrade-rpm", copy_in(c, args.upgrade_rpm)]
     for k in args.k:
         argv += ["-k", k]
     out = c.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
