@@ -199,6 +199,9 @@ echo started
 """ % {"w": WORK}
 
 
+WATCHDOG = "WatchdogSec=2\nRestartSec=1"
+
+
 def check_install_and_verify(w):
     """`rpm -i` runs the scriptlets (the unit is enabled); systemd-analyze verify is clean."""
     run(["rpm", "-i", "--nodeps", w.args.rpm])
@@ -213,18 +216,22 @@ def check_waits_for_credentials_under_watchdog(w):
     """R-029: without a host identity the agent waits and retries; with a short WatchdogSec it
     is not killed meanwhile (READY=1 was sent, so the watchdog runs)."""
     w.config()
-    dropin("watchdog", "WatchdogSec=2\nRestartSec=1")
-    run(["systemctl", "restart", UNIT])
-    pid = wait_active()
-    wait_for(lambda: "Waiting" in show("StatusText"), 20, "the waiting status")
-    time.sleep(6)   # three watchdog intervals
-    assert main_pid() == pid and show("NRestarts") == "0", (show("NRestarts"), show("Result"))
-    assert not watchdog_timeouts()
-    errs = [e for e in journal() if "Cannot start polling" in e.get("MESSAGE", "")]
-    assert errs and errs[0]["PRIORITY"] == "3", errs[:1]
-    w.onprem()
-    run(["systemctl", "restart", UNIT])
-    wait_active()
+    dropin("watchdog", WATCHDOG)
+    try:
+        run(["systemctl", "restart", UNIT])
+        pid = wait_active()
+        wait_for(lambda: "Waiting" in show("StatusText"), 20, "the waiting status")
+        time.sleep(6)   # three watchdog intervals
+        assert main_pid() == pid and show("NRestarts") == "0", (show("NRestarts"),
+                                                                show("Result"))
+        assert not watchdog_timeouts()
+        errs = [e for e in journal() if "Cannot start polling" in e.get("MESSAGE", "")]
+        assert errs and errs[0]["PRIORITY"] == "3", errs[:1]
+    finally:
+        dropin("watchdog", None)   # the next checks run with the unit as packaged
+        w.onprem()
+        run(["systemctl", "restart", UNIT])
+        wait_active()
 
 
 def check_start_notify_and_idle_status(w):
@@ -339,7 +346,9 @@ def check_syslog_identifier(w):
 
 def check_watchdog_long_hook_and_poll(w):
     """With WatchdogSec=2 a 5 s hook and 4 s long polls are not a hang."""
-    pid = main_pid()
+    dropin("watchdog", WATCHDOG)   # stays for the next check, which removes it
+    run(["systemctl", "restart", UNIT])
+    pid = wait_active()
     restarts = show("NRestarts")
     w.fc.poll_hold = 4.0
     try:
