@@ -260,10 +260,11 @@ def check_deployment_scopes_and_fresh_status(w):
         samples.append((before - t0, show("StatusText")))
         time.sleep(0.3)
     assert w.fc.wait_deployment(dep, 60) == "Succeeded", w.fc.completions(dep)
-    for elapsed, text in samples:
-        assert "ValidateService" in text, samples
-        shown = int(text.rsplit(" s", 1)[0].rsplit(" ", 1)[1])
-        assert shown >= int(elapsed) - 1, ("stale status", elapsed, text, samples)
+    w.app_dep = dep
+    for a in ("app1", "app2"):
+        with open(os.path.join(WORK, a + ".pid")) as f:
+            w.apps[a] = int(f.read())
+        assert alive(w.apps[a]), a
     scopes = set()
     for ev in ("BeforeInstall", "ApplicationStart", "ValidateService"):
         cg = w.cgroup(dep, ev)
@@ -271,14 +272,14 @@ def check_deployment_scopes_and_fresh_status(w):
         assert name and name[0].endswith(".scope"), (ev, cg)
         scopes.add(name[0])
     assert len(scopes) == 3, scopes
-    for a in ("app1", "app2"):
-        with open(os.path.join(WORK, a + ".pid")) as f:
-            w.apps[a] = int(f.read())
-        assert alive(w.apps[a]), a
-    w.app_dep = dep
+    for elapsed, text in samples:
+        assert "ValidateService" in text, samples
+        shown = int(text.rsplit(" s", 1)[0].rsplit(" ", 1)[1])
+        assert shown >= int(elapsed) - 1, ("stale status", elapsed, text, samples)
 
 
 def apps_survive(w, what):
+    assert len(w.apps) == 2, "the apps of ApplicationStart were not started"
     time.sleep(1.5)   # app2 writes every 0.2 s: a broken pipe would have killed it by now
     dead = [a for a, pid in w.apps.items() if not alive(pid)]
     assert not dead, "%s killed %s" % (what, dead)
