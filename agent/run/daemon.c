@@ -17,6 +17,7 @@
 
 #include "aws/commands.h"
 #include "run/alive.h"
+#include "run/daemon-internal.h"
 #include "sys/sdbus.h"
 #include "parse/config.h"
 #include "aws/creds.h"
@@ -39,52 +40,6 @@ static volatile sig_atomic_t sig_hup;
 /* Set when running hooks must be stopped (forced shutdown, R-078). */
 static volatile int kill_hooks;
 
-struct inflight {
-    char *hcid;      /* owned */
-    char *group;     /* owned; NULL until the specification names it */
-    struct inflight *next;
-};
-
-struct daemon {
-    const struct config *cfg;
-    struct identity id;
-    struct endpoint_commands ep;
-    char *agent_version;      /* owned */
-    char *tracking_dir;       /* owned */
-    char *state_path;         /* owned */
-    struct hookenv *hookenv;  /* owned */
-    struct commands_client *poll_client;
-    struct wirelog *wire;     /* owned; NULL unless :log_aws_wire */
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;        /* workers finishing, groups freed, wake-ups */
-    int workers;
-    struct inflight *inflight;
-    bool wake;                /* a worker finished: poll at once */
-    volatile int exiting;     /* the watchdog thread ends */
-
-    /* Watchdog (issue 13): WATCHDOG=1 only while every thread checks in (see alive.h). */
-    struct alive *alive;      /* owned */
-    int loop_slot;            /* the main thread: set-up, poll loop, shutdown */
-    uint64_t loop_budget_ms;  /* its longest step between check-ins: half of WatchdogSec */
-    uint64_t watchdog_usec;   /* 0: the unit asks for no watchdog */
-
-    /* What we are doing, for STATUS= and the state file (under mu). */
-    char current[512];        /* "" when idle */
-    uint64_t current_since_ms;
-    char last[256];           /* "d-ABC Succeeded" */
-    time_t last_at;
-    char backoff[320];
-    bool started;             /* set-up done: polling */
-    bool stopping;            /* graceful stop: waiting for the running commands */
-};
-
-struct worker {
-    struct daemon *d;
-    struct host_command *hc; /* owned */
-    int slot;                /* its alive slot */
-};
-
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
@@ -93,17 +48,11 @@ static void on_signal(int sig)
         sig_stop = 1;
 }
 
-/* The main thread made progress; its next step may take up to extra_ms more than usual. */
-static void loop_checkin(struct daemon *d, uint64_t extra_ms)
-{
-    alive_checkin(d->alive, d->loop_slot, d->loop_budget_ms + extra_ms);
-}
-
 /* Called every 200 ms during the main thread's HTTP requests (long polls included). */
 static bool should_stop_poll(void *arg)
 {
     if (arg)
-        loop_checkin(arg, 0);
+        daemon_loop_checkin(arg, 0);
     return sig_stop != 0;
 }
 
@@ -128,76 +77,6 @@ char *daemon_state_path(const struct config *cfg)
     return xasprintf("%s/%s.state", cfg->pid_dir, cfg->program_name);
 }
 
-/* ---- status: STATUS= and the state file ---- */
-
-static void status_text_locked(struct daemon *d, char *out, size_t n)
-{
-    unsigned s = (unsigned)((now_ms() - d->current_since_ms) / 1000);
-    if (d->stopping && d->current[0]) {
-        snprintf(out, n, "Stopping, waiting for %s %u s", d->current, s);
-    } else if (d->stopping) {
-        snprintf(out, n, "Stopping");
-    } else if (d->current[0]) {
-        snprintf(out, n, "%s %u s", d->current, s);
-    } else if (d->backoff[0]) {
-        snprintf(out, n, "%s", d->backoff);
-    } else if (!d->started) {
-        snprintf(out, n, "Starting");
-    } else if (d->last[0]) {
-        unsigned ago = (unsigned)((time(NULL) - d->last_at) / 60);
-        snprintf(out, n, "Idle, polling %s (last: %s %u min ago)", d->ep.host, d->last, ago);
-    } else {
-        snprintf(out, n, "Idle, polling %s", d->ep.host);
-    }
-}
-
-static void publish_status(struct daemon *d)
-{
-    char text[768];
-    pthread_mutex_lock(&d->mu);
-    status_text_locked(d, text, sizeof(text));
-    pthread_mutex_unlock(&d->mu);
-    sd_notifyf(0, "STATUS=%s", text);
-    AUTOFREE char *body = xasprintf("pid: %ld\nstatus: %s\n", (long)getpid(), text);
-    (void)write_file_atomic(d->state_path, body, strlen(body), 0644, NULL);
-}
-
-static void set_current(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_current(struct daemon *d, const char *fmt, ...)
-{
-    va_list ap;
-    pthread_mutex_lock(&d->mu);
-    va_start(ap, fmt);
-    vsnprintf(d->current, sizeof(d->current), fmt, ap);
-    va_end(ap);
-    d->current_since_ms = now_ms();
-    pthread_mutex_unlock(&d->mu);
-    publish_status(d);
-}
-
-static void set_last(struct daemon *d, const char *deployment, const char *command, bool ok)
-{
-    pthread_mutex_lock(&d->mu);
-    snprintf(d->last, sizeof(d->last), "%s %s %s", deployment, command, ok ? "Succeeded" : "Failed");
-    d->last_at = time(NULL);
-    d->current[0] = '\0';
-    pthread_mutex_unlock(&d->mu);
-    publish_status(d);
-}
-
-static void exec_progress(void *arg, const struct executor_progress *p)
-{
-    struct worker *w = arg;
-    struct daemon *d = w->d;
-    /* The hook runner ends a script at its timeout; other steps report progress often. */
-    alive_checkin(d->alive, w->slot, (p->phase == EXEC_PHASE_SCRIPT ? DAEMON_SCRIPT_BUDGET_S :
-                                      DAEMON_STEP_BUDGET_S) * 1000ULL);
-    if (p->phase == EXEC_PHASE_SCRIPT)
-        set_current(d, "%s: %s %s", p->deployment_id, p->command, p->script);
-    else if (p->phase == EXEC_PHASE_START)
-        set_current(d, "%s: %s", p->deployment_id, p->command);
-}
-
 /* ---- credentials for the Commands client ---- */
 
 static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, struct err *err)
@@ -220,7 +99,7 @@ static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, 
 static void client_sleep(void *arg, uint64_t ms)
 {
     if (arg)
-        loop_checkin(arg, ms);
+        daemon_loop_checkin(arg, ms);
     sleep_ms_interruptible(ms, arg ? (const volatile int *)&sig_stop : NULL);
 }
 
@@ -355,7 +234,7 @@ static void executor_options(struct worker *w, struct executor_opts *eo)
     eo->creds = d->id.creds;
     eo->hookenv = d->hookenv;
     eo->stop = &kill_hooks;
-    eo->progress = exec_progress;
+    eo->progress = daemon_exec_progress;
     eo->progress_arg = w;
     eo->wire = d->wire;
 }
@@ -470,7 +349,7 @@ static void run_command(struct worker *w, struct commands_client *c)
     tracking_remove(d->tracking_dir, spec->deployment_id);
     diag = executor_diag_json(&res);
     complete(c, hcid, res.succeeded, diag);
-    set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
+    daemon_status_set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
     exec_result_done(&res);
 out:
     free(diag);
@@ -479,7 +358,7 @@ out:
     pthread_mutex_lock(&d->mu);
     d->current[0] = '\0';
     pthread_mutex_unlock(&d->mu);
-    publish_status(d);
+    daemon_status_publish(d);
     spec_free(spec);
 }
 
@@ -539,7 +418,7 @@ static void loop_sleep(struct daemon *d, uint64_t ms)
     uint64_t deadline = now_ms() + ms;
     pthread_mutex_lock(&d->mu);
     while (!sig_stop && !d->wake) {
-        loop_checkin(d, 0);
+        daemon_loop_checkin(d, 0);
         uint64_t now = now_ms();
         if (now >= deadline)
             break;
@@ -666,9 +545,9 @@ static void poll_loop(struct daemon *d)
                      (unsigned long long)wait,
                      ci && ci->error_code[0] ? ci->error_code : err_code_name(err.code));
             pthread_mutex_unlock(&d->mu);
-            publish_status(d);
+            daemon_status_publish(d);
             /* the backoff comes in addition to :wait_between_runs:. */
-            loop_checkin(d, wait * 1000 + interval_ms);
+            daemon_loop_checkin(d, wait * 1000 + interval_ms);
             sleep_ms_interruptible(wait * 1000 + interval_ms, (const volatile int *)&sig_stop);
             continue;
         }
@@ -677,7 +556,7 @@ static void poll_loop(struct daemon *d)
             pthread_mutex_lock(&d->mu);
             d->backoff[0] = '\0';
             pthread_mutex_unlock(&d->mu);
-            publish_status(d);
+            daemon_status_publish(d);
         }
         if (!hc) {
             loop_sleep(d, interval_ms);
@@ -689,55 +568,6 @@ static void poll_loop(struct daemon *d)
 }
 
 /* ---- start-up and shutdown ---- */
-
-/* WATCHDOG=1 while every thread made progress within its budget (see alive.h); the log says
- * when that stops and starts again. */
-static void watchdog_ping(struct daemon *d, bool *stalled)
-{
-    char who[96];
-    if (alive_ok(d->alive, who, sizeof(who))) {
-        if (*stalled)
-            log_info("The agent makes progress again; watchdog pings resumed");
-        *stalled = false;
-        sd_notify(0, "WATCHDOG=1");
-    } else if (!*stalled) {
-        *stalled = true;
-        log_warn("No progress from %s: no watchdog pings until it checks in (systemd restarts "
-                 "the agent after WatchdogSec=)", who);
-    }
-}
-
-/* Watchdog pings, STATUS= refresh (never more than DAEMON_STATUS_REFRESH_MS stale), SIGHUP. */
-static void *watchdog_main(void *arg)
-{
-    struct daemon *d = arg;
-    uint64_t step = DAEMON_STATUS_REFRESH_MS;
-    if (d->watchdog_usec && d->watchdog_usec / 4000 < step)
-        step = d->watchdog_usec / 4000;
-    unsigned last_report_min = 0;
-    bool stalled = false;
-    while (!d->exiting) {
-        if (d->watchdog_usec)
-            watchdog_ping(d, &stalled);
-        if (sig_hup) {
-            /* SIGHUP: reopen the agent log after external rotation. */
-            sig_hup = 0;
-            log_reopen();
-        }
-        publish_status(d);
-        /* show that a long hook is still running, once a minute. */
-        pthread_mutex_lock(&d->mu);
-        unsigned min = d->current[0] ? (unsigned)((now_ms() - d->current_since_ms) / 60000) : 0;
-        char what[sizeof(d->current)];
-        snprintf(what, sizeof(what), "%s", d->current);
-        pthread_mutex_unlock(&d->mu);
-        if (min > last_report_min)
-            log_info("%s still running after %u min", what, min);
-        last_report_min = min;
-        sleep_ms_interruptible(step, &d->exiting);
-    }
-    return NULL;
-}
 
 static void install_signals(void)
 {
@@ -759,7 +589,7 @@ static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
     pthread_mutex_lock(&d->mu);
     while (d->workers > 0 && now_ms() < deadline_ms) {
         pthread_mutex_unlock(&d->mu);
-        loop_checkin(d, 0);
+        daemon_loop_checkin(d, 0);
         sleep_ms_interruptible(200, NULL);
         pthread_mutex_lock(&d->mu);
     }
@@ -809,9 +639,9 @@ static int setup(struct daemon *d, struct err *err)
         snprintf(d->backoff, sizeof(d->backoff),
                  "Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
         pthread_mutex_unlock(&d->mu);
-        publish_status(d);
+        daemon_status_publish(d);
         /* Waiting is progress: the watchdog keeps being told so. */
-        loop_checkin(d, (uint64_t)wait * 1000);
+        daemon_loop_checkin(d, (uint64_t)wait * 1000);
         sleep_ms_interruptible((uint64_t)wait * 1000, (const volatile int *)&sig_stop);
         if (sig_stop)
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
@@ -871,20 +701,6 @@ static void teardown(struct daemon *d)
     pthread_cond_destroy(&d->cv);
 }
 
-/* Before set-up, so that waiting for credentials keeps the watchdog fed (issue 13). */
-static bool watchdog_start(struct daemon *d, pthread_t *t)
-{
-    uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
-        d->watchdog_usec = usec;
-    d->loop_budget_ms = d->watchdog_usec ? d->watchdog_usec / 2000 : DAEMON_STEP_BUDGET_S * 1000ULL;
-    if (d->loop_budget_ms < DAEMON_STATUS_REFRESH_MS)
-        d->loop_budget_ms = DAEMON_STATUS_REFRESH_MS;
-    d->alive = alive_new();
-    d->loop_slot = alive_join(d->alive, "the poll loop", d->loop_budget_ms);
-    return pthread_create(t, NULL, watchdog_main, d) == 0;
-}
-
 int daemon_run(const struct config *cfg, struct err *err)
 {
     struct daemon d;
@@ -906,7 +722,8 @@ int daemon_run(const struct config *cfg, struct err *err)
     AUTOFREE char *ident = sdbus_own_syslog_identifier();
     log_set_identifier(ident);
     pthread_t wd;
-    bool have_wd = watchdog_start(&d, &wd);
+    d.hup = &sig_hup;
+    bool have_wd = daemon_watchdog_start(&d, &wd);
     int rc = setup(&d, err);
     if (rc == 0) {
         recover(&d);
@@ -915,13 +732,13 @@ int daemon_run(const struct config *cfg, struct err *err)
         pthread_mutex_lock(&d.mu);
         d.started = true;
         pthread_mutex_unlock(&d.mu);
-        publish_status(&d);
+        daemon_status_publish(&d);
         poll_loop(&d);
         sd_notify(0, "STOPPING=1");
         pthread_mutex_lock(&d.mu);
         d.stopping = true;
         pthread_mutex_unlock(&d.mu);
-        publish_status(&d);
+        daemon_status_publish(&d);
     }
     int left = rc == 0 ? wait_for_workers(&d) : 0;
     d.exiting = 1;
