@@ -13,11 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* CODE_FILE/CODE_LINE/CODE_FUNC are the caller's (log_site), not this file's. */
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
-
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define MAX_SECRETS 32
@@ -30,14 +26,29 @@ static char *log_dir_path;  /* owned */
 static FILE *log_file;
 static int log_day = -1;    /* tm_yday+1000*tm_year of the open file */
 static bool verbose;
-static char identifier[128];  /* "" = program */
 static bool quiet_stderr;
 static int stderr_mode = -1; /* 0 tty plain, 1 "<N>" prefix, 2 journal */
+static log_journal_fn journal_sink;
+static char identifier[128];  /* "" = program */
 static char *secrets[MAX_SECRETS];
 static int secret_next;
 
 static __thread char ctx_deployment[128];
 static __thread char ctx_event[64];
+
+void log_set_identifier(const char *ident)
+{
+    pthread_mutex_lock(&lock);
+    snprintf(identifier, sizeof(identifier), "%s", ident ? ident : "");
+    pthread_mutex_unlock(&lock);
+}
+
+void log_set_journal_sink(log_journal_fn fn)
+{
+    pthread_mutex_lock(&lock);
+    journal_sink = fn;
+    pthread_mutex_unlock(&lock);
+}
 
 static int detect_stderr_mode(void)
 {
@@ -183,36 +194,6 @@ void log_set_verbose(bool v)
     verbose = v;
 }
 
-void log_set_identifier(const char *ident)
-{
-    pthread_mutex_lock(&lock);
-    snprintf(identifier, sizeof(identifier), "%s", ident ? ident : "");
-    pthread_mutex_unlock(&lock);
-}
-
-/* One journal entry; the context fields only when they have a value.  Under lock. */
-static void journal_send_locked(const struct log_site *site, int prio, const char *line)
-{
-    char *f[8];
-    int n = 0;
-    f[n++] = xasprintf("MESSAGE=%s", line);
-    f[n++] = xasprintf("PRIORITY=%d", prio);
-    f[n++] = xasprintf("SYSLOG_IDENTIFIER=%s", identifier[0] ? identifier : program);
-    f[n++] = xasprintf("CODE_FILE=%s", site->file);
-    f[n++] = xasprintf("CODE_LINE=%d", site->line);
-    f[n++] = xasprintf("CODE_FUNC=%s", site->func);
-    if (ctx_deployment[0])
-        f[n++] = xasprintf("DEPLOYMENT_ID=%s", ctx_deployment);
-    if (ctx_event[0])
-        f[n++] = xasprintf("LIFECYCLE_EVENT=%s", ctx_event);
-    struct iovec iov[8];
-    for (int i = 0; i < n; i++)
-        iov[i] = (struct iovec){.iov_base = f[i], .iov_len = strlen(f[i])};
-    (void)sd_journal_sendv(iov, n);
-    for (int i = 0; i < n; i++)
-        free(f[i]);
-}
-
 void log_add_secret(const char *secret)
 {
     if (!secret || strlen(secret) < 4)
@@ -297,9 +278,12 @@ static void emit(const struct log_site *site, int prio, const char *text)
     if (!quiet_stderr || prio == LOG_PRIO_WARNING) {
         if (stderr_mode < 0)
             stderr_mode = detect_stderr_mode();
-        if (stderr_mode == 2) {
-            journal_send_locked(site, prio, line);
-        } else if (stderr_mode == 1) {
+        if (stderr_mode == 2 && journal_sink) {
+            struct log_journal_line jl = {
+                .prio = prio, .identifier = identifier[0] ? identifier : program, .site = site,
+                .deployment_id = ctx_deployment, .event = ctx_event, .message = line};
+            journal_sink(&jl);
+        } else if (stderr_mode >= 1) {
             fprintf(stderr, "<%d>%s\n", prio, line);
         } else {
             fprintf(stderr, "%s%s\n", prio <= LOG_PRIO_WARNING ? (prio == LOG_PRIO_ERR ?

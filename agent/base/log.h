@@ -2,10 +2,11 @@
  * log: levelled one-line logging for the agent and codedeploy-local.
  *
  * Every message goes to stderr (prefixed "<N>" with the syslog priority when stderr is not a
- * terminal, so the journal keeps it) or, when stderr is connected to the journal, straight to
- * the journal with PRIORITY, the caller's CODE_FILE / CODE_LINE / CODE_FUNC, SYSLOG_IDENTIFIER
- * (log_set_identifier(), default the program name) and DEPLOYMENT_ID / LIFECYCLE_EVENT only
- * while the thread's context sets them; and, once log_open() named a directory, to the agent
+ * terminal, so the journal keeps it) or, when stderr is connected to the journal and cli/main
+ * installed a journal sink, to the journal with PRIORITY, the caller's CODE_FILE / CODE_LINE /
+ * CODE_FUNC, SYSLOG_IDENTIFIER (log_set_identifier(), default the program name) and
+ * DEPLOYMENT_ID / LIFECYCLE_EVENT only while the thread's context sets them; and, once
+ * log_open() named a directory, to the agent
  * log file "<log_dir>/<program>.log" in the format of spec R-197:
  *     2024-10-09T22:54:45 INFO  [codedeploy-agent(6273)]: message
  * The file rotates at local midnight to "<program>.YYYYMMDD.log", keeping 7 (R-198), and is
@@ -53,9 +54,6 @@ void log_add_secret(const char *secret);
  * string the caller frees. */
 char *log_redact(const char *s);
 
-/* Per-thread deployment context; NULL clears.  Strings are copied. */
-void log_ctx_set(const char *deployment_id, const char *event);
-
 /* log_msg / log_err record their caller's file, line and function (the journal's CODE_*). */
 struct log_site {
     const char *file;
@@ -63,6 +61,25 @@ struct log_site {
     const char *func;
 };
 #define LOG_SITE (&(const struct log_site){__FILE__, __LINE__, __func__})
+
+/* One line for the journal; "" for a context field that is not set (then it is left out). */
+struct log_journal_line {
+    int prio;
+    const char *identifier;     /* SYSLOG_IDENTIFIER */
+    const struct log_site *site;
+    const char *deployment_id;
+    const char *event;
+    const char *message;
+};
+/* Where lines go when stderr is the journal (JOURNAL_STREAM matches): a function that sends one
+ * line with its fields (sys/sd's sd_journal_line).  NULL (the default): "<N>"-prefixed lines on
+ * stderr, which the journal also understands.  Set it before the first line; base/log itself
+ * never links libsystemd. */
+typedef void (*log_journal_fn)(const struct log_journal_line *l);
+void log_set_journal_sink(log_journal_fn fn);
+
+/* Per-thread deployment context; NULL clears.  Strings are copied. */
+void log_ctx_set(const char *deployment_id, const char *event);
 
 void log_msg_at(const struct log_site *site, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "aws/commands.h"
+#include "base/stop.h"
 #include "aws/identity.h"
 #include "net/endpoint.h"
 #include "run/alive.h"
@@ -45,7 +46,7 @@ struct daemon {
     int workers;
     struct inflight *inflight;
     bool wake;                /* a worker finished: poll at once */
-    volatile int exiting;     /* the watchdog thread ends */
+    struct stop exiting;      /* the watchdog thread ends */
     volatile sig_atomic_t *hup; /* SIGHUP seen: the watchdog thread reopens the log */
 
     /* Watchdog (issue 13): WATCHDOG=1 only while every thread checks in (see alive.h). */

@@ -13,12 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
 
 #include "aws/commands.h"
 #include "run/alive.h"
 #include "run/daemon-internal.h"
-#include "sys/sdbus.h"
 #include "parse/config.h"
 #include "aws/creds.h"
 #include "run/diag.h"
@@ -30,30 +28,25 @@
 #include "aws/identity.h"
 #include "deploy/layout.h"
 #include "base/log.h"
+#include "base/stop.h"
+#include "sys/sd.h"
 #include "parse/spec.h"
 #include "deploy/tracking.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "net/wirelog.h"
 
-static volatile sig_atomic_t sig_stop;
+static struct stop sig_stop;  /* SIGTERM/SIGINT/SIGQUIT: stop polling */
 static volatile sig_atomic_t sig_hup;
-/* Set when running hooks must be stopped (forced shutdown, R-078). */
-static volatile int kill_hooks;
+/* Requested when running hooks must be stopped (forced shutdown, R-078). */
+static struct stop kill_hooks;
 
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         sig_hup = 1;
     else
-        sig_stop = 1;
-}
-
-/* Called every 200 ms during the main thread's HTTP requests (long polls included). */
-static bool should_stop_poll(void *arg)
-{
-    if (arg)
-        daemon_loop_checkin(arg, 0);
-    return sig_stop != 0;
+        stop_request(&sig_stop);
 }
 
 unsigned daemon_backoff_s(unsigned n)
@@ -94,13 +87,19 @@ static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, 
     return 0;
 }
 
-/* arg non-NULL: the poll client, whose waits (up to 37.5 s behind the V-026 throttle gate) end
- * at SIGTERM. */
-static void client_sleep(void *arg, uint64_t ms)
+/* The longest one call of the poll client may take between check-ins: its idle timeout plus
+ * time to connect and sign; retry sleeps check in themselves (poll_client_sleep). */
+static uint64_t poll_call_budget_ms(const struct daemon *d)
 {
-    if (arg)
-        daemon_loop_checkin(arg, ms);
-    sleep_ms_interruptible(ms, arg ? (const volatile int *)&sig_stop : NULL);
+    return (uint64_t)d->cfg->http_read_timeout * 1000 + DAEMON_CALL_SLACK_MS;
+}
+
+/* The poll client's retry and throttle-gate sleeps: progress, and they end at SIGTERM. */
+static void poll_client_sleep(void *arg, uint64_t ms)
+{
+    struct daemon *d = arg;
+    daemon_loop_checkin(d, ms + poll_call_budget_ms(d));
+    (void)stop_wait_ms(&sig_stop, ms);
 }
 
 static struct commands_client *new_client(struct daemon *d, bool interruptible, struct err *err)
@@ -110,9 +109,9 @@ static struct commands_client *new_client(struct daemon *d, bool interruptible, 
         .agent_version = d->agent_version, .proxy_uri = d->cfg->proxy_uri,
         .read_timeout_ms = (long)d->cfg->http_read_timeout * 1000,
         .get_creds = get_creds, .creds_arg = d,
-        .should_stop = interruptible ? should_stop_poll : NULL,
-        .stop_arg = interruptible ? d : NULL,
-        .sleep = client_sleep, .sleep_arg = interruptible ? d : NULL, .wire = d->wire,
+        /* the poll client's waits (up to 37.5 s behind the V-026 throttle gate) end at SIGTERM */
+        .stop = interruptible ? &sig_stop : NULL, .wire = d->wire,
+        .sleep = interruptible ? poll_client_sleep : NULL, .sleep_arg = interruptible ? d : NULL,
     };
     return commands_client_new(&co, err);
 }
@@ -208,8 +207,7 @@ static void complete(struct commands_client *c, const char *hcid, bool ok, const
             return;
         }
         log_err(LOG_PRIO_WARNING, &err, "PutHostCommandComplete failed, retrying in %us", wait);
-        sleep_ms_interruptible((uint64_t)wait * 1000, &kill_hooks);
-        if (kill_hooks)
+        if (stop_wait_ms(&kill_hooks, (uint64_t)wait * 1000))
             return;
     }
 }
@@ -303,7 +301,7 @@ static void run_command(struct worker *w, struct commands_client *c)
         fail_command(c, hcid, &err);
         goto out;
     }
-    if (sig_stop) {
+    if (stop_requested(&sig_stop)) {
         /* not acknowledged yet, so it must not start; the service hands it out again. */
         log_info("Agent is stopping: leaving %s of %s to the next start", hc->command_name,
                  spec->deployment_id);
@@ -339,7 +337,7 @@ static void run_command(struct worker *w, struct commands_client *c)
         err_clear(&err);
     }
     executor_run(&eo, hc->command_name, spec, &res);
-    if (kill_hooks && !res.succeeded) {
+    if (stop_requested(&kill_hooks) && !res.succeeded) {
         /* Forced shutdown: leave the tracking file for the next start to report. */
         log_warn("%s was stopped by the agent shutdown; it will be reported as failed at the next "
                  "start", hc->command_name);
@@ -394,6 +392,7 @@ static void recover(struct daemon *d)
                                        "Failed: Failing in-progress lifecycle event after an "
                                        "agent restart.", "", 0, 0);
     struct err err = ERR_INIT;
+    daemon_loop_checkin(d, poll_call_budget_ms(d));
     int r = commands_complete(d->poll_client, hcid, false, diag, &err);
     log_call(d->poll_client, "CommandStatus: Failed");
     if (r < 0) {
@@ -417,7 +416,7 @@ static void loop_sleep(struct daemon *d, uint64_t ms)
 {
     uint64_t deadline = now_ms() + ms;
     pthread_mutex_lock(&d->mu);
-    while (!sig_stop && !d->wake) {
+    while (!stop_requested(&sig_stop) && !d->wake) {
         daemon_loop_checkin(d, 0);
         uint64_t now = now_ms();
         if (now >= deadline)
@@ -515,12 +514,14 @@ static void poll_loop(struct daemon *d)
 {
     unsigned errors = 0, dedup_skips = 0;
     uint64_t interval_ms = (uint64_t)d->cfg->wait_between_runs * 1000;
-    while (!sig_stop) {
+    while (!stop_requested(&sig_stop)) {
         uint64_t t0 = now_ms();
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
+        daemon_loop_checkin(d, poll_call_budget_ms(d));
         int r = commands_poll(d->poll_client, d->id.host_identifier, &hc, &err);
-        if (sig_stop) {
+        daemon_loop_checkin(d, 0);
+        if (stop_requested(&sig_stop)) {
             host_command_free(hc);
             break;
         }
@@ -548,7 +549,7 @@ static void poll_loop(struct daemon *d)
             daemon_status_publish(d);
             /* the backoff comes in addition to :wait_between_runs:. */
             daemon_loop_checkin(d, wait * 1000 + interval_ms);
-            sleep_ms_interruptible(wait * 1000 + interval_ms, (const volatile int *)&sig_stop);
+            (void)stop_wait_ms(&sig_stop, wait * 1000 + interval_ms);
             continue;
         }
         if (errors) {
@@ -590,7 +591,7 @@ static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
     while (d->workers > 0 && now_ms() < deadline_ms) {
         pthread_mutex_unlock(&d->mu);
         daemon_loop_checkin(d, 0);
-        sleep_ms_interruptible(200, NULL);
+        (void)stop_wait_ms(NULL, 200);
         pthread_mutex_lock(&d->mu);
     }
     int left = d->workers;
@@ -607,7 +608,7 @@ static int wait_for_workers(struct daemon *d)
     if (left > 0) {
         /* stop the hooks (SIGTERM, 10 s, SIGKILL in the hook runner) and leave. */
         log_warn("%d command(s) still running after %u s; stopping their scripts", left, max_s);
-        kill_hooks = 1;
+        stop_request(&kill_hooks);
         left = wait_workers_until(d, now_ms() + DAEMON_STOP_KILL_WAIT_S * 1000ULL);
     }
     hook_drain_shutdown(1000);
@@ -629,12 +630,13 @@ static int setup(struct daemon *d, struct err *err)
     unsigned attempt = 0;
     for (;;) {
         struct err ie = ERR_INIT;
-        if (identity_init(&d->id, cfg, true, should_stop_poll, d, &ie) == 0)
+        daemon_loop_checkin(d, DAEMON_IDENTITY_BUDGET_MS);
+        if (identity_init(&d->id, cfg, true, &sig_stop, &ie) == 0)
             break;
         attempt = attempt < 10 ? attempt + 1 : 10;
         unsigned wait = daemon_backoff_s(attempt);
         log_err(LOG_PRIO_ERR, &ie, "Cannot start polling, retrying in %us", wait);
-        sd_notify(0, "READY=1");
+        sd_notify_ready();
         pthread_mutex_lock(&d->mu);
         snprintf(d->backoff, sizeof(d->backoff),
                  "Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
@@ -642,14 +644,13 @@ static int setup(struct daemon *d, struct err *err)
         daemon_status_publish(d);
         /* Waiting is progress: the watchdog keeps being told so. */
         daemon_loop_checkin(d, (uint64_t)wait * 1000);
-        sleep_ms_interruptible((uint64_t)wait * 1000, (const volatile int *)&sig_stop);
-        if (sig_stop)
+        if (stop_wait_ms(&sig_stop, (uint64_t)wait * 1000))
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
     }
     pthread_mutex_lock(&d->mu);
     d->backoff[0] = '\0';
     pthread_mutex_unlock(&d->mu);
-    if (cfg->use_fips_mode && !config_fips_region_allowed(d->id.region))
+    if (cfg->use_fips_mode && !endpoint_fips_allowed(d->id.region))
         return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
                        "in the USA");
     struct endpoint_commands_opts eo = {.region = d->id.region, .domain = d->id.domain,
@@ -699,6 +700,7 @@ static void teardown(struct daemon *d)
     alive_free(d->alive);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
+    stop_done(&d->exiting);
 }
 
 int daemon_run(const struct config *cfg, struct err *err)
@@ -708,6 +710,9 @@ int daemon_run(const struct config *cfg, struct err *err)
     d.cfg = cfg;
     pthread_mutex_init(&d.mu, NULL);
     pthread_cond_init(&d.cv, NULL);
+    if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
+        stop_init(&d.exiting, err) < 0)
+        return -1;
     d.state_path = daemon_state_path(cfg);
     install_signals();
     /* Credentials live in this process: no core dumps of it (V-085). */
@@ -719,29 +724,29 @@ int daemon_run(const struct config *cfg, struct err *err)
     if (chdir("/") < 0)
         log_warn("chdir /: %s", strerror(errno));
     /* Honour the unit's SyslogIdentifier= in the journal (issue 13). */
-    AUTOFREE char *ident = sdbus_own_syslog_identifier();
+    AUTOFREE char *ident = sd_own_syslog_identifier();
     log_set_identifier(ident);
-    pthread_t wd;
     d.hup = &sig_hup;
+    pthread_t wd;
     bool have_wd = daemon_watchdog_start(&d, &wd);
     int rc = setup(&d, err);
     if (rc == 0) {
         recover(&d);
-        sd_notify(0, "READY=1");
+        sd_notify_ready();
         log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
         pthread_mutex_lock(&d.mu);
         d.started = true;
         pthread_mutex_unlock(&d.mu);
         daemon_status_publish(&d);
         poll_loop(&d);
-        sd_notify(0, "STOPPING=1");
+        sd_notify_stopping();
         pthread_mutex_lock(&d.mu);
         d.stopping = true;
         pthread_mutex_unlock(&d.mu);
         daemon_status_publish(&d);
     }
     int left = rc == 0 ? wait_for_workers(&d) : 0;
-    d.exiting = 1;
+    stop_request(&d.exiting);
     if (have_wd)
         pthread_join(wd, NULL);
     if (left > 0) {

@@ -28,6 +28,10 @@ struct config;
  * install, report), and a hook script, which the hook runner ends at its own timeout. */
 #define DAEMON_STEP_BUDGET_S 3600
 #define DAEMON_SCRIPT_BUDGET_S 86400
+/* Budgets of the main thread's network steps beyond the HTTP idle timeout (connect, sign), and
+ * of one attempt at the host identity (IMDS or the on-premises file). */
+#define DAEMON_CALL_SLACK_MS 30000
+#define DAEMON_IDENTITY_BUDGET_MS 60000
 
 /* Run until a stop signal.  Returns the process exit code (0 after a clean stop).  Start-up
  * failures (bad directories, no credentials source...) are returned as -1 with err. */

@@ -6,9 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
+#include "base/fsutil.h"
 #include "base/log.h"
+#include "base/stop.h"
+#include "sys/sd.h"
 #include "base/util.h"
 #include "run/daemon.h"
 
@@ -47,7 +48,7 @@ void daemon_status_publish(struct daemon *d)
     pthread_mutex_lock(&d->mu);
     status_text_locked(d, text, sizeof(text));
     pthread_mutex_unlock(&d->mu);
-    sd_notifyf(0, "STATUS=%s", text);
+    sd_notify_status("%s", text);
     AUTOFREE char *body = xasprintf("pid: %ld\nstatus: %s\n", (long)getpid(), text);
     (void)write_file_atomic(d->state_path, body, strlen(body), 0644, NULL);
 }
@@ -96,7 +97,7 @@ static void watchdog_ping(struct daemon *d, bool *stalled)
         if (*stalled)
             log_info("The agent makes progress again; watchdog pings resumed");
         *stalled = false;
-        sd_notify(0, "WATCHDOG=1");
+        sd_notify_watchdog();
     } else if (!*stalled) {
         *stalled = true;
         log_warn("No progress from %s: no watchdog pings until it checks in (systemd restarts "
@@ -113,7 +114,7 @@ static void *watchdog_main(void *arg)
         step = d->watchdog_usec / 4000;
     unsigned last_report_min = 0;
     bool stalled = false;
-    while (!d->exiting) {
+    while (!stop_requested(&d->exiting)) {
         if (d->watchdog_usec)
             watchdog_ping(d, &stalled);
         if (d->hup && *d->hup) {
@@ -131,16 +132,14 @@ static void *watchdog_main(void *arg)
         if (min > last_report_min)
             log_info("%s still running after %u min", what, min);
         last_report_min = min;
-        sleep_ms_interruptible(step, &d->exiting);
+        (void)stop_wait_ms(&d->exiting, step);
     }
     return NULL;
 }
 
 bool daemon_watchdog_start(struct daemon *d, pthread_t *t)
 {
-    uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
-        d->watchdog_usec = usec;
+    d->watchdog_usec = sd_watchdog_interval_usec();
     d->loop_budget_ms = d->watchdog_usec ? d->watchdog_usec / 2000 : DAEMON_STEP_BUDGET_S * 1000ULL;
     if (d->loop_budget_ms < DAEMON_STATUS_REFRESH_MS)
         d->loop_budget_ms = DAEMON_STATUS_REFRESH_MS;

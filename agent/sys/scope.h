@@ -5,7 +5,7 @@
  *
  * Only used where systemd is PID 1 (sd_booted()): one StartTransientUnit call on
  * org.freedesktop.systemd1 with PIDs=[pid] over the system bus, or systemd's private socket when
- * no bus daemon runs (sdbus.h), then a bounded wait until the kernel shows the process in the
+ * no bus daemon runs (sys/sd), then a bounded wait until the kernel shows the process in the
  * new cgroup.  Without systemd scope_start() fails with ERR_UNSUPPORTED and the hook simply runs
  * in its own session (hook.c always calls setsid); the caller warns when systemd is there but
  * the scope could not be had.  Called in the parent after
