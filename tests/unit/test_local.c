@@ -3,16 +3,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "cli/local.h"
 #include "cli/localcheck.h"
 #include "parse/lint.h"
 #include "test.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/util.h"
 #include "base/path.h"
 #include "base/fsutil.h"
+
+/* The documents local builds, read back through base/json (caller frees). */
+static struct json *parse_json(const char *text)
+{
+    struct err e = ERR_INIT;
+    struct json *doc = json_parse(text, strlen(text), NULL, &e);
+    if (!doc)
+        FAILF("%s: %s", e.msg, text);
+    return doc;
+}
+
+static const char *get_str(const struct json *doc, const char *path)
+{
+    struct err e = ERR_INIT;
+    const char *s = NULL;
+    if (json_get_str(doc, path, &s, &e) < 0)
+        FAILF("%s", e.msg);
+    return s;
+}
+
+static double get_num(const struct json *doc, const char *path)
+{
+    struct err e = ERR_INIT;
+    double d = 0;
+    if (json_get_num(doc, path, &d, &e) < 0)
+        FAILF("%s", e.msg);
+    return d;
+}
 
 static int parse(struct local_opts *o, struct err *e, char **argv)
 {
@@ -221,15 +248,12 @@ TEST(local_s3_and_github_locations_R211)
     size_t n = 0;
     ASSERT_OK(local_events(NULL, &ev, &n, &e));
     char *spec = local_build_spec(&o, &b, "d-ABCDEFGHI-local", ev, n);
-    cJSON *doc = cJSON_Parse(spec);
-    ASSERT_NOT_NULL(doc);
-    cJSON *rev = cJSON_GetObjectItem(doc, "Revision");
-    ASSERT_STREQ(cJSON_GetObjectItem(rev, "RevisionType")->valuestring, "GitHub");
-    cJSON *gh = cJSON_GetObjectItem(rev, "GitHubRevision");
-    ASSERT_STREQ(cJSON_GetObjectItem(gh, "BundleType")->valuestring, "zip");
-    ASSERT_STREQ(cJSON_GetObjectItem(gh, "CommitId")->valuestring, "HEAD");
-    ASSERT_STREQ(cJSON_GetObjectItem(gh, "Account")->valuestring, "o");
-    cJSON_Delete(doc);
+    struct json *doc = parse_json(spec);
+    ASSERT_STREQ(get_str(doc, "Revision.RevisionType"), "GitHub");
+    ASSERT_STREQ(get_str(doc, "Revision.GitHubRevision.BundleType"), "zip");
+    ASSERT_STREQ(get_str(doc, "Revision.GitHubRevision.CommitId"), "HEAD");
+    ASSERT_STREQ(get_str(doc, "Revision.GitHubRevision.Account"), "o");
+    json_free(doc);
     free(spec);
     local_events_free(ev);
     local_opts_done(&o);
@@ -300,24 +324,19 @@ TEST(local_spec_document_R210_R211)
     size_t n = 0;
     ASSERT_OK(local_events("ApplicationStart,CustomEvent", &ev, &n, &e));
     char *spec = local_build_spec(&o, &b, "d-AAAAAAAAA-local", ev, n);
-    cJSON *doc = cJSON_Parse(spec);
-    ASSERT_STREQ(cJSON_GetObjectItem(doc, "ApplicationId")->valuestring, "/srv/rev");
-    ASSERT_STREQ(cJSON_GetObjectItem(doc, "ApplicationName")->valuestring, "/srv/rev");
-    ASSERT_STREQ(cJSON_GetObjectItem(doc, "DeploymentGroupId")->valuestring, "grp");
-    ASSERT_STREQ(cJSON_GetObjectItem(doc, "DeploymentGroupName")->valuestring, "LocalFleet");
-    ASSERT_STREQ(cJSON_GetObjectItem(doc, "AppSpecFilename")->valuestring, "appspec.yml");
-    cJSON *ao = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "AgentActionOverrides"),
-                                    "AgentOverrides");
-    ASSERT_STREQ(cJSON_GetObjectItem(ao, "FileExistsBehavior")->valuestring, "RETAIN");
-    cJSON *all = cJSON_GetObjectItem(doc, "AllPossibleLifecycleEvents");
-    ASSERT_EQ(cJSON_GetArraySize(all), 12);
-    ASSERT_STREQ(cJSON_GetArrayItem(all, 11)->valuestring, "CustomEvent");
-    cJSON *rev = cJSON_GetObjectItem(doc, "Revision");
-    ASSERT_STREQ(cJSON_GetObjectItem(rev, "RevisionType")->valuestring, "Local Directory");
-    cJSON *lr = cJSON_GetObjectItem(rev, "LocalRevision");
-    ASSERT_STREQ(cJSON_GetObjectItem(lr, "BundleType")->valuestring, "directory");
-    ASSERT_STREQ(cJSON_GetObjectItem(lr, "Location")->valuestring, "/srv/rev");
-    cJSON_Delete(doc);
+    struct json *doc = parse_json(spec);
+    ASSERT_STREQ(get_str(doc, "ApplicationId"), "/srv/rev");
+    ASSERT_STREQ(get_str(doc, "ApplicationName"), "/srv/rev");
+    ASSERT_STREQ(get_str(doc, "DeploymentGroupId"), "grp");
+    ASSERT_STREQ(get_str(doc, "DeploymentGroupName"), "LocalFleet");
+    ASSERT_STREQ(get_str(doc, "AppSpecFilename"), "appspec.yml");
+    ASSERT_STREQ(get_str(doc, "AgentActionOverrides.AgentOverrides.FileExistsBehavior"), "RETAIN");
+    ASSERT_EQ(json_count(json_member(doc, "AllPossibleLifecycleEvents")), 12);
+    ASSERT_STREQ(get_str(doc, "AllPossibleLifecycleEvents[11]"), "CustomEvent");
+    ASSERT_STREQ(get_str(doc, "Revision.RevisionType"), "Local Directory");
+    ASSERT_STREQ(get_str(doc, "Revision.LocalRevision.BundleType"), "directory");
+    ASSERT_STREQ(get_str(doc, "Revision.LocalRevision.Location"), "/srv/rev");
+    json_free(doc);
     free(spec);
     local_events_free(ev);
     local_opts_done(&o);
@@ -462,18 +481,17 @@ TEST(local_validate_json_report)
     lint_add(&r, LINT_ERROR, "appspec.yml", 5, "  -source: /", "a fix", "bad");
     lint_add(&r, LINT_WARNING, "s.sh", 0, NULL, NULL, "meh");
     AUTOFREE char *json = local_report_json(&r, "/b/appspec.yml");
-    cJSON *doc = cJSON_Parse(json);
-    ASSERT_NOT_NULL(doc);
-    ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(doc, "valid")));
-    ASSERT_EQ(cJSON_GetObjectItem(doc, "errors")->valueint, 1);
-    ASSERT_EQ(cJSON_GetObjectItem(doc, "warnings")->valueint, 1);
-    cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "problems"), 0);
-    ASSERT_STREQ(cJSON_GetObjectItem(p0, "severity")->valuestring, "error");
-    ASSERT_STREQ(cJSON_GetObjectItem(p0, "quote")->valuestring, "  -source: /");
-    ASSERT_EQ(cJSON_GetObjectItem(p0, "line")->valueint, 5);
-    cJSON *p1 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "problems"), 1);
-    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(p1, "fix")));
-    cJSON_Delete(doc);
+    struct json *doc = parse_json(json);
+    ASSERT_EQ(json_type(json_member(doc, "valid")), JSON_FALSE);
+    ASSERT_TRUE(get_num(doc, "errors") == 1);
+    ASSERT_TRUE(get_num(doc, "warnings") == 1);
+    ASSERT_STREQ(get_str(doc, "problems[0].severity"), "error");
+    ASSERT_STREQ(get_str(doc, "problems[0].quote"), "  -source: /");
+    ASSERT_TRUE(get_num(doc, "problems[0].line") == 5);
+    const struct json *p1 = NULL;
+    ASSERT_OK(json_get_object(doc, "problems[1]", &p1, NULL));
+    ASSERT_EQ(json_type(json_member(p1, "fix")), JSON_NULL);
+    json_free(doc);
     lint_report_done(&r);
 }
 
