@@ -222,9 +222,9 @@ static const char *path_step(const struct json *v, const char *p, const struct j
 static const char *type_name(enum json_type t)
 {
     static const char *const names[] = {
-        [JSON_ABSENT] = "missing",    [JSON_NULL] = "null",       [JSON_FALSE] = "a boolean",
-        [JSON_TRUE] = "a boolean",    [JSON_NUMBER] = "a number", [JSON_STRING] = "a string",
-        [JSON_ARRAY] = "an array",    [JSON_OBJECT] = "an object",
+        [JSON_ABSENT] = "missing", [JSON_NULL] = "null",        [JSON_FALSE] = "a boolean",
+        [JSON_TRUE] = "a boolean", [JSON_NUMBER] = "a number",  [JSON_STRING] = "a string",
+        [JSON_ARRAY] = "an array", [JSON_OBJECT] = "an object",
     };
     return names[t];
 }

@@ -37,9 +37,9 @@ TEST(json_parse_reads_values_and_keeps_member_order)
     ASSERT_EQ(json_type(json_first(a)), JSON_TRUE);
     ASSERT_EQ(json_type(json_next(json_first(a))), JSON_FALSE);
     ASSERT_EQ(json_type(json_next(json_next(json_first(a)))), JSON_NULL);
-    ASSERT_NULL(json_member(j, "B"));        /* case-sensitive */
-    ASSERT_NULL(json_member(a, "x"));        /* not an object */
-    ASSERT_NULL(json_member_str(j, "b"));    /* not a string */
+    ASSERT_NULL(json_member(j, "B"));     /* case-sensitive */
+    ASSERT_NULL(json_member(a, "x"));     /* not an object */
+    ASSERT_NULL(json_member_str(j, "b")); /* not a string */
     ASSERT_EQ(json_type(json_member(j, "zz")), JSON_ABSENT);
     ASSERT_FALSE(json_num(json_member(j, "a"), &d));
 }
