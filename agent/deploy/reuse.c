@@ -106,6 +106,35 @@ static int link_bundle(const char *src_dir, const char *dst_dir, struct err *err
     return 0;
 }
 
+/* V-049 step 7 on the copy: what unpack_archive() would have refused or cleared. */
+static int scan_copy(const struct reuse_request *r, const char *dir, const char *rel,
+                     struct err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_sys(err, "read directory '%s'", dir);
+    int ret = 0;
+    struct dirent *de;
+    while (ret == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        AUTOFREE char *p = path_join(dir, de->d_name);
+        AUTOFREE char *q = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
+        struct stat st;
+        if (lstat(p, &st) < 0)
+            ret = err_sys(err, "inspect '%s'", p);
+        else if (S_ISLNK(st.st_mode) && r->reject_links)
+            ret = err_set(err, ERR_ARCHIVE, "archive contains symbolic link '%s'", q);
+        else if (S_ISDIR(st.st_mode))
+            ret = scan_copy(r, p, q, err);
+        else if (S_ISREG(st.st_mode) && !r->allow_setid && (st.st_mode & (S_ISUID | S_ISGID)) &&
+                 chmod(p, st.st_mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID)) < 0)
+            ret = err_sys(err, "clear setuid/setgid bits of '%s'", p);
+    }
+    closedir(d);
+    return ret;
+}
+
 int reuse_archive(const struct reuse_request *r, struct err *err)
 {
     AUTOFREE char *src_dir = NULL;
@@ -117,7 +146,7 @@ int reuse_archive(const struct reuse_request *r, struct err *err)
     AUTOFREE char *dst_bundle = layout_bundle_path(dst_dir);
     reuse_copy_fn copy = r->copy ? r->copy : copytree;
     if (rm_rf(dst_archive, err) < 0 || copy(src_archive, dst_archive, err) < 0 ||
-        link_bundle(src_dir, dst_dir, err) < 0) {
+        scan_copy(r, dst_archive, "", err) < 0 || link_bundle(src_dir, dst_dir, err) < 0) {
         /* Never leave a half-built archive: the caller downloads into a clean directory. */
         (void)rm_rf(dst_archive, NULL);
         if (unlink(dst_bundle) < 0 && errno != ENOENT)

@@ -14,7 +14,9 @@
  * (a real copy, never a symlink to the source; links inside are copied as links, as for a
  * local-directory revision), a stale destination bundle.tar is removed and the source bundle.tar,
  * when there is one, hard-linked (so the bytes outlive the source directory when retention prunes
- * it), and the source .bundle-etag copied best-effort.  On any failure the partial destination
+ * it), and the source .bundle-etag copied best-effort.  The copy gets the checks a fresh unpack
+ * would apply (V-049 step 7): links refused when reject_links, setuid/setgid bits cleared unless
+ * allow_setid.  On any failure the partial destination
  * archive and bundle.tar are removed, so the caller can fall back to a normal download with
  * nothing half-built left.  Nothing here logs; reuse_archive() returns why it declined or failed.
  */
@@ -36,6 +38,9 @@ struct reuse_request {
     const char *deployment_id;     /* borrowed; the current deployment */
     const char *source_id;         /* borrowed; ReuseArchiveFromDeploymentId (short form) */
     const char *appspec_filename;  /* borrowed; NULL: "appspec.yml" */
+    bool reject_links;             /* V-053 on the copy: a symbolic link fails the reuse */
+    bool allow_setid;              /* false: setuid/setgid bits are cleared in the copy, as
+                                    * unpack_archive() clears them (V-049 step 7, R-123) */
     reuse_copy_fn copy;            /* NULL: copytree() */
 };
 
@@ -48,7 +53,8 @@ bool reuse_source_id_valid(const char *id);
  * Errors (nothing of the destination archive or bundle is left): ERR_UNSAFE for an id of the
  * wrong form, a source equal to the current deployment, an unsafe AppSpec name or an archive
  * outside the group directory; ERR_NOT_FOUND when the source archive is missing, not a
- * directory, empty, or has no AppSpec; ERR_SYSTEM when a copy, link or removal fails.
+ * directory, empty, or has no AppSpec; ERR_ARCHIVE for a link in the copy under reject_links;
+ * ERR_SYSTEM when a copy, link, chmod or removal fails.
  */
 int reuse_archive(const struct reuse_request *r, struct err *err);
 

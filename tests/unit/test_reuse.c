@@ -209,3 +209,32 @@ TEST(reuse_failure_to_link_removes_the_copy)
     AUTOFREE char *darch = layout_archive_dir(dst);
     ASSERT_FALSE(file_exists(darch));
 }
+
+TEST(reuse_copy_gets_the_unpack_checks_V049)
+{
+    AUTOFREE char *src = make_deployment("d-SRC8", true);
+    AUTOFREE char *dst = make_deployment("d-DST8", false);
+    AUTOFREE char *suid = path_join(src, "deployment-archive/app/tool");
+    test_write(suid, "#!/bin/sh\n");
+    ASSERT_OK(chmod(suid, 04755));
+    struct reuse_request r = req("d-DST8", "d-SRC8");
+    ASSERT_OK(reuse_archive(&r, NULL));
+    AUTOFREE char *copied = path_join(dst, "deployment-archive/app/tool");
+    struct stat st;
+    ASSERT_OK(stat(copied, &st));
+    ASSERT_EQ(st.st_mode & 07777, 0755); /* cleared, as unpack clears them */
+    r.allow_setid = true;
+    ASSERT_OK(reuse_archive(&r, NULL));
+    ASSERT_OK(stat(copied, &st));
+    ASSERT_EQ(st.st_mode & 07777, 04755);
+    /* A link in the archive under reject_symlinks_in_bundle: refused, nothing left. */
+    AUTOFREE char *ln = path_join(src, "deployment-archive/app/link");
+    ASSERT_OK(symlink("a.txt", ln));
+    r.reject_links = true;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(reuse_archive(&r, &e));
+    ASSERT_EQ(e.code, ERR_ARCHIVE);
+    ASSERT_CONTAINS(e.msg, "app/link");
+    AUTOFREE char *darch = layout_archive_dir(dst);
+    ASSERT_FALSE(file_exists(darch));
+}

@@ -1,0 +1,205 @@
+"""Parity with AWS's agent 2.1 (issue 15): restart ("bounce") deployments that reuse the archive
+of an earlier deployment instead of downloading it (V-012, V-049, V-050, V-009, V-051), the
+agent version in the .version file and the request header (V-004, V-087, R-048), and one host
+switching cdagent -> AWS agent v2 -> cdagent on one deployment root (V-067, V-062, V-081, §10).
+The real agent binary against the fake Commands endpoint and the S3-compatible server."""
+import contextlib
+import json
+import os
+import subprocess
+import time
+
+import harness
+from daemonenv import DaemonEnv, check_clean, hook_bundle
+from test_daemon import servers, stop_servers
+
+from commands_server import in_place, s3_revision
+
+GROUP = "dg-0001"
+HOOKS = ["BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"]
+# Hooks record event, deployment and the BUNDLE_ETAG they see (V-042).
+SCRIPT = ("#!/bin/sh\necho \"$LIFECYCLE_EVENT $DEPLOYMENT_ID etag=$BUNDLE_ETAG\" >> %s\n")
+
+
+@contextlib.contextmanager
+def world(extra_config=""):
+    fc, s3 = servers()
+    try:
+        with DaemonEnv(fc, s3, extra_config=extra_config) as env:
+            yield fc, s3, env
+    finally:
+        stop_servers(fc, s3)
+
+
+def own_version():
+    out = subprocess.run([harness.AGENT, "version"], capture_output=True, text=True).stdout
+    return "cdagent-" + out.split()[-1]
+
+
+def dep_dir(env, dep):
+    return os.path.join(env.root, GROUP, dep)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def download_message(fc, dep):
+    (c,) = [c for c in fc.completions(dep) if c["command"] == "DownloadBundle"]
+    assert c["status"] == "Succeeded", c
+    d = c["diagnostics"]
+    assert d["error_code"] == 0 and d["script_name"] == "" and d["log"] == "", d
+    return d["message"]
+
+
+def publish(s3, env, key="app.zip"):
+    """The revision in S3 (no ETag in the spec: hooks get the one S3 returned, V-042)."""
+    rec = env.path("events.txt")
+    s3.create_bucket("bucket")
+    s3.put_object("bucket", key, hook_bundle("zip", rec, HOOKS, script=SCRIPT % rec))
+    return rec, s3.etag("bucket", key).strip('"')
+
+
+def deploy(fc, dep, after=None, reuse=None, key="app.zip", timeout=90):
+    kw = {"application_stop": False}
+    if after:
+        kw["after"] = after
+    if reuse:
+        kw["reuse_archive_from"] = reuse
+    fc.add_deployment(in_place(dep, s3_revision("bucket", key), **kw))
+    assert fc.wait_deployment(dep, timeout) == "Succeeded", fc.completions(dep)
+
+
+def etags_seen(rec, dep):
+    return {l.split()[2] for l in read(rec).splitlines() if l.split()[1] == dep}
+
+
+def test_restart_deployment_reuses_archive_without_s3_request_V050_V009():
+    with world() as (fc, s3, env):
+        rec, etag = publish(s3, env)
+        env.start()
+        deploy(fc, "d-FIRST0001")
+        first = dep_dir(env, "d-FIRST0001")
+        assert download_message(fc, "d-FIRST0001") == "Succeeded: BundleSource=downloaded"
+        assert read(os.path.join(first, ".bundle-source")) == "downloaded"
+        assert read(os.path.join(first, ".bundle-etag")) == etag
+        assert etags_seen(rec, "d-FIRST0001") == {"etag=" + etag}
+        assert len(s3.gets("bucket", "app.zip")) >= 1
+        s3.clear_requests()
+
+        # The restart names the source as a deployment ARN, reduced like DeploymentId (V-012).
+        deploy(fc, "d-RESTART01", after="d-FIRST0001",
+               reuse="arn:aws:codedeploy:us-east-1:123456789012:deployment/d-FIRST0001")
+        assert s3.gets() == [], "a restart deployment downloads nothing"
+        assert download_message(fc, "d-RESTART01") == "Succeeded: BundleSource=archive-reuse"
+        again = dep_dir(env, "d-RESTART01")
+        assert read(os.path.join(again, ".bundle-source")) == "archive-reuse"
+        assert read(os.path.join(again, ".bundle-etag")) == etag
+        # The hooks of the restart ran from its own copy and still see the ETag (V-042).
+        assert etags_seen(rec, "d-RESTART01") == {"etag=" + etag}
+        src_bundle = os.stat(os.path.join(first, "bundle.tar"))
+        new_bundle = os.stat(os.path.join(again, "bundle.tar"))
+        assert (src_bundle.st_ino, src_bundle.st_dev) == (new_bundle.st_ino, new_bundle.st_dev)
+        arch = os.path.join(again, "deployment-archive")
+        assert os.path.isdir(arch) and not os.path.islink(arch)
+        assert os.path.isfile(os.path.join(arch, "appspec.yml"))
+        assert "Reused the archive of deployment d-FIRST0001" in env.agent_log()
+        check_clean(fc)
+
+
+def test_restart_chain_survives_retention_of_the_source_V050_V061():
+    # max_revisions 1: the restart of a restart prunes the first deployment's directory before
+    # it reuses the second one, whose bundle.tar is a hard link to the pruned one's bytes.
+    with world(":max_revisions: 1") as (fc, s3, env):
+        rec, etag = publish(s3, env)
+        env.start()
+        deploy(fc, "d-CHAINA001")
+        bundle_bytes = open(os.path.join(dep_dir(env, "d-CHAINA001"), "bundle.tar"), "rb").read()
+        s3.clear_requests()
+        deploy(fc, "d-CHAINB001", after="d-CHAINA001", reuse="d-CHAINA001")
+        deploy(fc, "d-CHAINC001", after="d-CHAINB001", reuse="d-CHAINB001")
+        assert not os.path.exists(dep_dir(env, "d-CHAINA001")), "retention pruned the source"
+        assert s3.gets() == []
+        assert download_message(fc, "d-CHAINC001") == "Succeeded: BundleSource=archive-reuse"
+        c = dep_dir(env, "d-CHAINC001")
+        assert open(os.path.join(c, "bundle.tar"), "rb").read() == bundle_bytes
+        assert etags_seen(rec, "d-CHAINC001") == {"etag=" + etag}
+        check_clean(fc)
+
+
+def fallback_case(setup, reuse, expect_log, extra_config=""):
+    """A restart whose reuse must fail: it downloads instead, completes with the downloaded
+    note, and the destination holds exactly the downloaded revision."""
+    with world(extra_config) as (fc, s3, env):
+        rec, etag = publish(s3, env)
+        env.start()
+        deploy(fc, "d-SOURCE001")
+        src = dep_dir(env, "d-SOURCE001")
+        setup(env, src)
+        s3.clear_requests()
+        deploy(fc, "d-FALLBACK0000000000000000001", after="d-SOURCE001", reuse=reuse)
+        assert len(s3.gets("bucket", "app.zip")) >= 1, "fell back to a normal download"
+        assert download_message(fc, "d-FALLBACK0000000000000000001") == \
+            "Succeeded: BundleSource=downloaded"
+        dst = dep_dir(env, "d-FALLBACK0000000000000000001")
+        assert read(os.path.join(dst, ".bundle-source")) == "downloaded"
+        assert sorted(os.listdir(os.path.join(dst, "deployment-archive"))) == \
+            ["appspec.yml", "scripts"], "nothing of the failed reuse is left"
+        assert etags_seen(rec, "d-FALLBACK0000000000000000001") == {"etag=" + etag}
+        log = env.agent_log()
+        assert expect_log in log, [l for l in log.splitlines() if "reuse" in l.lower()]
+        check_clean(fc)
+
+
+def test_restart_with_invalid_source_id_downloads_V050():
+    fallback_case(lambda env, src: None, "d-source001",
+                  "Cannot reuse the archive of deployment d-source001: source deployment id "
+                  "'d-source001' is not of the form")
+
+
+def test_restart_from_archive_without_appspec_downloads_V050():
+    def drop_appspec(env, src):
+        os.unlink(os.path.join(src, "deployment-archive", "appspec.yml"))
+        with open(os.path.join(src, "deployment-archive", "only-in-old.txt"), "w") as f:
+            f.write("old\n")
+    fallback_case(drop_appspec, "d-SOURCE001", "no AppSpec 'appspec.yml'")
+
+
+def test_restart_failure_mid_copy_falls_back_and_leaves_nothing_V050():
+    # A path that fits below the source deployment but not below the longer destination id:
+    # the copy creates part of the tree, then fails with ENAMETOOLONG.
+    def deep_tree(env, src):
+        arch = os.path.join(src, "deployment-archive")
+        with open(os.path.join(arch, "only-in-old.txt"), "w") as f:
+            f.write("old\n")
+        d = os.path.join(arch, "deep")
+        while len(d) < 4060 - 201:
+            d = os.path.join(d, "x" * 200)
+        d = os.path.join(d, "y" * (4060 - len(d) - 1))
+        assert len(d) == 4060
+        os.makedirs(d)
+        with open(os.path.join(d, "f" * 20), "w") as f:
+            f.write("deep\n")
+    fallback_case(deep_tree, "d-SOURCE001",
+                  "Cannot reuse the archive of deployment d-SOURCE001: copy to ")
+
+
+def test_restart_with_reuse_disabled_downloads_V068():
+    fallback_case(lambda env, src: None, "d-SOURCE001", ":enable_archive_reuse: false",
+                  extra_config=":enable_archive_reuse: false")
+
+
+def test_agent_version_file_and_header_agree_V004_V087_R048():
+    with world() as (fc, s3, env):
+        vfile = os.path.join(os.path.dirname(env.root), ".version")
+        with open(vfile, "w") as f:
+            f.write("agent_version: OFFICIAL_1.7.0-92_rpm\n")  # left by the Ruby agent
+        os.chmod(vfile, 0o444)
+        env.start()
+        fc.wait_requests("PollHostCommand", 1)
+        want = own_version()
+        assert read(vfile) == "agent_version: " + want
+        assert os.stat(vfile).st_mode & 0o7777 == 0o444
+        polls = fc.requests(op="PollHostCommand")
+        assert {p["headers"]["x-amz-codedeploy-agent-version"] for p in polls} == {want}
