@@ -203,3 +203,165 @@ def test_agent_version_file_and_header_agree_V004_V087_R048():
         assert os.stat(vfile).st_mode & 0o7777 == 0o444
         polls = fc.requests(op="PollHostCommand")
         assert {p["headers"]["x-amz-codedeploy-agent-version"] for p in polls} == {want}
+
+
+# ---- one host, three agents: cdagent -> AWS agent v2 -> cdagent (V-067) ----
+
+V2_SCRIPT = "#!/bin/sh\necho \"$LIFECYCLE_EVENT-v2 $DEPLOYMENT_ID etag=$BUNDLE_ETAG\" >> %s\n"
+V2_HOOKS = ["ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart",
+            "ValidateService"]
+
+
+def check_cdagent_state_reads_in_v2(env, dep, etag, dest):
+    """What v2 reads back from cdagent's files (V-067 checklist, v2's parsing rules)."""
+    d = dep_dir(env, dep)
+    instr = os.path.join(env.root, "deployment-instructions")
+    # V-062: v2 trims the path files; cdagent writes them without a newline anyway.
+    for suffix in ("_last_successful_install", "_most_recent_install"):
+        assert read(os.path.join(instr, GROUP + suffix)) == d
+    doc = json.loads(read(os.path.join(instr, GROUP + "-install.json")))
+    kinds = {i["type"] for i in doc["instructions"]}
+    assert kinds <= {"copy", "mkdir", "chmod", "chown", "setfacl", "semanage"}, kinds
+    copies = [i for i in doc["instructions"] if i["type"] == "copy"]
+    assert copies and all(set(i) == {"type", "source", "destination"} for i in copies), copies
+    cleanup = read(os.path.join(instr, GROUP + "-cleanup"))
+    # v2 drops a last line without '\n' as an interrupted write: every line must end in one.
+    assert cleanup.endswith("\n") and os.path.join(dest, "hello.txt") in cleanup.splitlines()
+    # V-051 markers in v2's format; scripts.log and the deployments log where v2 looks.
+    assert read(os.path.join(d, ".bundle-source")) == "downloaded"
+    assert read(os.path.join(d, ".bundle-etag")) == etag
+    assert os.path.isfile(os.path.join(d, "bundle.tar"))
+    assert os.path.isfile(os.path.join(d, "logs", "scripts.log"))
+    assert os.path.isfile(os.path.join(env.root, "deployment-logs",
+                                       "codedeploy-agent-deployments.log"))
+    # V-087: "agent_version: <v>", read as the text after ": ".
+    v = read(os.path.join(os.path.dirname(env.root), ".version"))
+    assert v.split(": ", 1) == ["agent_version", own_version()], v
+    # V-032: no tracking file left behind after the deployment.
+    ongoing = os.path.join(env.root, "ongoing-deployment")
+    assert not os.path.isdir(ongoing) or os.listdir(ongoing) == []
+
+
+def leave_v2_state(env, dest, rec, cdagent_dep):
+    """The files AWS's agent v2 leaves after one deployment on this root, built from the
+    formats in v2-delta (V-032, V-051, V-062, V-073, V-075, V-081, V-087, V-088)."""
+    instr = os.path.join(env.root, "deployment-instructions")
+    # v2's Install undid cdagent's install first (reverse order), then installed its own.
+    for line in reversed(read(os.path.join(instr, GROUP + "-cleanup")).splitlines()):
+        if os.path.isfile(line):
+            os.unlink(line)
+    v2 = dep_dir(env, "d-V2AGENT01")
+    arch = os.path.join(v2, "deployment-archive")
+    os.makedirs(os.path.join(arch, "scripts"))
+    os.makedirs(os.path.join(arch, "app"))
+    spec = ["version: 0.0", "os: linux", "files:", "  - source: app",
+            "    destination: %s" % dest, "hooks:"]
+    for ev in V2_HOOKS:
+        spec += ["  %s:" % ev, "    - location: scripts/hook.sh", "      timeout: 60"]
+    with open(os.path.join(arch, "appspec.yml"), "w") as f:
+        f.write("\n".join(spec) + "\n")
+    with open(os.path.join(arch, "scripts", "hook.sh"), "w") as f:
+        f.write(V2_SCRIPT % rec)
+    os.chmod(os.path.join(arch, "scripts", "hook.sh"), 0o755)
+    with open(os.path.join(arch, "app", "v2.txt"), "w") as f:
+        f.write("from v2\n")
+    with open(os.path.join(v2, "bundle.tar"), "wb") as f:
+        f.write(b"v2 bundle bytes")
+    os.makedirs(os.path.join(v2, "logs"))
+    with open(os.path.join(v2, "logs", "scripts.log"), "w") as f:
+        f.write("2026-12-01 10:00:00 LifecycleEvent - ApplicationStart\n")
+    for name, text in ((".bundle-etag", "v2etag123"), (".bundle-source", "downloaded")):
+        with open(os.path.join(v2, name), "w") as f:
+            f.write(text)
+    for name in ("v2.txt", "v2-extra.txt"):
+        with open(os.path.join(dest, name), "w") as f:
+            f.write("installed by v2\n")
+    with open(os.path.join(instr, GROUP + "_last_successful_install"), "w") as f:
+        f.write(v2)
+    with open(os.path.join(instr, GROUP + "_most_recent_install"), "w") as f:
+        f.write(v2)
+    with open(os.path.join(instr, GROUP + "-install.json"), "w") as f:
+        json.dump({"instructions": [{"type": "copy", "source": os.path.join(arch, "app", "v2.txt"),
+                                     "destination": os.path.join(dest, "v2.txt")}]}, f, indent=2)
+    with open(os.path.join(instr, GROUP + "-cleanup"), "w") as f:
+        f.write("%s\n%s\n" % (os.path.join(dest, "v2-extra.txt"), os.path.join(dest, "v2.txt")))
+    # pid_dir: a PID file without newline (a v2 that crashed: the PID is gone), the command port.
+    with open(os.path.join(env.piddir, "codedeploy-agent.pid"), "w") as f:
+        f.write("4194303")
+    extras = {".command-port": json.dumps({"port": 40123, "token": "ab" * 32}),
+              ".injected-command.json": json.dumps({"host_command_identifier": "x",
+                                                    "deployment_execution_id": "y",
+                                                    "command_name": "Install"}),
+              ".injected-response.json": '{"ok":true}'}
+    for name, text in extras.items():
+        p = os.path.join(env.piddir, name)
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, 0o600)
+    # A stale tracking file in v2's form (no newline), two days old: deleted, never reported.
+    ongoing = os.path.join(env.root, "ongoing-deployment")
+    os.makedirs(ongoing, exist_ok=True)
+    stale = os.path.join(ongoing, "d-V2STALE01")
+    with open(stale, "w") as f:
+        f.write("v2-host-command-identifier")
+    old = time.time() - 2 * 86400
+    os.utime(stale, (old, old))
+    with open(os.path.join(env.logdir, "codedeploy-agent.20261201.log"), "w") as f:
+        f.write("2026-12-01 10:00:00  INFO v2 agent log\n")
+    vfile = os.path.join(os.path.dirname(env.root), ".version")
+    os.chmod(vfile, 0o644)
+    with open(vfile, "w") as f:
+        f.write("agent_version: 2.1.0")
+    os.chmod(vfile, 0o444)
+    return extras
+
+
+def test_switch_cdagent_to_v2_and_back_on_one_root_V067():
+    with world() as (fc, s3, env):
+        rec = env.path("events.txt")
+        dest = env.path("installed")
+        s3.create_bucket("bucket")
+        s3.put_object("bucket", "app.zip", hook_bundle("zip", rec, HOOKS, dest=dest,
+                                                       script=SCRIPT % rec))
+        etag = s3.etag("bucket", "app.zip").strip('"')
+        agent = env.start()
+        deploy(fc, "d-CDAGENT01")
+        pid = read(os.path.join(env.piddir, "codedeploy-agent.pid"))
+        assert pid.strip() == str(agent.pid)  # V-081: the name and number v2 reads
+        assert env.stop() == 0
+        check_cdagent_state_reads_in_v2(env, "d-CDAGENT01", etag, dest)
+
+        extras = leave_v2_state(env, dest, rec, "d-CDAGENT01")
+
+        s3.clear_requests()
+        agent = env.start()
+        # A restart deployment of v2's revision: reuses v2's archive, runs v2's ApplicationStop
+        # (last successful install written by v2), honours v2's cleanup file.
+        fc.add_deployment(in_place("d-CDAGENT02", s3_revision("bucket", "app.zip"),
+                                   reuse_archive_from="d-V2AGENT01"))
+        assert fc.wait_deployment("d-CDAGENT02", 90) == "Succeeded", fc.completions("d-CDAGENT02")
+        assert s3.gets() == []
+        assert download_message(fc, "d-CDAGENT02") == "Succeeded: BundleSource=archive-reuse"
+        lines = [l for l in read(rec).splitlines() if " d-CDAGENT02 " in l]
+        assert lines[0] == "ApplicationStop-v2 d-CDAGENT02 etag=", lines
+        assert lines[1:] == ["%s-v2 d-CDAGENT02 etag=v2etag123" % e for e in V2_HOOKS[1:]], lines
+        assert sorted(os.listdir(dest)) == ["v2.txt"], "v2's cleanup file was honoured"
+        assert read(os.path.join(dep_dir(env, "d-CDAGENT02"), ".bundle-etag")) == "v2etag123"
+        # v2's leftovers are kept; the stale PID file was taken over; the stale tracking file
+        # went without a report (check_clean: no completion for an unknown command).
+        for name, text in extras.items():
+            assert read(os.path.join(env.piddir, name)) == text, name
+        assert os.path.exists(os.path.join(env.logdir, "codedeploy-agent.20261201.log"))
+        v2 = dep_dir(env, "d-V2AGENT01")
+        assert read(os.path.join(v2, ".bundle-source")) == "downloaded"
+        assert read(os.path.join(env.piddir, "codedeploy-agent.pid")).strip() == str(agent.pid)
+        assert not os.path.exists(os.path.join(env.root, "ongoing-deployment", "d-V2STALE01"))
+        v = read(os.path.join(os.path.dirname(env.root), ".version"))
+        assert v == "agent_version: " + own_version()
+        heads = {p["headers"]["x-amz-codedeploy-agent-version"]
+                 for p in fc.requests(op="PollHostCommand")}
+        assert heads == {own_version()}, heads
+        check_clean(fc)
+        # And cdagent's own state after the switch reads back in v2 again.
+        assert read(os.path.join(env.root, "deployment-instructions",
+                                 GROUP + "_last_successful_install")) == dep_dir(env, "d-CDAGENT02")
