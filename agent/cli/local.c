@@ -34,6 +34,7 @@ void local_opts_done(struct local_opts *o)
     free(o->events);
     free(o->config_file);
     free(o->appspec_filename);
+    free(o->reuse_from);
     memset(o, 0, sizeof(*o));
 }
 
@@ -64,6 +65,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         {"appspec-filename", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
+        {"restart", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     struct local_opts o = {0};
@@ -93,6 +95,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         case 'A': set_str(&o.appspec_filename, optarg); break;
         case 'h': o.help = true; break;
         case 'v': o.version = true; break;
+        case 'R': o.restart = true; break;
         case ':':
             local_opts_done(&o);
             return err_set(err, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
@@ -476,6 +479,8 @@ char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
     cJSON_AddStringToObject(doc, "DeploymentId", deployment_id);
     cJSON_AddStringToObject(doc, "DeploymentCreator", "user");
     cJSON_AddStringToObject(doc, "DeploymentType", "IN_PLACE");
+    if (o->reuse_from)
+        cJSON_AddStringToObject(doc, "ReuseArchiveFromDeploymentId", o->reuse_from);
     cJSON *ov = cJSON_CreateObject();
     cJSON *ao = cJSON_CreateObject();
     cJSON_AddStringToObject(ao, "FileExistsBehavior", o->file_exists_behavior);

@@ -15,17 +15,32 @@
 #include "deploy/layout.h"
 #include "parse/appspec.h"
 
-bool reuse_source_id_valid(const char *id)
+/* id[from..to) is non-empty and only holds the given classes of characters. */
+static bool chars_ok(const char *id, size_t from, size_t to, bool upper)
 {
-    if (!id || !str_has_prefix(id, "d-"))
+    if (from >= to)
         return false;
-    size_t n = strlen(id);
-    if (n < 3 || n > REUSE_ID_MAX)
-        return false;
-    for (size_t i = 2; i < n; i++)
-        if (!((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9')))
+    for (size_t i = from; i < to; i++)
+        if (!((upper && id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9')))
             return false;
     return true;
+}
+
+bool reuse_source_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n <= REUSE_ID_MAX && str_has_prefix(id, "d-") && chars_ok(id, 2, n, true);
+}
+
+bool reuse_local_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n > REUSE_ID_MAX)
+        return false;
+    if (str_has_prefix(id, "local-"))
+        return chars_ok(id, 6, n, false);
+    return str_has_prefix(id, "d-") && str_has_suffix(id, "-local") && n > 8 &&
+           chars_ok(id, 2, n - 6, true);
 }
 
 static bool dir_has_entries(const char *dir)
@@ -59,7 +74,8 @@ static int check_beneath(const char *group_dir, const char *archive, struct err 
 /* Every V-050 condition on the source; *ret_src_dir is its deployment directory. */
 static int check_source(const struct reuse_request *r, char **ret_src_dir, struct err *err)
 {
-    if (!reuse_source_id_valid(r->source_id))
+    if (!reuse_source_id_valid(r->source_id) &&
+        !(r->allow_local_ids && reuse_local_id_valid(r->source_id)))
         return err_set(err, ERR_UNSAFE, "source deployment id '%s' is not of the form "
                        "d-[A-Z0-9]+ (at most %d characters)", r->source_id ? r->source_id : "",
                        REUSE_ID_MAX);

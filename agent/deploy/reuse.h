@@ -38,6 +38,8 @@ struct reuse_request {
     const char *deployment_id;     /* borrowed; the current deployment */
     const char *source_id;         /* borrowed; ReuseArchiveFromDeploymentId (short form) */
     const char *appspec_filename;  /* borrowed; NULL: "appspec.yml" */
+    bool allow_local_ids;          /* codedeploy-local: also accept the local deployment ids
+                                    * (reuse_local_id_valid) */
     bool reject_links;             /* V-053 on the copy: a symbolic link fails the reuse */
     bool allow_setid;              /* false: setuid/setgid bits are cleared in the copy, as
                                     * unpack_archive() clears them (V-049 step 7, R-123) */
@@ -46,6 +48,11 @@ struct reuse_request {
 
 /* True when id has the form V-050 accepts: "d-" + [A-Z0-9]{1,62}. */
 bool reuse_source_id_valid(const char *id);
+
+/* True for the ids local deployments get (V-067): "d-" + [A-Z0-9]+ + "-local" (Ruby, cdagent)
+ * or "local-" + digits (v2), at most REUSE_ID_MAX characters.  Only codedeploy-local's restart
+ * rehearsal reuses them. */
+bool reuse_local_id_valid(const char *id);
 
 /*
  * Reuse the source deployment's archive for the current deployment directory (which must exist).

@@ -315,6 +315,7 @@ static bool try_reuse(const struct executor_opts *o, const struct deploy_spec *s
     struct reuse_request r = {.root_dir = o->root_dir, .group_id = spec->deployment_group_id,
                               .deployment_id = spec->deployment_id, .source_id = from,
                               .appspec_filename = spec->appspec_filename,
+                              .allow_local_ids = o->local,
                               .reject_links = o->reject_links, .allow_setid = o->allow_setid};
     struct err e = ERR_INIT;
     if (reuse_archive(&r, &e) < 0) {

@@ -365,3 +365,50 @@ def test_switch_cdagent_to_v2_and_back_on_one_root_V067():
         # And cdagent's own state after the switch reads back in v2 again.
         assert read(os.path.join(env.root, "deployment-instructions",
                                  GROUP + "_last_successful_install")) == dep_dir(env, "d-CDAGENT02")
+
+
+# ---- codedeploy-local --restart: rehearse a restart deployment on this host ----
+
+def test_local_restart_rehearsal_reuses_last_successful_revision():
+    from daemonenv import make_bundle
+    from localenv import LocalEnv
+    with LocalEnv("local-restart") as env:
+        rec = env.path("events.txt")
+        spec = "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n" \
+               "    - location: start.sh\n      timeout: 30\n"
+        tar = env.path("app.tar")
+
+        def write_revision(tag):
+            with open(tar, "wb") as f:
+                f.write(make_bundle("tar", {
+                    "appspec.yml": (spec, 0o644),
+                    "start.sh": ("#!/bin/sh\necho \"%s $DEPLOYMENT_ID\" >> %s\n" % (tag, rec),
+                                 0o755)}))
+
+        write_revision("v1")
+        # Nothing to restart yet: a clear error, nothing run.
+        r = env.local("--restart", "-l", tar, "-t", "tar")
+        assert r.returncode == 1 and "has no successful deployment on this host to restart" \
+            in r.stderr, (r.stdout, r.stderr)
+        r = env.local("-l", tar, "-t", "tar")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        first = env.folder_of(r.stdout)
+        assert "DownloadBundle" in r.stdout and "BundleSource=downloaded" in r.stdout
+
+        write_revision("v2")  # what the location holds now is not what gets restarted
+        r = env.local("--restart", "-l", tar, "-t", "tar")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        second = env.folder_of(r.stdout)
+        assert "Restarting deployment %s" % os.path.basename(first) in r.stdout, r.stdout
+        assert "BundleSource=archive-reuse" in r.stdout, r.stdout
+        tags = [l.split()[0] for l in read(rec).splitlines()]
+        assert tags == ["v1", "v1"], tags
+        a = os.stat(os.path.join(first, "bundle.tar"))
+        b = os.stat(os.path.join(second, "bundle.tar"))
+        assert a.st_ino == b.st_ino
+        assert read(os.path.join(second, ".bundle-source")) == "archive-reuse"
+
+        # A restart of the restart works too (local ids are accepted only here).
+        r = env.local("--restart", "-l", tar, "-t", "tar")
+        assert r.returncode == 0 and "BundleSource=archive-reuse" in r.stdout, r.stdout
+        assert "Restarting deployment %s" % os.path.basename(second) in r.stdout

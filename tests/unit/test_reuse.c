@@ -238,3 +238,21 @@ TEST(reuse_copy_gets_the_unpack_checks_V049)
     AUTOFREE char *darch = layout_archive_dir(dst);
     ASSERT_FALSE(file_exists(darch));
 }
+
+TEST(reuse_local_ids_only_for_codedeploy_local_V067)
+{
+    ASSERT_TRUE(reuse_local_id_valid("d-ABC123XYZ-local"));
+    ASSERT_TRUE(reuse_local_id_valid("local-12345"));
+    const char *bad[] = {"d-local", "d--local", "d-abc-local", "local-", "local-12a", "d-ABC",
+                         "d-ABC-local/..", "local-1 2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (reuse_local_id_valid(bad[i]))
+            FAILF("'%s' accepted", bad[i]);
+    ASSERT_FALSE(reuse_source_id_valid("d-ABC123XYZ-local"));
+    AUTOFREE char *src = make_deployment("d-ABC123XYZ-local", true);
+    AUTOFREE char *dst = make_deployment("d-DST9ZZZZZ-local", false);
+    struct reuse_request r = req("d-DST9ZZZZZ-local", "d-ABC123XYZ-local");
+    expect_refused(&r, ERR_UNSAFE, "is not of the form"); /* the service path stays strict */
+    r.allow_local_ids = true;
+    ASSERT_OK(reuse_archive(&r, NULL));
+}
