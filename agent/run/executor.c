@@ -392,6 +392,12 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
     if (bundlemeta_write_source(dep_dir, reused ? BUNDLEMETA_SOURCE_REUSE
                                                 : BUNDLEMETA_SOURCE_DOWNLOADED, &me) < 0)
         log_warn("Writing %s: %s, ignoring", BUNDLEMETA_SOURCE_FILE, me.msg);
+    /* V-049 step 4: the agent file mode, never through a local-file symlink. */
+    AUTOFREE char *bundle = layout_bundle_path(dep_dir);
+    struct stat st;
+    if (!reused && lstat(bundle, &st) == 0 && S_ISREG(st.st_mode) &&
+        chmod(bundle, LAYOUT_FILE_MODE) < 0)
+        log_warn("Setting the mode of %s: %s, ignoring", bundle, strerror(errno));
     if (!reused && spec->revision.type != SPEC_REV_LOCAL_DIRECTORY &&
         unpack_bundle(o, spec, dep_dir, err) < 0)
         return -1;

@@ -84,6 +84,7 @@ def test_restart_deployment_reuses_archive_without_s3_request_V050_V009():
         assert download_message(fc, "d-FIRST0001") == "Succeeded: BundleSource=downloaded"
         assert read(os.path.join(first, ".bundle-source")) == "downloaded"
         assert read(os.path.join(first, ".bundle-etag")) == etag
+        assert os.stat(os.path.join(first, "bundle.tar")).st_mode & 0o7777 == 0o644  # V-049 (4)
         assert etags_seen(rec, "d-FIRST0001") == {"etag=" + etag}
         assert len(s3.gets("bucket", "app.zip")) >= 1
         s3.clear_requests()
