@@ -4,6 +4,7 @@
 
 #include "base/util.h"
 #include "deploy/bundlemeta.h"
+#include "run/executor.h"
 #include "test.h"
 
 static char *slurp(const char *dir, const char *name)
@@ -88,4 +89,19 @@ TEST(bundlemeta_copy_etag_follows_the_source)
     ASSERT_OK(bundlemeta_copy_etag(c, b, NULL));
     AUTOFREE char *e2 = bundlemeta_read_etag(b);
     ASSERT_NULL(e2);
+}
+
+TEST(bundlemeta_note_in_completion_payload_V009)
+{
+    const char *d = test_tmpdir();
+    ASSERT_OK(bundlemeta_write_source(d, BUNDLEMETA_SOURCE_REUSE, NULL));
+    struct exec_result r = {.succeeded = true, .note = bundlemeta_note(d)};
+    AUTOFREE char *p = executor_diag_json(&r);
+    ASSERT_STREQ(p, "{\"error_code\":0,\"script_name\":\"\","
+                    "\"message\":\"Succeeded: BundleSource=archive-reuse\",\"log\":\"\"}");
+    exec_result_done(&r);
+    struct exec_result plain = {.succeeded = true}; /* other commands: R-192 as before */
+    AUTOFREE char *q = executor_diag_json(&plain);
+    ASSERT_STREQ(q, "{\"error_code\":0,\"script_name\":\"\",\"message\":\"Succeeded: \","
+                    "\"log\":\"\"}");
 }
