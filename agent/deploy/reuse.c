@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,33 +123,58 @@ static int link_bundle(const char *src_dir, const char *dst_dir, struct err *err
     return 0;
 }
 
-/* V-049 step 7 on the copy: what unpack_archive() would have refused or cleared. */
-static int scan_copy(const struct reuse_request *r, const char *dir, const char *rel,
-                     struct err *err)
+static int scan_copy_dir(const struct reuse_request *r, int dfd, const char *rel,
+                         struct err *err);
+
+/* One entry of the copy: a link under reject_links fails, setid bits go unless allowed. */
+static int scan_copy_entry(const struct reuse_request *r, int dfd, const char *name,
+                           const char *rel, struct err *err)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return err_sys(err, "read directory '%s'", dir);
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return err_sys(err, "inspect '%s'", rel);
+    if (S_ISLNK(st.st_mode) && r->reject_links)
+        return err_set(err, ERR_ARCHIVE, "archive contains symbolic link '%s'", rel);
+    if (S_ISDIR(st.st_mode)) {
+        int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+            return err_sys(err, "open directory '%s'", rel);
+        return scan_copy_dir(r, sub, rel, err);
+    }
+    if (S_ISREG(st.st_mode) && !r->allow_setid && (st.st_mode & (S_ISUID | S_ISGID)) &&
+        fchmodat(dfd, name, st.st_mode & 0777, 0) < 0)
+        return err_sys(err, "clear setuid/setgid bits of '%s'", rel);
+    return 0;
+}
+
+/* V-049 step 7 on the copy: what unpack_archive() would have refused or cleared.  Walks with
+ * *at() calls (takes ownership of dfd), so long paths that copytree() copied pass here too. */
+static int scan_copy_dir(const struct reuse_request *r, int dfd, const char *rel,
+                         struct err *err)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return err_sys(err, "read directory '%s'", *rel ? rel : ".");
+    }
     int ret = 0;
     struct dirent *de;
     while (ret == 0 && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        AUTOFREE char *p = path_join(dir, de->d_name);
         AUTOFREE char *q = *rel ? path_join(rel, de->d_name) : xstrdup(de->d_name);
-        struct stat st;
-        if (lstat(p, &st) < 0)
-            ret = err_sys(err, "inspect '%s'", p);
-        else if (S_ISLNK(st.st_mode) && r->reject_links)
-            ret = err_set(err, ERR_ARCHIVE, "archive contains symbolic link '%s'", q);
-        else if (S_ISDIR(st.st_mode))
-            ret = scan_copy(r, p, q, err);
-        else if (S_ISREG(st.st_mode) && !r->allow_setid && (st.st_mode & (S_ISUID | S_ISGID)) &&
-                 chmod(p, st.st_mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID)) < 0)
-            ret = err_sys(err, "clear setuid/setgid bits of '%s'", p);
+        ret = scan_copy_entry(r, dirfd(d), de->d_name, q, err);
     }
     closedir(d);
     return ret;
+}
+
+static int scan_copy(const struct reuse_request *r, const char *archive, struct err *err)
+{
+    int fd = open(archive, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return err_sys(err, "open directory '%s'", archive);
+    return scan_copy_dir(r, fd, "", err);
 }
 
 int reuse_archive(const struct reuse_request *r, struct err *err)
@@ -162,7 +188,7 @@ int reuse_archive(const struct reuse_request *r, struct err *err)
     AUTOFREE char *dst_bundle = layout_bundle_path(dst_dir);
     reuse_copy_fn copy = r->copy ? r->copy : copytree;
     if (rm_rf(dst_archive, err) < 0 || copy(src_archive, dst_archive, err) < 0 ||
-        scan_copy(r, dst_archive, "", err) < 0 || link_bundle(src_dir, dst_dir, err) < 0) {
+        scan_copy(r, dst_archive, err) < 0 || link_bundle(src_dir, dst_dir, err) < 0) {
         /* Never leave a half-built archive: the caller downloads into a clean directory. */
         (void)rm_rf(dst_archive, NULL);
         if (unlink(dst_bundle) < 0 && errno != ENOENT)

@@ -6,7 +6,7 @@
 
 #include "parse/appspec.h"
 #include "base/err.h"
-#include "run/executor.h"
+#include "run/result.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "deploy/bundlemeta.h"
@@ -29,7 +29,8 @@ static char **build_env(const struct hookrun_opts *o)
     const struct spec_revision *rev = &s->revision;
     bool s3 = rev->type == SPEC_REV_S3;
     /* V-042: without an ETag in the spec, the one S3 returned (or a reused archive carried). */
-    AUTOFREE char *marker_etag = s3 && !rev->etag ? bundlemeta_read_etag(o->deployment_dir) : NULL;
+    AUTOFREE char *marker_etag =
+        s3 && !rev->etag ? bundlemeta_read_etag(o->deployment_dir) : NULL;
     struct hookenv_vars v = {
         .lifecycle_event = o->event,
         .deployment_id = s->deployment_id,

@@ -6,6 +6,7 @@ The real agent binary against the fake Commands endpoint and the S3-compatible s
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -129,12 +130,12 @@ def test_restart_chain_survives_retention_of_the_source_V050_V061():
         check_clean(fc)
 
 
-def fallback_case(setup, reuse, expect_log, extra_config=""):
+def fallback_case(setup, reuse, expect_log, extra_config="", prefix=None):
     """A restart whose reuse must fail: it downloads instead, completes with the downloaded
     note, and the destination holds exactly the downloaded revision."""
     with world(extra_config) as (fc, s3, env):
         rec, etag = publish(s3, env)
-        env.start()
+        env.start(prefix=prefix)
         deploy(fc, "d-SOURCE001")
         src = dep_dir(env, "d-SOURCE001")
         setup(env, src)
@@ -168,22 +169,60 @@ def test_restart_from_archive_without_appspec_downloads_V050():
 
 
 def test_restart_failure_mid_copy_falls_back_and_leaves_nothing_V050():
-    # A path that fits below the source deployment but not below the longer destination id:
-    # the copy creates part of the tree, then fails with ENAMETOOLONG.
-    def deep_tree(env, src):
+    # The agent runs as root without the capabilities that bypass file modes, so a mode-000
+    # file in the source archive cannot be read: the copy fails part-way through the tree.
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        raise harness.Skip("needs root and setpriv to drop CAP_DAC_OVERRIDE")
+
+    def unreadable_file(env, src):
         arch = os.path.join(src, "deployment-archive")
-        with open(os.path.join(arch, "only-in-old.txt"), "w") as f:
-            f.write("old\n")
+        for name in ("only-in-old.txt", "zz-unreadable.bin"):
+            with open(os.path.join(arch, name), "w") as f:
+                f.write("old\n")
+        os.chmod(os.path.join(arch, "zz-unreadable.bin"), 0)
+    fallback_case(unreadable_file, "d-SOURCE001",
+                  "Cannot reuse the archive of deployment d-SOURCE001: copy",
+                  prefix=["setpriv", "--bounding-set", "-dac_override,-dac_read_search"])
+
+
+def test_restart_reuses_a_tree_deeper_than_PATH_MAX_V050():
+    # A path that fits below the source deployment but not below the longer destination id:
+    # the copy and its checks walk with *at() calls, so the reuse still succeeds.
+    with world() as (fc, s3, env):
+        rec, etag = publish(s3, env)
+        env.start()
+        deploy(fc, "d-SOURCE001")
+        arch = os.path.join(dep_dir(env, "d-SOURCE001"), "deployment-archive")
         d = os.path.join(arch, "deep")
         while len(d) < 4060 - 201:
             d = os.path.join(d, "x" * 200)
         d = os.path.join(d, "y" * (4060 - len(d) - 1))
-        assert len(d) == 4060
         os.makedirs(d)
         with open(os.path.join(d, "f" * 20), "w") as f:
             f.write("deep\n")
-    fallback_case(deep_tree, "d-SOURCE001",
-                  "Cannot reuse the archive of deployment d-SOURCE001: copy to ")
+        s3.clear_requests()
+        deploy(fc, "d-DEEPCOPY0000000000000000001", after="d-SOURCE001", reuse="d-SOURCE001")
+        assert s3.gets() == []
+        assert download_message(fc, "d-DEEPCOPY0000000000000000001") == \
+            "Succeeded: BundleSource=archive-reuse"
+        top = os.open(dep_dir(env, "d-DEEPCOPY0000000000000000001"), os.O_RDONLY)
+        try:
+            rel = os.path.relpath(os.path.join(d, "f" * 20), os.path.dirname(arch))
+            assert len(rel) + len(dep_dir(env, "d-DEEPCOPY0000000000000000001")) >= 4096
+            fd = top
+            parts = rel.split("/")
+            for p in parts[:-1]:
+                nfd = os.open(p, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                if fd != top:
+                    os.close(fd)
+                fd = nfd
+            with open(os.open(parts[-1], os.O_RDONLY, dir_fd=fd)) as f:
+                assert f.read() == "deep\n"
+            if fd != top:
+                os.close(fd)
+        finally:
+            os.close(top)
+        check_clean(fc)
 
 
 def test_restart_with_reuse_disabled_downloads_V068():
