@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/layout.h"
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/bundlemeta.h"
 #include "deploy/copytree.h"

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 
 #ifndef CDAGENT_VERSION

@@ -2,6 +2,8 @@
  * V-087). */
 #include <sys/stat.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "sys/version.h"
 #include "test.h"
