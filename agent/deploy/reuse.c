@@ -69,8 +69,8 @@ static int check_beneath(const char *group_dir, const char *archive, struct err 
     size_t n = strlen(g);
     bool below = strncmp(a, g, n) == 0 && a[n] == '/' && a[n + 1];
     if (!below)
-        return err_set(err, ERR_UNSAFE, "archive '%s' resolves outside the deployment group "
-                       "directory", archive);
+        return err_set(err, ERR_UNSAFE,
+                       "archive '%s' resolves outside the deployment group directory", archive);
     return 0;
 }
 
@@ -79,9 +79,10 @@ static int check_source(const struct reuse_request *r, char **ret_src_dir, struc
 {
     if (!reuse_source_id_valid(r->source_id) &&
         !(r->allow_local_ids && reuse_local_id_valid(r->source_id)))
-        return err_set(err, ERR_UNSAFE, "source deployment id '%s' is not of the form "
-                       "d-[A-Z0-9]+ (at most %d characters)", r->source_id ? r->source_id : "",
-                       REUSE_ID_MAX);
+        return err_set(err, ERR_UNSAFE,
+                       "source deployment id '%s' is not of the form d-[A-Z0-9]+ (at most %d "
+                       "characters)",
+                       r->source_id ? r->source_id : "", REUSE_ID_MAX);
     if (str_eq(r->source_id, r->deployment_id))
         return err_set(err, ERR_UNSAFE, "source deployment '%s' is the current deployment",
                        r->source_id);
@@ -125,8 +126,7 @@ static int link_bundle(const char *src_dir, const char *dst_dir, struct err *err
     return 0;
 }
 
-static int scan_copy_dir(const struct reuse_request *r, int dfd, const char *rel,
-                         struct err *err);
+static int scan_copy_dir(const struct reuse_request *r, int dfd, const char *rel, struct err *err);
 
 /* One entry of the copy: a link under reject_links fails, setid bits go unless allowed. */
 static int scan_copy_entry(const struct reuse_request *r, int dfd, const char *name,
@@ -151,8 +151,7 @@ static int scan_copy_entry(const struct reuse_request *r, int dfd, const char *n
 
 /* V-049 step 7 on the copy: what unpack_archive() would have refused or cleared.  Walks with
  * *at() calls (takes ownership of dfd), so long paths that copytree() copied pass here too. */
-static int scan_copy_dir(const struct reuse_request *r, int dfd, const char *rel,
-                         struct err *err)
+static int scan_copy_dir(const struct reuse_request *r, int dfd, const char *rel, struct err *err)
 {
     DIR *d = fdopendir(dfd);
     if (!d) {

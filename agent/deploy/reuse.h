@@ -33,17 +33,17 @@
 typedef int (*reuse_copy_fn)(const char *src, const char *dst, struct err *err);
 
 struct reuse_request {
-    const char *root_dir;          /* borrowed */
-    const char *group_id;          /* borrowed; already validated by layout */
-    const char *deployment_id;     /* borrowed; the current deployment */
-    const char *source_id;         /* borrowed; ReuseArchiveFromDeploymentId (short form) */
-    const char *appspec_filename;  /* borrowed; NULL: "appspec.yml" */
-    bool allow_local_ids;          /* codedeploy-local: also accept the local deployment ids
-                                    * (reuse_local_id_valid) */
-    bool reject_links;             /* V-053 on the copy: a symbolic link fails the reuse */
-    bool allow_setid;              /* false: setuid/setgid bits are cleared in the copy, as
-                                    * unpack_archive() clears them (V-049 step 7, R-123) */
-    reuse_copy_fn copy;            /* NULL: copytree() */
+    const char *root_dir;         /* borrowed */
+    const char *group_id;         /* borrowed; already validated by layout */
+    const char *deployment_id;    /* borrowed; the current deployment */
+    const char *source_id;        /* borrowed; ReuseArchiveFromDeploymentId (short form) */
+    const char *appspec_filename; /* borrowed; NULL: "appspec.yml" */
+    bool allow_local_ids;         /* codedeploy-local: also accept the local deployment ids
+                                   * (reuse_local_id_valid) */
+    bool reject_links;            /* V-053 on the copy: a symbolic link fails the reuse */
+    bool allow_setid;             /* false: setuid/setgid bits are cleared in the copy, as
+                                   * unpack_archive() clears them (V-049 step 7, R-123) */
+    reuse_copy_fn copy;           /* NULL: copytree() */
 };
 
 /* True when id has the form V-050 accepts: "d-" + [A-Z0-9]{1,62}. */

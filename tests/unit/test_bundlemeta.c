@@ -24,8 +24,8 @@ TEST(bundlemeta_writes_v2_formats_V051)
     ASSERT_OK(bundlemeta_write_etag(d, "\"0123abcd-2\"", NULL));
     AUTOFREE char *s = slurp(d, ".bundle-source");
     AUTOFREE char *e = slurp(d, ".bundle-etag");
-    ASSERT_STREQ(s, "downloaded");      /* exact bytes, no newline */
-    ASSERT_STREQ(e, "0123abcd-2");      /* quotes removed */
+    ASSERT_STREQ(s, "downloaded"); /* exact bytes, no newline */
+    ASSERT_STREQ(e, "0123abcd-2"); /* quotes removed */
     AUTOFREE char *p = path_join(d, ".bundle-etag");
     struct stat st;
     ASSERT_OK(stat(p, &st));
@@ -67,7 +67,8 @@ TEST(bundlemeta_refuses_unknown_or_binary_markers)
     test_write(".bundle-source", "cached");
     AUTOFREE char *n = bundlemeta_note(d);
     ASSERT_NULL(n);
-    test_write(".bundle-etag", "ab\x01" "cd");
+    test_write(".bundle-etag", "ab\x01"
+                               "cd");
     AUTOFREE char *e = bundlemeta_read_etag(d);
     ASSERT_NULL(e);
     test_write(".bundle-etag", "\n\n");

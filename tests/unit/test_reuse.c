@@ -38,8 +38,8 @@ static struct reuse_request req(const char *cur, const char *src)
 {
     static char root[4096];
     snprintf(root, sizeof(root), "%s/root", test_tmpdir());
-    return (struct reuse_request){.root_dir = root, .group_id = GROUP, .deployment_id = cur,
-                                  .source_id = src};
+    return (struct reuse_request){
+        .root_dir = root, .group_id = GROUP, .deployment_id = cur, .source_id = src};
 }
 
 TEST(reuse_source_id_form_V050)
@@ -52,8 +52,8 @@ TEST(reuse_source_id_form_V050)
     ASSERT_TRUE(reuse_source_id_valid(max));
     max[REUSE_ID_MAX] = 'A', max[REUSE_ID_MAX + 1] = 0;
     ASSERT_FALSE(reuse_source_id_valid(max)); /* 65 characters */
-    const char *bad[] = {"", "d-", "D-ABC", "d-abc", "d-AB.C", "d-A/B", "d-A\\B", "d-A B",
-                         "d-..", "x-ABC", "../d-ABC", "d-ABC\n"};
+    const char *bad[] = {"",       "d-",    "D-ABC", "d-abc", "d-AB.C",   "d-A/B",
+                         "d-A\\B", "d-A B", "d-..",  "x-ABC", "../d-ABC", "d-ABC\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (reuse_source_id_valid(bad[i]))
             FAILF("'%s' accepted", bad[i]);
@@ -245,8 +245,8 @@ TEST(reuse_local_ids_only_for_codedeploy_local_V067)
 {
     ASSERT_TRUE(reuse_local_id_valid("d-ABC123XYZ-local"));
     ASSERT_TRUE(reuse_local_id_valid("local-12345"));
-    const char *bad[] = {"d-local", "d--local", "d-abc-local", "local-", "local-12a", "d-ABC",
-                         "d-ABC-local/..", "local-1 2"};
+    const char *bad[] = {"d-local",   "d--local", "d-abc-local",    "local-",
+                         "local-12a", "d-ABC",    "d-ABC-local/..", "local-1 2"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (reuse_local_id_valid(bad[i]))
             FAILF("'%s' accepted", bad[i]);
