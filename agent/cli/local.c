@@ -36,6 +36,7 @@ void local_opts_done(struct local_opts *o)
     free(o->events);
     free(o->config_file);
     free(o->appspec_filename);
+    free(o->reuse_from);
     memset(o, 0, sizeof(*o));
 }
 
@@ -66,6 +67,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         {"appspec-filename", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
+        {"restart", no_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
@@ -96,6 +98,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         case 'A': set_str(&o.appspec_filename, optarg); break;
         case 'h': o.help = true; break;
         case 'v': o.version = true; break;
+        case 'R': o.restart = true; break;
         case 'J': o.json = true; break;
         case ':':
             local_opts_done(&o);
@@ -482,6 +485,8 @@ char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
     json_add_str(doc, "DeploymentId", deployment_id);
     json_add_str(doc, "DeploymentCreator", "user");
     json_add_str(doc, "DeploymentType", "IN_PLACE");
+    if (o->reuse_from)
+        json_add_str(doc, "ReuseArchiveFromDeploymentId", o->reuse_from);
     struct json *ov = json_add_object(doc, "AgentActionOverrides");
     json_add_str(json_add_object(ov, "AgentOverrides"), "FileExistsBehavior",
                  o->file_exists_behavior);
