@@ -1,6 +1,5 @@
 /* codedeploy-local --restart (issue 15): the option and the spec member it adds (V-012). */
-#include <cjson/cJSON.h>
-
+#include "base/json.h"
 #include "base/util.h"
 #include "cli/local.h"
 #include "test.h"
@@ -30,16 +29,15 @@ TEST(local_restart_names_the_archive_to_reuse)
 {
     char *with[] = {"codedeploy-local", "--restart", "-l", "/srv/rev", NULL};
     AUTOFREE char *s1 = spec_for(with, "d-BBBBBBBBB-local");
-    cJSON *doc = cJSON_Parse(s1);
+    struct json *doc = json_parse(s1, strlen(s1), NULL, NULL);
     ASSERT_NOT_NULL(doc);
-    cJSON *r = cJSON_GetObjectItem(doc, "ReuseArchiveFromDeploymentId");
-    ASSERT_TRUE(cJSON_IsString(r));
-    ASSERT_STREQ(r->valuestring, "d-BBBBBBBBB-local");
-    cJSON_Delete(doc);
+    ASSERT_STREQ(json_member_str(doc, "ReuseArchiveFromDeploymentId"), "d-BBBBBBBBB-local");
+    json_free(doc);
 
     char *without[] = {"codedeploy-local", "-l", "/srv/rev", NULL};
     AUTOFREE char *s2 = spec_for(without, NULL);
-    doc = cJSON_Parse(s2);
-    ASSERT_NULL(cJSON_GetObjectItem(doc, "ReuseArchiveFromDeploymentId"));
-    cJSON_Delete(doc);
+    doc = json_parse(s2, strlen(s2), NULL, NULL);
+    ASSERT_NOT_NULL(doc);
+    ASSERT_EQ(json_type(json_member(doc, "ReuseArchiveFromDeploymentId")), JSON_ABSENT);
+    json_free(doc);
 }
