@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/map.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/install-internal.h"
 #include "deploy/layout.h"
@@ -45,7 +46,7 @@ static bool line_is_valid(const char *p, size_t n)
     if (n == 0 || p[0] != '/' || memchr(p, '\0', n))
         return false;
     /* Lexically, ".." must not climb above "/" (V-063); lexpath_norm would clamp it silently. */
-    return lexpath_stays_below_root(p, n);
+    return path_stays_below(p, n);
 }
 
 static void add_line(struct cleanup_list *c, const char *p, size_t n, bool semanage)

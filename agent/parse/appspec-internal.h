@@ -65,8 +65,6 @@ char *appspec_to_s(const struct yaml11_node *n);
 char *appspec_inspect(const struct yaml11_node *n);
 /* s without surrounding whitespace.  Caller frees. */
 char *appspec_strip(const char *s);
-/* Archive-relative lexical normalisation; NULL when ".." climbs out.  Caller frees. */
-char *appspec_rel_normalise(const char *in);
 /* Key of mapping m as text into *ret (owned; NULL when absent or null); a collection fails. */
 int appspec_get_text(struct appspec_ctx *c, const struct yaml11_node *m, const char *key,
                      const char *what, char **ret);
