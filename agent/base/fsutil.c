@@ -1,7 +1,6 @@
 /* fsutil: see fsutil.h. */
 #include "base/fsutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/rmtree.h"
 #include "base/util.h"
 
 int write_all(int fd, const void *data, size_t n)
@@ -50,40 +50,9 @@ int mkdir_p(const char *path, mode_t mode, struct err *err)
     return 0;
 }
 
-static int rm_rf_at(int at, const char *name, const char *shown, struct err *err)
-{
-    struct stat st;
-    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return errno == ENOENT ? 0 : err_sys(err, "remove '%s'", shown);
-    if (!S_ISDIR(st.st_mode)) {
-        if (unlinkat(at, name, 0) < 0 && errno != ENOENT)
-            return err_sys(err, "remove '%s'", shown);
-        return 0;
-    }
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(err, "remove '%s'", shown);
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return err_sys(err, "remove '%s'", shown);
-    }
-    int r = 0;
-    struct dirent *de;
-    while (r == 0 && (de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        r = rm_rf_at(dirfd(d), de->d_name, shown, err);
-    }
-    closedir(d);
-    if (r == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        return err_sys(err, "remove '%s'", shown);
-    return r;
-}
-
 int rm_rf(const char *path, struct err *err)
 {
-    return rm_rf_at(AT_FDCWD, path, path, err);
+    return rmtree_at(AT_FDCWD, path, path, err);
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)

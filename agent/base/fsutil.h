@@ -16,7 +16,7 @@
 int write_all(int fd, const void *data, size_t n);
 /* mkdir -p with mode for created directories; ERR_SYSTEM also when a file is in the way. */
 int mkdir_p(const char *path, mode_t mode, struct err *err);
-/* rm -rf that never follows symlinks; missing path is success. */
+/* rm -rf that never follows symlinks; missing path is success.  rmtree_at(AT_FDCWD, path, path). */
 int rm_rf(const char *path, struct err *err);
 /* Read a whole file, at most max bytes (ERR_LIMIT beyond; ERR_NOT_FOUND when missing);
  * NUL-terminated; *ret is the caller's to free. */
