@@ -201,31 +201,24 @@ static const char *kind_name(enum cfg_kind kind)
     return kind == CFG_LIST ? "a list" : kind == CFG_MAP ? "a mapping" : "nothing";
 }
 
-/* "<file> line N: key ':name:' " + the rest.  Always returns -1. */
-static int key_error(const struct ctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int key_error(const struct ctx *x, const char *fmt, ...)
+/* "<file> line N: key ':name:' " + the rest, as a warning or as the error (then -1). */
+#define KEY_HEAD "%s line %zu: key ':%s:' %s"
+static int key_report(const struct ctx *x, bool warn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int key_report(const struct ctx *x, bool warn, const char *fmt, ...)
 {
     char rest[ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     (void)vsnprintf(rest, sizeof(rest), fmt, ap);
     va_end(ap);
-    return err_set(x->err, ERR_CONFIG, "%s line %zu: key ':%s:' %s", x->file, x->e->line,
-                   x->k->name, rest);
+    if (!warn)
+        return err_set(x->err, ERR_CONFIG, KEY_HEAD, x->file, x->e->line, x->k->name, rest);
+    cfg_warn(x->w, KEY_HEAD, x->file, x->e->line, x->k->name, rest);
+    return 0;
 }
-
-static void key_warn(const struct ctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void key_warn(const struct ctx *x, const char *fmt, ...)
-{
-    char rest[ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(rest, sizeof(rest), fmt, ap);
-    va_end(ap);
-    cfg_warn(x->w, "%s line %zu: key ':%s:' %s", x->file, x->e->line, x->k->name, rest);
-}
+#define key_error(x, ...) key_report((x), false, __VA_ARGS__)
+#define key_warn(x, ...) ((void)key_report((x), true, __VA_ARGS__))
 
 static int read_bool(const struct ctx *x, bool *ret)
 {
