@@ -220,13 +220,21 @@ static int key_report(const struct ctx *x, bool warn, const char *fmt, ...)
 #define key_error(x, ...) key_report((x), false, __VA_ARGS__)
 #define key_warn(x, ...) ((void)key_report((x), true, __VA_ARGS__))
 
+/* The value must be a scalar ("expects <what>, got a list" otherwise); q gets it quoted. */
+static int need_scalar(const struct ctx *x, const char *what, char q[CFG_QUOTE_MAX + 4])
+{
+    if (x->e->kind != CFG_SCALAR)
+        return key_error(x, "expects %s, got %s", what, kind_name(x->e->kind));
+    cfg_quote(x->e->value, x->e->value_len, q);
+    return 0;
+}
+
 static int read_bool(const struct ctx *x, bool *ret)
 {
     const struct cfg_entry *e = x->e;
     char q[CFG_QUOTE_MAX + 4];
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects true or false, got %s", kind_name(e->kind));
-    cfg_quote(e->value, e->value_len, q);
+    if (need_scalar(x, "true or false", q) < 0)
+        return -1;
     if (!cfg_yaml11_bool(e->value, ret))
         return key_error(x, "expects true or false, got '%s'", q);
     if (e->quoted)
@@ -254,9 +262,8 @@ static int read_int64(const struct ctx *x, int64_t *ret)
 {
     const struct cfg_entry *e = x->e;
     char q[CFG_QUOTE_MAX + 4];
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects a whole number, got %s", kind_name(e->kind));
-    cfg_quote(e->value, e->value_len, q);
+    if (need_scalar(x, "a whole number", q) < 0)
+        return -1;
     bool octal = false;
     if (e->quoted) {
         if (!all_decimal(e->value) || !cfg_yaml11_int(e->value, ret, &octal))
@@ -371,11 +378,9 @@ static bool parse_size(const char *s, uint64_t *ret)
 static int read_size(const struct ctx *x, void *field)
 {
     const struct cfg_entry *e = x->e;
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects a size in bytes such as 1073741824 or '10GiB', got %s",
-                         kind_name(e->kind));
     char q[CFG_QUOTE_MAX + 4];
-    cfg_quote(e->value, e->value_len, q);
+    if (need_scalar(x, "a size in bytes such as 1073741824 or '10GiB'", q) < 0)
+        return -1;
     uint64_t v;
     int64_t iv;
     bool octal;
@@ -401,10 +406,11 @@ static int read_text(const struct ctx *x, bool echo, const char **ret)
     const struct cfg_entry *e = x->e;
     bool b;
     *ret = NULL;
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects a text value, got %s", kind_name(e->kind));
     char q[CFG_QUOTE_MAX + 4];
-    cfg_quote(echo ? e->value : "", echo ? e->value_len : 0, q);
+    if (need_scalar(x, "a text value", q) < 0)
+        return -1;
+    if (!echo)
+        cfg_quote("", 0, q);
     if (!e->quoted && cfg_yaml11_bool(e->value, &b))
         return key_error(x,
                          "expects a text value, got the boolean '%s' (quote it if you mean "
