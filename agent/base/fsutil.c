@@ -55,14 +55,8 @@ int rm_rf(const char *path, struct err *err)
     return rmtree_at(AT_FDCWD, path, path, err);
 }
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)
+int read_fd(int fd, const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)
 {
-    AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return err_set(err, ERR_NOT_FOUND, "read '%s': no such file", path);
-        return err_sys(err, "read '%s'", path);
-    }
     struct buf b;
     buf_init(&b, max);
     char chunk[16384];
@@ -86,6 +80,17 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct 
     if (ret_len)
         *ret_len = len;
     return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)
+{
+    AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return err_set(err, ERR_NOT_FOUND, "read '%s': no such file", path);
+        return err_sys(err, "read '%s'", path);
+    }
+    return read_fd(fd, path, max, ret, ret_len, err);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *err)
