@@ -172,8 +172,7 @@ static int check_inside(const struct plan *p, const char *path, const char *show
     bool ok = lexpath_within(real, p->archive_real);
     free(real);
     if (!ok)
-        return err_set(err, ERR_UNSAFE, "AppSpec path %s resolves outside the revision directory",
-                       shown);
+        return err_set(err, ERR_UNSAFE, APPSPEC_MSG_OUTSIDE, shown);
     return 0;
 }
 

@@ -19,7 +19,6 @@
 struct err;
 
 #define APPSPEC_MAX_MERGE_VISITS 256  /* merged mappings visited per lookup */
-#define APPSPEC_MSG_OUTSIDE "AppSpec path %s resolves outside the revision directory"
 
 /* Validation state shared by the section checks. */
 struct appspec_ctx {

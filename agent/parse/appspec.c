@@ -221,6 +221,12 @@ int appspec_find(const char *archive_dir, const char *preferred_name, char **ret
             return 0;
         }
     }
+    return appspec_not_found(archive_dir, preferred_name, err);
+}
+
+int appspec_not_found(const char *archive_dir, const char *preferred_name, struct err *err)
+{
+    const char *name = preferred_name && preferred_name[0] ? preferred_name : APPSPEC_DEFAULT_NAME;
     AUTOFREE char *full = path_join(archive_dir, name);
     return err_set(err, ERR_NOT_FOUND,
                    "The CodeDeploy agent did not find an AppSpec file within the unpacked revision "
