@@ -74,6 +74,15 @@ char *xasprintf(const char *fmt, ...)
     return p;
 }
 
+void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
 void freezero(void *p, size_t n)
 {
     if (!p)
