@@ -50,14 +50,11 @@ int buf_append(struct buf *b, const void *p, size_t n, struct err *err)
 
 int buf_appendf(struct buf *b, struct err *err, const char *fmt, ...)
 {
-    char *s = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        xoom(0);
-    int r = buf_append(b, s, (size_t)n, err);
+    int r = buf_append(b, s, strlen(s), err);
     free(s);
     return r;
 }

@@ -1,7 +1,6 @@
 /* fsutil: see fsutil.h. */
 #include "base/fsutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/rmtree.h"
 #include "base/util.h"
 
 int write_all(int fd, const void *data, size_t n)
@@ -50,40 +50,58 @@ int mkdir_p(const char *path, mode_t mode, struct err *err)
     return 0;
 }
 
-static int rm_rf_at(int at, const char *name, const char *shown, struct err *err)
-{
-    struct stat st;
-    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return errno == ENOENT ? 0 : err_sys(err, "remove '%s'", shown);
-    if (!S_ISDIR(st.st_mode)) {
-        if (unlinkat(at, name, 0) < 0 && errno != ENOENT)
-            return err_sys(err, "remove '%s'", shown);
-        return 0;
-    }
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(err, "remove '%s'", shown);
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return err_sys(err, "remove '%s'", shown);
-    }
-    int r = 0;
-    struct dirent *de;
-    while (r == 0 && (de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        r = rm_rf_at(dirfd(d), de->d_name, shown, err);
-    }
-    closedir(d);
-    if (r == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        return err_sys(err, "remove '%s'", shown);
-    return r;
-}
-
 int rm_rf(const char *path, struct err *err)
 {
-    return rm_rf_at(AT_FDCWD, path, path, err);
+    return rmtree_at(AT_FDCWD, path, path, err);
+}
+
+/* read(2) fd to the end, resuming after EINTR, handing each chunk to take (which may stop the
+ * loop by returning -1 with err set). */
+typedef int (*take_fn)(void *arg, const void *data, size_t len);
+static int read_loop(int fd, const char *path, take_fn take, void *arg, struct err *err)
+{
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_sys(err, "read '%s'", path);
+        if (n == 0)
+            return 0;
+        if (take(arg, chunk, (size_t)n) < 0)
+            return -1;
+    }
+}
+
+struct bounded {
+    struct buf b;
+    const char *path;
+    struct err *err;
+};
+
+static int take_bounded(void *arg, const void *data, size_t len)
+{
+    struct bounded *x = arg;
+    if (buf_append(&x->b, data, len, NULL) < 0)
+        return err_set(x->err, ERR_LIMIT, "read '%s': file is larger than %zu bytes", x->path,
+                       x->b.max);
+    return 0;
+}
+
+int read_fd(int fd, const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)
+{
+    struct bounded x = {.path = path, .err = err};
+    buf_init(&x.b, max);
+    if (read_loop(fd, path, take_bounded, &x, err) < 0) {
+        buf_done(&x.b);
+        return -1;
+    }
+    size_t len = x.b.len;
+    *ret = buf_steal(&x.b);
+    if (ret_len)
+        *ret_len = len;
+    return 0;
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err)
@@ -94,29 +112,7 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct 
             return err_set(err, ERR_NOT_FOUND, "read '%s': no such file", path);
         return err_sys(err, "read '%s'", path);
     }
-    struct buf b;
-    buf_init(&b, max);
-    char chunk[16384];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            buf_done(&b);
-            return err_sys(err, "read '%s'", path);
-        }
-        if (n == 0)
-            break;
-        if (buf_append(&b, chunk, (size_t)n, NULL) < 0) {
-            buf_done(&b);
-            return err_set(err, ERR_LIMIT, "read '%s': file is larger than %zu bytes", path, max);
-        }
-    }
-    size_t len = b.len;
-    *ret = buf_steal(&b);
-    if (ret_len)
-        *ret_len = len;
-    return 0;
+    return read_fd(fd, path, max, ret, ret_len, err);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *err)
@@ -150,22 +146,25 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
     return 0;
 }
 
+struct chunks {
+    file_chunk_fn fn;
+    void *arg;
+};
+
+static int take_chunk(void *arg, const void *data, size_t len)
+{
+    const struct chunks *x = arg;
+    x->fn(x->arg, data, len);
+    return 0;
+}
+
 int file_read_chunks(const char *path, file_chunk_fn fn, void *arg, struct err *err)
 {
     AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_sys(err, "read '%s'", path);
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return err_sys(err, "read '%s'", path);
-        if (n == 0)
-            return 0;
-        fn(arg, chunk, (size_t)n);
-    }
+    struct chunks x = {fn, arg};
+    return read_loop(fd, path, take_chunk, &x, err);
 }
 
 bool file_exists(const char *path)

@@ -16,11 +16,13 @@
 int write_all(int fd, const void *data, size_t n);
 /* mkdir -p with mode for created directories; ERR_SYSTEM also when a file is in the way. */
 int mkdir_p(const char *path, mode_t mode, struct err *err);
-/* rm -rf that never follows symlinks; missing path is success. */
+/* rm -rf that never follows symlinks; missing path is success.  rmtree_at(AT_FDCWD, path, path). */
 int rm_rf(const char *path, struct err *err);
 /* Read a whole file, at most max bytes (ERR_LIMIT beyond; ERR_NOT_FOUND when missing);
  * NUL-terminated; *ret is the caller's to free. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err *err);
+/* The same for an open fd (path names it in messages); the fd stays open. */
+int read_fd(int fd, const char *path, size_t max, char **ret, size_t *ret_len, struct err *err);
 /* Write data to path atomically (temp file in the same dir, fsync, rename) with mode. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *err);
 /* Feed the content of path to fn in chunks; ERR_SYSTEM when it cannot be opened or read. */

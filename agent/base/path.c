@@ -19,26 +19,31 @@ char *path_join(const char *a, const char *b)
     return xasprintf("%.*s/%s", (int)la, a, b);
 }
 
-bool path_is_beneath(const char *rel)
+bool path_stays_below(const char *p, size_t n)
 {
-    if (!rel || rel[0] == '/')
-        return false;
     int depth = 0;
-    const char *p = rel;
-    while (*p) {
-        const char *e = strchr(p, '/');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
+    const char *s = p, *end = p + n;
+    while (s < end) {
+        while (s < end && *s == '/')
+            s++;
+        const char *e = memchr(s, '/', (size_t)(end - s));
+        if (!e)
+            e = end;
+        size_t k = (size_t)(e - s);
+        if (k == 2 && s[0] == '.' && s[1] == '.') {
             if (--depth < 0)
                 return false;
-        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+        } else if (k > 0 && !(k == 1 && s[0] == '.')) {
             depth++;
         }
-        if (!e)
-            break;
-        p = e + 1;
+        s = e;
     }
     return true;
+}
+
+bool path_is_beneath(const char *rel)
+{
+    return rel && rel[0] != '/' && path_stays_below(rel, strlen(rel));
 }
 
 /* One pass over the segments: "//" and "." dropped, ".." removes the previous segment (never
@@ -70,6 +75,14 @@ char *path_normalise(const char *p)
         out[o++] = '/';
     out[o] = '\0';
     return out;
+}
+
+char *path_rel_normalise(const char *rel)
+{
+    if (!path_stays_below(rel, strlen(rel)))
+        return NULL;
+    AUTOFREE char *abs = path_normalise(rel);
+    return xstrdup(abs + 1);
 }
 
 char *path_join_normalise(const char *a, const char *b)

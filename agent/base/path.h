@@ -7,14 +7,21 @@
 #define CDAGENT_PATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* "a" + "/" + "b" with exactly one slash between. */
 char *path_join(const char *a, const char *b);
+/* Does p (n bytes, may hold no NUL; leading '/' ignored) keep ".." from climbing above its
+ * start, segment by segment? */
+bool path_stays_below(const char *p, size_t n);
 /* True if a relative path stays beneath its base lexically (no absolute, no ".." escaping). */
 bool path_is_beneath(const char *rel);
 /* Absolute and lexically normalised: "//" and "." dropped, ".." resolved (never above "/"),
  * no trailing '/'.  A relative input is taken as relative to "/". */
 char *path_normalise(const char *p);
+/* Relative to a root: leading '/' and "." dropped, ".." folded, "" for the root itself; NULL
+ * when a ".." would climb above the root (path_stays_below). */
+char *path_rel_normalise(const char *rel);
 /* path_normalise(path_join(a, b)). */
 char *path_join_normalise(const char *a, const char *b);
 /* Is path equal to root or below it?  Both absolute and normalised. */

@@ -57,16 +57,30 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
     char *p = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&p, fmt, ap);
-    va_end(ap);
-    if (n < 0)
+    if (vasprintf(&p, fmt, ap) < 0)
         xoom(0);
     return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = xvasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
 }
 
 void freezero(void *p, size_t n)

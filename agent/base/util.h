@@ -8,6 +8,7 @@
 #ifndef CDAGENT_UTIL_H
 #define CDAGENT_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,9 +23,12 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Report an allocation of n bytes that failed and abort(). */
 void xoom(size_t n) __attribute__((noreturn));
 
+/* Free a NULL-terminated array of owned strings and the array.  Accepts NULL. */
+void strv_free(char **v);
 /* Wipe n bytes of p with explicit_bzero, then free it.  For secrets.  Accepts NULL. */
 void freezero(void *p, size_t n);
 /* Wipe and free a NUL-terminated secret string.  Accepts NULL. */

@@ -10,12 +10,13 @@
 #include <unistd.h>
 
 #include "base/map.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/install-internal.h"
 #include "deploy/layout.h"
 #include "deploy/lexpath.h"
 #include "deploy/selinux.h"
-#include "base/buf.h"
+#include "base/fsutil.h"
 
 #define SEMANAGE_PREFIX "semanage\0"
 #define SEMANAGE_PREFIX_LEN 9
@@ -45,7 +46,7 @@ static bool line_is_valid(const char *p, size_t n)
     if (n == 0 || p[0] != '/' || memchr(p, '\0', n))
         return false;
     /* Lexically, ".." must not climb above "/" (V-063); lexpath_norm would clamp it silently. */
-    return lexpath_stays_below_root(p, n);
+    return path_stays_below(p, n);
 }
 
 static void add_line(struct cleanup_list *c, const char *p, size_t n, bool semanage)
@@ -79,23 +80,6 @@ static void parse_lines(const char *path, const char *data, size_t len,
             continue;
         }
         add_line(c, p, n, sem);
-    }
-}
-
-/* Read all of fd (at most max bytes). */
-static int read_fd(int fd, const char *path, size_t max, struct buf *b, struct err *err)
-{
-    char chunk[16384];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return err_sys(err, "read the previous install's cleanup file '%s'", path);
-        if (n == 0)
-            return 0;
-        if (buf_append(b, chunk, (size_t)n, NULL) < 0)
-            return err_set(err, ERR_LIMIT, "read '%s': file is larger than %zu bytes", path, max);
     }
 }
 
@@ -141,16 +125,13 @@ int cleanup_read(const char *path, const struct install_opts *o, struct cleanup_
         return -1;
     if (fd < 0)
         return 0;
-    struct buf b;
-    buf_init(&b, CLEANUP_FILE_MAX);
+    AUTOFREE char *data = NULL;
+    size_t len = 0;
     /* The checked fd is the one read: no second open by name (issue 11). */
-    if (read_fd(fd, path, CLEANUP_FILE_MAX, &b, err) < 0) {
-        buf_done(&b);
+    if (read_fd(fd, path, CLEANUP_FILE_MAX, &data, &len, err) < 0)
         return -1;
-    }
     c->trusted = true;
-    parse_lines(path, b.data ? b.data : "", b.len, o, c);
-    buf_done(&b);
+    parse_lines(path, data, len, o, c);
     return 0;
 }
 

@@ -19,7 +19,7 @@
 
 #include "base/path.h"
 #include "base/util.h"
-#include "deploy/dirfd.h"
+#include "base/dirfd.h"
 #include "deploy/install-internal.h"
 
 /* Copy src_name (in src_dir) to dst_name (in dst_dir) through a temporary name; shown names

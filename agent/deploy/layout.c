@@ -9,7 +9,7 @@
 
 #include "deploy/layout.h"
 #include "deploy/lexpath.h"
-#include "deploy/rmtree.h"
+#include "base/rmtree.h"
 #include "base/util.h"
 #include "base/path.h"
 #include "base/fsutil.h"

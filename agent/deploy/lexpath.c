@@ -35,25 +35,3 @@ bool lexpath_within(const char *path, const char *root)
 {
     return path_within(path, root);
 }
-
-bool lexpath_stays_below_root(const char *p, size_t n)
-{
-    int depth = 0;
-    const char *s = p, *end = p + n;
-    while (s < end) {
-        while (s < end && *s == '/')
-            s++;
-        const char *e = memchr(s, '/', (size_t)(end - s));
-        if (!e)
-            e = end;
-        size_t k = (size_t)(e - s);
-        if (k == 2 && s[0] == '.' && s[1] == '.') {
-            if (--depth < 0)
-                return false;
-        } else if (k > 0 && !(k == 1 && s[0] == '.')) {
-            depth++;
-        }
-        s = e;
-    }
-    return true;
-}

@@ -6,7 +6,6 @@
 #define CDAGENT_LEXPATH_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 /* Absolute, lexically normalised: "//" and "." dropped, ".." resolved (clamped at "/"), no
  * trailing '/'. */
@@ -19,7 +18,5 @@ const char *lexpath_base(const char *p);
 char *lexpath_dir(const char *p);
 /* Is path equal to root or below it (both absolute and normalised)? */
 bool lexpath_within(const char *path, const char *root);
-/* Does the absolute path p (n bytes, may hold no NUL) keep ".." from climbing above "/"? */
-bool lexpath_stays_below_root(const char *p, size_t n);
 
 #endif

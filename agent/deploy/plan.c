@@ -44,6 +44,16 @@ static struct step *add_step(struct plan *p, enum step_kind k, const char *src, 
     return s;
 }
 
+/* A mkdir or copy step, remembered by its destination with what it is for messages (the
+ * directory of a mkdir, the source of a copy). */
+static void add_target(struct plan *p, enum step_kind k, const char *src, const char *dst)
+{
+    struct step *s = add_step(p, k, src, dst);
+    struct map_ent *e = map_put(&p->targets, dst);
+    e->tag = k;
+    e->val = k == STEP_COPY ? s->src : s->dst;
+}
+
 /* True when some ancestor-or-self of path is removed by the previous install's cleanup. */
 static bool gone_after_cleanup(const struct plan *p, const char *path)
 {
@@ -92,10 +102,7 @@ static int plan_mkdir(struct plan *p, const char *dir, struct err *err)
                        "The deployment failed because a file already exists where the "
                        "application specification file needs the directory %s",
                        dir);
-    struct step *s = add_step(p, STEP_MKDIR, NULL, dir);
-    e = map_put(&p->targets, dir);
-    e->tag = STEP_MKDIR;
-    e->val = s->dst;
+    add_target(p, STEP_MKDIR, NULL, dir);
     return 0;
 }
 
@@ -151,10 +158,7 @@ static int plan_copy(struct plan *p, const char *src, const char *target, struct
                            "this location: %s",
                            target);
     }
-    struct step *s = add_step(p, STEP_COPY, src, target);
-    e = map_put(&p->targets, target);
-    e->tag = STEP_COPY;
-    e->val = s->src;
+    add_target(p, STEP_COPY, src, target);
     return 0;
 }
 
@@ -168,8 +172,7 @@ static int check_inside(const struct plan *p, const char *path, const char *show
     bool ok = lexpath_within(real, p->archive_real);
     free(real);
     if (!ok)
-        return err_set(err, ERR_UNSAFE, "AppSpec path %s resolves outside the revision directory",
-                       shown);
+        return err_set(err, ERR_UNSAFE, APPSPEC_MSG_OUTSIDE, shown);
     return 0;
 }
 

@@ -68,20 +68,11 @@ static void close_fd(int *fd)
     }
 }
 
-static void free_strv(char **v)
-{
-    if (!v)
-        return;
-    for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
-}
-
 static void launch_done(struct sup_launch *L)
 {
-    free_strv(L->argv);
-    free_strv(L->sh_argv);
-    free_strv(L->envp);
+    strv_free(L->argv);
+    strv_free(L->sh_argv);
+    strv_free(L->envp);
     free(L->groups);
     free(L->pairs);
     free(L->tree);

@@ -43,11 +43,7 @@ bool hookenv_name_denied(const char *name, size_t len)
 
 void hookenv_envp_free(char **envp)
 {
-    if (!envp)
-        return;
-    for (char **p = envp; *p; p++)
-        free(*p);
-    free(envp);
+    strv_free(envp);
 }
 
 char **hookenv_parse_env0(const char *data, size_t len, struct err *err)

@@ -59,7 +59,7 @@ const char *hookenv_base_get(const struct hookenv *env, const char *name);
 /* A hook's environment: NULL-terminated array of "NAME=value" strings; free with
  * hookenv_envp_free(). Never fails. */
 char **hookenv_build(const struct hookenv *env, const struct hookenv_vars *vars);
-void hookenv_envp_free(char **envp);
+void hookenv_envp_free(char **envp); /* strv_free() */
 
 /* True when hooks must never see a variable of this name (credentials, tokens, systemd). */
 bool hookenv_name_denied(const char *name, size_t len);

@@ -19,7 +19,6 @@
 struct err;
 
 #define APPSPEC_MAX_MERGE_VISITS 256  /* merged mappings visited per lookup */
-#define APPSPEC_MSG_OUTSIDE "AppSpec path %s resolves outside the revision directory"
 
 /* Validation state shared by the section checks. */
 struct appspec_ctx {
@@ -65,8 +64,6 @@ char *appspec_to_s(const struct yaml11_node *n);
 char *appspec_inspect(const struct yaml11_node *n);
 /* s without surrounding whitespace.  Caller frees. */
 char *appspec_strip(const char *s);
-/* Archive-relative lexical normalisation; NULL when ".." climbs out.  Caller frees. */
-char *appspec_rel_normalise(const char *in);
 /* Key of mapping m as text into *ret (owned; NULL when absent or null); a collection fails. */
 int appspec_get_text(struct appspec_ctx *c, const struct yaml11_node *m, const char *key,
                      const char *what, char **ret);

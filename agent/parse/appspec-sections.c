@@ -17,6 +17,7 @@
 
 #include "parse/appspec-internal.h"
 #include "base/err.h"
+#include "base/path.h"
 #include "base/util.h"
 
 static const char MSG_VERSION[] =
@@ -182,7 +183,7 @@ static int parse_script(struct appspec_ctx *c, const char *event, const struct y
         s->location = appspec_strip(loc_s);
     if (!s->location || !s->location[0])
         return appspec_fail(c, ERR_APPSPEC, loc ? loc->line : m->line, "%s", MSG_NO_LOCATION);
-    s->location_rel = appspec_rel_normalise(s->location);
+    s->location_rel = path_rel_normalise(s->location);
     /* s->location is only ever set from loc, so loc is non-NULL here; the analyzer loses that
      * across the memset() above. */
     if (!s->location_rel)
@@ -335,7 +336,7 @@ static int parse_file(struct appspec_ctx *c, const struct yaml11_node *m, struct
     if (!dest)
         return appspec_fail(c, ERR_APPSPEC, m->line, MSG_NO_DEST, f->source);
     const struct yaml11_node *src = appspec_get(c, m, "source");
-    f->source_rel = appspec_rel_normalise(f->source);
+    f->source_rel = path_rel_normalise(f->source);
     if (!f->source_rel)
         return appspec_fail(c, ERR_APPSPEC, src->line, APPSPEC_MSG_OUTSIDE, f->source);
     if (dest[0] == '/') {

@@ -259,46 +259,6 @@ char *appspec_strip(const char *s)
     return xstrndup(s, n);
 }
 
-/*
- * Archive-relative lexical normalisation: leading '/' and "." dropped, ".." folded.  NULL when
- * a ".." would climb above the archive root.  Caller frees.
- */
-char *appspec_rel_normalise(const char *in)
-{
-    size_t len = strlen(in);
-    char *out = xmalloc(len + 1);
-    size_t o = 0;
-    const char *p = in;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        const char *e = strchr(p, '/');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n == 1 && p[0] == '.') {
-            /* skip */
-        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (o == 0) {
-                free(out);
-                return NULL;
-            }
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-        } else {
-            if (o > 0)
-                out[o++] = '/';
-            memcpy(out + o, p, n);
-            o += n;
-        }
-        p += n;
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* A string-valued key: NULL when absent/null, else the Ruby to_s text; -1 for a collection. */
 int appspec_get_text(struct appspec_ctx *c, const struct yaml11_node *m, const char *key,
                      const char *what, char **ret)

@@ -171,18 +171,10 @@ static char *resolve(const char *p)
     return realpath(p, NULL);
 }
 
-static bool beneath(const char *root, const char *p)
-{
-    size_t n = strlen(root);
-    if (strcmp(root, "/") == 0)
-        return true;
-    return strncmp(p, root, n) == 0 && (p[n] == '\0' || p[n] == '/');
-}
-
 int appspec_path_in_archive(const char *archive_dir, const char *rel, char **ret_path,
                             struct err *err)
 {
-    AUTOFREE char *norm = appspec_rel_normalise(rel);
+    AUTOFREE char *norm = path_rel_normalise(rel);
     if (!norm)
         return err_set(err, ERR_UNSAFE, APPSPEC_MSG_OUTSIDE, rel);
     AUTOFREE char *root = resolve(archive_dir);
@@ -195,7 +187,7 @@ int appspec_path_in_archive(const char *archive_dir, const char *rel, char **ret
     for (;;) {
         AUTOFREE char *real = resolve(probe);
         if (real) {
-            if (!beneath(root, real))
+            if (!path_within(real, root))
                 return err_set(err, ERR_UNSAFE, APPSPEC_MSG_OUTSIDE, rel);
             break;
         }
@@ -229,6 +221,12 @@ int appspec_find(const char *archive_dir, const char *preferred_name, char **ret
             return 0;
         }
     }
+    return appspec_not_found(archive_dir, preferred_name, err);
+}
+
+int appspec_not_found(const char *archive_dir, const char *preferred_name, struct err *err)
+{
+    const char *name = preferred_name && preferred_name[0] ? preferred_name : APPSPEC_DEFAULT_NAME;
     AUTOFREE char *full = path_join(archive_dir, name);
     return err_set(err, ERR_NOT_FOUND,
                    "The CodeDeploy agent did not find an AppSpec file within the unpacked revision "

@@ -29,6 +29,8 @@ struct lint_report;
 #define APPSPEC_EVENT_TIMEOUT_WARN_S 3600     /* sum per event above this is a warning */
 #define APPSPEC_TIMEOUT_CLAMP_S 2147483647u   /* no maximum; huge values are clamped */
 #define APPSPEC_DEFAULT_NAME "appspec.yml"
+/* ERR_UNSAFE: an AppSpec path (the argument) that leads out of the revision. */
+#define APPSPEC_MSG_OUTSIDE "AppSpec path %s resolves outside the revision directory"
 
 /* The 11 default lifecycle events in their default run order. */
 #define APPSPEC_N_DEFAULT_EVENTS 11
@@ -183,6 +185,9 @@ int appspec_load(const char *path, struct appspec **ret, struct err *err);
  */
 int appspec_find(const char *archive_dir, const char *preferred_name, char **ret_path,
                  struct err *err);
+/* The R-130 ERR_NOT_FOUND error appspec_find() sets when no AppSpec is there (also for a
+ * revision directory that is gone, R-097).  Returns -1. */
+int appspec_not_found(const char *archive_dir, const char *preferred_name, struct err *err);
 
 /*
  * For `codedeploy-local validate` (issue 17): what a deployment would silently get wrong although

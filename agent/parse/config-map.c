@@ -21,9 +21,7 @@ void cfg_warn(struct cfg_warnings *w, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
     /* Room for this one and the NULL terminator cfg_warnings_finish() adds. */
     w->v = xrealloc(w->v, (w->n + 2) * sizeof(*w->v));

@@ -201,39 +201,40 @@ static const char *kind_name(enum cfg_kind kind)
     return kind == CFG_LIST ? "a list" : kind == CFG_MAP ? "a mapping" : "nothing";
 }
 
-/* "<file> line N: key ':name:' " + the rest.  Always returns -1. */
-static int key_error(const struct ctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int key_error(const struct ctx *x, const char *fmt, ...)
+/* "<file> line N: key ':name:' " + the rest, as a warning or as the error (then -1). */
+#define KEY_HEAD "%s line %zu: key ':%s:' %s"
+static int key_report(const struct ctx *x, bool warn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int key_report(const struct ctx *x, bool warn, const char *fmt, ...)
 {
     char rest[ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     (void)vsnprintf(rest, sizeof(rest), fmt, ap);
     va_end(ap);
-    return err_set(x->err, ERR_CONFIG, "%s line %zu: key ':%s:' %s", x->file, x->e->line,
-                   x->k->name, rest);
+    if (!warn)
+        return err_set(x->err, ERR_CONFIG, KEY_HEAD, x->file, x->e->line, x->k->name, rest);
+    cfg_warn(x->w, KEY_HEAD, x->file, x->e->line, x->k->name, rest);
+    return 0;
 }
+#define key_error(x, ...) key_report((x), false, __VA_ARGS__)
+#define key_warn(x, ...) ((void)key_report((x), true, __VA_ARGS__))
 
-static void key_warn(const struct ctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void key_warn(const struct ctx *x, const char *fmt, ...)
+/* The value must be a scalar ("expects <what>, got a list" otherwise); q gets it quoted. */
+static int need_scalar(const struct ctx *x, const char *what, char q[CFG_QUOTE_MAX + 4])
 {
-    char rest[ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(rest, sizeof(rest), fmt, ap);
-    va_end(ap);
-    cfg_warn(x->w, "%s line %zu: key ':%s:' %s", x->file, x->e->line, x->k->name, rest);
+    if (x->e->kind != CFG_SCALAR)
+        return key_error(x, "expects %s, got %s", what, kind_name(x->e->kind));
+    cfg_quote(x->e->value, x->e->value_len, q);
+    return 0;
 }
 
 static int read_bool(const struct ctx *x, bool *ret)
 {
     const struct cfg_entry *e = x->e;
     char q[CFG_QUOTE_MAX + 4];
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects true or false, got %s", kind_name(e->kind));
-    cfg_quote(e->value, e->value_len, q);
+    if (need_scalar(x, "true or false", q) < 0)
+        return -1;
     if (!cfg_yaml11_bool(e->value, ret))
         return key_error(x, "expects true or false, got '%s'", q);
     if (e->quoted)
@@ -261,9 +262,8 @@ static int read_int64(const struct ctx *x, int64_t *ret)
 {
     const struct cfg_entry *e = x->e;
     char q[CFG_QUOTE_MAX + 4];
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects a whole number, got %s", kind_name(e->kind));
-    cfg_quote(e->value, e->value_len, q);
+    if (need_scalar(x, "a whole number", q) < 0)
+        return -1;
     bool octal = false;
     if (e->quoted) {
         if (!all_decimal(e->value) || !cfg_yaml11_int(e->value, ret, &octal))
@@ -378,11 +378,9 @@ static bool parse_size(const char *s, uint64_t *ret)
 static int read_size(const struct ctx *x, void *field)
 {
     const struct cfg_entry *e = x->e;
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects a size in bytes such as 1073741824 or '10GiB', got %s",
-                         kind_name(e->kind));
     char q[CFG_QUOTE_MAX + 4];
-    cfg_quote(e->value, e->value_len, q);
+    if (need_scalar(x, "a size in bytes such as 1073741824 or '10GiB'", q) < 0)
+        return -1;
     uint64_t v;
     int64_t iv;
     bool octal;
@@ -408,10 +406,11 @@ static int read_text(const struct ctx *x, bool echo, const char **ret)
     const struct cfg_entry *e = x->e;
     bool b;
     *ret = NULL;
-    if (e->kind != CFG_SCALAR)
-        return key_error(x, "expects a text value, got %s", kind_name(e->kind));
     char q[CFG_QUOTE_MAX + 4];
-    cfg_quote(echo ? e->value : "", echo ? e->value_len : 0, q);
+    if (need_scalar(x, "a text value", q) < 0)
+        return -1;
+    if (!echo)
+        cfg_quote("", 0, q);
     if (!e->quoted && cfg_yaml11_bool(e->value, &b))
         return key_error(x,
                          "expects a text value, got the boolean '%s' (quote it if you mean "

@@ -134,6 +134,16 @@ TEST(path_helpers)
     ASSERT_FALSE(path_is_beneath("../x"));
     ASSERT_FALSE(path_is_beneath("a/../../x"));
     ASSERT_FALSE(path_is_beneath("/etc/passwd"));
+    ASSERT_FALSE(path_stays_below("/a/../..", 8));
+    ASSERT_TRUE(path_stays_below("/a/../..", 5)); /* only the first n bytes count */
+    const char *rel[][2] = {{"/a//./b/", "a/b"}, {".", ""}, {"a/..", ""}, {"x/../y/.", "y"}};
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        p = path_rel_normalise(rel[i][0]);
+        ASSERT_STREQ(p, rel[i][1]);
+        free(p);
+    }
+    ASSERT_TRUE(path_rel_normalise("a/../../x") == NULL);
+    ASSERT_TRUE(path_rel_normalise("/..") == NULL);
 }
 
 TEST(files_atomic_write_read_rm)

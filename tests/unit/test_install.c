@@ -1281,7 +1281,8 @@ TEST(install_selinux_tools_get_minimal_env_and_clean_signals_issue11)
 TEST(install_path_past_path_max_fails_with_a_whole_message_issue11)
 {
     rev_file("d-1", "app/top.txt", "t", 0644);
-    AUTOFREE char *app = xasprintf("%s/app", archive_of("d-1"));
+    AUTOFREE char *archive = archive_of("d-1");
+    AUTOFREE char *app = xasprintf("%s/app", archive);
     char name[201];
     memset(name, 'n', 200);
     name[200] = '\0';

@@ -1,5 +1,5 @@
 /* dirfd: see dirfd.h. */
-#include "deploy/dirfd.h"
+#include "base/dirfd.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* rmtree: see rmtree.h. */
-#include "deploy/rmtree.h"
+#include "base/rmtree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "deploy/dirfd.h"
+#include "base/dirfd.h"
 
 /* One directory on the way down: its name in its parent and its identity. */
 struct level {

@@ -2,7 +2,8 @@
  * rmtree: remove a directory tree of any depth with a bounded number of fds (at most three
  * at any time) and no path longer than one name: it walks down and up with openat(), checking
  * each step up by device and inode so a directory moved meanwhile cannot lead it elsewhere, and
- * never follows a symlink (a link is removed as a link).  Used for revision retention (R-106).
+ * never follows a symlink (a link is removed as a link).  The one tree-removal walk:
+ * rm_rf() and revision retention (R-106) both use it.
  */
 #ifndef CDAGENT_RMTREE_H
 #define CDAGENT_RMTREE_H
