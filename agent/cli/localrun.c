@@ -130,9 +130,8 @@ static void interp_hint(const char *folder, const char *script, char *out, size_
     snprintf(out, outsz, "; hint: %s", msg);
 }
 
-static int run_events(const struct localrun_ops *ops, const struct deploy_spec *spec,
-                      char **events, size_t n, struct executor_opts *eo, const char *folder,
-                      struct display *disp)
+static int run_events(const struct localrun_ops *ops, const struct deploy_spec *spec, char **events,
+                      size_t n, struct executor_opts *eo, const char *folder, struct display *disp)
 {
     uint64_t t0 = now_ms();
     for (size_t i = 0; i < n; i++) {

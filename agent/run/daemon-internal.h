@@ -29,8 +29,8 @@ struct wirelog;
 /* What the daemon's logic calls outside itself: the Commands service, the executor, the clock and
  * its waits.  daemon_run uses daemon_ops_real; unit tests pass fakes to the same loop. */
 struct daemon_ops {
-    int (*poll)(struct commands_client *c, const char *host_identifier,
-                struct host_command **ret, struct err *err);
+    int (*poll)(struct commands_client *c, const char *host_identifier, struct host_command **ret,
+                struct err *err);
     /* GetDeploymentSpecification, its envelope opened and the specification parsed */
     int (*get_spec)(struct daemon *d, struct commands_client *c, const struct host_command *hc,
                     struct deploy_spec **ret, struct err *err);

@@ -571,8 +571,13 @@ void daemon_poll_loop(struct daemon *d)
 }
 
 const struct daemon_ops daemon_ops_real = {
-    .poll = commands_poll, .get_spec = fetch_spec, .ack = commands_ack,
-    .complete = commands_complete, .execute = executor_run, .now = now_ms, .wait = stop_wait_ms,
+    .poll = commands_poll,
+    .get_spec = fetch_spec,
+    .ack = commands_ack,
+    .complete = commands_complete,
+    .execute = executor_run,
+    .now = now_ms,
+    .wait = stop_wait_ms,
     .idle = daemon_loop_sleep,
 };
 

@@ -23,8 +23,8 @@ enum step_kind { STEP_ERR, STEP_EMPTY, STEP_CMD, STEP_BAD, STEP_STOP };
 struct step {
     enum step_kind kind;
     const char *hcid, *deployment, *group;
-    const char *after;     /* wait until the workers' log holds this before answering */
-    uint64_t takes_ms;     /* virtual time the call takes */
+    const char *after; /* wait until the workers' log holds this before answering */
+    uint64_t takes_ms; /* virtual time the call takes */
 };
 
 static struct {
@@ -33,8 +33,8 @@ static struct {
     const struct step *steps;
     size_t n, next;
     bool script_done;
-    char loop_log[1024];   /* the main thread: P poll, I idle, W<ms> wait */
-    char work_log[2048];   /* the workers: ack, run, complete, waits */
+    char loop_log[1024]; /* the main thread: P poll, I idle, W<ms> wait */
+    char work_log[2048]; /* the workers: ack, run, complete, waits */
     uint64_t clock_ms;
     int complete_failures; /* fail this many completions first (-1: all) */
     enum commands_status ack_status;
@@ -119,8 +119,8 @@ static int fake_get_spec(struct daemon *dm, struct commands_client *c,
     (void)err;
     struct deploy_spec *s = xcalloc(1, sizeof(*s));
     const char *sp = strchr(hc->deployment_execution_id, ' ');
-    s->deployment_id = xstrndup(hc->deployment_execution_id,
-                                (size_t)(sp - hc->deployment_execution_id));
+    s->deployment_id =
+        xstrndup(hc->deployment_execution_id, (size_t)(sp - hc->deployment_execution_id));
     s->deployment_group_id = xstrdup(sp + 1);
     *ret = s;
     return 0;
@@ -168,8 +168,8 @@ static void fake_execute(const struct executor_opts *o, const char *command,
     pthread_mutex_lock(&F.mu);
     WORK("done(%s);", spec->deployment_id);
     pthread_mutex_unlock(&F.mu);
-    *ret = (struct exec_result){.succeeded = true, .script_name = xstrdup(""),
-                                .message = xstrdup(""), .log = xstrdup("")};
+    *ret = (struct exec_result){
+        .succeeded = true, .script_name = xstrdup(""), .message = xstrdup(""), .log = xstrdup("")};
 }
 
 static uint64_t fake_now(void)
@@ -218,8 +218,14 @@ static void fake_idle(struct daemon *dm, uint64_t ms)
 }
 
 static const struct daemon_ops fake_ops = {
-    .poll = fake_poll, .get_spec = fake_get_spec, .ack = fake_ack, .complete = fake_complete,
-    .execute = fake_execute, .now = fake_now, .wait = fake_wait, .idle = fake_idle,
+    .poll = fake_poll,
+    .get_spec = fake_get_spec,
+    .ack = fake_ack,
+    .complete = fake_complete,
+    .execute = fake_execute,
+    .now = fake_now,
+    .wait = fake_wait,
+    .idle = fake_idle,
 };
 
 static int no_creds(void *arg, bool refresh, struct commands_credentials *ret, struct err *err)
@@ -254,8 +260,10 @@ static void setup(int wait_between_runs)
     d.state_path = daemon_state_path(&cfg);
     d.alive = alive_new();
     d.loop_slot = alive_join(d.alive, "loop", 3600000);
-    struct commands_opts co = {.endpoint = d.ep.url, .region = d.id.region,
-                               .agent_version = "test", .get_creds = no_creds};
+    struct commands_opts co = {.endpoint = d.ep.url,
+                               .region = d.id.region,
+                               .agent_version = "test",
+                               .get_creds = no_creds};
     d.poll_client = commands_client_new(&co, &err);
     ASSERT_NOT_NULL(d.poll_client);
 }
@@ -299,7 +307,10 @@ static void expect(const char *loop_log, const char *work_log)
     teardown();
 }
 
-#define CMD(h, dep, g) {.kind = STEP_CMD, .hcid = h, .deployment = dep, .group = g}
+#define CMD(h, dep, g)                                                                             \
+    {                                                                                              \
+        .kind = STEP_CMD, .hcid = h, .deployment = dep, .group = g                                 \
+    }
 
 TEST(daemon_polls_again_at_once_after_a_dispatch_R068)
 {
@@ -315,8 +326,8 @@ TEST(daemon_in_flight_command_is_not_started_twice_V031)
     setup(30);
     F.block_dep = "d-1";
     F.block_run_until = "ack(c2)";
-    const struct step s[] = {CMD("c1", "d-1", "g1"), CMD("c1", "d-1", "g1"),
-                             CMD("c1", "d-1", "g1"), CMD("c2", "d-2", "g2")};
+    const struct step s[] = {CMD("c1", "d-1", "g1"), CMD("c1", "d-1", "g1"), CMD("c1", "d-1", "g1"),
+                             CMD("c2", "d-2", "g2")};
     run_script(s, 4);
     /* the first duplicate is polled past at once, the second waits the pause (V-031) */
     ASSERT_STREQ(F.loop_log, "PPPIPPI");
@@ -333,11 +344,10 @@ TEST(daemon_one_command_at_a_time_per_group_R072)
      * same group) must wait for d-1's completion. */
     F.block_dep = "d-1";
     F.block_run_until = "done(d-3)";
-    const struct step s[] = {CMD("c1", "d-1", "g1"),
-                             {.kind = STEP_CMD, .hcid = "c2", .deployment = "d-2", .group = "g1",
-                              .after = "run(d-1)"},
-                             {.kind = STEP_CMD, .hcid = "c3", .deployment = "d-3", .group = "g2",
-                              .after = "run(d-1)"}};
+    const struct step s[] = {
+        CMD("c1", "d-1", "g1"),
+        {.kind = STEP_CMD, .hcid = "c2", .deployment = "d-2", .group = "g1", .after = "run(d-1)"},
+        {.kind = STEP_CMD, .hcid = "c3", .deployment = "d-3", .group = "g2", .after = "run(d-1)"}};
     run_script(s, 3);
     const char *done1 = strstr(F.work_log, "complete(c1,ok)");
     const char *ack2 = strstr(F.work_log, "ack(c2)");
@@ -353,8 +363,10 @@ TEST(daemon_failed_polls_back_off_R065)
 {
     setup(5);
     /* the second failure took 3 s of the backoff already; a success resets the count */
-    const struct step s[] = {{.kind = STEP_ERR}, {.kind = STEP_ERR, .takes_ms = 3000},
-                             {.kind = STEP_EMPTY}, {.kind = STEP_ERR}};
+    const struct step s[] = {{.kind = STEP_ERR},
+                             {.kind = STEP_ERR, .takes_ms = 3000},
+                             {.kind = STEP_EMPTY},
+                             {.kind = STEP_ERR}};
     run_script(s, 4);
     char want[128];
     snprintf(want, sizeof(want), "PW%uPW%uPIPW%uPI", daemon_backoff_s(1) * 1000 + 5000,
@@ -384,7 +396,8 @@ TEST(daemon_completion_is_retried_with_backoff_R067)
     unsigned b1 = daemon_backoff_s(1) * 1000, b2 = daemon_backoff_s(2) * 1000;
     snprintf(want, sizeof(want),
              "ack(c1);run(d-1);done(d-1);complete(c1,ok)@0;wait(%u);complete(c1,ok)@%u;"
-             "wait(%u);complete(c1,ok)@%u;", b1, b1, b2, b1 + b2);
+             "wait(%u);complete(c1,ok)@%u;",
+             b1, b1, b2, b1 + b2);
     expect(NULL, want);
 }
 
@@ -411,10 +424,10 @@ TEST(daemon_stop_leaves_unacknowledged_commands_unstarted_R077)
     setup(0);
     /* d-1 runs until the stop; d-2 of the same group waits for it, then must not start */
     F.run_until_stop = true;
-    const struct step s[] = {CMD("c1", "d-1", "g1"),
-                             {.kind = STEP_CMD, .hcid = "c2", .deployment = "d-2", .group = "g1",
-                              .after = "run(d-1)"},
-                             {.kind = STEP_STOP}};
+    const struct step s[] = {
+        CMD("c1", "d-1", "g1"),
+        {.kind = STEP_CMD, .hcid = "c2", .deployment = "d-2", .group = "g1", .after = "run(d-1)"},
+        {.kind = STEP_STOP}};
     run_script(s, 3);
     expect("PPP", "ack(c1);run(d-1);done(d-1);complete(c1,ok)@0;");
 }

@@ -13,8 +13,8 @@
 #include "parse/spec.h"
 #include "run/result.h"
 
-static char ran[1024];         /* "Event,Event,..." */
-static const char *fail_at;    /* this event fails ... */
+static char ran[1024];          /* "Event,Event,..." */
+static const char *fail_at;     /* this event fails ... */
 static const char *fail_script; /* ... in this script (NULL: not a script error) */
 static char seen_group[128], seen_app[128], seen_reuse[128];
 
@@ -30,7 +30,8 @@ static void fake_execute(const struct executor_opts *o, const char *command,
              spec->reuse_archive_from ? spec->reuse_archive_from : "-");
     bool fail = fail_at && strcmp(fail_at, command) == 0;
     *ret = (struct exec_result){
-        .succeeded = !fail, .error_code = fail ? (fail_script ? 1 : 5) : 0,
+        .succeeded = !fail,
+        .error_code = fail ? (fail_script ? 1 : 5) : 0,
         .script_name = xstrdup(fail && fail_script ? fail_script : ""),
         .message = xstrdup(fail ? "Script at specified location failed with exit code 3" : ""),
         .log = xstrdup(fail ? "[stdout]boom\n" : "")};
@@ -55,8 +56,8 @@ static const char *bundle(void)
 static const char *config(void)
 {
     static char path[4096]; /* test_write's own storage is reused by bundle() */
-    AUTOFREE char *body = xasprintf(":root_dir: %s/root\n:log_dir: %s/log\n", test_tmpdir(),
-                                    test_tmpdir());
+    AUTOFREE char *body =
+        xasprintf(":root_dir: %s/root\n:log_dir: %s/log\n", test_tmpdir(), test_tmpdir());
     snprintf(path, sizeof(path), "%s", test_write("agent.yml", body));
     return path;
 }
@@ -108,15 +109,16 @@ TEST(localrun_default_events_in_order_R208)
     ASSERT_CONTAINS(out_text, "Local deployment successful");
     ASSERT_CONTAINS(out_text, "11 events");
     /* the configuration's root holds the deployment */
-    AUTOFREE char *folder = xasprintf("from within folder %s/root/default-local-deployment-group/d-",
-                                      test_tmpdir());
+    AUTOFREE char *folder =
+        xasprintf("from within folder %s/root/default-local-deployment-group/d-", test_tmpdir());
     ASSERT_CONTAINS(out_text, folder);
 }
 
 TEST(localrun_events_option_and_names_reach_the_run_R207_R209)
 {
-    const char *args[] = {"-l", bundle(), "-t", "directory", "-c", config(), "-e",
-                          "ApplicationStop,DownloadBundle", "-g", "g-1", "-a", "App", NULL};
+    const char *args[] = {
+        "-l", bundle(), "-t", "directory", "-c", config(), "-e", "ApplicationStop,DownloadBundle",
+        "-g", "g-1",    "-a", "App",       NULL};
     ASSERT_EQ(run(args), 0);
     ASSERT_STREQ(ran, "DownloadBundle,ApplicationStop,Install");
     ASSERT_STREQ(seen_group, "g-1");
@@ -157,8 +159,8 @@ TEST(localrun_restart_reuses_the_last_successful_archive_V012)
     struct err e = ERR_INIT;
     ASSERT_OK(mkdir_p(prev, 0755, &e));
     ASSERT_OK(layout_record_last_successful(root, "g-1", prev, &e));
-    const char *args[] = {"-l", bundle(), "-t", "directory", "-c", cfg, "-g", "g-1",
-                          "--restart", NULL};
+    const char *args[] = {"-l", bundle(), "-t",  "directory", "-c",
+                          cfg,  "-g",     "g-1", "--restart", NULL};
     if (run(args) != 0)
         FAILF("exit code not 0; stderr: %s", err_text);
     ASSERT_STREQ(seen_reuse, "d-PREVIOUS1-local");
@@ -167,8 +169,8 @@ TEST(localrun_restart_reuses_the_last_successful_archive_V012)
 
 TEST(localrun_restart_without_a_previous_deployment_fails)
 {
-    const char *args[] = {"-l", bundle(), "-t", "directory", "-c", config(), "-g", "g-new",
-                          "--restart", NULL};
+    const char *args[] = {"-l",     bundle(), "-t",    "directory", "-c",
+                          config(), "-g",     "g-new", "--restart", NULL};
     ASSERT_EQ(run(args), 1);
     ASSERT_STREQ(ran, "");
     ASSERT_CONTAINS(err_text, "ERROR: --restart: deployment group 'g-new' has no successful "
@@ -180,8 +182,8 @@ TEST(localrun_errors_run_nothing_R206)
     const char *usage[] = {"--bogus", NULL};
     ASSERT_EQ(run(usage), 64);
     ASSERT_CONTAINS(err_text, "Run 'codedeploy-local --help' for the options.");
-    const char *bad_order[] = {"-l", bundle(), "-t", "directory", "-c", config(), "-e",
-                               "Install,DownloadBundle", NULL};
+    const char *bad_order[] = {
+        "-l", bundle(), "-t", "directory", "-c", config(), "-e", "Install,DownloadBundle", NULL};
     ASSERT_EQ(run(bad_order), 1);
     ASSERT_CONTAINS(err_text, "ERROR: ");
     ASSERT_CONTAINS(err_text, "before DownloadBundle");
