@@ -38,7 +38,7 @@ static struct {
     uint64_t clock_ms;
     int complete_failures; /* fail this many completions first (-1: all) */
     enum commands_status ack_status;
-    const char *block_dep;       /* this deployment's run waits until ... */
+    const char *block_dep;       /* this deployment's run ("*": every run) waits until ... */
     const char *block_run_until; /* ... the workers' log holds this */
     bool run_until_stop;         /* a run waits until the agent is stopping */
 } F = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -160,7 +160,8 @@ static void fake_execute(const struct executor_opts *o, const char *command,
     (void)command;
     pthread_mutex_lock(&F.mu);
     WORK("run(%s);", spec->deployment_id);
-    if (F.block_dep && strcmp(F.block_dep, spec->deployment_id) == 0)
+    if (F.block_dep &&
+        (strcmp(F.block_dep, "*") == 0 || strcmp(F.block_dep, spec->deployment_id) == 0))
         wait_for_locked(F.block_run_until);
     pthread_mutex_unlock(&F.mu);
     if (F.run_until_stop && !stop_wait_ms(daemon_sig_stop(), 20000))
@@ -357,6 +358,30 @@ TEST(daemon_one_command_at_a_time_per_group_R072)
     ASSERT_TRUE(strstr(F.work_log, "run(d-3)") < done1);
     ASSERT_EQ(count(F.work_log, "complete("), 3);
     teardown();
+}
+
+TEST(daemon_defers_a_command_while_every_slot_is_busy)
+{
+    setup(0);
+    /* DAEMON_MAX_WORKERS commands run until the loop has polled one more and paused */
+    static char ids[DAEMON_MAX_WORKERS + 1][2][16];
+    struct step s[DAEMON_MAX_WORKERS + 1];
+    char pattern[DAEMON_MAX_WORKERS + 4];
+    for (int i = 0; i <= DAEMON_MAX_WORKERS; i++) {
+        snprintf(ids[i][0], sizeof(ids[i][0]), "c%d", i);
+        snprintf(ids[i][1], sizeof(ids[i][1]), "d-%d", i);
+        s[i] = (struct step){
+            .kind = STEP_CMD, .hcid = ids[i][0], .deployment = ids[i][1], .group = ids[i][1]};
+        pattern[i] = 'P';
+    }
+    snprintf(pattern + DAEMON_MAX_WORKERS + 1, 3, "I");
+    F.block_dep = "*";
+    F.block_run_until = pattern;
+    run_script(s, DAEMON_MAX_WORKERS + 1);
+    ASSERT_EQ(count(F.work_log, "complete("), DAEMON_MAX_WORKERS);
+    ASSERT_EQ(count(F.work_log, "ack(c16)"), 0);
+    AUTOFREE char *want = xasprintf("%sPI", pattern); /* then the end of the script */
+    expect(want, NULL);
 }
 
 TEST(daemon_failed_polls_back_off_R065)
