@@ -130,13 +130,13 @@ static void interp_hint(const char *folder, const char *script, char *out, size_
     snprintf(out, outsz, "; hint: %s", msg);
 }
 
-static int run_events(const struct deploy_spec *spec, char **events, size_t n,
-                      struct executor_opts *eo, const char *folder, struct display *disp)
+static int run_events(const struct localrun_ops *ops, const struct deploy_spec *spec, char **events,
+                      size_t n, struct executor_opts *eo, const char *folder, struct display *disp)
 {
     uint64_t t0 = now_ms();
     for (size_t i = 0; i < n; i++) {
         struct exec_result res;
-        executor_run(eo, events[i], spec, &res);
+        ops->execute(eo, events[i], spec, &res);
         double secs = (double)(now_ms() - disp->event_start_ms) / 1000.0;
         if (res.succeeded) {
             printf("    %s%s%s %s (%.1f s)%s%s%s\n", col(disp, "\033[32m"), "ok",
@@ -244,7 +244,8 @@ static int restart_source(const char *root_dir, const char *group_id, char **ret
     return 0;
 }
 
-static int deploy(const struct local_opts *o, const struct local_bundle *b)
+static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
+                  const struct local_bundle *b)
 {
     struct config cfg;
     struct err e = ERR_INIT;
@@ -313,7 +314,7 @@ static int deploy(const struct local_opts *o, const struct local_bundle *b)
     eo.hookenv = env;
     eo.progress = on_progress;
     eo.progress_arg = &disp;
-    rc = run_events(spec, events, n, &eo, folder, &disp);
+    rc = run_events(ops, spec, events, n, &eo, folder, &disp);
     goto out;
 fail:
     fprintf(stderr, "ERROR: %s\n", e.msg);
@@ -331,7 +332,14 @@ out:
     return rc;
 }
 
+static const struct localrun_ops localrun_ops_real = {.execute = executor_run};
+
 int localrun_main(int argc, char **argv)
+{
+    return localrun_run(argc, argv, &localrun_ops_real);
+}
+
+int localrun_run(int argc, char **argv, const struct localrun_ops *ops)
 {
     struct local_opts o;
     struct err e = ERR_INIT;
@@ -352,7 +360,7 @@ int localrun_main(int argc, char **argv)
             fprintf(stderr, "ERROR: %s\n", e.msg);
             rc = 1;
         } else {
-            rc = o.validate_only ? validate_bundle(&o, &b) : deploy(&o, &b);
+            rc = o.validate_only ? validate_bundle(&o, &b) : deploy(ops, &o, &b);
         }
         local_bundle_done(&b);
     }

@@ -21,8 +21,32 @@
 #include "run/executor.h"
 
 struct config;
+struct daemon;
+struct deploy_spec;
 struct hookenv;
 struct wirelog;
+
+/* What the daemon's logic calls outside itself: the Commands service, the executor, the clock and
+ * its waits.  daemon_run uses daemon_ops_real; unit tests pass fakes to the same loop. */
+struct daemon_ops {
+    int (*poll)(struct commands_client *c, const char *host_identifier, struct host_command **ret,
+                struct err *err);
+    /* GetDeploymentSpecification, its envelope opened and the specification parsed */
+    int (*get_spec)(struct daemon *d, struct commands_client *c, const struct host_command *hc,
+                    struct deploy_spec **ret, struct err *err);
+    int (*ack)(struct commands_client *c, const char *hcid, bool is_noop,
+               enum commands_status *ret_status, struct err *err);
+    int (*complete)(struct commands_client *c, const char *hcid, bool succeeded,
+                    const char *diag_json, struct err *err);
+    void (*execute)(const struct executor_opts *o, const char *command,
+                    const struct deploy_spec *spec, struct exec_result *ret);
+    uint64_t (*now)(void); /* monotonic ms */
+    /* Wait ms or until s is requested; true when it was. */
+    bool (*wait)(const struct stop *s, uint64_t ms);
+    /* The pause between polls: daemon_loop_sleep. */
+    void (*idle)(struct daemon *d, uint64_t ms);
+};
+extern const struct daemon_ops daemon_ops_real;
 
 struct inflight {
     char *hcid;      /* owned */
@@ -32,6 +56,7 @@ struct inflight {
 
 struct daemon {
     const struct config *cfg;
+    const struct daemon_ops *ops; /* static */
     struct identity id;
     struct endpoint_commands ep;
     char *agent_version;      /* owned */
@@ -70,6 +95,19 @@ struct worker {
     struct host_command *hc; /* owned */
     int slot;                /* its alive slot */
 };
+
+/* The loop's parts, for daemon_run and unit tests.  daemon_recover: R-076, fail the command of
+ * the newest tracking file (code 7) and remove the files once reported.  daemon_poll_loop: poll
+ * and dispatch until daemon_sig_stop() is requested (R-065, R-068, V-029..V-031); workers may
+ * still run when it returns.  daemon_loop_sleep: sleep up to ms, ending early at a stop or when
+ * a worker finished (d->wake). */
+void daemon_recover(struct daemon *d);
+void daemon_poll_loop(struct daemon *d);
+void daemon_loop_sleep(struct daemon *d, uint64_t ms);
+/* SIGTERM/SIGINT/SIGQUIT's stop, and the stop that ends running hooks (R-078); daemon_run
+ * initialises them. */
+struct stop *daemon_sig_stop(void);
+struct stop *daemon_kill_hooks(void);
 
 /* The main thread made progress; its next step may take up to extra_ms more than usual. */
 void daemon_loop_checkin(struct daemon *d, uint64_t extra_ms);

@@ -190,36 +190,37 @@ static void group_claim(struct daemon *d, const struct worker *w, const char *hc
 
 /* ---- completion (R-059, R-067, R-071) ---- */
 
-static void complete(struct commands_client *c, const char *hcid, bool ok, const char *diag)
+static void complete(const struct daemon *d, struct commands_client *c, const char *hcid, bool ok,
+                     const char *diag)
 {
-    uint64_t t0 = now_ms();
+    uint64_t t0 = d->ops->now();
     unsigned n = 0;
     for (;;) {
         struct err err = ERR_INIT;
-        int r = commands_complete(c, hcid, ok, diag, &err);
+        int r = d->ops->complete(c, hcid, ok, diag, &err);
         log_call(c, ok ? "CommandStatus: Succeeded" : "CommandStatus: Failed");
         if (r == 0)
             return;
         n = n < 10 ? n + 1 : 10;
         unsigned wait = daemon_backoff_s(n);
-        if (now_ms() - t0 >= (uint64_t)DAEMON_COMPLETE_RETRY_MIN_S * 1000) {
+        if (d->ops->now() - t0 >= (uint64_t)DAEMON_COMPLETE_RETRY_MIN_S * 1000) {
             log_err(LOG_PRIO_ERR, &err, "PutHostCommandComplete failed for %u s, giving up",
                     DAEMON_COMPLETE_RETRY_MIN_S);
             return;
         }
         log_err(LOG_PRIO_WARNING, &err, "PutHostCommandComplete failed, retrying in %us", wait);
-        if (stop_wait_ms(&kill_hooks, (uint64_t)wait * 1000))
+        if (d->ops->wait(&kill_hooks, (uint64_t)wait * 1000))
             return;
     }
 }
 
-static void fail_command(struct commands_client *c, const char *hcid,
+static void fail_command(const struct daemon *d, struct commands_client *c, const char *hcid,
                          const struct err *e)
 {
     log_err(LOG_PRIO_ERR, e, "Command failed");
     AUTOFREE char *diag = diag_payload(err_diag_code(e) ? err_diag_code(e) : ERR_UNKNOWN, "",
                                        e->msg, "", 0, 0);
-    complete(c, hcid, false, diag);
+    complete(d, c, hcid, false, diag);
 }
 
 /* ---- one command (R-070) ---- */
@@ -287,9 +288,9 @@ static void run_command(struct worker *w, struct commands_client *c)
     enum commands_status st = COMMANDS_STATUS_NONE;
     struct exec_result res;
     char *diag = NULL;
-    if (fetch_spec(d, c, hc, &spec, &err) < 0) {
+    if (d->ops->get_spec(d, c, hc, &spec, &err) < 0) {
         log_info("Received command %s", hc->command_name);
-        fail_command(c, hcid, &err);
+        fail_command(d, c, hcid, &err);
         return;
     }
     log_info("Received command %s for deployment %s", hc->command_name, spec->deployment_id);
@@ -299,7 +300,7 @@ static void run_command(struct worker *w, struct commands_client *c)
     lock = grouplock_acquire(d->cfg->root_dir, spec->deployment_group_id, -1, &kill_hooks, &err);
     alive_checkin(d->alive, w->slot, DAEMON_STEP_BUDGET_S * 1000ULL);
     if (lock < 0) {
-        fail_command(c, hcid, &err);
+        fail_command(d, c, hcid, &err);
         goto out;
     }
     if (stop_requested(&sig_stop)) {
@@ -316,11 +317,11 @@ static void run_command(struct worker *w, struct commands_client *c)
         err_clear(&err);
         noop = false;
     }
-    if (commands_ack(c, hcid, noop, &st, &err) < 0) {
+    if (d->ops->ack(c, hcid, noop, &st, &err) < 0) {
         log_call(c, noop ? "IsCommandNoop: true" : "IsCommandNoop: false");
         /* every error after the command was received ends in one Failed completion. */
         err_prefix(&err, "PutHostCommandAcknowledgement");
-        fail_command(c, hcid, &err);
+        fail_command(d, c, hcid, &err);
         goto out;
     }
     log_call(c, noop ? "IsCommandNoop: true" : "IsCommandNoop: false");
@@ -329,7 +330,7 @@ static void run_command(struct worker *w, struct commands_client *c)
     if (st == COMMANDS_STATUS_FAILED) {
         if (noop) {
             diag = diag_payload(0, "", DIAG_NOOP_MESSAGE, "", 0, 0);
-            complete(c, hcid, true, diag);
+            complete(d, c, hcid, true, diag);
         }
         goto out;
     }
@@ -337,7 +338,7 @@ static void run_command(struct worker *w, struct commands_client *c)
         log_err(LOG_PRIO_WARNING, &err, "Restart recovery will not know about this command");
         err_clear(&err);
     }
-    executor_run(&eo, hc->command_name, spec, &res);
+    d->ops->execute(&eo, hc->command_name, spec, &res);
     if (stop_requested(&kill_hooks) && !res.succeeded) {
         /* Forced shutdown: leave the tracking file for the next start to report. */
         log_warn("%s was stopped by the agent shutdown; it will be reported as failed at the next "
@@ -347,7 +348,7 @@ static void run_command(struct worker *w, struct commands_client *c)
     }
     tracking_remove(d->tracking_dir, spec->deployment_id);
     diag = executor_diag_json(&res);
-    complete(c, hcid, res.succeeded, diag);
+    complete(d, c, hcid, res.succeeded, diag);
     daemon_status_set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
     exec_result_done(&res);
 out:
@@ -381,7 +382,7 @@ static void *worker_main(void *arg)
 
 /* ---- restart recovery (R-076, V-034) ---- */
 
-static void recover(struct daemon *d)
+void daemon_recover(struct daemon *d)
 {
     char *dep = NULL, *hcid = NULL;
     (void)tracking_newest(d->tracking_dir, &dep, &hcid, NULL);
@@ -394,7 +395,7 @@ static void recover(struct daemon *d)
                                        "agent restart.", "", 0, 0);
     struct err err = ERR_INIT;
     daemon_loop_checkin(d, poll_call_budget_ms(d));
-    int r = commands_complete(d->poll_client, hcid, false, diag, &err);
+    int r = d->ops->complete(d->poll_client, hcid, false, diag, &err);
     log_call(d->poll_client, "CommandStatus: Failed");
     if (r < 0) {
         /* Keep the files so the next start reports the command instead of losing it. */
@@ -413,7 +414,7 @@ static void recover(struct daemon *d)
 /* ---- the poll loop (R-068, V-029..V-031) ---- */
 
 /* Sleep up to ms, waking early on stop or when a worker finished. */
-static void loop_sleep(struct daemon *d, uint64_t ms)
+void daemon_loop_sleep(struct daemon *d, uint64_t ms)
 {
     uint64_t deadline = now_ms() + ms;
     pthread_mutex_lock(&d->mu);
@@ -511,16 +512,16 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     return true;
 }
 
-static void poll_loop(struct daemon *d)
+void daemon_poll_loop(struct daemon *d)
 {
     unsigned errors = 0, dedup_skips = 0;
     uint64_t interval_ms = (uint64_t)d->cfg->wait_between_runs * 1000;
     while (!stop_requested(&sig_stop)) {
-        uint64_t t0 = now_ms();
+        uint64_t t0 = d->ops->now();
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
         daemon_loop_checkin(d, poll_call_budget_ms(d));
-        int r = commands_poll(d->poll_client, d->id.host_identifier, &hc, &err);
+        int r = d->ops->poll(d->poll_client, d->id.host_identifier, &hc, &err);
         daemon_loop_checkin(d, 0);
         if (stop_requested(&sig_stop)) {
             host_command_free(hc);
@@ -538,7 +539,7 @@ static void poll_loop(struct daemon *d)
         }
         if (r < 0) {
             errors = errors < 10 ? errors + 1 : 10;
-            uint64_t elapsed_s = (now_ms() - t0 + 999) / 1000;
+            uint64_t elapsed_s = (d->ops->now() - t0 + 999) / 1000;
             uint64_t b = daemon_backoff_s(errors);
             uint64_t wait = b > elapsed_s ? b - elapsed_s : 0;
             const struct commands_call_info *ci = commands_last_call(d->poll_client);
@@ -550,7 +551,7 @@ static void poll_loop(struct daemon *d)
             daemon_status_publish(d);
             /* the backoff comes in addition to :wait_between_runs:. */
             daemon_loop_checkin(d, wait * 1000 + interval_ms);
-            (void)stop_wait_ms(&sig_stop, wait * 1000 + interval_ms);
+            (void)d->ops->wait(&sig_stop, wait * 1000 + interval_ms);
             continue;
         }
         if (errors) {
@@ -561,12 +562,33 @@ static void poll_loop(struct daemon *d)
             daemon_status_publish(d);
         }
         if (!hc) {
-            loop_sleep(d, interval_ms);
+            d->ops->idle(d, interval_ms);
             continue;
         }
         if (!dispatch(d, hc, &dedup_skips))
-            loop_sleep(d, interval_ms);
+            d->ops->idle(d, interval_ms);
     }
+}
+
+const struct daemon_ops daemon_ops_real = {
+    .poll = commands_poll,
+    .get_spec = fetch_spec,
+    .ack = commands_ack,
+    .complete = commands_complete,
+    .execute = executor_run,
+    .now = now_ms,
+    .wait = stop_wait_ms,
+    .idle = daemon_loop_sleep,
+};
+
+struct stop *daemon_sig_stop(void)
+{
+    return &sig_stop;
+}
+
+struct stop *daemon_kill_hooks(void)
+{
+    return &kill_hooks;
 }
 
 /* ---- start-up and shutdown ---- */
@@ -714,6 +736,7 @@ int daemon_run(const struct config *cfg, struct err *err)
     struct daemon d;
     memset(&d, 0, sizeof(d));
     d.cfg = cfg;
+    d.ops = &daemon_ops_real;
     pthread_mutex_init(&d.mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
@@ -737,14 +760,14 @@ int daemon_run(const struct config *cfg, struct err *err)
     bool have_wd = daemon_watchdog_start(&d, &wd);
     int rc = setup(&d, err);
     if (rc == 0) {
-        recover(&d);
+        daemon_recover(&d);
         sd_notify_ready();
         log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
         pthread_mutex_lock(&d.mu);
         d.started = true;
         pthread_mutex_unlock(&d.mu);
         daemon_status_publish(&d);
-        poll_loop(&d);
+        daemon_poll_loop(&d);
         sd_notify_stopping();
         pthread_mutex_lock(&d.mu);
         d.stopping = true;

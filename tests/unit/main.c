@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+
 #define MAX_TESTS 2048
 
 struct test_entry {
@@ -63,6 +65,18 @@ const char *test_write(const char *rel, const char *content)
     fputs(content, f);
     fclose(f);
     return writebuf;
+}
+
+char *test_read(const char *path)
+{
+    char *s = NULL;
+    size_t n = 0;
+    struct err e = ERR_INIT;
+    if (read_file(path, 1 << 20, &s, &n, &e) < 0) {
+        fprintf(stderr, "  test_read %s: %s\n", path, e.msg);
+        test_fail_exit();
+    }
+    return s;
 }
 
 void test_fail_exit(void)

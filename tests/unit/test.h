@@ -21,6 +21,8 @@ const char *test_tmpdir(void);
 const char *test_src_path(const char *rel);
 /* Write a file under the test's tmpdir (or absolute path); returns its path (static storage). */
 const char *test_write(const char *rel, const char *content);
+/* A file's contents, NUL-terminated, at most 1 MiB (caller frees); fails the test if unreadable. */
+char *test_read(const char *path);
 void test_fail_exit(void) __attribute__((noreturn));
 
 #define TEST(name)                                                                                 \
