@@ -147,3 +147,6 @@ dist:
 rpm:
 	@sh scripts/deps.sh rpm >&2
 	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)
+
+# Fuzzing (tests/fuzz), ThreadSanitizer and soak runs: the continuous proofs of issue 11.
+include tests/fuzz/fuzz.mk
