@@ -1,6 +1,7 @@
 # cdagent: one non-recursive Makefile (see README).
 #   make            build build/codedeploy-agent and build/codedeploy-local
-#   make check      install missing deps, then unit tests, sanitizer unit tests, end-to-end tests
+#   make check      install missing deps, then unit tests, sanitizer unit tests, end-to-end tests,
+#                   ThreadSanitizer runs, a 20-deployment soak and 10 s of each fuzz target
 #   make demo       deploy examples/sample-app locally (see README)
 VERSION   := 0.1.0
 PREFIX    ?= /usr
@@ -79,8 +80,10 @@ tools: $(TOOLS)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
 	@rm -rf $(B)/results
-	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san || true
-	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e || true
+	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san \
+		tsan-build fuzz-build || true
+	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e check-tsan \
+		check-soak-smoke fuzz FUZZ_SECONDS=10 || true
 	@sh scripts/summary.sh $(B)/results
 
 check-unit: $(B)/unit-tests
@@ -149,4 +152,4 @@ rpm:
 	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)
 
 # Fuzzing (tests/fuzz), ThreadSanitizer and soak runs: the continuous proofs of issue 11.
-include tests/fuzz/fuzz.mk
+include tests/fuzz/fuzz.mk tests/tsan/tsan.mk tests/soak/soak.mk
