@@ -466,34 +466,43 @@ void sha256_hex(const void *data, size_t len, char out[65])
     hex_encode(md, 32, out);
 }
 
-static int file_digest_hex(const char *path, const EVP_MD *md, char *out, struct err *err)
+int file_read_chunks(const char *path, file_chunk_fn fn, void *arg, struct err *err)
 {
     AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_sys(err, "read '%s'", path);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        oom(0);
-    EVP_DigestInit_ex(ctx, md, NULL);
     char chunk[65536];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            EVP_MD_CTX_free(ctx);
+        if (n < 0)
             return err_sys(err, "read '%s'", path);
-        }
         if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx, chunk, (size_t)n);
+            return 0;
+        fn(arg, chunk, (size_t)n);
     }
+}
+
+static void digest_chunk(void *arg, const void *data, size_t len)
+{
+    EVP_DigestUpdate(arg, data, len);
+}
+
+static int file_digest_hex(const char *path, const EVP_MD *md, char *out, struct err *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        oom(0);
+    EVP_DigestInit_ex(ctx, md, NULL);
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
+    int r = file_read_chunks(path, digest_chunk, ctx, err);
     EVP_DigestFinal_ex(ctx, dig, &dlen);
     EVP_MD_CTX_free(ctx);
-    hex_encode(dig, dlen, out);
-    return 0;
+    if (r == 0)
+        hex_encode(dig, dlen, out);
+    return r;
 }
 
 int file_md5_hex(const char *path, char out[33], struct err *err)

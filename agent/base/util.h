@@ -108,5 +108,8 @@ void sha256_hex(const void *data, size_t len, char out[65]);
 /* MD5 / SHA-256 of a file's content as lower-case hex (out: 33 or 65 bytes). */
 int file_md5_hex(const char *path, char out[33], struct err *err);
 int file_sha256_hex(const char *path, char out[65], struct err *err);
+/* Feed the content of path to fn in chunks; ERR_SYSTEM when it cannot be opened or read. */
+typedef void (*file_chunk_fn)(void *arg, const void *data, size_t len);
+int file_read_chunks(const char *path, file_chunk_fn fn, void *arg, struct err *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,11 @@
 #include <unistd.h>
 
 #include "aws/creds.h"
-#include "net/endpoint.h"
+#include "base/checksum.h"
 #include "base/log.h"
-#include "net/sigv4.h"
 #include "base/util.h"
+#include "net/endpoint.h"
+#include "net/sigv4.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -74,6 +76,42 @@ static bool etag_is_md5(const char *etag)
         if (!isxdigit((unsigned char)*p))
             return false;
     return true;
+}
+
+int bundle_parse_content_range(const char *value, uint64_t *ret_start, uint64_t *ret_end,
+                               uint64_t *ret_total)
+{
+    /* "bytes <start>-<end>/<total>"; "*" for an unknown total is of no use to a resume. */
+    if (!value || strncmp(value, "bytes ", 6) != 0)
+        return -1;
+    const char *p = value + 6;
+    char *end = NULL;
+    uint64_t v[3];
+    const char seps[3] = {'-', '/', '\0'};
+    for (int i = 0; i < 3; i++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        errno = 0;
+        unsigned long long x = strtoull(p, &end, 10);
+        if (errno || *end != seps[i])
+            return -1;
+        v[i] = x;
+        p = end + 1;
+    }
+    if (v[0] > v[1] || v[1] >= v[2])
+        return -1;
+    *ret_start = v[0];
+    *ret_end = v[1];
+    *ret_total = v[2];
+    return 0;
+}
+
+/* SSE-KMS and SSE-C objects have ETags that are not the MD5 of their content. */
+static bool sse_hides_md5(const struct http_headers *h)
+{
+    const char *sse = http_headers_get(h, "x-amz-server-side-encryption");
+    return (sse && str_has_prefix(sse, "aws:kms")) ||
+           http_headers_get(h, "x-amz-server-side-encryption-customer-algorithm");
 }
 
 /* Text of the first <tag>...</tag> in xml with the five predefined entities decoded. */
@@ -168,16 +206,30 @@ int bundle_s3_error(struct err *err, const char *bucket, const char *key, long s
 
 /* ---- S3 ---- */
 
+/* What one attempt came to. */
+enum s3_step { S3_DONE, S3_AGAIN, S3_AGAIN_FREE, S3_FAILED };
+
 struct s3_ctx {
-    const struct bundle_s3_source *src;
-    const struct bundle_s3_opts *o;
-    char *region;                    /* owned; may change once */
-    struct endpoint_s3_object obj;   /* owned */
-    long clock_offset_sec;           /* */
+    const struct bundle_s3_source *src; /* borrowed */
+    const struct bundle_s3_opts *o;     /* borrowed */
+    const char *tmp;                    /* borrowed; the .part file */
+    char *region;                       /* owned; may change once */
+    struct endpoint_s3_object obj;      /* owned */
+    long clock_offset_sec;              /* */
     int fd;
-    uint64_t have;                   /* bytes in the .part file when this request started */
-    uint64_t total;                  /* object size once known, else 0 */
+    uint64_t have;                      /* bytes of the object in .part when this request started */
     uint64_t start_usec;
+    char *want_etag;                    /* owned; the spec's ETag unquoted, NULL when none */
+    /* The object being fetched, learnt from the response that delivered its first bytes; every
+     * later response must be the same object or the download starts over. */
+    char *etag;                         /* owned; NULL: unknown, so no resume is possible */
+    char *version;                      /* owned */
+    uint64_t total;                     /* object size, 0 unknown */
+    bool kms;                           /* the ETag is not the MD5 of the content */
+    int cks_alg;                        /* enum checksum_alg of cks_value, -1 for none */
+    char *cks_value;                    /* owned; x-amz-checksum-* of the whole object */
+    struct err refused;                 /* why s3_begin refused a response */
+    bool refused_fatal;                 /* ... and whether starting over cannot help */
 };
 
 static void s3_progress(void *arg, uint64_t done, uint64_t total)
@@ -207,35 +259,162 @@ static int s3_resolve(struct s3_ctx *c, struct err *err)
     return 0;
 }
 
+static uint64_t s3_max_bytes(const struct s3_ctx *c)
+{
+    return c->o->max_bytes ? c->o->max_bytes : BUNDLE_MAX_BYTES_DEFAULT;
+}
+
+/* Forget the object and its bytes: the next request starts from byte 0 without If-Match. */
+static int s3_start_over(struct s3_ctx *c, struct err *err)
+{
+    free(c->etag);
+    free(c->version);
+    free(c->cks_value);
+    c->etag = c->version = c->cks_value = NULL;
+    c->cks_alg = -1;
+    c->total = 0;
+    c->kms = false;
+    c->have = 0;
+    if (ftruncate(c->fd, 0) < 0 || lseek(c->fd, 0, SEEK_SET) < 0)
+        return err_sys(err, "S3 GetObject s3://%s/%s: truncate '%s'", c->src->bucket,
+                       c->src->key, c->tmp);
+    return 0;
+}
+
+static int s3_refuse(struct s3_ctx *c, bool fatal, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s3_refuse(struct s3_ctx *c, bool fatal, int code, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    c->refused_fatal = fatal;
+    return err_set(&c->refused, code, "S3 GetObject s3://%s/%s: %s", c->src->bucket, c->src->key,
+                   why);
+}
+
+static int s3_check_size(struct s3_ctx *c, uint64_t total)
+{
+    if (total <= s3_max_bytes(c))
+        return 0;
+    return s3_refuse(c, true, ERR_LIMIT, "object of %" PRIu64 " bytes is larger than the limit "
+                     "of %" PRIu64 " bytes", total, s3_max_bytes(c));
+}
+
+/* A 200 is the whole object: adopt it as the object being fetched, from byte 0. */
+static int s3_begin_whole(struct s3_ctx *c, const struct http_headers *h, const char *etag)
+{
+    struct err e = ERR_INIT;
+    if (s3_start_over(c, &e) < 0)
+        return s3_refuse(c, true, e.code, "%s", e.msg);
+    const char *cl = http_headers_get(h, "Content-Length");
+    uint64_t total = 0;
+    if (cl && parse_uint(cl, 0, UINT64_MAX, &total, NULL) < 0)
+        return s3_refuse(c, false, ERR_HTTP, "bad Content-Length '%s'", cl);
+    if (s3_check_size(c, total) < 0)
+        return -1;
+    c->total = total;
+    c->etag = etag ? xstrdup(etag) : NULL;
+    const char *vid = http_headers_get(h, "x-amz-version-id");
+    c->version = vid ? xstrdup(vid) : NULL;
+    c->kms = sse_hides_md5(h);
+    for (int a = 0; a < CHECKSUM_ALG_COUNT && c->cks_alg < 0; a++) {
+        const char *v = http_headers_get(h, checksum_alg_header((enum checksum_alg)a));
+        if (v && *v) {
+            c->cks_alg = a;
+            c->cks_value = xstrdup(v);
+        }
+    }
+    return 0;
+}
+
+/* A 206 must continue the same object exactly where our bytes end. */
+static int s3_begin_part(struct s3_ctx *c, const struct http_headers *h, const char *etag)
+{
+    if (c->have == 0 || !c->etag)
+        return s3_refuse(c, false, ERR_HTTP, "206 Partial Content to a request without Range");
+    if (!etag || !str_eq(etag, c->etag))
+        return s3_refuse(c, false, ERR_HTTP, "resume at byte %" PRIu64 " answered from another "
+                         "object (ETag %s, expected %s)", c->have, etag ? etag : "none", c->etag);
+    const char *cr = http_headers_get(h, "Content-Range");
+    uint64_t start = 0, end = 0, total = 0;
+    if (bundle_parse_content_range(cr, &start, &end, &total) < 0 || start != c->have ||
+        end + 1 != total || (c->total && total != c->total))
+        return s3_refuse(c, false, ERR_HTTP, "resume at byte %" PRIu64 " of %" PRIu64
+                         " answered with Content-Range '%s'", c->have, c->total, cr ? cr : "");
+    const char *cl = http_headers_get(h, "Content-Length");
+    uint64_t len = 0;
+    if (cl && (parse_uint(cl, 0, UINT64_MAX, &len, NULL) < 0 || len != end - start + 1))
+        return s3_refuse(c, false, ERR_HTTP, "Content-Length '%s' does not match Content-Range "
+                         "'%s'", cl, cr);
+    if (s3_check_size(c, total) < 0)
+        return -1;
+    c->total = total;
+    return 0;
+}
+
+/* http begin hook: vet a 2xx before its body touches the .part file. */
+static int s3_begin(void *arg, long status, const struct http_headers *h)
+{
+    struct s3_ctx *c = arg;
+    AUTOFREE char *etag = bundle_etag_unquote(http_headers_get(h, "ETag"));
+    if (c->want_etag && etag && !str_eq(c->want_etag, etag))
+        return s3_refuse(c, true, ERR_SIGNATURE, "Expected deployment artifact bundle etag %s "
+                         "but was actually %s", c->want_etag, etag);
+    if (status == 200)
+        return s3_begin_whole(c, h, etag);
+    if (status == 206)
+        return s3_begin_part(c, h, etag);
+    return s3_refuse(c, true, ERR_HTTP, "unexpected status %ld", status);
+}
+
+static void s3_answer_init(struct http_response *resp)
+{
+    resp->status = 0;
+    http_headers_init(&resp->headers);
+    buf_init(&resp->body, 1);
+    resp->bytes_streamed = 0;
+}
+
+/* The headers of one GetObject (or HEAD) before signing; Range and If-Match on resumes. */
+static void s3_headers(const struct s3_ctx *c, const char *method, struct http_headers *h)
+{
+    http_headers_init(h);
+    http_headers_add(h, "Host", c->obj.host);
+    bool get = str_eq(method, "GET");
+    if (get) {
+        /* Ask for S3's additional checksums of the object (verified in s3_verify). */
+        http_headers_add(h, "x-amz-checksum-mode", "ENABLED");
+    }
+    if (get && c->have > 0) {
+        char range[64];
+        (void)snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", c->have);
+        http_headers_add(h, "Range", range);
+    }
+    const char *im = get ? (c->want_etag ? c->want_etag : c->etag) : NULL;
+    if (im) {
+        AUTOFREE char *q = xasprintf("\"%s\"", im);
+        http_headers_add(h, "If-Match", q);
+    }
+}
+
 /*
- * One signed request.  method GET streams a 2xx body to c->fd at offset c->have (Range when
- * c->have > 0); HEAD has no body.  if_match (unquoted) adds If-Match.  Returns http_request's
- * result; resp must be released by the caller.
+ * One signed request.  GET streams a vetted 2xx body (s3_begin) to c->fd; HEAD has no body.
+ * Returns http_request's result; resp must be released by the caller.
  */
-static int s3_send(struct s3_ctx *c, const char *method, const char *if_match,
-                   struct http_response *resp, struct err *err)
+static int s3_send(struct s3_ctx *c, const char *method, struct http_response *resp,
+                   struct err *err)
 {
     struct creds cr = {0};
     if (creds_get(c->o->creds, &cr, err) < 0) {
-        resp->status = 0;
-        http_headers_init(&resp->headers);
-        buf_init(&resp->body, 1);
-        resp->bytes_streamed = 0;
+        s3_answer_init(resp);
         err_prefix(err, "S3 GetObject s3://%s/%s", c->src->bucket, c->src->key);
         return -1;
     }
     struct http_headers h;
-    http_headers_init(&h);
-    http_headers_add(&h, "Host", c->obj.host);
-    if (c->have > 0 && str_eq(method, "GET")) {
-        char range[64];
-        (void)snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", c->have);
-        http_headers_add(&h, "Range", range);
-    }
-    if (if_match) {
-        AUTOFREE char *q = xasprintf("\"%s\"", if_match);
-        http_headers_add(&h, "If-Match", q);
-    }
+    s3_headers(c, method, &h);
     struct sigv4_creds sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
     struct sigv4_params sp = {
         .region = c->region,
@@ -247,22 +426,21 @@ static int s3_send(struct s3_ctx *c, const char *method, const char *if_match,
     creds_done(&cr);
     if (r < 0) {
         http_headers_done(&h);
-        resp->status = 0;
-        http_headers_init(&resp->headers);
-        buf_init(&resp->body, 1);
-        resp->bytes_streamed = 0;
+        s3_answer_init(resp);
         err_prefix(err, "S3 GetObject s3://%s/%s: sign", c->src->bucket, c->src->key);
         return -1;
     }
-    uint64_t max = c->o->max_bytes ? c->o->max_bytes : BUNDLE_MAX_BYTES_DEFAULT;
+    bool get = str_eq(method, "GET");
     struct http_request req = {
         .method = method,
         .url = c->obj.url,
         .headers = &h,
-        .max_response = (size_t)(max > c->have ? max - c->have : 1),
-        .out_fd = str_eq(method, "GET") ? c->fd : -1,
+        .max_response = (size_t)s3_max_bytes(c),
+        .out_fd = get ? c->fd : -1,
         .progress = s3_progress,
         .progress_arg = c,
+        .begin = get ? s3_begin : NULL,
+        .begin_arg = c,
     };
     r = http_request(c->o->http, &req, resp, err);
     http_headers_done(&h);
@@ -274,53 +452,17 @@ static char *s3_actual_etag(struct s3_ctx *c)
 {
     struct http_response resp;
     struct err e = ERR_INIT;
-    uint64_t have = c->have;
-    c->have = 0;
     char *etag = NULL;
-    if (s3_send(c, "HEAD", NULL, &resp, &e) == 0 && resp.status == 200)
+    if (s3_send(c, "HEAD", &resp, &e) == 0 && resp.status == 200)
         etag = bundle_etag_unquote(http_headers_get(&resp.headers, "ETag"));
     http_response_done(&resp);
-    c->have = have;
     return etag;
-}
-
-/* Total object size from a 200 (Content-Length) or 206 (Content-Range ".../total"). */
-static int s3_sizes(struct s3_ctx *c, const struct http_response *resp, uint64_t *ret_total,
-                    struct err *err)
-{
-    const char *cl = http_headers_get(&resp->headers, "Content-Length");
-    uint64_t len = 0;
-    if (cl && parse_uint(cl, 0, UINT64_MAX, &len, NULL) < 0)
-        return err_set(err, ERR_HTTP, "S3 GetObject s3://%s/%s: bad Content-Length '%s'",
-                       c->src->bucket, c->src->key, cl);
-    if (resp->status == 200) {
-        *ret_total = cl ? len : 0;
-        return 0;
-    }
-    const char *cr = http_headers_get(&resp->headers, "Content-Range");
-    uint64_t start = 0, end = 0, total = 0;
-    if (!cr || sscanf(cr, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64, &start, &end, &total) != 3 ||
-        start != c->have || end + 1 != total)
-        return err_set(err, ERR_HTTP,
-                       "S3 GetObject s3://%s/%s: resume at byte %" PRIu64
-                       " answered with Content-Range '%s'",
-                       c->src->bucket, c->src->key, c->have, cr ? cr : "");
-    *ret_total = total;
-    return 0;
 }
 
 static uint64_t file_size(int fd)
 {
     struct stat st;
     return fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
-}
-
-static bool sse_hides_md5(const struct http_response *resp)
-{
-    /* SSE-KMS and SSE-C objects have ETags that are not the MD5 of their content. */
-    const char *sse = http_headers_get(&resp->headers, "x-amz-server-side-encryption");
-    return (sse && str_has_prefix(sse, "aws:kms")) ||
-           http_headers_get(&resp->headers, "x-amz-server-side-encryption-customer-algorithm");
 }
 
 static void transport_hint(struct err *err, const struct s3_ctx *c)
@@ -336,6 +478,235 @@ static void transport_hint(struct err *err, const struct s3_ctx *c)
         (void)snprintf(err->msg + n, sizeof(err->msg) - n, ". Try using s3 endpoint override.");
 }
 
+/* Retry bookkeeping of one download. */
+struct s3_retry {
+    struct err last;     /* why the latest attempt did not finish */
+    bool last_transport; /* ... because no connection could be made (R-114 hint) */
+    bool region_moved;
+    bool skew_fixed;
+};
+
+/*
+ * Where the next request starts: after the bytes already in .part when they belong to a known
+ * object, else from zero.  Sets c->have.
+ */
+static int s3_prepare(struct s3_ctx *c, struct err *err)
+{
+    c->have = c->etag ? file_size(c->fd) : 0;
+    if (ftruncate(c->fd, (off_t)c->have) < 0 || lseek(c->fd, (off_t)c->have, SEEK_SET) < 0)
+        return err_sys(err, "S3 GetObject s3://%s/%s: seek '%s'", c->src->bucket, c->src->key,
+                       c->tmp);
+    if (!c->etag && s3_start_over(c, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* A transport failure or a refused response. */
+static enum s3_step s3_broken(struct s3_ctx *c, struct s3_retry *st, long status,
+                              struct err *err)
+{
+    if (err_is_set(&c->refused)) {
+        err_clear(&st->last);
+        err_set(&st->last, c->refused.code, "%s", c->refused.msg);
+        err_clear(&c->refused);
+        if (c->refused_fatal) {
+            err_set(err, st->last.code, "%s", st->last.msg);
+            return S3_FAILED;
+        }
+        return s3_start_over(c, err) < 0 ? S3_FAILED : S3_AGAIN;
+    }
+    if (!str_has_prefix(st->last.msg, "S3 GetObject"))
+        err_prefix(&st->last, "S3 GetObject s3://%s/%s", c->src->bucket, c->src->key);
+    int code = st->last.code;
+    if (code == ERR_CANCELLED || code == ERR_LIMIT || code == ERR_UNSAFE || code == ERR_AUTH ||
+        code == ERR_CONFIG || code == ERR_SIGNATURE)
+        return S3_FAILED;
+    /* R-114's hint is for a connection that could not be made at all. */
+    st->last_transport = status == 0;
+    return S3_AGAIN; /* network error or broken transfer: resume where the bytes end */
+}
+
+/* A 2xx that s3_begin accepted and that ran to its end. */
+static enum s3_step s3_received(struct s3_ctx *c, struct s3_retry *st, struct err *err)
+{
+    uint64_t size = file_size(c->fd);
+    if (!c->total)
+        c->total = size; /* a 200 without Content-Length that ended cleanly */
+    if (size < c->total) {
+        err_set(&st->last, ERR_HTTP, "S3 GetObject s3://%s/%s: transfer ended at byte %" PRIu64
+                " of %" PRIu64, c->src->bucket, c->src->key, size, c->total);
+        return S3_AGAIN;
+    }
+    if (size > c->total) {
+        err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: received %" PRIu64 " bytes but "
+                "the object has %" PRIu64, c->src->bucket, c->src->key, size, c->total);
+        return S3_FAILED;
+    }
+    return S3_DONE;
+}
+
+/* 412: If-Match failed.  Without a spec ETag the object changed: fetch the new one whole. */
+static enum s3_step s3_precondition_failed(struct s3_ctx *c, struct s3_retry *st,
+                                           struct err *err)
+{
+    AUTOFREE char *actual = s3_actual_etag(c);
+    const char *b = c->src->bucket, *k = c->src->key;
+    if (c->want_etag) {
+        err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: Expected deployment artifact "
+                "bundle etag %s but was actually %s", b, k, c->want_etag,
+                actual ? actual : "unknown");
+        return S3_FAILED;
+    }
+    err_set(&st->last, ERR_HTTP, "S3 GetObject s3://%s/%s: the object changed during the "
+            "download (ETag %s, now %s)", b, k, c->etag ? c->etag : "unknown",
+            actual ? actual : "unknown");
+    return s3_start_over(c, err) < 0 ? S3_FAILED : S3_AGAIN;
+}
+
+/* An S3 error answer: region and clock fixes (free retries), R-064 retries, or the end. */
+static enum s3_step s3_error_answer(struct s3_ctx *c, struct s3_retry *st,
+                                    const struct http_response *resp, struct err *err)
+{
+    long status = resp->status;
+    const char *body = resp->body.data;
+    const char *moved = http_headers_get(&resp->headers, "x-amz-bucket-region");
+    if ((status == 301 || status == 400) && moved && *moved && !str_eq(moved, c->region) &&
+        !st->region_moved) {
+        /* once, against the bucket's own region. */
+        st->region_moved = true;
+        free(c->region);
+        c->region = xstrdup(moved);
+        return s3_resolve(c, err) < 0 ? S3_FAILED : S3_AGAIN_FREE;
+    }
+    AUTOFREE char *code = xml_text(body, "Code");
+    AUTOFREE char *msg = xml_text(body, "Message");
+    long off = 0;
+    if (!st->skew_fixed && sigv4_is_skew_error(code, msg) &&
+        sigv4_clock_offset(http_headers_get(&resp->headers, "Date"), time(NULL), &off,
+                           NULL) == 0) {
+        st->skew_fixed = true;
+        c->clock_offset_sec = off;
+        return S3_AGAIN_FREE;
+    }
+    bundle_s3_error(&st->last, c->src->bucket, c->src->key, status, body);
+    if (code && (str_eq(code, "ExpiredToken") || str_eq(code, "ExpiredTokenException") ||
+                 str_eq(code, "InvalidToken"))) {
+        /* expired credentials are retried after a refresh. */
+        creds_invalidate(c->o->creds);
+        return S3_AGAIN;
+    }
+    if (code && (str_eq(code, "InvalidAccessKeyId") || str_eq(code, "SignatureDoesNotMatch")))
+        creds_invalidate(c->o->creds); /* rotated keys: re-read them before the next use */
+    if (!http_is_retryable(status, 0, code) && !(code && str_eq(code, "SlowDown")))
+        return S3_FAILED;
+    return S3_AGAIN;
+}
+
+static enum s3_step s3_attempt(struct s3_ctx *c, struct s3_retry *st, struct err *err)
+{
+    struct http_response resp;
+    err_clear(&c->refused);
+    int r = s3_send(c, "GET", &resp, &st->last);
+    enum s3_step step;
+    if (r < 0) {
+        step = s3_broken(c, st, resp.status, err);
+    } else {
+        st->last_transport = false;
+        if (resp.status == 200 || resp.status == 206)
+            step = s3_received(c, st, err);
+        else if (resp.status == 412)
+            step = s3_precondition_failed(c, st, err);
+        else
+            step = s3_error_answer(c, st, &resp, err);
+    }
+    http_response_done(&resp);
+    return step;
+}
+
+/* Attempts until the object is complete in .part; ret_n: requests made. */
+static int s3_download(struct s3_ctx *c, int *ret_n, struct err *err)
+{
+    const struct bundle_s3_opts *o = c->o;
+    int attempts = o->attempts > 0 ? o->attempts : BUNDLE_S3_ATTEMPTS;
+    uint64_t base_ms = o->retry_base_ms ? o->retry_base_ms : BUNDLE_S3_RETRY_BASE_MS;
+    bundle_sleep_fn sleep_fn = o->sleep ? o->sleep : default_sleep;
+    struct s3_retry st = {.last = ERR_INIT};
+    for (int n = 1; n <= attempts; n++) {
+        if (n > 1)
+            sleep_fn(o->sleep_arg, base_ms << (n - 2 < 16 ? n - 2 : 16));
+        if (s3_prepare(c, err) < 0)
+            return -1;
+        *ret_n = n;
+        if (c->etag && c->total && c->have == c->total)
+            return 0; /* every byte arrived before the connection failed */
+        err_clear(&st.last);
+        enum s3_step step = s3_attempt(c, &st, err);
+        if (step == S3_DONE)
+            return 0;
+        if (step == S3_FAILED && err_is_set(err))
+            return -1;
+        if (step == S3_FAILED)
+            break;
+        if (step == S3_AGAIN_FREE)
+            n--;
+    }
+    if (st.last_transport)
+        transport_hint(&st.last, c);
+    return err_set(err, st.last.code ? st.last.code : ERR_HTTP, "%s", st.last.msg);
+}
+
+/* The whole file against what S3 says of the object: size, MD5 ETag, additional checksum. */
+static int s3_verify(struct s3_ctx *c, struct err *err)
+{
+    const char *b = c->src->bucket, *k = c->src->key;
+    uint64_t size = file_size(c->fd);
+    if (c->total && size != c->total)
+        return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: have %" PRIu64 " bytes "
+                       "but the object has %" PRIu64, b, k, size, c->total);
+    if (c->etag && etag_is_md5(c->etag) && !c->kms) {
+        char md5[33];
+        if (file_md5_hex(c->tmp, md5, err) < 0)
+            return -1;
+        if (strcasecmp(md5, c->etag) != 0)
+            return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: downloaded content "
+                           "has MD5 %s but the ETag is %s", b, k, md5, c->etag);
+    }
+    if (c->cks_alg < 0 || checksum_is_composite(c->cks_value))
+        return 0; /* composite checksums need the part boundaries: see README */
+    enum checksum_alg alg = (enum checksum_alg)c->cks_alg;
+    AUTOFREE char *got = checksum_file_base64(c->tmp, alg, err);
+    if (!got)
+        return -1;
+    if (!str_eq(got, c->cks_value))
+        return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: downloaded content has "
+                       "%s checksum %s but S3 says %s", b, k, checksum_alg_name(alg), got,
+                       c->cks_value);
+    return 0;
+}
+
+static int s3_install(struct s3_ctx *c, const char *dest, int n, struct bundle_result *ret,
+                      struct err *err)
+{
+    const char *b = c->src->bucket, *k = c->src->key;
+    int fd = c->fd;
+    c->fd = -1;
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        err_sys(err, "S3 GetObject s3://%s/%s: write '%s'", b, k, c->tmp);
+        (void)close(fd);
+        return -1;
+    }
+    if (rename(c->tmp, dest) < 0)
+        return err_sys(err, "S3 GetObject s3://%s/%s: rename to '%s'", b, k, dest);
+    if (ret) {
+        ret->etag = TAKE_PTR(c->etag);
+        ret->version_id = TAKE_PTR(c->version);
+        struct stat sb;
+        ret->size = stat(dest, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        ret->attempts = n;
+    }
+    return 0;
+}
+
 int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_opts *o,
                     const char *dest, struct bundle_result *ret, struct err *err)
 {
@@ -343,221 +714,33 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
     if (!o->region || !o->creds || !o->http)
         return err_set(err, ERR_CONFIG, "S3 GetObject s3://%s/%s: no region, credentials or "
                        "HTTP client", b, k);
-    struct s3_ctx c = {.src = src, .o = o, .region = xstrdup(o->region), .fd = -1,
-                       .start_usec = now_usec()};
     AUTOFREE char *tmp = xasprintf("%s.part", dest);
-    AUTOFREE char *want_etag = bundle_etag_unquote(src->etag);
-    if (want_etag && !*want_etag) {
-        free(want_etag);
-        want_etag = NULL;
+    struct s3_ctx c = {.src = src, .o = o, .tmp = tmp, .region = xstrdup(o->region), .fd = -1,
+                       .start_usec = now_usec(), .cks_alg = -1, .refused = ERR_INIT,
+                       .want_etag = bundle_etag_unquote(src->etag)};
+    if (c.want_etag && !*c.want_etag) {
+        free(c.want_etag);
+        c.want_etag = NULL;
     }
-    char *seen_etag = NULL;   /* owned; the ETag of the first successful response */
-    char *seen_version = NULL;
-    bool kms = false, region_moved = false, skew_fixed = false, last_transport = false;
-    int attempts = o->attempts > 0 ? o->attempts : BUNDLE_S3_ATTEMPTS;
-    uint64_t base_ms = o->retry_base_ms ? o->retry_base_ms : BUNDLE_S3_RETRY_BASE_MS;
-    bundle_sleep_fn sleep_fn = o->sleep ? o->sleep : default_sleep;
     int rc = -1, n = 0;
-    struct err last = ERR_INIT;
-
     if (s3_resolve(&c, err) < 0)
         goto out;
-    c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    c.fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (c.fd < 0) {
         err_sys(err, "S3 GetObject s3://%s/%s: create '%s'", b, k, tmp);
         goto out;
     }
-    for (n = 1; n <= attempts; n++) {
-        err_clear(&last);
-        if (n > 1) {
-            sleep_fn(o->sleep_arg, base_ms << (n - 2 < 16 ? n - 2 : 16));
-        }
-        c.have = file_size(c.fd);
-        if (ftruncate(c.fd, (off_t)c.have) < 0 || lseek(c.fd, (off_t)c.have, SEEK_SET) < 0) {
-            err_sys(err, "S3 GetObject s3://%s/%s: seek '%s'", b, k, tmp);
-            goto out;
-        }
-        if (c.total && c.have == c.total && seen_etag) {
-            /* Every byte arrived before the connection failed: nothing left to ask for. */
-            rc = 0;
-            break;
-        }
-        struct http_response resp;
-        const char *im = seen_etag ? seen_etag : want_etag;
-        int r = s3_send(&c, "GET", im, &resp, &last);
-        if (r < 0) {
-            /* A transfer broken after the headers: remember the ETag so the resume asks for the
-             * same object (If-Match) and its size. */
-            if ((resp.status == 200 || resp.status == 206) && c.have == 0 && !seen_etag) {
-                seen_etag = bundle_etag_unquote(http_headers_get(&resp.headers, "ETag"));
-                kms = sse_hides_md5(&resp);
-                uint64_t total = 0;
-                if (s3_sizes(&c, &resp, &total, NULL) == 0 && total)
-                    c.total = total;
-            }
-            http_response_done(&resp);
-            if (!str_has_prefix(last.msg, "S3 GetObject"))
-                err_prefix(&last, "S3 GetObject s3://%s/%s", b, k);
-            if (last.code == ERR_CANCELLED || last.code == ERR_LIMIT || last.code == ERR_UNSAFE ||
-                last.code == ERR_AUTH || last.code == ERR_CONFIG || last.code == ERR_SIGNATURE)
-                break;
-            /* R-114's hint is for a connection that could not be made at all. */
-            last_transport = resp.status == 0;
-            continue; /* network error or broken transfer: resume from file_size() */
-        }
-        last_transport = false;
-        long st = resp.status;
-        if (st == 200 || st == 206) {
-            if (st == 200 && c.have > 0) {
-                /* The server ignored Range: the body went after the old bytes; start over. */
-                http_response_done(&resp);
-                if (ftruncate(c.fd, 0) < 0) {
-                    err_sys(err, "S3 GetObject s3://%s/%s: truncate '%s'", b, k, tmp);
-                    goto out;
-                }
-                err_set(&last, ERR_HTTP, "S3 GetObject s3://%s/%s: Range ignored", b, k);
-                continue;
-            }
-            uint64_t total = 0;
-            if (s3_sizes(&c, &resp, &total, &last) < 0) {
-                http_response_done(&resp);
-                break;
-            }
-            AUTOFREE char *etag = bundle_etag_unquote(http_headers_get(&resp.headers, "ETag"));
-            if (!seen_etag && etag) {
-                seen_etag = xstrdup(etag);
-                kms = sse_hides_md5(&resp);
-            }
-            const char *vid = http_headers_get(&resp.headers, "x-amz-version-id");
-            if (!seen_version && vid)
-                seen_version = xstrdup(vid);
-            http_response_done(&resp);
-            if (want_etag && etag && !str_eq(want_etag, etag)) {
-                err_set(err, ERR_SIGNATURE,
-                        "S3 GetObject s3://%s/%s: Expected deployment artifact bundle etag %s "
-                        "but was actually %s", b, k, want_etag, etag);
-                goto out;
-            }
-            if (total && !c.total)
-                c.total = total;
-            uint64_t size = file_size(c.fd);
-            if (c.total && size < c.total) {
-                err_set(&last, ERR_HTTP,
-                        "S3 GetObject s3://%s/%s: transfer ended at byte %" PRIu64 " of %" PRIu64,
-                        b, k, size, c.total);
-                continue;
-            }
-            if (c.total && size > c.total) {
-                err_set(err, ERR_SIGNATURE,
-                        "S3 GetObject s3://%s/%s: received %" PRIu64 " bytes but Content-Length "
-                        "said %" PRIu64, b, k, size, c.total);
-                goto out;
-            }
-            rc = 0;
-            break;
-        }
-        const char *body = resp.body.data;
-        AUTOFREE char *code = xml_text(body, "Code");
-        if (st == 412) {
-            http_response_done(&resp);
-            AUTOFREE char *actual = s3_actual_etag(&c);
-            if (seen_etag && !want_etag)
-                err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: the object changed during "
-                        "the download (ETag %s, now %s)", b, k, seen_etag,
-                        actual ? actual : "unknown");
-            else
-                err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: Expected deployment "
-                        "artifact bundle etag %s but was actually %s", b, k,
-                        seen_etag ? seen_etag : want_etag, actual ? actual : "unknown");
-            goto out;
-        }
-        const char *moved = http_headers_get(&resp.headers, "x-amz-bucket-region");
-        if ((st == 301 || st == 400) && moved && *moved && !str_eq(moved, c.region) &&
-            !region_moved) {
-            /* once, against the bucket's own region. */
-            region_moved = true;
-            free(c.region);
-            c.region = xstrdup(moved);
-            http_response_done(&resp);
-            if (s3_resolve(&c, err) < 0)
-                goto out;
-            n--;
-            continue;
-        }
-        AUTOFREE char *msg = xml_text(body, "Message");
-        if (!skew_fixed && sigv4_is_skew_error(code, msg)) {
-            long off = 0;
-            if (sigv4_clock_offset(http_headers_get(&resp.headers, "Date"), time(NULL), &off,
-                                   NULL) == 0) {
-                skew_fixed = true;
-                c.clock_offset_sec = off;
-                http_response_done(&resp);
-                n--;
-                continue;
-            }
-        }
-        bundle_s3_error(&last, b, k, st, body);
-        http_response_done(&resp);
-        if (code && (str_eq(code, "ExpiredToken") || str_eq(code, "ExpiredTokenException") ||
-                     str_eq(code, "InvalidToken"))) {
-            /* expired credentials are retried after a refresh. */
-            creds_invalidate(o->creds);
-            continue;
-        }
-        if (code && (str_eq(code, "InvalidAccessKeyId") || str_eq(code, "SignatureDoesNotMatch")))
-            creds_invalidate(o->creds); /* rotated keys: re-read them before the next use */
-        if (!http_is_retryable(st, 0, code) && !(code && str_eq(code, "SlowDown")))
-            break;
-    }
-    if (rc < 0) {
-        if (!err_is_set(err)) {
-            if (last_transport)
-                transport_hint(&last, &c);
-            err_set(err, last.code ? last.code : ERR_HTTP, "%s", last.msg);
-        }
-        goto out;
-    }
-    /* After-download checks: the MD5 of a single-part, non-KMS object equals its ETag. */
-    if (seen_etag && etag_is_md5(seen_etag) && !kms) {
-        char md5[33];
-        if (file_md5_hex(tmp, md5, err) < 0) {
-            rc = -1;
-            goto out;
-        }
-        if (strcasecmp(md5, seen_etag) != 0) {
-            err_set(err, ERR_SIGNATURE,
-                    "S3 GetObject s3://%s/%s: downloaded content has MD5 %s but the ETag is %s",
-                    b, k, md5, seen_etag);
-            rc = -1;
-            goto out;
-        }
-    }
-    if (fsync(c.fd) < 0 || close(c.fd) < 0) {
-        c.fd = -1;
-        err_sys(err, "S3 GetObject s3://%s/%s: write '%s'", b, k, tmp);
-        rc = -1;
-        goto out;
-    }
-    c.fd = -1;
-    if (rename(tmp, dest) < 0) {
-        err_sys(err, "S3 GetObject s3://%s/%s: rename to '%s'", b, k, dest);
-        rc = -1;
-        goto out;
-    }
-    if (ret) {
-        ret->etag = TAKE_PTR(seen_etag);
-        ret->version_id = TAKE_PTR(seen_version);
-        struct stat sb;
-        ret->size = stat(dest, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        ret->attempts = n;
-    }
+    if (s3_download(&c, &n, err) == 0 && s3_verify(&c, err) == 0)
+        rc = s3_install(&c, dest, n, ret, err);
 out:
     if (c.fd >= 0)
         close(c.fd);
     if (rc < 0)
         (void)unlink(tmp);
-    free(seen_etag);
-    free(seen_version);
+    free(c.want_etag);
+    free(c.etag);
+    free(c.version);
+    free(c.cks_value);
     endpoint_s3_object_done(&c.obj);
     free(c.region);
     return rc;

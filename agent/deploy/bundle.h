@@ -2,12 +2,17 @@
  * bundle: fetch a revision to a file (spec §9.1-§9.3, R-108..R-120; v2-delta V-058, V-059).
  *
  * S3: one signed GetObject (SigV4, service "s3", x-amz-content-sha256 = SHA-256 of the empty body,
- * key URI-encoded per segment, versionId when given, If-Match with the expected ETag) streamed to
- * "<dest>.part" (mode 0600), then checked (Content-Length, ETag header vs expected, MD5 of the
- * content for a single-part ETag) and renamed to dest.  A multipart ETag ("<hex>-<n>") is not an
- * MD5 of the content and cannot be verified locally; it is compared as a string and sent in
- * If-Match, which makes S3 itself refuse a changed object.  A broken transfer is resumed with
- * "Range: bytes=<have>-" (plus If-Match on the ETag first seen) up to BUNDLE_S3_ATTEMPTS times.
+ * key URI-encoded per segment, versionId when given, If-Match with the expected ETag,
+ * x-amz-checksum-mode: ENABLED) streamed to "<dest>.part" (mode 0600), then verified and renamed
+ * to dest.  Each 2xx is vetted before its body is written: a 200 is the whole object and is
+ * written from byte 0 (also when it answers a Range request); a 206 must carry the ETag of the
+ * object whose bytes we hold and a Content-Range starting where they end, with the same total.
+ * Anything else discards the partial bytes and starts again from zero.  A broken transfer is
+ * resumed with "Range: bytes=<have>-" plus If-Match up to BUNDLE_S3_ATTEMPTS requests in all.
+ * The finished file must have the object's size, the MD5 of a single-part ETag (not SSE-KMS/C)
+ * and S3's full-object additional checksum when the object has one (see checksum.h).  A
+ * multipart ETag ("<hex>-<n>") without such a checksum cannot be verified locally (README,
+ * "What is verified for which kind of S3 object").
  * Errors name the object and the service's answer:
  *     "S3 GetObject s3://b/k: 403 AccessDenied: Access Denied".
  *
@@ -74,9 +79,10 @@ void bundle_result_done(struct bundle_result *r);
 /*
  * Download src to dest.  Errors (message starts "S3 GetObject s3://<bucket>/<key>"): ERR_AUTH for
  * 401/403, ERR_NOT_FOUND for 404 (NoSuchKey, NoSuchBucket, NoSuchVersion), ERR_SIGNATURE for an
- * ETag or MD5 mismatch ("Expected deployment artifact bundle etag <a> but was actually <b>",
- * R-110), ERR_LIMIT beyond max_bytes, ERR_HTTP for other statuses, short bodies after the attempts
- * and transport failures (". Try using s3 endpoint override." appended, R-114), ERR_CANCELLED.
+ * ETag, MD5 or checksum mismatch ("Expected deployment artifact bundle etag <a> but was actually
+ * <b>", R-110; "downloaded content has SHA256 checksum <x> but S3 says <y>"), ERR_LIMIT beyond
+ * max_bytes, ERR_HTTP for other statuses, short bodies after the attempts and transport failures
+ * (". Try using s3 endpoint override." appended, R-114), ERR_CANCELLED.
  */
 int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_opts *opts,
                     const char *dest, struct bundle_result *ret, struct err *err);
@@ -119,6 +125,10 @@ char *bundle_github_url(const char *api_base, const struct bundle_github_source 
 char *bundle_etag_unquote(const char *etag);
 /* True for a multipart ETag "<hex>-<n>" (no MD5 check possible). */
 bool bundle_etag_is_multipart(const char *etag);
+/* Parse a Content-Range "bytes <start>-<end>/<total>" (start <= end < total).  -1 when value is
+ * NULL, malformed or has an unknown ("*") total; outputs untouched then. */
+int bundle_parse_content_range(const char *value, uint64_t *ret_start, uint64_t *ret_end,
+                               uint64_t *ret_total);
 /* Build "S3 GetObject s3://b/k: <status> <code>: <message>" into err from an S3 XML error body. */
 int bundle_s3_error(struct err *err, const char *bucket, const char *key, long status,
                     const char *body);

@@ -9,6 +9,16 @@
  * (some container seccomp profiles), the thread instead prefixes every name with the
  * symlink-free real path of the destination.  Either way our own checks run first, so a hostile
  * entry fails with a message naming it, before anything is written for it.
+ *
+ * libarchive never creates a directory here: this module makes every directory itself, walking
+ * down from a descriptor of the destination without following links, and applies directory
+ * modes, times and owners only after the last entry succeeded.  That matters because libarchive
+ * defers a directory's mode and times to a fix-up list that archive_write_close()/_free() replay
+ * by path, also after a failed entry; paths that an earlier entry turned into a symbolic link, or
+ * relative paths replayed from another working directory, would then land outside the
+ * destination.  libarchive adds to that list only for directory entries, directories it creates
+ * for a missing parent, and ACL/fflags/Mac metadata (flags not used here), so with both kept from
+ * it the list stays empty.  The writer is also finished and freed on the extraction thread.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -34,6 +44,17 @@
 
 #define READ_BLOCK_BYTES (128 * 1024)
 
+/* A directory entry whose mode, times and owner wait for the end of a successful extraction. */
+struct dir_meta {
+    char *rel;                       /* owned; cleaned name below the destination */
+    uint64_t seq;                    /* entry number: the last entry for a directory wins */
+    mode_t mode;
+    struct timespec times[2];        /* atime, mtime; UTIME_OMIT when the archive has none */
+    bool set_owner;
+    uid_t uid;
+    gid_t gid;
+};
+
 enum unpack_format unpack_format_from_type(const char *bundle_type)
 {
     if (str_eq(bundle_type, "zip"))
@@ -52,7 +73,11 @@ struct job {
     struct archive *ar;              /* owned */
     struct archive *aw;              /* owned */
     struct unpack_stats stats;
-    char *safe_parent;               /* owned; last parent verified free of symlinks, or NULL */
+    int root_fd;                     /* the destination directory */
+    char *parent_rel;                /* owned; directory last opened by open_parent(), or NULL */
+    int parent_fd;                   /* its descriptor, or -1 */
+    struct dir_meta *dirs;           /* owned; directory entries, applied after success */
+    size_t ndirs, dirs_cap;
     bool is_root;
     /* One-entry caches for owner lookups. */
     char *last_uname, *last_gname;   /* owned */
@@ -115,51 +140,125 @@ static const char *clean_name(const char *name, char *out)
     return NULL;
 }
 
+static int disk_full(struct job *j, int e)
+{
+    err_set(&j->err, ERR_SYSTEM, "%s", UNPACK_DISK_FULL_MSG);
+    j->err.sys_errno = e;
+    return -1;
+}
+
+/* A system call on the destination failed with errno. */
+static int dest_failed(struct job *j, const char *rel)
+{
+    int e = errno;
+    if (e == ENOSPC || e == EDQUOT)
+        return disk_full(j, e);
+    return err_errno(&j->err, e, "Error extracting %s archive: '%s'", kind(j), rel);
+}
+
 /*
- * The first parent directory of rel that is a symbolic link on disk (an earlier entry or a
- * pre-existing link, R-125), as an allocated string; NULL when there is none.  safe_parent
- * caches the last parent found clean; it is dropped whenever a link entry is extracted.
+ * Open the directory named by the first len bytes of rel (a cleaned name; len 0 is the
+ * destination) one component at a time from root_fd, never following a symbolic link.  With
+ * make, missing components are created with mode 0755 less the umask, as tar makes implied
+ * directories.  Returns a descriptor, or -1 with errno set; ELOOP means a component is a
+ * symbolic link, and *ret_link (may be NULL) then names it (allocated).
  */
-static char *linked_parent(struct job *j, const char *rel)
+static int open_dir_at(struct job *j, const char *rel, size_t len, bool make, char **ret_link)
+{
+    int fd = openat(j->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (size_t i = 0; fd >= 0 && i < len;) {
+        size_t end = i;
+        while (end < len && rel[end] != '/')
+            end++;
+        AUTOFREE char *comp = xstrndup(rel + i, end - i);
+        int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        int next = openat(fd, comp, flags);
+        if (next < 0 && errno == ENOENT && make &&
+            (mkdirat(fd, comp, 0755) == 0 || errno == EEXIST))
+            next = openat(fd, comp, flags);
+        int e = errno;
+        struct stat st;
+        /* With O_DIRECTORY, Linux reports a symbolic link as ENOTDIR. */
+        if (next < 0 && e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+            e = ELOOP;
+        close(fd);
+        fd = next;
+        if (fd < 0 && e == ELOOP && ret_link)
+            *ret_link = xstrndup(rel, end);
+        errno = e;
+        i = end + 1;
+    }
+    return fd;
+}
+
+/* rel names dir or one of its ancestors. */
+static bool covers(const char *rel, const char *dir)
+{
+    size_t n = strlen(rel);
+    return strncmp(rel, dir, n) == 0 && (dir[n] == '\0' || dir[n] == '/');
+}
+
+static void drop_parent(struct job *j)
+{
+    if (j->parent_fd >= 0)
+        close(j->parent_fd);
+    j->parent_fd = -1;
+    free(j->parent_rel);
+    j->parent_rel = NULL;
+}
+
+/*
+ * The parent directory of the entry rel, created if missing, as a borrowed descriptor (one is
+ * cached: entries usually arrive directory by directory).  Errors: ERR_UNSAFE when a component
+ * is a symbolic link (R-125), else as dest_failed().
+ */
+static int open_parent(struct job *j, const char *name, const char *rel)
 {
     const char *slash = strrchr(rel, '/');
-    if (!slash)
-        return NULL;
-    size_t plen = (size_t)(slash - rel);
-    if (j->safe_parent && strlen(j->safe_parent) >= plen &&
-        strncmp(j->safe_parent, rel, plen) == 0 &&
-        (j->safe_parent[plen] == '\0' || j->safe_parent[plen] == '/'))
-        return NULL;
-    size_t pre = strlen(j->prefix);
-    AUTOFREE char *p = xmalloc(pre + plen + 1);
-    memcpy(p, j->prefix, pre);
-    memcpy(p + pre, rel, plen);
-    p[pre + plen] = '\0';
-    for (size_t i = pre; i <= pre + plen; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char c = p[i];
-        p[i] = '\0';
-        struct stat st;
-        if (lstat(p, &st) < 0)
-            break;  /* missing: nothing below it can exist either */
-        if (S_ISLNK(st.st_mode))
-            return xstrdup(p + pre);
-        p[i] = c;
+    size_t plen = slash ? (size_t)(slash - rel) : 0;
+    if (j->parent_rel && strlen(j->parent_rel) == plen && strncmp(j->parent_rel, rel, plen) == 0)
+        return j->parent_fd;
+    drop_parent(j);
+    AUTOFREE char *link = NULL;
+    int fd = open_dir_at(j, rel, plen, true, &link);
+    if (fd < 0 && link) {
+        AUTOFREE char *msg = xasprintf("would be written through the symbolic link '%s'", link);
+        return unsafe(j, name, msg);
     }
-    free(j->safe_parent);
-    j->safe_parent = xstrndup(rel, plen);
-    return NULL;
+    if (fd < 0)
+        return dest_failed(j, rel);
+    j->parent_fd = fd;
+    j->parent_rel = xstrndup(rel, plen);
+    return fd;
+}
+
+/* A hard link may only name a file extracted earlier, reached without links, and not a link
+ * itself (libarchive would otherwise apply the entry's mode and times through it). */
+static int vet_link_target(struct job *j, const char *name, const char *hrel)
+{
+    if (hrel[0] == '\0')
+        return unsafe(j, name, "hard link target lies outside the archive");
+    const char *slash = strrchr(hrel, '/');
+    size_t plen = slash ? (size_t)(slash - hrel) : 0;
+    AUTOFREE char *link = NULL;
+    int fd = open_dir_at(j, hrel, plen, false, &link);
+    if (fd < 0 && link)
+        return unsafe(j, name, "hard link target lies outside the archive");
+    struct stat st;
+    bool is_link = fd >= 0 && fstatat(fd, slash ? slash + 1 : hrel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   S_ISLNK(st.st_mode);
+    if (fd >= 0)
+        close(fd);
+    /* A missing target is left to libarchive, which fails the entry. */
+    return is_link ? unsafe(j, name, "hard link target is a symbolic link") : 0;
 }
 
 static int write_failed(struct job *j, const char *name)
 {
     int e = archive_errno(j->aw);
-    if (e == ENOSPC || e == EDQUOT) {
-        err_set(&j->err, ERR_SYSTEM, "%s", UNPACK_DISK_FULL_MSG);
-        j->err.sys_errno = e;
-        return -1;
-    }
+    if (e == ENOSPC || e == EDQUOT)
+        return disk_full(j, e);
     const char *s = archive_error_string(j->aw);
     return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", kind(j), name,
                    s ? s : "write failed");
@@ -311,24 +410,19 @@ static int vet_entry(struct job *j, struct archive_entry *e, const char *name, c
     }
     if (j->opts.reject_links && (type == AE_IFLNK || hl))
         return unsafe(j, rel, "the bundle may not contain links (reject_links)");
-    AUTOFREE char *link = linked_parent(j, rel);
-    if (link) {
-        AUTOFREE char *msg = xasprintf("would be written through the symbolic link '%s'", link);
-        return unsafe(j, name, msg);
-    }
+    /* This entry may replace the cached parent or one of its ancestors. */
+    if (j->parent_rel && covers(rel, j->parent_rel))
+        drop_parent(j);
+    if (open_parent(j, name, rel) < 0)
+        return -1;
     if (hl) {
         AUTOFREE char *hrel = xmalloc(strlen(hl) + 1);
-        if (clean_name(hl, hrel) || hrel[0] == '\0')
+        if (clean_name(hl, hrel))
             return unsafe(j, name, "hard link target lies outside the archive");
-        AUTOFREE char *hlink = linked_parent(j, hrel);
-        if (hlink)
-            return unsafe(j, name, "hard link target lies outside the archive");
+        if (vet_link_target(j, name, hrel) < 0)
+            return -1;
         AUTOFREE char *full = xasprintf("%s%s", j->prefix, hrel);
         archive_entry_copy_hardlink(e, full);
-    }
-    if (type == AE_IFLNK || hl) {
-        free(j->safe_parent);
-        j->safe_parent = NULL;
     }
     if (j->fmt == UNPACK_ZIP)
         zip_default_mode(e);
@@ -336,6 +430,85 @@ static int vet_entry(struct job *j, struct archive_entry *e, const char *name, c
         archive_entry_set_perm(e, archive_entry_perm(e) & ~(mode_t)06000);
     AUTOFREE char *full = xasprintf("%s%s", j->prefix, rel);
     archive_entry_copy_pathname(e, full);
+    return 0;
+}
+
+/*
+ * A directory entry: made here (never by libarchive, see the top of the file), its metadata kept
+ * for apply_dirs().  A non-directory in the way is replaced, as libarchive replaces one for any
+ * other entry.
+ */
+static int make_dir(struct job *j, struct archive_entry *e, const char *name, const char *rel)
+{
+    int pfd = open_parent(j, name, rel);
+    if (pfd < 0)
+        return -1;
+    const char *slash = strrchr(rel, '/');
+    const char *base = slash ? slash + 1 : rel;
+    struct stat st;
+    if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
+        unlinkat(pfd, base, 0) < 0)
+        return dest_failed(j, rel);
+    if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST)
+        return dest_failed(j, rel);
+    if (j->ndirs == j->dirs_cap) {
+        j->dirs_cap = j->dirs_cap ? 2 * j->dirs_cap : 64;
+        j->dirs = xrealloc(j->dirs, j->dirs_cap * sizeof(*j->dirs));
+    }
+    struct dir_meta *d = &j->dirs[j->ndirs++];
+    *d = (struct dir_meta){
+        .rel = xstrdup(rel),
+        .seq = j->stats.entries,
+        .mode = archive_entry_perm(e) & 07777,
+        .times = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}},
+    };
+    if (archive_entry_atime_is_set(e))
+        d->times[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
+    if (archive_entry_mtime_is_set(e))
+        d->times[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+    if (j->opts.restore_owner && j->is_root) {
+        d->set_owner = true;
+        lookup_uid(j, e, &d->uid);
+        lookup_gid(j, e, &d->gid);
+    }
+    return 0;
+}
+
+/* Deepest first (a name sorts after its ancestors), and the last entry of a name first. */
+static int dir_order(const void *a, const void *b)
+{
+    const struct dir_meta *x = a, *y = b;
+    int c = strcmp(y->rel, x->rel);
+    if (c)
+        return c;
+    return x->seq < y->seq ? 1 : -1;
+}
+
+/*
+ * After every entry succeeded: directory owners, modes and times, each directory opened from the
+ * destination without following links.  One replaced by a later entry is skipped.
+ */
+static int apply_dirs(struct job *j)
+{
+    if (j->ndirs > 1)
+        qsort(j->dirs, j->ndirs, sizeof(*j->dirs), dir_order);
+    for (size_t i = 0; i < j->ndirs; i++) {
+        const struct dir_meta *d = &j->dirs[i];
+        if (i > 0 && strcmp(d->rel, j->dirs[i - 1].rel) == 0)
+            continue;
+        int fd = open_dir_at(j, d->rel, strlen(d->rel), false, NULL);
+        if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+            continue;
+        if (fd < 0 || (d->set_owner && fchown(fd, d->uid, d->gid) < 0) ||
+            fchmod(fd, d->mode) < 0 || futimens(fd, d->times) < 0) {
+            int e = errno;
+            if (fd >= 0)
+                close(fd);
+            errno = e;
+            return dest_failed(j, d->rel);
+        }
+        close(fd);
+    }
     return 0;
 }
 
@@ -368,6 +541,11 @@ static int extract_entries(struct job *j)
             return -1;
         if (skip)
             continue;
+        if (archive_entry_filetype(e) == AE_IFDIR) {
+            if (make_dir(j, e, orig, rel) < 0)
+                return -1;
+            continue;
+        }
         if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
             j->stats.bytes + (uint64_t)archive_entry_size(e) > j->opts.max_bytes)
             return err_set(&j->err, ERR_LIMIT,
@@ -434,6 +612,7 @@ static void run_job(struct job *j)
         umask(022);  /* entries without a stored mode land at 0644 (V-052) */
         relative = true;
         j->prefix = xstrdup("");
+        j->root_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     } else {
         char *real = realpath(j->dest, NULL);
         if (!real) {
@@ -442,18 +621,39 @@ static void run_job(struct job *j)
             return;
         }
         j->prefix = xasprintf("%s/", real);
+        j->root_fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         free(real);
+    }
+    if (j->root_fd < 0) {
+        j->rc = err_sys(&j->err, "Error extracting %s archive: open '%s'", kind(j), j->dest);
+        return;
     }
     if (open_writer(j, relative) < 0 || extract_entries(j) < 0) {
         j->rc = -1;
         return;
     }
-    /* Directory modes and times are applied here (deferred by libarchive). */
     if (archive_write_close(j->aw) < ARCHIVE_WARN) {
         j->rc = write_failed(j, ".");
         return;
     }
-    j->rc = 0;
+    j->rc = apply_dirs(j);
+}
+
+static void job_done(struct job *j)
+{
+    if (j->ar)
+        archive_read_free(j->ar);
+    if (j->aw)
+        archive_write_free(j->aw);
+    free(j->prefix);
+    drop_parent(j);
+    if (j->root_fd >= 0)
+        close(j->root_fd);
+    for (size_t i = 0; i < j->ndirs; i++)
+        free(j->dirs[i].rel);
+    free(j->dirs);
+    free(j->last_uname);
+    free(j->last_gname);
 }
 
 /*
@@ -470,23 +670,14 @@ static void *job_thread(void *arg)
     if (loc)
         uselocale(loc);
     run_job(arg);
+    /* Here, not on the caller's thread: closing the writer finishes the current entry by its
+     * name, which is relative to this thread's working directory. */
+    job_done(arg);
     if (loc) {
         uselocale(LC_GLOBAL_LOCALE);
         freelocale(loc);
     }
     return NULL;
-}
-
-static void job_done(struct job *j)
-{
-    if (j->ar)
-        archive_read_free(j->ar);
-    if (j->aw)
-        archive_write_free(j->aw);
-    free(j->prefix);
-    free(j->safe_parent);
-    free(j->last_uname);
-    free(j->last_gname);
 }
 
 int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
@@ -498,6 +689,8 @@ int unpack_archive(const char *archive_path, enum unpack_format fmt, const char 
         .fmt = fmt,
         .dest = dest_dir,
         .is_root = geteuid() == 0,
+        .root_fd = -1,
+        .parent_fd = -1,
     };
     if (opts)
         j.opts = *opts;
@@ -527,7 +720,6 @@ int unpack_archive(const char *archive_path, enum unpack_format fmt, const char 
     } else {
         pthread_join(t, NULL);
     }
-    job_done(&j);
     if (j.rc < 0) {
         (void)rm_rf(dest_dir, NULL);
         if (err && !err_is_set(err))

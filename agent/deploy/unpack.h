@@ -7,8 +7,10 @@
  *
  * Hostile input is refused before anything is written for the offending entry, and the partial
  * directory is then removed: absolute names, '..' components, entries that would be created
- * through a symbolic link, hard links whose target is absolute, climbs out or goes through a
- * link, and archives beyond the entry-count or extracted-byte caps.  Device nodes, FIFOs and
+ * through a symbolic link, hard links whose target is absolute, climbs out, goes through a link
+ * or is itself a symbolic link, and archives beyond the entry-count or extracted-byte caps.
+ * Directory modes, times and owners are applied only once every entry succeeded, so a failed
+ * extraction changes nothing outside (nor inside) the destination before it is removed.  Device nodes, FIFOs and
  * sockets are skipped and reported through opts->warn.  setuid/setgid bits are cleared unless
  * opts->allow_setid.  Ownership from the archive is applied by this module itself (never
  * ARCHIVE_EXTRACT_OWNER) only when opts->restore_owner is set and the process is root.

@@ -54,6 +54,7 @@ struct xfer {
     bool cancelled;
     bool idle_timeout;
     bool limit_hit;
+    bool refused;                   /* req->begin refused the response */
     int write_errno;
     unsigned long wire_id;          /* this request's number in the wire log */
 };
@@ -323,6 +324,20 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/* The blank line ending a header block: let the caller vet a streamed 2xx before its body. */
+static int response_begins(struct xfer *x)
+{
+    long status = 0;
+    (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (!x->req->begin || x->req->out_fd < 0 || status < 200 || status >= 300)
+        return 0;
+    if (x->req->begin(x->req->begin_arg, status, &x->resp->headers) < 0) {
+        x->refused = true;
+        return -1;
+    }
+    return 0;
+}
+
 static void trim_crlf(const char **p, size_t *n)
 {
     while (*n > 0 && ((*p)[*n - 1] == '\r' || (*p)[*n - 1] == '\n' || (*p)[*n - 1] == ' ' ||
@@ -351,8 +366,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
         return n;
     }
     const char *colon = memchr(ptr, ':', n);
+    if (!colon && (n == 1 || (n == 2 && ptr[0] == '\r')))
+        return response_begins(x) < 0 ? 0 : n;
     if (!colon)
-        return n; /* the blank line ending the block, or junk */
+        return n; /* junk */
     const char *name = ptr;
     size_t nl = (size_t)(colon - ptr);
     const char *val = colon + 1;
@@ -630,6 +647,8 @@ static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
                        x->c->read_timeout_ms);
     if (x->write_errno)
         return err_errno(err, x->write_errno, "%s %s: write the response body", m, shown);
+    if (x->refused)
+        return err_set(err, ERR_HTTP, "%s %s: response refused", m, shown);
     if (x->limit_hit || rc == CURLE_FILESIZE_EXCEEDED)
         return err_set(err, ERR_LIMIT, "%s %s: response larger than the limit of %llu bytes", m,
                        shown, (unsigned long long)x->max);

@@ -49,6 +49,10 @@ const char *http_headers_get(const struct http_headers *h, const char *name);
 typedef bool (*http_stop_fn)(void *arg);
 /* Called as data arrives on streamed downloads: total bytes so far and expected total (0 unknown). */
 typedef void (*http_progress_fn)(void *arg, uint64_t done, uint64_t total);
+/* Streamed downloads: called once per 2xx response when its headers are complete, before its first
+ * body byte reaches out_fd (the callee may truncate or seek out_fd).  Returning -1 aborts the
+ * transfer; http_request then fails with ERR_HTTP "response refused". */
+typedef int (*http_begin_fn)(void *arg, long status, const struct http_headers *headers);
 
 struct http_client_opts {
     long connect_timeout_ms;  /* 0: HTTP_CONNECT_TIMEOUT_MS */
@@ -73,6 +77,8 @@ struct http_request {
     bool no_proxy;                      /* true for IMDS */
     http_progress_fn progress;          /* may be NULL; streamed downloads only, called per chunk */
     void *progress_arg;
+    http_begin_fn begin;                /* may be NULL; streamed downloads only */
+    void *begin_arg;
     bool follow_redirects;              /* follow up to 5 redirects, to https:// only; a custom
                                          * Authorization header goes to the first host only */
     bool wire_bodies;                   /* also wire-log the request body and an in-memory

@@ -360,3 +360,122 @@ def test_size_cap_refuses_large_object_without_retry():
         assert p.stdout.startswith("error Limit S3 GetObject s3://bkt/big.tar"), p.stdout
         assert len(s3.gets("bkt")) == 1
         no_leftovers(dest)
+
+
+# ---- issue 18: a resume must continue the same object, and the whole file is verified ----
+
+MULTIPART = "0123456789abcdef0123456789abcdef-2"   # no MD5 of the content to check
+
+
+def fetched_is(p, dest, data):
+    """Never a success with other bytes: either the exact object or a failure."""
+    if p.returncode == 0:
+        with open(dest, "rb") as f:
+            assert f.read() == data, "reported success with bytes that differ from the object"
+    return p.returncode == 0
+
+
+def test_resume_answered_200_rewrites_from_zero_not_appended():
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    cut = 1024 * 1024 + 3
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.set_etag("bkt", "big.tar", MULTIPART)
+        # A caching proxy that ignores Range: the resume gets the whole body from byte 0, cut so
+        # that old bytes plus new bytes have exactly the object's length.
+        s3.cut_after(cut)
+        s3.cut_after(len(data) - cut)
+        s3.misbehave("ignore_range")
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10")
+        assert fetched_is(p, dest, data), p.stdout + p.stderr
+        g = s3.gets("bkt")
+        assert g[1]["headers"]["range"] == "bytes=%d-" % cut and g[1]["status"] == 200
+        assert g[1]["cut_at"] == len(data) - cut
+        assert g[2]["headers"]["range"] == "bytes=%d-" % (len(data) - cut)   # from the new bytes
+        assert g[2]["status"] == 206
+
+
+def test_resume_from_another_object_restarts_from_zero():
+    data = os.urandom(1024 * 1024)
+    other = os.urandom(len(data))
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.put_object("bkt", "other.tar", other)
+        s3.set_etag("bkt", "big.tar", MULTIPART)
+        s3.set_etag("bkt", "other.tar", "fedcba9876543210fedcba9876543210-2")
+        s3.cut_after(300000)
+        s3.misbehave("other_object", other=("bkt", "other.tar"))   # 206, If-Match ignored
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10")
+        assert fetched_is(p, dest, data), p.stdout + p.stderr
+        g = s3.gets()
+        assert g[1]["headers"]["if-match"] == '"%s"' % MULTIPART and g[1]["status"] == 206
+        assert "range" not in g[2]["headers"] and "if-match" not in g[2]["headers"]
+        assert g[2]["status"] == 200 and len(g) == 3
+
+
+def test_resume_from_another_object_with_spec_etag_fails_R110():
+    data = os.urandom(500000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.put_object("bkt", "other.tar", os.urandom(len(data)))
+        s3.set_etag("bkt", "big.tar", MULTIPART)
+        s3.set_etag("bkt", "other.tar", "fedcba9876543210fedcba9876543210-2")
+        s3.cut_after(100000)
+        s3.misbehave("other_object", other=("bkt", "other.tar"))
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10", "--etag", MULTIPART)
+        assert p.returncode == 1
+        assert p.stdout.strip() == (
+            "error Signature S3 GetObject s3://bkt/big.tar: Expected deployment artifact bundle "
+            "etag %s but was actually fedcba9876543210fedcba9876543210-2" % MULTIPART), p.stdout
+        no_leftovers(dest)
+
+
+def test_multipart_object_with_corrupt_bytes_fails_on_checksum():
+    data = os.urandom(700000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.set_etag("bkt", "big.tar", MULTIPART)
+        good = fakes3.checksum_b64("sha256", data)
+        s3.set_checksum("bkt", "big.tar", "sha256", good)
+        s3.misbehave("corrupt")
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10")
+        assert not fetched_is(p, dest, data)
+        bad = fakes3.checksum_b64("sha256", bytes([data[0] ^ 0xFF]) + data[1:])
+        assert p.stdout.strip() == (
+            "error Signature S3 GetObject s3://bkt/big.tar: downloaded content has SHA256 "
+            "checksum %s but S3 says %s" % (bad, good)), p.stdout
+        no_leftovers(dest)
+
+
+def test_resumed_download_verified_by_crc32_checksum():
+    data = os.urandom(2 * 1024 * 1024 + 1)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.set_etag("bkt", "big.tar", MULTIPART)
+        s3.set_checksum("bkt", "big.tar", "crc32", fakes3.checksum_b64("crc32", data))
+        s3.cut_after(1000001)
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert fetched_is(p, dest, data)
+        first, second = s3.gets("bkt")
+        for g in (first, second):
+            assert g["headers"]["x-amz-checksum-mode"] == "ENABLED"   # signed, else 403
+        assert second["headers"]["range"] == "bytes=1000001-" and second["status"] == 206
+
+
+def test_corrupt_single_part_resume_fails_on_md5():
+    data = os.urandom(600000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.cut_after(200000)
+        s3.misbehave("corrupt")
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10")
+        assert not fetched_is(p, dest, data)
+        assert "downloaded content has MD5 " in p.stdout, p.stdout
+        no_leftovers(dest)

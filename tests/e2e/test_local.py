@@ -262,3 +262,61 @@ def test_s3_bundle_with_onprem_credentials_R213():
         gets = s3.gets("bkt")
         assert gets and all(g["query"].get("versionId") in (v, [v]) for g in gets), gets
         assert s3.secret_key not in open(os.path.join(env.logdir, "codedeploy-local.log")).read()
+
+
+def test_failed_unpack_leaves_the_working_directory_alone():
+    """Issue 11: a directory entry 'X/' (0777) and then a refused entry must not chmod or date
+    '<cwd>/X' (the daemon's cwd is '/'); nor may a hard link to a symlink reach its target."""
+    import io
+    bait_time = 1000000000
+    with LocalEnv() as env:
+        cwd = env.path("cwd")
+        os.makedirs(os.path.join(cwd, "X"))
+        env.write("cwd/F", "bait")
+
+        def plant():
+            os.chmod(os.path.join(cwd, "X"), 0o755)
+            os.chmod(os.path.join(cwd, "F"), 0o640)
+            for n in ("X", "F"):
+                os.utime(os.path.join(cwd, n), (bait_time, bait_time))
+
+        def info(name, kind, mode, link=""):
+            t = tarfile.TarInfo(name)
+            t.type, t.mode, t.linkname, t.mtime = kind, mode, link, 1500000000
+            return t
+
+        def tar(path, members):
+            with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+                for ti, data in members:
+                    ti.size = len(data) if data else 0
+                    t.addfile(ti, io.BytesIO(data) if data else None)
+
+        tar(env.path("dir.tar"), [(info("appspec.yml", tarfile.REGTYPE, 0o644), b"version: 0.0\n"),
+                                  (info("X", tarfile.DIRTYPE, 0o777), None),
+                                  (info("../evil", tarfile.REGTYPE, 0o644), b"x")])
+        # A hard link with data whose target is an absolute symlink to the bait file.
+        tar(env.path("hl.tar"), [(info("s", tarfile.SYMTYPE, 0o777, os.path.join(cwd, "F")), None),
+                                 (info("h", tarfile.LNKTYPE, 0o600, "s"), b"DATA")])
+        with zipfile.ZipFile(env.path("dir.zip"), "w") as z:
+            zi = zipfile.ZipInfo("X/", date_time=(2020, 1, 2, 3, 4, 6))
+            zi.create_system, zi.external_attr = 3, (0o40777 << 16) | 0x10
+            z.writestr(zi, b"")
+            zi = zipfile.ZipInfo("/etc/evil", date_time=(2020, 1, 2, 3, 4, 6))
+            zi.create_system, zi.external_attr = 3, 0o100644 << 16
+            z.writestr(zi, b"x")
+        cases = [("dir.tar", "tar", "Refusing unsafe archive entry '../evil'"),
+                 ("hl.tar", "tar", "Refusing unsafe archive entry 'h': hard link target is a "
+                                   "symbolic link"),
+                 ("dir.zip", "zip", "Refusing unsafe archive entry '/etc/evil': absolute path")]
+        for name, kind, msg in cases:
+            plant()
+            argv = [harness.LOCAL, "-l", env.path(name), "-t", kind, "-c", env.config]
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=cwd)
+            assert r.returncode == 1, (name, r.stdout, r.stderr)
+            assert msg in r.stderr, (name, r.stderr)
+            for n, mode in (("X", 0o40755), ("F", 0o100640)):
+                st = os.lstat(os.path.join(cwd, n))
+                assert (st.st_mode, int(st.st_mtime)) == (mode, bait_time), (name, n, oct(st.st_mode),
+                                                                             st.st_mtime)
+            assert open(os.path.join(cwd, "F")).read() == "bait"
+            assert not os.path.exists(os.path.join(cwd, "h"))

@@ -18,6 +18,12 @@ ignores If-Match.  The front end, written here with the standard library and bot
   - faults: cut_after(nbytes) closes the connection after that many body bytes;
     kill_after(nbytes) also kills the whole server (s3rver and the front end), which the test
     brings back with restart() on the same port and data;
+  - additional checksums (set_checksum): x-amz-checksum-<alg> and x-amz-checksum-type on a GET
+    that sends x-amz-checksum-mode: ENABLED and no Range, as S3 does;
+  - misbehaviour on purpose, as a broken server or caching proxy would (misbehave): on the next
+    object GET with Range, 'ignore_range' answers 200 with the whole object, 'other_object'
+    answers from another object (its bytes and ETag) and ignores If-Match; 'corrupt' flips one
+    byte of the next object GET's body;
   - a record of every request (method, path, query, headers) in .requests.
 
 Use from tests:
@@ -82,6 +88,17 @@ def available():
     return None
 
 
+def checksum_b64(alg, data):
+    """An S3 additional checksum of data as S3 writes it (sha256, sha1 or crc32)."""
+    import base64
+    import zlib
+    if alg == "crc32":
+        raw = zlib.crc32(data).to_bytes(4, "big")
+    else:
+        raw = hashlib.new(alg, data).digest()
+    return base64.b64encode(raw).decode()
+
+
 def error_xml(code, message, resource=""):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
             '<Resource>%s</Resource><RequestId>%s</RequestId></Error>'
@@ -115,6 +132,8 @@ class S3Server:
         self.requests = []
         self.check_signatures = True
         self._faults = []         # [{"after": n, "kill": bool, "times": k}]
+        self.checksums = {}       # (bucket, key) -> (alg, value, type)
+        self._tricks = []         # [{"mode": m, "other": (bucket, key) or None}]
         self.port = _free_port()
         self.backend_port = None
         self._node = None
@@ -296,6 +315,26 @@ class S3Server:
         with self._lock:
             self._faults.append({"after": nbytes, "kill": True, "times": 1, "on_kill": on_kill})
 
+    def set_checksum(self, bucket, key, alg, value, kind="FULL_OBJECT"):
+        """Report x-amz-checksum-<alg>: value (base64; see checksum_b64) for the object."""
+        with self._lock:
+            self.checksums[(bucket, key)] = (alg.lower(), value, kind)
+
+    def misbehave(self, mode, other=None):
+        """mode 'ignore_range' or 'other_object' (other=(bucket, key)) for the next ranged object
+        GET; 'corrupt' for the next object GET."""
+        assert mode in ("ignore_range", "other_object", "corrupt")
+        with self._lock:
+            self._tricks.append({"mode": mode, "other": other})
+
+    def _take_trick(self, method, key, ranged):
+        with self._lock:
+            for t in self._tricks:
+                if method == "GET" and key and (ranged or t["mode"] == "corrupt"):
+                    self._tricks.remove(t)
+                    return t
+        return None
+
     def clear_requests(self):
         with self._lock:
             self.requests = []
@@ -448,9 +487,16 @@ class S3Server:
             self._send_error(h, e, resource)
 
     def _forward(self, h, method, bucket, key, query, body, rec):
+        trick = self._take_trick(method, key, h.headers.get("Range") is not None)
+        mode = trick["mode"] if trick else None
+        if mode:
+            rec["trick"] = mode
+        if mode == "other_object":
+            bucket, key = trick["other"]
         backend_key = key
         version = None
         with self._lock:
+            checksum = self.checksums.get((bucket, key))
             vers = self.versions.get((bucket, key), {})
             latest = self.latest_version.get((bucket, key))
             etag_over = self.etag_override.get((bucket, key))
@@ -479,6 +525,8 @@ class S3Server:
             v = h.headers.get(name)
             if v is not None:
                 fwd_headers[name] = v
+        if mode == "ignore_range":
+            fwd_headers.pop("range", None)
         conn = http.client.HTTPConnection("127.0.0.1", self.backend_port, timeout=60)
         try:
             try:
@@ -487,7 +535,7 @@ class S3Server:
             except OSError as e:
                 raise S3Error(503, "ServiceUnavailable", "backend: %s" % e)
             etag = etag_over or r.getheader("ETag")
-            if_match = h.headers.get("If-Match")
+            if_match = h.headers.get("If-Match") if mode != "other_object" else None
             if (if_match is not None and r.status in (200, 206) and etag
                     and if_match.strip() != "*"
                     and if_match.strip().strip('"') != etag.strip('"')):
@@ -504,6 +552,10 @@ class S3Server:
                 h.send_header("ETag", etag)
             if version and r.status < 300:
                 h.send_header("x-amz-version-id", version)
+            if (checksum and r.status == 200 and h.headers.get("Range") is None
+                    and (h.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"):
+                h.send_header("x-amz-checksum-" + checksum[0], checksum[1])
+                h.send_header("x-amz-checksum-type", checksum[2])
             h.end_headers()
             if method == "HEAD":
                 return
@@ -525,6 +577,8 @@ class S3Server:
                 chunk = r.read(want)
                 if not chunk:
                     break
+                if mode == "corrupt" and sent == 0:
+                    chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
                 h.wfile.write(chunk)
                 sent += len(chunk)
             if fault is not None:

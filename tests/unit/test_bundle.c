@@ -2,6 +2,7 @@
  * (spec R-110, R-114, R-116; issue 6).  Transfers are tested end to end in
  * tests/e2e/test_bundle_s3.py against s3rver behind tests/fake/s3.py. */
 #include "deploy/bundle.h"
+#include "base/checksum.h"
 #include "test.h"
 #include "base/util.h"
 
@@ -86,4 +87,54 @@ TEST(bundle_s3_needs_region_creds_http)
     ASSERT_FAIL(bundle_fetch_s3(&src, &o, dest, NULL, &e));
     ASSERT_EQ(e.code, ERR_CONFIG);
     ASSERT_CONTAINS(e.msg, "S3 GetObject s3://b/k");
+}
+
+TEST(bundle_content_range_parsed_strictly)
+{
+    uint64_t s = 7, e = 7, t = 7;
+    ASSERT_OK(bundle_parse_content_range("bytes 100-199/200", &s, &e, &t));
+    ASSERT_EQ(s, 100);
+    ASSERT_EQ(e, 199);
+    ASSERT_EQ(t, 200);
+    const char *bad[] = {NULL, "", "bytes 100-199/*", "bytes */200", "items 0-1/2",
+                         "bytes 5-4/10", "bytes 0-10/10", "bytes 0-9/10x", "bytes -1-9/10",
+                         "bytes 0-99999999999999999999/1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s = e = t = 7;
+        ASSERT_FAIL(bundle_parse_content_range(bad[i], &s, &e, &t));
+        ASSERT_EQ(s + e + t, 21); /* outputs untouched */
+    }
+}
+
+TEST(bundle_checksum_crc_check_values)
+{
+    /* The catalogue "check" values: CRC of the ASCII digits 1..9. */
+    ASSERT_EQ(checksum_crc32("123456789", 9), 0xCBF43926u);
+    ASSERT_EQ(checksum_crc32c("123456789", 9), 0xE3069283u);
+    ASSERT_EQ(checksum_crc64nvme("123456789", 9), 0xAE8B14860A799888ull);
+    ASSERT_EQ(checksum_crc32("", 0), 0);
+}
+
+TEST(bundle_checksum_base64_as_s3_writes_it)
+{
+    /* Values as S3 (and Python's zlib/hashlib + base64) write them. */
+    AUTOFREE char *crc = checksum_base64(CHECKSUM_CRC32, "123456789", 9);
+    ASSERT_STREQ(crc, "y/Q5Jg==");
+    AUTOFREE char *sha = checksum_base64(CHECKSUM_SHA256, "", 0);
+    ASSERT_STREQ(sha, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    AUTOFREE char *sha1 = checksum_base64(CHECKSUM_SHA1, "abc", 3);
+    ASSERT_STREQ(sha1, "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+    const char *path = test_write("f", "123456789");
+    AUTOFREE char *file = checksum_file_base64(path, CHECKSUM_CRC32C, NULL);
+    AUTOFREE char *mem = checksum_base64(CHECKSUM_CRC32C, "123456789", 9);
+    ASSERT_STREQ(file, mem);
+    ASSERT_STREQ(file, "4waSgw==");
+}
+
+TEST(bundle_checksum_composite_detected)
+{
+    ASSERT_TRUE(checksum_is_composite("y/Q5Jg==-3"));
+    ASSERT_FALSE(checksum_is_composite("y/Q5Jg=="));
+    ASSERT_FALSE(checksum_is_composite("ab-"));
+    ASSERT_FALSE(checksum_is_composite(NULL));
 }

@@ -787,3 +787,189 @@ TEST(unpack_concurrent_extractions_keep_cwd)
     ASSERT_NOT_NULL(getcwd(cwd, sizeof(cwd)));
     ASSERT_STREQ(cwd, "/");
 }
+
+/* ---- a failed (or odd) extraction leaves the working directory alone (issue 11, R-215) ---- */
+
+#define BAIT_TIME 1000000000
+
+/* <tmp>/cwd with a directory X (0755) and a file F (0640), both dated BAIT_TIME; the test then
+ * runs there, as the daemon runs in '/'. */
+static char *plant_bait(void)
+{
+    char *cwd = tmp("cwd");
+    AUTOFREE char *x = path_join(cwd, "X");
+    AUTOFREE char *f = path_join(cwd, "F");
+    mkdir(cwd, 0755);
+    mkdir(x, 0755);
+    test_write(f, "bait");
+    ASSERT_OK(chmod(x, 0755));
+    ASSERT_OK(chmod(f, 0640));
+    struct timespec ts[2] = {{BAIT_TIME, 0}, {BAIT_TIME, 0}};
+    ASSERT_OK(utimensat(AT_FDCWD, x, ts, AT_SYMLINK_NOFOLLOW));
+    ASSERT_OK(utimensat(AT_FDCWD, f, ts, AT_SYMLINK_NOFOLLOW));
+    ASSERT_OK(chdir(cwd));
+    return cwd;
+}
+
+static void check_bait(const char *cwd, const char *what)
+{
+    static const struct {
+        const char *name;
+        mode_t mode;
+    } baits[] = {{"X", S_IFDIR | 0755}, {"F", S_IFREG | 0640}};
+    for (size_t i = 0; i < 2; i++) {
+        AUTOFREE char *p = path_join(cwd, baits[i].name);
+        struct stat st;
+        ASSERT_OK(lstat(p, &st));
+        if (st.st_mode != baits[i].mode || st.st_mtime != BAIT_TIME)
+            FAILF("%s: bait %s changed: mode %o mtime %lld", what, p, (unsigned)st.st_mode,
+                  (long long)st.st_mtime);
+    }
+}
+
+/* Extract ents (tar, and zip when zip_too) in both thread modes from the bait directory. */
+static void bait_case(const struct ent *ents, size_t n, bool zip_too, const char *msg_part)
+{
+    AUTOFREE char *work = tmp("work");
+    AUTOFREE char *dest = tmp("work/deployment-archive");
+    mkdir(work, 0755);
+    for (int m = 0; m < 2; m++) {
+        for (int z = 0; z < (zip_too ? 2 : 1); z++) {
+            AUTOFREE char *a = tmp(z ? "bait.zip" : "bait.tar");
+            make_archive(a, z ? A_ZIP : A_TAR, ents, n);
+            AUTOFREE char *cwd = plant_bait();
+            struct err e = ERR_INIT;
+            int rc = unpack_archive(a, z ? UNPACK_ZIP : UNPACK_TAR, dest, mode_opts(m), NULL, &e);
+            AUTOFREE char *what = xasprintf("%s, mode %d", z ? "zip" : "tar", m);
+            check_bait(cwd, what);
+            if (msg_part) {
+                ASSERT_FAIL(rc);
+                ASSERT_CONTAINS(e.msg, msg_part);
+                ASSERT_FALSE(file_exists(dest));
+            } else if (rc < 0) {
+                FAILF("%s: %s", what, e.msg);
+            }
+        }
+    }
+}
+
+TEST(unpack_failed_dir_fixups_stay_in_destination_R125_R215)
+{
+    /* A directory entry named like the bait, then a refused entry. */
+    static const struct ent dotdot[] = {
+        {'d', "X", NULL, 0777, 0},
+        {'f', "../evil", "x", 0, 0},
+    };
+    bait_case(dotdot, 2, true, "Refusing unsafe archive entry '../evil'");
+    static const struct ent absolute[] = {
+        {'d', "X/", NULL, 0777, 0},
+        {'d', "X/sub", NULL, 0700, 0},
+        {'f', "/etc/evil", "x", 0, 0},
+    };
+    bait_case(absolute, 3, true, "absolute path");
+    /* Fails after libarchive started an entry (the size cap). */
+    static const struct ent big[] = {
+        {'d', "X", NULL, 0777, 0},
+        {'f', "X/big", NULL, 0, 1u << 20},
+    };
+    struct unpack_opts o = {.max_bytes = 4096};
+    AUTOFREE char *cwd = NULL;
+    for (int z = 0; z < 2; z++) {
+        AUTOFREE char *a = tmp(z ? "big.zip" : "big.tar");
+        make_archive(a, z ? A_ZIP : A_TAR, big, 2);
+        free(cwd);
+        cwd = plant_bait();
+        struct err e = ERR_INIT;
+        AUTOFREE char *dest = tmp("deployment-archive");
+        ASSERT_FAIL(unpack_archive(a, z ? UNPACK_ZIP : UNPACK_TAR, dest, &o, NULL, &e));
+        ASSERT_EQ(e.code, ERR_LIMIT);
+        check_bait(cwd, "size cap");
+    }
+}
+
+/* A directory entry that a later entry replaces by an absolute symbolic link: neither a failed
+ * nor a successful extraction may apply the directory's mode and time through the link. */
+TEST(unpack_dir_replaced_by_absolute_link_R125_R215)
+{
+    AUTOFREE char *bx = tmp("cwd/X");
+    struct ent ents[] = {
+        {'d', "d", NULL, 0777, 0},
+        {'l', "d", bx, 0, 0},
+        {'d', "e", NULL, 0777, 0},
+        {'f', "../evil", "x", 0, 0},
+    };
+    bait_case(ents, 4, true, "'../evil'");
+    bait_case(ents, 3, true, NULL);
+}
+
+static void octal(char *dst, size_t width, unsigned long long v)
+{
+    dst[width - 1] = '\0';
+    for (size_t i = width - 1; i-- > 0; v >>= 3)
+        dst[i] = (char)('0' + (v & 7));
+}
+
+static void ustar_block(FILE *f, char type, const char *name, const char *link, size_t size)
+{
+    char h[512] = {0};
+    memcpy(h, name, strlen(name));
+    octal(h + 100, 8, 0600);
+    octal(h + 108, 8, 0);
+    octal(h + 116, 8, 0);
+    octal(h + 124, 12, size);
+    octal(h + 136, 12, 1500000000);
+    h[156] = type;
+    if (link)
+        memcpy(h + 157, link, strlen(link));
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (size_t i = 0; i < 512; i++)
+        sum += (unsigned char)h[i];
+    octal(h + 148, 7, sum);
+    fwrite(h, 1, 512, f);
+}
+
+static void tar_data(FILE *f, const char *data, size_t len)
+{
+    char pad[512] = {0};
+    fwrite(data, 1, len, f);
+    fwrite(pad, 1, (512 - len % 512) % 512, f);
+}
+
+/* The writer side of libarchive cannot store data for a hard link; pax interchange can. */
+static void make_hardlink_with_data(const char *path, const char *link_target)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    ustar_block(f, '2', "s", link_target, 0);
+    static const char pax[] = "10 path=h\n";
+    ustar_block(f, 'x', "PaxHeader/h", NULL, sizeof(pax) - 1);
+    tar_data(f, pax, sizeof(pax) - 1);
+    ustar_block(f, '1', "h", "s", 4);
+    tar_data(f, "DATA", 4);
+    char end[1024] = {0};
+    fwrite(end, 1, sizeof(end), f);
+    fclose(f);
+}
+
+TEST(unpack_refuses_hardlink_to_symlink_R125_R215)
+{
+    AUTOFREE char *a = tmp("hl.tar");
+    AUTOFREE char *bf = tmp("cwd/F");
+    AUTOFREE char *dest = tmp("deployment-archive");
+    make_hardlink_with_data(a, bf);
+    for (int m = 1; m >= 0; m--) {
+        AUTOFREE char *cwd = plant_bait();
+        struct err e = ERR_INIT;
+        int rc = unpack_archive(a, UNPACK_TAR, dest, mode_opts(m), NULL, &e);
+        check_bait(cwd, m ? "fallback mode" : "private-cwd mode");
+        ASSERT_FAIL(rc);
+        ASSERT_EQ(e.code, ERR_UNSAFE);
+        ASSERT_CONTAINS(e.msg, "'h': hard link target is a symbolic link");
+        ASSERT_FALSE(file_exists(dest));
+        AUTOFREE char *c = slurp(bf);
+        ASSERT_STREQ(c, "bait");
+    }
+}
