@@ -10,7 +10,7 @@
  *     <base>/out/   bait reachable from the destination as ../out
  *     <base>/in     the archive          <base>/dest   the destination
  * After every call every entry of <base> except dest and in must have the same type, mode,
- * owner, size, mtime and link target as before, and no file descriptor may be left open.
+ * owner, size, mtime and link target as before, and the call must leave no descriptor open.
  * When run as root the call runs with effective uid/gid 65534 (the bait is theirs), so a bug
  * can only touch the bait, never the host; libFuzzer itself keeps root to write its corpus.
  */
@@ -92,6 +92,21 @@ static int count_fds(void)
     return n;
 }
 
+static void show_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char p[PATH_MAX], target[PATH_MAX] = "";
+        snprintf(p, sizeof p, "/proc/self/fd/%s", de->d_name);
+        if (readlink(p, target, sizeof target - 1) < 0)
+            target[0] = '\0';
+        fprintf(stderr, "    fd %s -> %s\n", de->d_name, target);
+    }
+    if (d)
+        closedir(d);
+}
+
 static bool same(const struct snap_entry *a, const struct snap_entry *b)
 {
     return !strcmp(a->path, b->path) && a->st.st_mode == b->st.st_mode &&
@@ -120,7 +135,8 @@ static void check_outside(void)
     }
     int fds = count_fds();
     if (fds != fds_before) {
-        fprintf(stderr, "fuzz_unpack: %d file descriptors open, %d before\n", fds, fds_before);
+        fprintf(stderr, "fuzz_unpack: %d file descriptors open, %d before:\n", fds, fds_before);
+        show_fds();
         abort();
     }
 }
@@ -193,7 +209,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (chdir(cwd) < 0)
         die(cwd);
     snap_dir(base, before, &n_before);
-    fds_before = count_fds();
     fprintf(stderr, "fuzz_unpack: bait under %s (call as uid %d)\n", base,
             drop ? NOBODY : (int)geteuid());
     return 0;
@@ -235,6 +250,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     enum unpack_format fmt = (data[0] & 1) ? UNPACK_ZIP : UNPACK_TAR;
     struct err err = ERR_INIT;
+    /* Counted per call: libFuzzer itself opens pipes to llvm-symbolizer when it reports a new
+     * function, between calls. */
+    fds_before = count_fds();
     as_nobody(true);
     int rc = unpack_archive(in_path, fmt, dest_path, &opts, NULL, &err);
     as_nobody(false);
