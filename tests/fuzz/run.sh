@@ -16,7 +16,8 @@ for bin in "$@"; do
     name=$(basename "$bin"); short=${name#fuzz_}
     seeds=$here/corpus/$short; work=$build/fuzz/corpus/$short; log=$build/fuzz/logs/$name.log
     mkdir -p "$work"
-    dict=; [ -f "$here/$short.dict" ] && dict="-dict=$here/$short.dict"
+    d=$short; case $short in spec_json|commands) d=json ;; esac
+    dict=; [ -f "$here/$d.dict" ] && dict="-dict=$here/$d.dict"
     if [ "$seconds" -gt 0 ]; then budget="-max_total_time=$seconds"; else budget="-runs=0"; fi
     tmp=$build/fuzz/tmp; rm -rf "$tmp"; mkdir -p "$tmp"  # fuzz_unpack's bait, left by a crash
     # shellcheck disable=SC2086
