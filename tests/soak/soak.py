@@ -166,7 +166,7 @@ def main():
             base = None
             print("%6s %5s %7s %9s %5s %7s %7s %8s %s" % (
                 "deploy", "run", "pid", "rss_kB", "fds", "sockets", "threads", "elapsed",
-                "last kind"))
+                "as expected"))
             for i in range(args.count):
                 if i and i % args.restart == 0:
                     rc = env.stop()
@@ -216,8 +216,8 @@ def main():
                             dep, base["rss"], s["rss"]))
                 if (i + 1) % 10 == 0 or i + 1 == args.count:
                     row = (i + 1, i // args.restart + 1, agent.pid, s["rss"], s["fds"],
-                           s["sockets"], s["threads"], time.monotonic() - t0, label)
-                    print("%6d %5d %7d %9d %5d %7d %7d %7.0fs %s" % row, flush=True)
+                           s["sockets"], s["threads"], time.monotonic() - t0, i + 1 - wrong)
+                    print("%6d %5d %7d %9d %5d %7d %7d %7.0fs %d" % row, flush=True)
             daemonenv.check_clean(fc)
     finally:
         fc.stop()
