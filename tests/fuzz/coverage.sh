@@ -13,11 +13,11 @@ cov=$(cd "$build/cov" && pwd); found=$(cd "$found" && pwd)
 mkdir -p "$cov/prof" "$cov/tmp"
 files() {
     case $1 in
-        appspec) echo agent/parse/appspec.c ;;
-        config) echo agent/parse/config.c ;;
+        appspec) echo agent/parse/appspec*.c agent/parse/yaml.c ;;
+        config) echo agent/parse/config*.c agent/parse/yaml.c ;;
         onprem) echo agent/aws/onprem.c ;;
         spec_envelope|spec_json) echo agent/parse/spec.c ;;
-        commands) echo agent/aws/commands.c ;;
+        commands) echo agent/aws/commandsmsg.c ;;
         unpack) echo agent/deploy/unpack.c ;;
     esac
 }
@@ -29,7 +29,8 @@ for bin in "$cov"/fuzz/fuzz_*; do
     TMPDIR=$cov/tmp LLVM_PROFILE_FILE="$cov/prof/$t.%p.profraw" "$bin" -runs=0 $dirs \
         >"$cov/prof/$t.log" 2>&1 || echo "coverage: $t replay failed, see $cov/prof/$t.log" >&2
     llvm-profdata merge -sparse "$cov/prof/$t".*.profraw -o "$cov/prof/$t.profdata"
-    echo "== fuzz_$t ($(ls $dirs | wc -l) inputs)"
+    # shellcheck disable=SC2086
+    echo "== fuzz_$t ($(find $dirs -type f | wc -l) inputs): regions, functions, lines, branches"
     # shellcheck disable=SC2046
     llvm-cov report "$bin" -instr-profile="$cov/prof/$t.profdata" $(files "$t") | tail -n 1
 done
