@@ -1,5 +1,5 @@
 # Soak run (tests/soak/soak.py), included by the Makefile.  `make soak` is long (SOAK_COUNT=1000
-# deployments, about 15 minutes) and not part of `make check`, which runs check-soak-smoke.
+# deployments, 10-12 minutes here) and not part of `make check`, which runs check-soak-smoke.
 SOAK_COUNT ?= 1000
 .PHONY: soak check-soak-smoke
 soak: all deps-check
