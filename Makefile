@@ -1,6 +1,7 @@
 # cdagent: one non-recursive Makefile (see README).
 #   make            build build/codedeploy-agent and build/codedeploy-local
-#   make check      install missing deps, then unit tests, sanitizer unit tests, end-to-end tests
+#   make check      install missing deps, then unit tests, sanitizer unit tests, end-to-end tests,
+#                   ThreadSanitizer runs, a 20-deployment soak and 10 s of each fuzz target
 #   make demo       deploy examples/sample-app locally (see README)
 VERSION   := 0.1.0
 PREFIX    ?= /usr
@@ -80,9 +81,12 @@ tools: $(TOOLS)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
 	@rm -rf $(B)/results
-	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san || true
-	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e check-system check-lint || true
-	@sh scripts/summary.sh $(B)/results unit unit-san e2e system lint
+	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san \
+		tsan-build fuzz-build || true
+	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e check-system check-lint \
+		check-tsan check-soak-smoke fuzz FUZZ_SECONDS=10 || true
+	@sh scripts/summary.sh $(B)/results unit unit-san e2e system lint unit-tsan e2e-tsan \
+		tsan-reports soak-smoke fuzz
 
 check-unit: $(B)/unit-tests
 	@mkdir -p $(B)/results
@@ -168,3 +172,6 @@ dist:
 rpm:
 	@sh scripts/deps.sh rpm >&2
 	@sh scripts/rpm.sh $(VERSION) $(B) $(RPMBUILD_OPTS)
+
+# Fuzzing (tests/fuzz), ThreadSanitizer and soak runs: the continuous proofs of issue 11.
+include tests/fuzz/fuzz.mk tests/tsan/tsan.mk tests/soak/soak.mk

@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh [build|check|demo|bench|rpm|lint]   (default: check)
 #   build  compiler, make, pkg-config and the six -dev libraries (every make target needs these)
 #   check  build + everything `make check` runs: /usr/bin/python3 with botocore, cryptography,
-#          rpm and yaml, the command-line tools the e2e tests call, and the pinned npm packages
+#          rpm and yaml, the command-line tools the e2e tests call, the pinned npm packages, the
+#          ThreadSanitizer runtime and clang with libFuzzer (check-tsan, fuzz)
 #   demo   build + python3 for `make demo`
 #   bench  check (bench/daemon runs the e2e fakes) + bsdtar, /usr/bin/time, zip, unzip
 #   rpm    build + rpmbuild for `make rpm` (and patch, xz for --with cjson_source; cpio and
@@ -39,6 +40,7 @@ fi
 #   cmd:NAME   a command on PATH          pc:MODULE  a pkg-config module
 #   file:PATH  a file that must exist     py:MODULE  a module $PY can import
 #   link:FLAG  cc links a program with FLAG (sanitizer runtimes)
+#   fuzz:FLAG  clang links a libFuzzer target with FLAG (make fuzz, tests/fuzz)
 #   rpmq:NAME  rpm -q NAME (rpmbuild's BuildRequires on RPM distributions)
 # The package may list alternatives "a|b" (tried in turn).  A leading "?" marks an item only a few
 # tests need (they skip without it): when it cannot be installed that is a warning, not an error.
@@ -53,7 +55,8 @@ cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl ?cmd:w
 ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps cmd:tar:tar cmd:gzip:gzip cmd:find:findutils
 cmd:ldd:libc-bin ?cmd:dash:dash file:/usr/sbin/useradd:passwd
 ?cmd:systemd-nspawn:systemd-container ?cmd:nsenter:util-linux cmd:cpio:cpio cmd:objdump:binutils
-cmd:patch:patch cmd:xz:xz-utils"
+cmd:patch:patch cmd:xz:xz-utils link:-fsanitize=thread:libtsan2
+cmd:clang:clang fuzz:-fsanitize=fuzzer,address,undefined:libclang-rt-dev|libclang-rt-14-dev"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl cmd:zip:zip"
     bench="cmd:python3:python3 cmd:bsdtar:libarchive-tools file:/usr/bin/time:time cmd:zip:zip
 cmd:unzip:unzip"
@@ -71,7 +74,8 @@ cmd:unzip:unzip cmd:node:nodejs|nodejs20|nodejs22 cmd:npm:npm|nodejs-npm|nodejs2
 cmd:rpmbuild:rpm-build cmd:rpmspec:rpm-build rpmq:systemd-rpm-macros:systemd-rpm-macros
 cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl-minimal|curl
 ?cmd:wget:wget ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps-ng cmd:tar:tar cmd:gzip:gzip
-cmd:find:findutils cmd:ldd:glibc-common ?cmd:dash:dash file:/usr/sbin/useradd:shadow-utils"
+cmd:find:findutils cmd:ldd:glibc-common ?cmd:dash:dash file:/usr/sbin/useradd:shadow-utils
+link:-fsanitize=thread:libtsan cmd:clang:clang fuzz:-fsanitize=fuzzer,address,undefined:compiler-rt"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl-minimal|curl cmd:zip:zip"
     bench="cmd:python3:python3 cmd:bsdtar:bsdtar file:/usr/bin/time:time cmd:zip:zip cmd:unzip:unzip"
     rpm="cmd:rpmbuild:rpm-build rpmq:systemd-rpm-macros:systemd-rpm-macros cmd:tar:tar cmd:gzip:gzip"
@@ -92,6 +96,8 @@ esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cdagent-deps.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 printf 'int main(void) { return 0; }\n' > "$tmp/t.c"
+printf '#include <stddef.h>\nint LLVMFuzzerTestOneInput(const char *d, size_t n);\n%s\n' \
+    'int LLVMFuzzerTestOneInput(const char *d, size_t n) { return d && n ? 0 : 0; }' > "$tmp/f.c"
 
 # present KIND PROBE: is it there?
 present() {
@@ -101,6 +107,7 @@ present() {
         pc)   command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$2" ;;
         py)   "$PY" -c "import $2" >/dev/null 2>&1 ;;
         link) command -v cc >/dev/null 2>&1 && cc "$2" -o "$tmp/t" "$tmp/t.c" >/dev/null 2>&1 ;;
+        fuzz) command -v clang >/dev/null 2>&1 && clang "$2" -o "$tmp/f" "$tmp/f.c" >/dev/null 2>&1 ;;
         rpmq) rpm -q "$2" >/dev/null 2>&1 ;;
         *)    echo "deps: unknown probe kind '$1'" >&2; return 1 ;;
     esac
@@ -164,7 +171,7 @@ if [ -n "$missing" ]; then
             file) what_is="file '$probe'" ;;
             pc)   what_is="pkg-config module '$probe'" ;;
             py)   what_is="python module '$probe' for $PY"; [ "$probe" = sys ] && what_is="python '$PY'" ;;
-            link) what_is="linking with '$probe'" ;;
+            link|fuzz) what_is="linking with '$probe'" ;;
             *)    what_is="package '$probe'" ;;
         esac
         case "$pkg" in *"|"*) pkg="any of $(echo "$pkg" | sed 's/|/, /g')" ;; esac

@@ -120,14 +120,22 @@ static int run_one(const struct test_entry *t)
     return 1;
 }
 
+/* Arguments are name substrings to run; one starting with '-' excludes the names holding the
+ * rest of it.  With no (positive) substrings every test not excluded runs. */
 static int selected(const char *name, int argc, char **argv, int first)
 {
-    if (first >= argc)
-        return 1;
+    int positive = 0;
     for (int i = first; i < argc; i++)
+        if (argv[i][0] == '-' && strstr(name, argv[i] + 1))
+            return 0;
+    for (int i = first; i < argc; i++) {
+        if (argv[i][0] == '-')
+            continue;
+        positive = 1;
         if (strstr(name, argv[i]))
             return 1;
-    return 0;
+    }
+    return !positive;
 }
 
 int main(int argc, char **argv)

@@ -3,7 +3,8 @@
  * child (so a crash, a leak reported by LeakSanitizer at exit, or a chdir cannot spoil the
  * others) with a fresh temporary directory in test_tmpdir().  ASSERT_* print file, line, the
  * expression and both values, then fail the test.  SKIP("why") ends it as skipped (77).
- * Run: unit-tests [--results FILE] [name-substring ...]; last line "N passed, M failed, K skipped".
+ * Run: unit-tests [--results FILE] [name-substring ...] [-excluded-substring ...]; last line
+ * "N passed, M failed, K skipped".
  * CDAGENT_SRC (set by the Makefile) is the source tree, for tests/data and the spec's vectors.
  */
 #ifndef CDAGENT_TEST_H
