@@ -1,14 +1,17 @@
 /* hookrun: see hookrun.h. */
 #include "run/hookrun.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "parse/appspec.h"
 #include "base/err.h"
 #include "run/executor.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
+#include "deploy/archmeta.h"
 #include "deploy/layout.h"
 #include "base/log.h"
 #include "sys/scope.h"
@@ -67,6 +70,18 @@ static void fill_failure(struct exec_result *ret, const struct err *e, const cha
     ret->log = tail ? tail : xstrdup("");
 }
 
+/* Will sc run as root (issue 11 item 4)?  The agent is root and runas is unset or names uid 0. */
+static bool runs_as_root(const struct appspec_script *sc)
+{
+    if (geteuid() != 0)
+        return false;
+    if (!sc->runas || !*sc->runas)
+        return true;
+    char buf[16384];
+    struct passwd pw, *res = NULL;
+    return getpwnam_r(sc->runas, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
+}
+
 void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
 {
     AUTOFREE char *archive = layout_archive_dir(o->revision_dir);
@@ -95,6 +110,12 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
         struct err err = ERR_INIT;
         AUTOFREE char *path = NULL;
         if (appspec_path_in_archive(archive, sc->location_rel, &path, &err) < 0) {
+            fill_failure(ret, &err, sc->location, log);
+            break;
+        }
+        if (runs_as_root(sc) && archmeta_guard(archive, sc->location_rel, &err) < 0) {
+            err_prefix(&err, "Script at specified location: %s was not run as root", sc->location);
+            err.code = ERR_SCRIPT_FAILED;
             fill_failure(ret, &err, sc->location, log);
             break;
         }

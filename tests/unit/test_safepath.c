@@ -7,6 +7,7 @@
 
 #include "base/safepath.h"
 #include "base/util.h"
+#include "deploy/archmeta.h"
 #include "deploy/grouplock.h"
 #include "deploy/layout.h"
 #include "deploy/tracking.h"
@@ -132,5 +133,59 @@ TEST(layout_check_root_refuses_planted_log_link_and_untrusted_group_dir_issue18)
     err_clear(&e);
     ASSERT_FAIL(layout_check_root(root, NULL, geteuid(), &e));
     ASSERT_CONTAINS(e.msg, g);
+    ASSERT_CONTAINS(e.msg, "mode 0777");
+}
+
+TEST(archmeta_guard_seals_the_script_and_keeps_the_bundle_metadata_issue11)
+{
+    if (geteuid() != 0)
+        SKIP("needs root: files owned by another user and trusted.* attributes");
+    AUTOFREE char *dep = path_join(test_tmpdir(), "dep");
+    ASSERT_OK(mkdir(dep, 0755));
+    ASSERT_OK(chmod(test_tmpdir(), 0755));
+    AUTOFREE char *arch = path_join(dep, "deployment-archive");
+    ASSERT_OK(mkdir(arch, 0777));
+    ASSERT_OK(chown(arch, 1000, 1000));
+    AUTOFREE char *s = path_join(arch, "h.sh");
+    test_write(s, "#!/bin/sh\n");
+    ASSERT_OK(chown(s, 1000, 1000));
+    ASSERT_OK(chmod(s, 04777));
+    /* A writer that opened the script before it was sealed. */
+    int early = open(s, O_WRONLY | O_CLOEXEC);
+    ASSERT_OK(early);
+    struct err e = ERR_INIT;
+    if (archmeta_guard(arch, "h.sh", &e) < 0)
+        FAILF("guard: %s", e.msg);
+    ASSERT_EQ(write(early, "rm -rf /\n", 9), 9);
+    close(early);
+    char *body = NULL;
+    ASSERT_OK(read_file(s, 100, &body, NULL, NULL));
+    ASSERT_STREQ(body, "#!/bin/sh\n");
+    free(body);
+    struct stat st;
+    ASSERT_OK(lstat(s, &st));
+    ASSERT_EQ(st.st_uid, 0u);
+    ASSERT_EQ(st.st_mode & 07777, 0755u);
+    ASSERT_OK(lstat(arch, &st));
+    ASSERT_EQ(st.st_uid, 0u);
+    ASSERT_EQ(st.st_mode & 0777, 0755u);
+    int fd = open(s, O_RDONLY | O_CLOEXEC);
+    ASSERT_OK(archmeta_fstat(fd, &st));
+    close(fd);
+    ASSERT_EQ(st.st_uid, 1000u);
+    ASSERT_EQ(st.st_mode & 07777, 04777u);
+}
+
+TEST(archmeta_guard_refuses_an_untrusted_deployment_directory_issue11)
+{
+    AUTOFREE char *dep = path_join(test_tmpdir(), "dep");
+    ASSERT_OK(mkdir(dep, 0755));
+    ASSERT_OK(chmod(test_tmpdir(), 0777));
+    AUTOFREE char *arch = path_join(dep, "deployment-archive");
+    ASSERT_OK(mkdir(arch, 0755));
+    test_write("dep/deployment-archive/h.sh", "#!/bin/sh\n");
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(archmeta_guard(arch, "h.sh", &e));
+    ASSERT_EQ(e.code, ERR_UNSAFE);
     ASSERT_CONTAINS(e.msg, "mode 0777");
 }

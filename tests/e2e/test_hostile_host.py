@@ -1,0 +1,105 @@
+"""Other users on the host (issue 18 item 4, issue 11 items 3 and 4; spec R-216, R-219): hooks
+never run as root from a file another user can change, and the agent refuses directories other
+users could plant links in.  Most of these need root (other users' files); they skip otherwise."""
+import io
+import os
+import tarfile
+
+import harness
+from localenv import LocalEnv
+
+
+def _need_root(why):
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root: " + why)
+
+
+def _tar(path, members):
+    """members: (name, kind, mode, uid, data or link target)."""
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+        for name, kind, mode, uid, data in members:
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.mode, ti.uid, ti.gid, ti.mtime = kind, mode, uid, uid, 1500000000
+            if kind == tarfile.SYMTYPE:
+                ti.linkname = data
+                data = None
+            ti.size = len(data) if data else 0
+            t.addfile(ti, io.BytesIO(data) if data else None)
+    return path
+
+
+def _appspec(dest, events, location="scripts/h.sh"):
+    lines = ["version: 0.0", "os: linux", "files:", "  - source: scripts",
+             "    destination: %s" % dest, "hooks:"]
+    for ev in events:
+        lines += ["  %s:" % ev, "    - location: %s" % location, "      timeout: 30"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_root_hook_from_a_file_its_archive_owner_can_write_runs_from_a_root_copy_issue11():
+    _need_root("archive entries owned by another user")
+    with LocalEnv() as env:
+        dest, rec = env.path("installed"), env.path("ran.txt")
+        body = ("#!/bin/sh\necho \"$LIFECYCLE_EVENT\" >> %s\n" % rec).encode()
+        bundle = _tar(env.path("b.tar"), [
+            ("appspec.yml", tarfile.REGTYPE, 0o644, 0,
+             _appspec(dest, ["BeforeInstall", "AfterInstall"])),
+            ("scripts", tarfile.DIRTYPE, 0o777, 1000, None),
+            ("scripts/h.sh", tarfile.REGTYPE, 0o777, 1000, body)])
+        r = env.local("-l", bundle, "-t", "tar")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert open(rec).read().split() == ["BeforeInstall", "AfterInstall"]
+        archive = os.path.join(env.folder_of(r.stdout), "deployment-archive")
+        for p in (os.path.join(archive, "scripts"), os.path.join(archive, "scripts", "h.sh")):
+            st = os.lstat(p)
+            assert st.st_uid == 0 and st.st_mode & 0o022 == 0, (p, st.st_uid, oct(st.st_mode))
+        # files: installs what the bundle says, whatever the hooks' copy became.
+        st = os.lstat(os.path.join(dest, "h.sh"))
+        assert (st.st_uid, st.st_mode & 0o7777) == (1000, 0o777), (st.st_uid, oct(st.st_mode))
+
+
+def test_root_hook_through_a_link_in_the_archive_runs_from_a_root_copy_of_its_target_issue11():
+    _need_root("archive entries owned by another user")
+    with LocalEnv() as env:
+        rec = env.path("ran.txt")
+        body = ("#!/bin/sh\necho ran >> %s\n" % rec).encode()
+        bundle = _tar(env.path("b.tar"), [
+            ("appspec.yml", tarfile.REGTYPE, 0o644, 0,
+             _appspec(env.path("installed"), ["AfterInstall"])),
+            ("scripts", tarfile.DIRTYPE, 0o755, 0, None),
+            ("bin", tarfile.DIRTYPE, 0o755, 1000, None),
+            ("bin/real.sh", tarfile.REGTYPE, 0o755, 1000, body),
+            ("scripts/h.sh", tarfile.SYMTYPE, 0o777, 0, "../bin/real.sh")])
+        r = env.local("-l", bundle, "-t", "tar")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert open(rec).read() == "ran\n"
+        archive = os.path.join(env.folder_of(r.stdout), "deployment-archive")
+        for p in (os.path.join(archive, "bin"), os.path.join(archive, "bin", "real.sh")):
+            assert os.lstat(p).st_uid == 0, p
+
+
+def test_root_dir_writable_by_others_is_refused_naming_owner_and_mode_issue18():
+    with LocalEnv() as env:
+        os.makedirs(env.root)
+        os.chmod(env.root, 0o777)
+        d = env.bundle("rev", "version: 0.0\nos: linux\n")
+        r = env.local("-l", d)
+        assert r.returncode != 0, r.stdout
+        out = r.stdout + r.stderr
+        assert env.root in out and "mode 0777" in out, out
+        assert not os.listdir(env.root), "nothing may be written into it"
+
+
+def test_links_planted_in_the_root_dir_are_refused_issue18():
+    with LocalEnv() as env:
+        victim = env.path("victim")
+        os.makedirs(victim)
+        os.makedirs(env.root)
+        for n in ("deployment-instructions", "deployment-logs", ".cdagent-locks", "default-group"):
+            os.symlink(victim, os.path.join(env.root, n))
+        d = env.bundle("rev", "version: 0.0\nos: linux\n")
+        r = env.local("-l", d, "-g", "default-group")
+        assert r.returncode != 0, r.stdout
+        out = r.stdout + r.stderr
+        assert "symbolic link" in out, out
+        assert not os.listdir(victim), os.listdir(victim)
