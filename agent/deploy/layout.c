@@ -493,3 +493,19 @@ int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid,
     closedir(d);
     return r;
 }
+
+int layout_check_host_dirs(const char *root_dir, const char *tracking_dir, const char *log_dir,
+                           uid_t uid, struct err *err)
+{
+    if (mkdir_p(root_dir, LAYOUT_DIR_MODE, err) < 0 ||
+        layout_check_root(root_dir, tracking_dir, uid, err) < 0) {
+        err_prefix(err, "refusing to use the root directory (:root_dir:)");
+        return -1;
+    }
+    if (log_dir && (mkdir_p(log_dir, LAYOUT_DIR_MODE, err) < 0 ||
+                    safepath_check(log_dir, uid, true, err) < 0)) {
+        err_prefix(err, "refusing to use the log directory (:log_dir:)");
+        return -1;
+    }
+    return 0;
+}

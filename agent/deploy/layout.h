@@ -88,6 +88,12 @@ int layout_check_id(const char *id, const char *what, struct err *err);
  */
 int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid,
                       struct err *err);
+/* At start (daemon and codedeploy-local): create root_dir and log_dir when missing, then refuse
+ * either when it is not trusted: layout_check_root() for the root dir, safepath_check() for
+ * log_dir (NULL: none), both for uid.  Errors as layout_check_root(), prefixed with which
+ * directory it is. */
+int layout_check_host_dirs(const char *root_dir, const char *tracking_dir, const char *log_dir,
+                           uid_t uid, struct err *err);
 /*
  * Open "<root_dir>/<rel>" as a directory, creating root_dir (mkdir -p) and each missing
  * component of rel (mode 0755) on the way: root_dir must pass safepath_check for the process's

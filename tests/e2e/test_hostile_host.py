@@ -103,3 +103,39 @@ def test_links_planted_in_the_root_dir_are_refused_issue18():
         out = r.stdout + r.stderr
         assert "symbolic link" in out, out
         assert not os.listdir(victim), os.listdir(victim)
+
+
+class _Nowhere:
+    """Stands for the fakes: the agent must refuse before it talks to anyone."""
+    url = "https://127.0.0.1:9"
+    access_key = "AKIDNOWHERE"
+    secret_key = "nowhere"
+
+
+def _daemon_refuses(prepare, needles):
+    from daemonenv import DaemonEnv
+    with DaemonEnv(_Nowhere(), _Nowhere()) as env:
+        prepare(env)
+        rc = env.start().wait(30)
+        out = env.stderr_text()
+        assert rc != 0, out
+        for n in needles(env):
+            assert n in out, (n, out)
+
+
+def test_daemon_refuses_root_dir_or_log_dir_others_can_write_issue18():
+    def writable(attr):
+        def prepare(env):
+            os.makedirs(getattr(env, attr))
+            os.chmod(getattr(env, attr), 0o777)
+        return prepare
+    _daemon_refuses(writable("root"), lambda env: [env.root, "mode 0777", ":root_dir:"])
+    _daemon_refuses(writable("logdir"), lambda env: [env.logdir, "mode 0777", ":log_dir:"])
+
+
+def test_daemon_refuses_a_link_planted_below_its_root_dir_issue18():
+    def plant(env):
+        os.makedirs(env.root)
+        os.symlink(env.path("victim"), os.path.join(env.root, "deployment-instructions"))
+    _daemon_refuses(plant, lambda env: [os.path.join(env.root, "deployment-instructions"),
+                                        "symbolic link"])
