@@ -115,6 +115,26 @@ int safepath_check(const char *path, uid_t uid, bool want_dir, struct err *err)
     return 0;
 }
 
+int safepath_check_open(int fd, const char *path, uid_t uid, bool *ret_readable,
+                        struct err *err)
+{
+    struct stat open_st, walked_st;
+    if (fstat(fd, &open_st) < 0)
+        return err_sys(err, "examine '%s'", path);
+    int wfd = check_open(path, uid, false, err);
+    if (wfd < 0)
+        return -1;
+    int r = fstat(wfd, &walked_st);
+    close(wfd);
+    if (r < 0)
+        return err_sys(err, "examine '%s'", path);
+    if (open_st.st_dev != walked_st.st_dev || open_st.st_ino != walked_st.st_ino)
+        return err_set(err, ERR_UNSAFE, "'%s' was replaced while it was read", path);
+    if (ret_readable)
+        *ret_readable = (open_st.st_mode & 004) != 0;
+    return 0;
+}
+
 int safepath_open_dir(const char *dir, uid_t uid, struct err *err)
 {
     AUTOCLOSE int pfd = check_open(dir, uid, true, err);

@@ -44,6 +44,15 @@ int safepath_check(const char *path, uid_t uid, bool want_dir, struct err *err);
 int safepath_mkdirs(int top_fd, const char *top, const char *rel, mode_t mode, uid_t uid,
                     struct err *err);
 
+/*
+ * For a file of secrets already open as fd (read from path): fd must be the file at path, and
+ * path must pass safepath_check() for uid (file and every directory above it).  *ret_readable
+ * (may be NULL) tells whether others may read it (callers warn).  Errors as safepath_check(),
+ * and ERR_UNSAFE when path no longer names the open file.
+ */
+int safepath_check_open(int fd, const char *path, uid_t uid, bool *ret_readable,
+                        struct err *err);
+
 /* safepath_check(dir, uid, true), then open it (O_DIRECTORY | O_NOFOLLOW on the resolved
  * path).  Returns the fd or -1 with the errors of safepath_check. */
 int safepath_open_dir(const char *dir, uid_t uid, struct err *err);

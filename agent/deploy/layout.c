@@ -421,18 +421,16 @@ static int check_entry(int dfd, const char *dir, const char *name, uid_t uid, bo
     return S_ISDIR(st.st_mode) ? safepath_check_stat(&st, shown, uid, false, err) : 0;
 }
 
-/* What a deployment directory's entries may be: logs/ trusted and holding no links, bundle.tar
- * no link (deployment-archive is the bundle's, see archmeta). */
+/* What a deployment directory's entries may be: logs/ trusted and holding no links
+ * (deployment-archive is the bundle's, see archmeta). */
 static int check_tree(int dfd, const char *dir, const char *name, uid_t uid, int depth,
                       struct err *err);
 
 static int check_child(int dfd, const char *dir, const char *name, uint8_t type, uid_t uid,
                        int depth, struct err *err)
 {
-    if (depth == 0 || type != DT_DIR)
-        return depth == 1 && strcmp(name, LAYOUT_BUNDLE_FILE) != 0
-                   ? 0
-                   : check_entry(dfd, dir, name, uid, false, err);
+    if (depth == 0 || type != DT_DIR)  /* bundle.tar may be a link (codedeploy-local) */
+        return depth == 1 ? 0 : check_entry(dfd, dir, name, uid, false, err);
     if (depth == 1)
         return strcmp(name, LAYOUT_LOGS_DIR) == 0 ? check_tree(dfd, dir, name, uid, 0, err) : 0;
     return check_tree(dfd, dir, name, uid, depth - 1, err);
