@@ -30,7 +30,7 @@ int safepath_check_stat(const struct stat *st, const char *shown, uid_t uid, boo
     bool writable = (st->st_mode & 022) != 0;
     if (writable && is_ancestor && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) &&
         st->st_uid == 0)
-        writable = false;  /* /tmp: others cannot replace what is in it */
+        writable = false; /* /tmp: others cannot replace what is in it */
     if (owner_ok && !writable)
         return 0;
     char owner[300];
@@ -115,8 +115,7 @@ int safepath_check(const char *path, uid_t uid, bool want_dir, struct err *err)
     return 0;
 }
 
-int safepath_check_open(int fd, const char *path, uid_t uid, bool *ret_readable,
-                        struct err *err)
+int safepath_check_open(int fd, const char *path, uid_t uid, bool *ret_readable, struct err *err)
 {
     struct stat open_st, walked_st;
     if (fstat(fd, &open_st) < 0)
@@ -170,8 +169,10 @@ int safepath_mkdirs(int top_fd, const char *top, const char *rel, mode_t mode, u
         close(fd);
         if (next < 0) {
             if (e == ELOOP || e == ENOTDIR)
-                return err_set(err, ERR_UNSAFE, "'%s' is not a directory (a symbolic link or a "
-                               "file is in the way)", shown);
+                return err_set(err, ERR_UNSAFE,
+                               "'%s' is not a directory (a symbolic link or a "
+                               "file is in the way)",
+                               shown);
             return err_errno(err, e, "open directory '%s'", shown);
         }
         struct stat st;

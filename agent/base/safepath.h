@@ -50,8 +50,7 @@ int safepath_mkdirs(int top_fd, const char *top, const char *rel, mode_t mode, u
  * (may be NULL) tells whether others may read it (callers warn).  Errors as safepath_check(),
  * and ERR_UNSAFE when path no longer names the open file.
  */
-int safepath_check_open(int fd, const char *path, uid_t uid, bool *ret_readable,
-                        struct err *err);
+int safepath_check_open(int fd, const char *path, uid_t uid, bool *ret_readable, struct err *err);
 
 /* safepath_check(dir, uid, true), then open it (O_DIRECTORY | O_NOFOLLOW on the resolved
  * path).  Returns the fd or -1 with the errors of safepath_check. */

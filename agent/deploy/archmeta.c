@@ -53,7 +53,7 @@ static int seal_file(int dfd, const char *name, const char *shown, struct err *e
     AUTOCLOSE int in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (in < 0 || fstat(in, &st) < 0)
-        return errno == ELOOP ? 0 : err_sys(err, "examine '%s'", shown);  /* a link: checked later */
+        return errno == ELOOP ? 0 : err_sys(err, "examine '%s'", shown); /* a link: checked later */
     if (!S_ISREG(st.st_mode) || !untrusted(&st))
         return 0;
     struct stat orig;

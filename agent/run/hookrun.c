@@ -1,6 +1,7 @@
 /* hookrun: see hookrun.h. */
 #include "run/hookrun.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,24 @@ static bool runs_as_root(const struct appspec_script *sc)
     return getpwnam_r(sc->runas, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
 }
 
+/* Before sc runs as root: archmeta_guard(), so nobody else can change what runs (issue 11
+ * item 4).  A script that does not exist fails as missing (R-152) here, not later, so nobody can
+ * put one there in between. */
+static int guard_root_script(const char *archive, const struct appspec_script *sc,
+                             const char *path, struct err *err)
+{
+    if (!runs_as_root(sc))
+        return 0;
+    struct err e = ERR_INIT;
+    if (archmeta_guard(archive, sc->location_rel, &e) == 0)
+        return 0;
+    if (e.sys_errno == ENOENT)
+        return err_set(err, ERR_SCRIPT_MISSING, "Script does not exist at specified location: %s",
+                       path);
+    return err_set(err, ERR_SCRIPT_FAILED,
+                   "Script at specified location: %s was not run as root: %s", sc->location, e.msg);
+}
+
 void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
 {
     AUTOFREE char *archive = layout_archive_dir(o->revision_dir);
@@ -113,9 +132,7 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
             fill_failure(ret, &err, sc->location, log);
             break;
         }
-        if (runs_as_root(sc) && archmeta_guard(archive, sc->location_rel, &err) < 0) {
-            err_prefix(&err, "Script at specified location: %s was not run as root", sc->location);
-            err.code = ERR_SCRIPT_FAILED;
+        if (guard_root_script(archive, sc, path, &err) < 0) {
             fill_failure(ret, &err, sc->location, log);
             break;
         }
