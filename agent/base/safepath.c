@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "base/util.h"
 
 /* "alice (uid 1000)" or "uid 1000" into out. */

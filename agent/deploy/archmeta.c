@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/safepath.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/dirfd.h"
 #include "deploy/install-internal.h"

@@ -14,6 +14,9 @@
 #include "deploy/rmtree.h"
 #include "base/safepath.h"
 #include "base/util.h"
+#include "base/path.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)
 {

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/safepath.h"
 #include "base/util.h"
 

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/safepath.h"
 #include "base/util.h"
 #include "deploy/archmeta.h"
