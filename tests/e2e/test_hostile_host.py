@@ -139,3 +139,17 @@ def test_daemon_refuses_a_link_planted_below_its_root_dir_issue18():
         os.symlink(env.path("victim"), os.path.join(env.root, "deployment-instructions"))
     _daemon_refuses(plant, lambda env: [os.path.join(env.root, "deployment-instructions"),
                                         "symbolic link"])
+
+
+def test_daemon_refuses_an_onpremises_file_others_can_write_issue11():
+    """The daemon keeps retrying (the file may be fixed), saying why, and never uses it."""
+    from daemonenv import DaemonEnv
+    with DaemonEnv(_Nowhere(), _Nowhere()) as env:
+        onprem = env.path("conf/codedeploy.onpremises.yml")
+        os.chmod(onprem, 0o666)
+        env.start()
+        want = "refusing the on-premises config file %s: '%s' is owned by root (uid 0), mode 0666" \
+            % (onprem, onprem) if os.geteuid() == 0 else "mode 0666"
+        harness.wait_for(lambda: want in env.agent_log() + env.stderr_text(), 30,
+                         "the refusal in the log")
+        assert "Cannot start polling" in env.agent_log() + env.stderr_text()

@@ -7,6 +7,7 @@
 
 #include "base/fsutil.h"
 #include "base/path.h"
+#include "aws/onprem.h"
 #include "base/safepath.h"
 #include "base/util.h"
 #include "deploy/archmeta.h"
@@ -190,4 +191,32 @@ TEST(archmeta_guard_refuses_an_untrusted_deployment_directory_issue11)
     ASSERT_FAIL(archmeta_guard(arch, "h.sh", &e));
     ASSERT_EQ(e.code, ERR_UNSAFE);
     ASSERT_CONTAINS(e.msg, "mode 0777");
+}
+
+TEST(onprem_file_others_can_write_is_refused_and_readable_warned_issue11)
+{
+    const char *p = test_private_copy("tests/data/config/onprem-user.yml");
+    struct onprem o;
+    struct err e = ERR_INIT;
+    ASSERT_OK(onprem_load(p, &o, &e));
+    ASSERT_EQ(o.nwarnings, 0);
+    onprem_done(&o);
+    ASSERT_OK(chmod(p, 0644));
+    ASSERT_OK(onprem_load(p, &o, &e));
+    ASSERT_EQ(o.nwarnings, 1);
+    ASSERT_CONTAINS(o.warnings[0], "can be read by other users");
+    onprem_done(&o);
+    ASSERT_OK(chmod(p, 0666));
+    ASSERT_FAIL(onprem_load(p, &o, &e));
+    ASSERT_EQ(e.code, ERR_UNSAFE);
+    ASSERT_CONTAINS(e.msg, p);
+    ASSERT_CONTAINS(e.msg, "mode 0666");
+    ASSERT_CONTAINS(e.msg, "uid ");
+    if (geteuid() == 0) {
+        ASSERT_OK(chmod(p, 0600));
+        ASSERT_OK(chown(p, 65534, 65534));
+        err_clear(&e);
+        ASSERT_FAIL(onprem_load(p, &o, &e));
+        ASSERT_CONTAINS(e.msg, "uid 65534");
+    }
 }
