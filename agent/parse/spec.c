@@ -469,6 +469,20 @@ static char *upper_dup(const char *s)
     return u;
 }
 
+/* Offset of the first "\\u0000" escape inside a JSON text (strings decoded into C strings would
+ * end there and name another id, issue 18 item 5), or len when there is none. */
+static size_t nul_escape_offset(const char *json, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (json[i] != '\\')
+            continue;
+        if (json[i + 1] == 'u' && i + 5 < len && memcmp(json + i + 2, "0000", 4) == 0)
+            return i;
+        i++; /* the escaped character: an escaped backslash and "u0000" is text */
+    }
+    return len;
+}
+
 static int check_component(const char *field, const char *value, struct err *err)
 {
     if (spec_path_component_ok(value))
@@ -484,6 +498,12 @@ int spec_parse(const char *json, size_t len, const struct spec_parse_opts *opts,
     if (len > SPEC_MAX_PAYLOAD)
         return err_set(err, ERR_LIMIT, "deployment specification is larger than %d bytes",
                        SPEC_MAX_PAYLOAD);
+    size_t nul_at = nul_escape_offset(json, len);
+    if (nul_at < len)
+        return err_set(err, ERR_PARSE,
+                       "Deployment specification is not valid: a string holds a NUL character "
+                       "(\\u0000) at offset %zu, which would cut it short",
+                       nul_at);
     /* A NUL-terminated copy lets cJSON insist that nothing but whitespace follows the object. */
     AUTOFREE char *text = xstrndup(json, len);
     const char *end = NULL;
