@@ -76,6 +76,11 @@ struct worker {
     struct host_command *hc; /* owned */
 };
 
+static void on_stray_signal(int sig)
+{
+    (void)sig;
+}
+
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
@@ -675,6 +680,16 @@ static void install_signals(void)
     sigaction(SIGQUIT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Signals a service may be sent by mistake (logrotate, monitoring, `kill -USR1`) must not
+     * kill it at once (issue 18 item 5): a handler that does nothing, which exec resets to the
+     * default for hooks and helpers, unlike SIG_IGN. */
+    sa.sa_handler = on_stray_signal;
+    const int stray[] = {SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGXFSZ,
+                         SIGSTKFLT, SIGTSTP, SIGTTIN, SIGTTOU};
+    for (size_t i = 0; i < sizeof(stray) / sizeof(stray[0]); i++)
+        sigaction(stray[i], &sa, NULL);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        sigaction(sig, &sa, NULL);
 }
 
 /* Wait until no worker runs or deadline_ms (monotonic) passes; returns the workers left. */

@@ -153,3 +153,25 @@ def test_daemon_refuses_an_onpremises_file_others_can_write_issue11():
         harness.wait_for(lambda: want in env.agent_log() + env.stderr_text(), 30,
                          "the refusal in the log")
         assert "Cannot start polling" in env.agent_log() + env.stderr_text()
+
+
+def test_stray_signals_do_not_kill_the_daemon_issue18():
+    """SIGUSR1, SIGUSR2, SIGALRM and the others a service may be sent by mistake killed the agent
+    at once; it now keeps running and still deploys."""
+    import signal
+    from test_daemon import daemon_world, one_script_bundle
+    from commands_server import in_place, s3_revision
+    with daemon_world() as (fc, s3, env):
+        s3.create_bucket("bucket")
+        s3.put_object("bucket", "b.zip", one_script_bundle("AfterInstall", "h.sh",
+                                                           "#!/bin/sh\necho hi\n"))
+        env.start()
+        harness.wait_for(lambda: fc.requests("PollHostCommand"), 30, "the first poll")
+        for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM,
+                    signal.SIGPROF, signal.SIGIO, signal.SIGRTMIN, signal.SIGRTMAX):
+            env.agent.send_signal(sig)
+        fc.add_deployment(in_place("d-STRAYSIG1", s3_revision("bucket", "b.zip", "zip"),
+                                   application_stop=False))
+        assert fc.wait_deployment("d-STRAYSIG1", 60) == "Succeeded", fc.completions("d-STRAYSIG1")
+        assert env.agent.poll() is None, "the agent keeps running"
+        assert env.stop() == 0
