@@ -579,6 +579,15 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     return true;
 }
 
+/* After a poll that started at t0 and brought no new work: :wait_between_runs:, and at least
+ * what is left of DAEMON_MIN_POLL_GAP_MS since t0. */
+static uint64_t idle_pause_ms(uint64_t t0, uint64_t interval_ms)
+{
+    uint64_t since = now_ms() - t0;
+    uint64_t gap_left = since < DAEMON_MIN_POLL_GAP_MS ? DAEMON_MIN_POLL_GAP_MS - since : 0;
+    return interval_ms > gap_left ? interval_ms : gap_left;
+}
+
 static void poll_loop(struct daemon *d)
 {
     unsigned errors = 0, dedup_skips = 0;
@@ -625,12 +634,8 @@ static void poll_loop(struct daemon *d)
             pthread_mutex_unlock(&d->mu);
             publish_status(d);
         }
-        if (!hc) {
-            loop_sleep(d, interval_ms);
-            continue;
-        }
-        if (!dispatch(d, hc, &dedup_skips))
-            loop_sleep(d, interval_ms);
+        if (!hc || !dispatch(d, hc, &dedup_skips))
+            loop_sleep(d, idle_pause_ms(t0, interval_ms));
     }
 }
 

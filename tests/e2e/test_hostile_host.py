@@ -175,3 +175,24 @@ def test_stray_signals_do_not_kill_the_daemon_issue18():
         assert fc.wait_deployment("d-STRAYSIG1", 60) == "Succeeded", fc.completions("d-STRAYSIG1")
         assert env.agent.poll() is None, "the agent keeps running"
         assert env.stop() == 0
+
+
+def test_instant_empty_polls_keep_a_minimum_interval_issue18():
+    """:wait_between_runs: 0 and a service that answers an empty poll at once: the agent polled
+    ~3 500 times a second.  Now polls without new work start at least 1 s apart, so within the
+    window below it can poll a handful of times at most (a slow machine polls fewer)."""
+    import time
+    from daemonenv import DaemonEnv
+    from test_daemon import servers, stop_servers
+    fc, s3 = servers(poll_hold=0)
+    try:
+        with DaemonEnv(fc, s3, extra_config=":wait_between_runs: 0") as env:
+            env.start()
+            harness.wait_for(lambda: fc.requests("PollHostCommand"), 30, "the first poll")
+            first = len(fc.requests("PollHostCommand"))
+            time.sleep(3)
+            polls = len(fc.requests("PollHostCommand")) - first
+            assert polls <= 6, "%d polls in 3 s" % polls
+            assert env.agent.poll() is None
+    finally:
+        stop_servers(fc, s3)
