@@ -96,13 +96,6 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
         fprintf(stderr, "error: The system user does not exist: \"%s\"\n", cfg->user);
         return -1;
     }
-    if (pw->pw_uid == geteuid())
-        return 0;
-    if (geteuid() != 0) {
-        fprintf(stderr, "error: Can't drop privileges as unprivileged user. Please run this "
-                "command as a privileged user.\n");
-        return -1;
-    }
     gid_t gid = pw->pw_gid;
     if (cfg->group && *cfg->group) {
         struct group *gr = getgrnam(cfg->group);
@@ -111,6 +104,15 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
             return -1;
         }
         gid = gr->gr_gid;
+    }
+    /* Already that user: :group: still applies (issue 11 item 5). */
+    bool same_user = pw->pw_uid == geteuid();
+    if (same_user && (!cfg->group || !*cfg->group || gid == getegid()))
+        return 0;
+    if (geteuid() != 0) {
+        fprintf(stderr, "error: Can't drop privileges as unprivileged user. Please run this "
+                "command as a privileged user.\n");
+        return -1;
     }
     if (check_only)
         return 0;
@@ -121,8 +123,13 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
             fprintf(stderr, "warning: chown '%s': %s\n", dirs[i], strerror(errno));
     }
     if (initgroups(pw->pw_name, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 || setresuid(0, 0, 0) == 0) {
+        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
         fprintf(stderr, "error: cannot switch to user '%s': %s\n", cfg->user, strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0 && setresuid(0, 0, 0) == 0) {
+        fprintf(stderr, "error: cannot switch to user '%s': root could be regained\n",
+                cfg->user);
         return -1;
     }
     return 0;

@@ -196,3 +196,18 @@ def test_instant_empty_polls_keep_a_minimum_interval_issue18():
             assert env.agent.poll() is None
     finally:
         stop_servers(fc, s3)
+
+
+def test_group_applies_when_the_agent_already_runs_as_user_issue11():
+    """:user: root with :group: nogroup: the uid already matched, so :group: was ignored."""
+    _need_root("switching groups")
+    import grp
+    from daemonenv import DaemonEnv
+    gid = grp.getgrnam("nogroup").gr_gid
+    with DaemonEnv(_Nowhere(), _Nowhere(), extra_config=":user: root\n:group: nogroup") as env:
+        p = env.start()
+        harness.wait_for(lambda: env.agent_log() or p.poll() is not None, 30, "the agent log")
+        assert p.poll() is None, env.stderr_text()
+        status = open("/proc/%d/status" % p.pid).read()
+        gids = [l.split()[1:] for l in status.splitlines() if l.startswith("Gid:")][0]
+        assert gids == [str(gid)] * 4, (gids, env.stderr_text())
