@@ -54,6 +54,7 @@ struct daemon {
     char *state_path;         /* owned */
     struct hookenv *hookenv;  /* owned */
     struct commands_client *poll_client;
+    pthread_mutex_t poll_mu;  /* the poll client, shared by the poll loop and fail_uncreated() */
     struct wirelog *wire;     /* owned; NULL unless :log_aws_wire */
 
     pthread_mutex_t mu;
@@ -435,6 +436,23 @@ out:
     spec_free(spec);
 }
 
+/* The worker's own Commands client could not be created (out of file descriptors, say): report
+ * the command Failed through the poll client rather than leave it open (issue 11 item 5). */
+static void fail_uncreated(struct daemon *d, const struct host_command *hc, const struct err *why)
+{
+    log_err(LOG_PRIO_ERR, why, "Cannot create a Commands client for %s", hc->command_name);
+    AUTOFREE char *msg = xasprintf("Failed: the agent could not create a Commands client: %s",
+                                   why->msg);
+    AUTOFREE char *diag = diag_payload(ERR_UNKNOWN, "", msg, "", 0, 0);
+    struct err e = ERR_INIT;
+    pthread_mutex_lock(&d->poll_mu);
+    int r = commands_complete(d->poll_client, hc->host_command_identifier, false, diag, &e);
+    log_call(d->poll_client, "CommandStatus: Failed");
+    pthread_mutex_unlock(&d->poll_mu);
+    if (r < 0)
+        log_err(LOG_PRIO_ERR, &e, "Could not report %s as failed", hc->command_name);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -442,7 +460,7 @@ static void *worker_main(void *arg)
     struct err err = ERR_INIT;
     struct commands_client *c = new_client(d, false, &err);
     if (!c)
-        log_err(LOG_PRIO_ERR, &err, "Cannot create a Commands client");
+        fail_uncreated(d, w->hc, &err);
     else
         run_command(d, c, w->hc);
     commands_client_free(c);
@@ -596,12 +614,14 @@ static void poll_loop(struct daemon *d)
         uint64_t t0 = now_ms();
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
+        pthread_mutex_lock(&d->poll_mu);
         int r = commands_poll(d->poll_client, d->id.host_identifier, &hc, &err);
+        log_call(d->poll_client, d->id.host_identifier);
+        pthread_mutex_unlock(&d->poll_mu);
         if (stop_requested(&sig_stop)) {
             host_command_free(hc);
             break;
         }
-        log_call(d->poll_client, d->id.host_identifier);
         if (r == 0 && hc && !command_valid(d, hc)) {
             /* a malformed command counts as a failed cycle. */
             host_command_free(hc);
@@ -800,6 +820,7 @@ static void teardown(struct daemon *d)
         (void)unlink(d->state_path);
     free(d->state_path);
     pthread_mutex_destroy(&d->mu);
+    pthread_mutex_destroy(&d->poll_mu);
     pthread_cond_destroy(&d->cv);
     stop_done(&d->exiting);
 }
@@ -810,6 +831,7 @@ int daemon_run(const struct config *cfg, struct err *err)
     memset(&d, 0, sizeof(d));
     d.cfg = cfg;
     pthread_mutex_init(&d.mu, NULL);
+    pthread_mutex_init(&d.poll_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
         stop_init(&d.exiting, err) < 0)

@@ -211,3 +211,4 @@ def test_group_applies_when_the_agent_already_runs_as_user_issue11():
         status = open("/proc/%d/status" % p.pid).read()
         gids = [l.split()[1:] for l in status.splitlines() if l.startswith("Gid:")][0]
         assert gids == [str(gid)] * 4, (gids, env.stderr_text())
+
