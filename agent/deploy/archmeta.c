@@ -101,33 +101,33 @@ static char *resolve_rel(const char *archive_dir, const char *rel, struct err *e
     return xstrdup(rp + n + 1);
 }
 
-int archmeta_guard(const char *archive_dir, const char *rel, struct err *err)
+/* Seal each directory of names ("deployment-archive/a/b/script") below the directory parent,
+ * then the script when seal_last.  A link on the way ends the walk when links_end_it (what it
+ * points to is sealed by the walk of the resolved path, and the link itself sits in a directory
+ * already sealed); otherwise a link is refused.  *ret_shown gets the path walked. */
+static int seal_way(const char *parent, const char *names, bool links_end_it, bool seal_last,
+                    char **ret_shown, struct err *err)
 {
-    AUTOFREE char *parent = realpath(archive_dir, NULL);
-    AUTOFREE char *real_rel = resolve_rel(archive_dir, rel, err);
-    if (!parent || !real_rel)
-        return parent ? -1 : err_sys(err, "resolve '%s'", archive_dir);
-    char *slash = strrchr(parent, '/');
-    if (!slash || slash == parent)
-        return err_set(err, ERR_UNSAFE, "'%s' is not a deployment archive", archive_dir);
-    *slash = '\0';
-    /* "deployment-archive" itself, then each directory of rel, then the script. */
-    AUTOFREE char *names = xasprintf("%s/%s", slash + 1, real_rel);
     AUTOCLOSE int dfd = safepath_open_dir(parent, 0, err);
     if (dfd < 0)
         return -1;
-    AUTOFREE char *shown = xstrdup(parent);
-    char *save = NULL;
-    char *c = strtok_r(names, "/", &save);
+    AUTOFREE char *list = xstrdup(names);
+    char *shown = xstrdup(parent), *save = NULL;
+    *ret_shown = shown;
+    char *c = strtok_r(list, "/", &save);
     for (char *next; c; c = next) {
         next = strtok_r(NULL, "/", &save);
+        if (strcmp(c, "..") == 0)
+            return err_set(err, ERR_UNSAFE, "'%s' climbs out of the deployment archive", names);
         char *s = path_join(shown, c);
         free(shown);
-        shown = s;
+        *ret_shown = shown = s;
         if (!next)
-            break;
+            return seal_last ? seal_file(dfd, c, shown, err) : 0;
         struct stat st;
         int fd = dirfd_open(dfd, c, &st);
+        if (fd < 0 && errno == ELOOP && links_end_it)
+            return 0;
         if (fd < 0)
             return errno == ELOOP ? err_set(err, ERR_UNSAFE, "'%s' is a symbolic link", shown)
                                   : err_sys(err, "open '%s'", shown);
@@ -138,7 +138,27 @@ int archmeta_guard(const char *archive_dir, const char *rel, struct err *err)
         close(dfd);
         dfd = fd;
     }
-    if (c && seal_file(dfd, c, shown, err) < 0)
+    return 0;
+}
+
+int archmeta_guard(const char *archive_dir, const char *rel, struct err *err)
+{
+    AUTOFREE char *parent = realpath(archive_dir, NULL);
+    AUTOFREE char *real_rel = resolve_rel(archive_dir, rel, err);
+    if (!parent || !real_rel)
+        return parent ? -1 : err_sys(err, "resolve '%s'", archive_dir);
+    char *slash = strrchr(parent, '/');
+    if (!slash || slash == parent)
+        return err_set(err, ERR_UNSAFE, "'%s' is not a deployment archive", archive_dir);
+    *slash = '\0';
+    /* The way as written (the hook runs that path: no link on it may be changed), then the
+     * resolved way and the script it names. */
+    AUTOFREE char *lexical = xasprintf("%s/%s", slash + 1, rel);
+    AUTOFREE char *resolved = xasprintf("%s/%s", slash + 1, real_rel);
+    AUTOFREE char *shown_lexical = NULL;
+    AUTOFREE char *shown = NULL;
+    if (seal_way(parent, lexical, true, false, &shown_lexical, err) < 0 ||
+        seal_way(parent, resolved, false, true, &shown, err) < 0)
         return -1;
     return safepath_check(shown, 0, false, err);
 }

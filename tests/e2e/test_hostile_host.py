@@ -66,7 +66,7 @@ def test_root_hook_through_a_link_in_the_archive_runs_from_a_root_copy_of_its_ta
         bundle = _tar(env.path("b.tar"), [
             ("appspec.yml", tarfile.REGTYPE, 0o644, 0,
              _appspec(env.path("installed"), ["AfterInstall"])),
-            ("scripts", tarfile.DIRTYPE, 0o755, 0, None),
+            ("scripts", tarfile.DIRTYPE, 0o777, 1000, None),
             ("bin", tarfile.DIRTYPE, 0o755, 1000, None),
             ("bin/real.sh", tarfile.REGTYPE, 0o755, 1000, body),
             ("scripts/h.sh", tarfile.SYMTYPE, 0o777, 0, "../bin/real.sh")])
@@ -74,8 +74,11 @@ def test_root_hook_through_a_link_in_the_archive_runs_from_a_root_copy_of_its_ta
         assert r.returncode == 0, r.stdout + r.stderr
         assert open(rec).read() == "ran\n"
         archive = os.path.join(env.folder_of(r.stdout), "deployment-archive")
-        for p in (os.path.join(archive, "bin"), os.path.join(archive, "bin", "real.sh")):
-            assert os.lstat(p).st_uid == 0, p
+        # The link's own directory too: nobody may re-point the link the hook runs.
+        for p in (os.path.join(archive, "scripts"), os.path.join(archive, "bin"),
+                  os.path.join(archive, "bin", "real.sh")):
+            st = os.lstat(p)
+            assert st.st_uid == 0 and st.st_mode & 0o022 == 0, (p, st.st_uid, oct(st.st_mode))
 
 
 def test_root_dir_writable_by_others_is_refused_naming_owner_and_mode_issue18():
