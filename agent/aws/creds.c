@@ -6,9 +6,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "aws/imds.h"
+#include "base/safepath.h"
 #include "base/log.h"
 #include "base/fsutil.h"
 #include "base/util.h"
@@ -237,6 +239,9 @@ static int load_session_file(struct creds_provider *p, const struct stat *st, st
     size_t len = 0;
     struct err e = ERR_INIT;
     struct creds c = {0};
+    /* Whoever can change it picks the account the host obeys (issue 11 item 3). */
+    if (safepath_check(p->path, geteuid(), false, &e) < 0)
+        return err_set(err, ERR_UNSAFE, "refusing the credentials file %s: %s", p->path, e.msg);
     if (read_file(p->path, CREDS_MAX_FILE, &text, &len, &e) < 0 ||
         creds_parse_ini(text, len, &c, &e) < 0) {
         if (text)

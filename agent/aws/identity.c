@@ -76,6 +76,8 @@ int identity_init(struct identity *id, const struct config *cfg, bool need_host_
     onprem_init(&op);
     struct err e = ERR_INIT;
     bool have_file = onprem_load(cfg->on_premises_config_file, &op, &e) == 0;
+    for (size_t i = 0; have_file && i < op.nwarnings; i++)
+        log_warn("%s", op.warnings[i]);
     if (!have_file && e.code != ERR_NOT_FOUND) {
         onprem_done(&op);
         return err_set(err, e.code, "%s", e.msg);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/safepath.h"
 #include "parse/config-internal.h"
 #include "base/util.h"
 
@@ -194,7 +195,8 @@ int onprem_parse(const char *text, size_t len, const char *filename, struct onpr
 }
 
 /* Read the whole file into one fixed buffer (no realloc leaves copies of the secret behind). */
-static int read_secret_file(const char *path, char **ret, size_t *ret_len, struct err *err)
+static int read_secret_file(const char *path, char **ret, size_t *ret_len, bool *ret_readable,
+                            struct err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
@@ -205,6 +207,13 @@ static int read_secret_file(const char *path, char **ret, size_t *ret_len, struc
         if (err)
             err->sys_errno = errnum;
         return -1;
+    }
+    /* Whoever can change it picks the account the host obeys (issue 11 item 3). */
+    struct err e = ERR_INIT;
+    if (safepath_check_open(fd, path, geteuid(), ret_readable, &e) < 0) {
+        close(fd);
+        return err_set(err, e.code == ERR_NOT_FOUND ? ERR_UNSAFE : e.code,
+                       "refusing the on-premises config file %s: %s", path, e.msg);
     }
     size_t cap = ONPREM_MAX_FILE_BYTES + 1;
     char *buf = xmalloc(cap + 1);
@@ -237,14 +246,26 @@ static int read_secret_file(const char *path, char **ret, size_t *ret_len, struc
     return 0;
 }
 
+/* Append w (taken) to o's warnings. */
+static void onprem_warn(struct onprem *o, char *w)
+{
+    o->warnings = xrealloc(o->warnings, (o->nwarnings + 2) * sizeof(*o->warnings));
+    o->warnings[o->nwarnings++] = w;
+    o->warnings[o->nwarnings] = NULL;
+}
+
 int onprem_load(const char *path, struct onprem *ret, struct err *err)
 {
     char *text = NULL;
     size_t len = 0;
-    if (read_secret_file(path, &text, &len, err) < 0)
+    bool readable = false;
+    if (read_secret_file(path, &text, &len, &readable, err) < 0)
         return -1;
     int r = onprem_parse(text, len, path, ret, err);
     freezero(text, ONPREM_MAX_FILE_BYTES + 2);
+    if (r == 0 && readable)
+        onprem_warn(ret, xasprintf("the on-premises config file %s can be read by other users; "
+                                   "make it readable by root only (chmod 600)", path));
     return r;
 }
 

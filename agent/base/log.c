@@ -74,7 +74,8 @@ static void open_file_locked(void)
         return;
     if (log_file)
         fclose(log_file);
-    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    /* Never through a link planted at the log file (issue 18 item 4). */
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     log_file = fd >= 0 ? fdopen(fd, "a") : NULL;
     if (!log_file) {
         if (fd >= 0)
@@ -182,10 +183,8 @@ void log_close(void)
     free(log_path);
     free(log_dir_path);
     log_path = log_dir_path = NULL;
-    for (int i = 0; i < MAX_SECRETS; i++) {
-        secret_free(secrets[i]);
-        secrets[i] = NULL;
-    }
+    /* The secrets stay: after a forced stop workers may still log (to stderr) after this, and
+     * every line must still be redacted (issue 11 item 5, R-200). */
     pthread_mutex_unlock(&lock);
 }
 

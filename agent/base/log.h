@@ -41,6 +41,8 @@ struct log_opts {
 int log_open(const struct log_opts *opts, struct err *err);
 /* Reopen the log file (after external rotation).  Errors are reported on stderr only. */
 void log_reopen(void);
+/* Close the log file.  Lines logged afterwards (workers still running after a forced stop) go to
+ * stderr, still redacted: the registered secrets are kept. */
 void log_close(void);
 void log_set_verbose(bool verbose);
 /* The journal's SYSLOG_IDENTIFIER (copied; NULL or "": the program name), e.g. the unit's

@@ -253,6 +253,12 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
         fprintf(stderr, "ERROR: %s\n", e.msg);
         return 1;
     }
+    /* Other users must not be able to plant links where we write (issue 18 item 4). */
+    if (layout_check_host_dirs(cfg.root_dir, cfg.ongoing_deployment_tracking, cfg.log_dir,
+                               geteuid(), &e) < 0) {
+        fprintf(stderr, "ERROR: %s\n", e.msg);
+        return 1;
+    }
     struct log_opts lo = {.program = "codedeploy-local", .log_dir = cfg.log_dir,
                           .verbose = cfg.verbose, .quiet_stderr = true};
     if (log_open(&lo, &e) < 0) {

@@ -68,6 +68,23 @@ static int check_dirs(const struct config *cfg)
     return 0;
 }
 
+/* As sshd's StrictModes: refuse directories other users could plant links in (issue 18 item
+ * 4).  Trusted means owned by root or by the agent's user (:user:, else the caller). */
+static int check_trusted_dirs(const struct config *cfg)
+{
+    uid_t uid = geteuid();
+    struct passwd *pw = cfg->user && *cfg->user ? getpwnam(cfg->user) : NULL;
+    if (pw)
+        uid = pw->pw_uid;
+    struct err e = ERR_INIT;
+    if (layout_check_host_dirs(cfg->root_dir, cfg->ongoing_deployment_tracking, cfg->log_dir,
+                               uid, &e) < 0) {
+        fprintf(stderr, "error: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* R-012: switch the daemon to :user: (and :group:) before doing any work.  check_only: only
  * say whether the switch would work (before `start` detaches from the terminal). */
 static int drop_to_config_user(const struct config *cfg, bool check_only)
@@ -79,13 +96,6 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
         fprintf(stderr, "error: The system user does not exist: \"%s\"\n", cfg->user);
         return -1;
     }
-    if (pw->pw_uid == geteuid())
-        return 0;
-    if (geteuid() != 0) {
-        fprintf(stderr, "error: Can't drop privileges as unprivileged user. Please run this "
-                "command as a privileged user.\n");
-        return -1;
-    }
     gid_t gid = pw->pw_gid;
     if (cfg->group && *cfg->group) {
         struct group *gr = getgrnam(cfg->group);
@@ -94,6 +104,15 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
             return -1;
         }
         gid = gr->gr_gid;
+    }
+    /* Already that user: :group: still applies (issue 11 item 5). */
+    bool same_user = pw->pw_uid == geteuid();
+    if (same_user && (!cfg->group || !*cfg->group || gid == getegid()))
+        return 0;
+    if (geteuid() != 0) {
+        fprintf(stderr, "error: Can't drop privileges as unprivileged user. Please run this "
+                "command as a privileged user.\n");
+        return -1;
     }
     if (check_only)
         return 0;
@@ -104,8 +123,13 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
             fprintf(stderr, "warning: chown '%s': %s\n", dirs[i], strerror(errno));
     }
     if (initgroups(pw->pw_name, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 || setresuid(0, 0, 0) == 0) {
+        setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
         fprintf(stderr, "error: cannot switch to user '%s': %s\n", cfg->user, strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0 && setresuid(0, 0, 0) == 0) {
+        fprintf(stderr, "error: cannot switch to user '%s': root could be regained\n",
+                cfg->user);
         return -1;
     }
     return 0;
@@ -141,6 +165,8 @@ static int run_foreground(const struct config *cfg, int ready_fd)
     if (drop_to_config_user(cfg, false) < 0)
         return 1;
     struct err e = ERR_INIT;
+    if (check_trusted_dirs(cfg) < 0)
+        return 1;
     struct log_opts lo = {.program = cfg->program_name, .log_dir = cfg->log_dir,
                           .verbose = cfg->verbose};
     if (log_open(&lo, &e) < 0) {
@@ -232,7 +258,7 @@ static int cmd_start(const struct config *cfg)
         fprintf(stderr, "error: AWS CodeDeploy agent is already running as PID %ld\n", (long)pid);
         return 1;
     }
-    if (check_dirs(cfg) < 0 || drop_to_config_user(cfg, true) < 0)
+    if (check_dirs(cfg) < 0 || drop_to_config_user(cfg, true) < 0 || check_trusted_dirs(cfg) < 0)
         return 1;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {

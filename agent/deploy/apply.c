@@ -15,6 +15,7 @@
 #include "base/nss.h"
 #include "base/util.h"
 #include "deploy/acl.h"
+#include "deploy/archmeta.h"
 #include "deploy/cleanup.h"
 #include "deploy/install-internal.h"
 #include "deploy/lexpath.h"
@@ -91,8 +92,8 @@ static int copy_regular(struct exec *x, const char *src, const char *target, str
     AUTOCLOSE int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (in < 0)
         return err_sys(err, "install '%s': open source '%s'", target, src);
-    struct stat st;
-    if (fstat(in, &st) < 0)
+    struct stat st;  /* the bundle's owner and mode, also when a hook as root sealed it */
+    if (archmeta_fstat(in, &st) < 0)
         return err_sys(err, "install '%s': stat source '%s'", target, src);
     if (!S_ISREG(st.st_mode))
         return err_set(err, ERR_INSTALL, "install '%s': source '%s' is not a regular file",

@@ -21,12 +21,13 @@
 static int open_lock(const char *root_dir, const char *group_id, char **ret_path,
                      struct err *err)
 {
-    AUTOFREE char *dir = path_join(root_dir, ".cdagent-locks");
-    if (mkdir_p(dir, 0755, err) < 0)
+    AUTOCLOSE int dfd = layout_open_dir(root_dir, LAYOUT_LOCKS_DIR, err);
+    if (dfd < 0)
         return -1;
     AUTOFREE char *name = xasprintf("%s.lock", group_id);
+    AUTOFREE char *dir = path_join(root_dir, LAYOUT_LOCKS_DIR);
     char *path = path_join(dir, name);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         err_sys(err, "open lock '%s'", path);
         free(path);

@@ -2,16 +2,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "base/dirfd.h"
 #include "deploy/lexpath.h"
 #include "base/rmtree.h"
+#include "base/safepath.h"
 #include "base/util.h"
 #include "base/path.h"
+#include "base/buf.h"
 #include "base/fsutil.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)
@@ -117,40 +121,72 @@ int layout_check_id(const char *id, const char *what, struct err *err)
     return 0;
 }
 
+int layout_open_dir(const char *root_dir, const char *rel, struct err *err)
+{
+    if (mkdir_p(root_dir, LAYOUT_DIR_MODE, err) < 0)
+        return -1;
+    AUTOCLOSE int top = safepath_open_dir(root_dir, geteuid(), err);
+    if (top < 0)
+        return -1;
+    return safepath_mkdirs(top, root_dir, rel, LAYOUT_DIR_MODE, geteuid(), err);
+}
+
 int layout_make_deployment_dir(const char *root_dir, const char *group_id,
                                const char *deployment_id, char **ret_dir, struct err *err)
 {
     if (layout_check_id(group_id, "deployment group id", err) < 0 ||
         layout_check_id(deployment_id, "deployment id", err) < 0)
         return -1;
-    AUTOFREE char *dir = layout_deployment_dir(root_dir, group_id, deployment_id);
-    if (mkdir_p(dir, LAYOUT_DIR_MODE, err) < 0)
+    AUTOFREE char *rel = path_join(group_id, deployment_id);
+    int fd = layout_open_dir(root_dir, rel, err);
+    if (fd < 0)
         return -1;
+    close(fd);
     if (ret_dir)
-        *ret_dir = TAKE_PTR(dir);
+        *ret_dir = layout_deployment_dir(root_dir, group_id, deployment_id);
     return 0;
 }
 
 int layout_make_instructions_dir(const char *root_dir, struct err *err)
 {
-    AUTOFREE char *d = layout_instructions_dir(root_dir);
-    return mkdir_p(d, LAYOUT_DIR_MODE, err);
+    int fd = layout_open_dir(root_dir, LAYOUT_INSTRUCTIONS_DIR, err);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
 }
 
-static int read_state(const char *path, char **ret, struct err *err)
+/* Read name in deployment-instructions/ through a directory fd, never following a link. */
+static int read_state(const char *root_dir, const char *name, char **ret, struct err *err)
 {
-    char *data = NULL;
-    size_t len = 0;
-    struct err e = ERR_INIT;
-    if (read_file(path, LAYOUT_STATE_FILE_MAX, &data, &len, &e) < 0) {
-        if (e.code == ERR_NOT_FOUND) {
+    AUTOFREE char *dir = layout_instructions_dir(root_dir);
+    AUTOFREE char *shown = path_join(dir, name);
+    AUTOCLOSE int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    AUTOCLOSE int fd = dfd < 0 ? -1 : openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
             *ret = NULL;
             return 0;
         }
-        if (err)
-            *err = e;
-        return -1;
+        return err_sys(err, "read '%s'", shown);
     }
+    struct buf b;
+    buf_init(&b, LAYOUT_STATE_FILE_MAX);
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || buf_append(&b, chunk, (size_t)n, err) < 0) {
+            if (n < 0)
+                err_sys(err, "read '%s'", shown);
+            err_prefix(err, "read '%s'", shown);
+            buf_done(&b);
+            return -1;
+        }
+    }
+    size_t len = b.len;
+    char *data = buf_steal(&b);
     /* Readers strip one trailing newline; Ruby and v2 write none. */
     if (len > 0 && data[len - 1] == '\n')
         data[--len] = '\0';
@@ -167,37 +203,42 @@ static int read_state(const char *path, char **ret, struct err *err)
 int layout_read_last_successful(const char *root_dir, const char *group_id, char **ret,
                                 struct err *err)
 {
-    AUTOFREE char *p = layout_last_successful_path(root_dir, group_id);
-    return read_state(p, ret, err);
+    AUTOFREE char *name = xasprintf("%s%s", group_id, LAYOUT_LAST_SUCCESSFUL_SUFFIX);
+    return read_state(root_dir, name, ret, err);
 }
 
 int layout_read_most_recent(const char *root_dir, const char *group_id, char **ret,
                             struct err *err)
 {
-    AUTOFREE char *p = layout_most_recent_path(root_dir, group_id);
-    return read_state(p, ret, err);
+    AUTOFREE char *name = xasprintf("%s%s", group_id, LAYOUT_MOST_RECENT_SUFFIX);
+    return read_state(root_dir, name, ret, err);
 }
 
-static int record_state(const char *root_dir, const char *path, const char *value,
-                        struct err *err)
+static int record_state(const char *root_dir, const char *group_id, const char *suffix,
+                        const char *value, struct err *err)
 {
-    if (layout_make_instructions_dir(root_dir, err) < 0)
+    AUTOCLOSE int dfd = layout_open_dir(root_dir, LAYOUT_INSTRUCTIONS_DIR, err);
+    if (dfd < 0)
         return -1;
-    return write_file_atomic(path, value, strlen(value), LAYOUT_STATE_FILE_MODE, err);
+    AUTOFREE char *name = xasprintf("%s%s", group_id, suffix);
+    if (layout_write_at(dfd, name, value, strlen(value), LAYOUT_STATE_FILE_MODE, err) < 0) {
+        AUTOFREE char *dir = layout_instructions_dir(root_dir);
+        err_prefix(err, "write '%s/%s'", dir, name);
+        return -1;
+    }
+    return 0;
 }
 
 int layout_record_last_successful(const char *root_dir, const char *group_id,
                                   const char *deployment_dir, struct err *err)
 {
-    AUTOFREE char *p = layout_last_successful_path(root_dir, group_id);
-    return record_state(root_dir, p, deployment_dir, err);
+    return record_state(root_dir, group_id, LAYOUT_LAST_SUCCESSFUL_SUFFIX, deployment_dir, err);
 }
 
 int layout_record_most_recent(const char *root_dir, const char *group_id,
                               const char *deployment_dir, struct err *err)
 {
-    AUTOFREE char *p = layout_most_recent_path(root_dir, group_id);
-    return record_state(root_dir, p, deployment_dir, err);
+    return record_state(root_dir, group_id, LAYOUT_MOST_RECENT_SUFFIX, deployment_dir, err);
 }
 
 /* ---- retention ---- */
@@ -332,4 +373,140 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
     if (ret_removed)
         *ret_removed = removed;
     return rc;
+}
+
+/* ---- writing below directory fds, and the root dir check (issue 18 item 4) ---- */
+
+int layout_write_at(int dfd, const char *name, const void *data, size_t len, mode_t mode,
+                    struct err *err)
+{
+    AUTOFREE char *tmp = xasprintf("%s.tmp.%ld", name, (long)getpid());
+    (void)unlinkat(dfd, tmp, 0);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return err_sys(err, "create a temporary file");
+    const char *p = data;
+    int r = 0;
+    while (len && r == 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno != EINTR)
+            r = err_sys(err, "write");
+        else if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+        }
+    }
+    if (r == 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
+        r = err_sys(err, "write");
+    if (close(fd) < 0 && r == 0)
+        r = err_sys(err, "write");
+    if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+        r = err_sys(err, "rename into place");
+    if (r < 0)
+        (void)unlinkat(dfd, tmp, 0);
+    return r;
+}
+
+/* Check the entry name of the directory dfd (shown as dir): a trusted real directory when it is
+ * one (a missing entry is fine); a symbolic link is refused when no_links. */
+static int check_entry(int dfd, const char *dir, const char *name, uid_t uid, bool want_dir,
+                       struct err *err)
+{
+    struct stat st;
+    AUTOFREE char *shown = path_join(dir, name);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : err_sys(err, "examine '%s'", shown);
+    if (S_ISLNK(st.st_mode))
+        return err_set(err, ERR_UNSAFE, "'%s' is a symbolic link; the agent does not follow "
+                       "links below its root directory", shown);
+    if (want_dir && !S_ISDIR(st.st_mode))
+        return err_set(err, ERR_UNSAFE, "'%s' is not a directory", shown);
+    return S_ISDIR(st.st_mode) ? safepath_check_stat(&st, shown, uid, false, err) : 0;
+}
+
+/* What a deployment directory's entries may be: logs/ trusted and holding no links
+ * (deployment-archive is the bundle's, see archmeta). */
+static int check_tree(int dfd, const char *dir, const char *name, uid_t uid, int depth,
+                      struct err *err);
+
+static int check_child(int dfd, const char *dir, const char *name, uint8_t type, uid_t uid,
+                       int depth, struct err *err)
+{
+    if (depth == 0 || type != DT_DIR)  /* bundle.tar may be a link (codedeploy-local) */
+        return depth == 1 ? 0 : check_entry(dfd, dir, name, uid, false, err);
+    if (depth == 1)
+        return strcmp(name, LAYOUT_LOGS_DIR) == 0 ? check_tree(dfd, dir, name, uid, 0, err) : 0;
+    return check_tree(dfd, dir, name, uid, depth - 1, err);
+}
+
+/* The directory name below dfd and its entries: depth 0 a state directory (no links in it),
+ * 1 a deployment directory, 2 a deployment group directory. */
+static int check_tree(int dfd, const char *dir, const char *name, uid_t uid, int depth,
+                      struct err *err)
+{
+    if (check_entry(dfd, dir, name, uid, true, err) < 0)
+        return -1;
+    AUTOFREE char *shown = path_join(dir, name);
+    struct stat st;
+    AUTOCLOSE int fd = dirfd_open(dfd, name, &st);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : err_sys(err, "examine '%s'", shown);
+    DIR *d = dirfd_list(fd);
+    if (!d)
+        return err_sys(err, "examine '%s'", shown);
+    int r = 0;
+    struct dirent *de;
+    while (r == 0 && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            r = check_child(fd, shown, de->d_name, de->d_type, uid, depth, err);
+    closedir(d);
+    return r;
+}
+
+int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid,
+                      struct err *err)
+{
+    AUTOCLOSE int fd = safepath_open_dir(root_dir, uid, err);
+    if (fd < 0)
+        return -1;
+    const char *state[] = {LAYOUT_INSTRUCTIONS_DIR, LAYOUT_DEPLOYMENT_LOGS_DIR,
+                           tracking_dir && *tracking_dir ? tracking_dir
+                                                         : LAYOUT_ONGOING_DIR_DEFAULT,
+                           LAYOUT_LOCKS_DIR};
+    for (size_t i = 0; i < sizeof(state) / sizeof(state[0]); i++)
+        if (check_tree(fd, root_dir, state[i], uid, 0, err) < 0)
+            return -1;
+    DIR *d = dirfd_list(fd);
+    if (!d)
+        return err_sys(err, "examine '%s'", root_dir);
+    int r = 0;
+    struct dirent *de;
+    while (r == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
+            continue;
+        bool is_state = false;
+        for (size_t i = 0; i < sizeof(state) / sizeof(state[0]); i++)
+            is_state |= strcmp(de->d_name, state[i]) == 0;
+        /* The other directories are deployment groups: <group>/<deployment>/logs. */
+        if (!is_state)
+            r = check_child(fd, root_dir, de->d_name, de->d_type, uid, 3, err);
+    }
+    closedir(d);
+    return r;
+}
+
+int layout_check_host_dirs(const char *root_dir, const char *tracking_dir, const char *log_dir,
+                           uid_t uid, struct err *err)
+{
+    if (mkdir_p(root_dir, LAYOUT_DIR_MODE, err) < 0 ||
+        layout_check_root(root_dir, tracking_dir, uid, err) < 0) {
+        err_prefix(err, "refusing to use the root directory (:root_dir:)");
+        return -1;
+    }
+    if (log_dir && (mkdir_p(log_dir, LAYOUT_DIR_MODE, err) < 0 ||
+                    safepath_check(log_dir, uid, true, err) < 0)) {
+        err_prefix(err, "refusing to use the log directory (:log_dir:)");
+        return -1;
+    }
+    return 0;
 }

@@ -35,6 +35,7 @@
 #define LAYOUT_INSTRUCTIONS_DIR "deployment-instructions"
 #define LAYOUT_DEPLOYMENT_LOGS_DIR "deployment-logs"
 #define LAYOUT_ONGOING_DIR_DEFAULT "ongoing-deployment"
+#define LAYOUT_LOCKS_DIR ".cdagent-locks"  /* deploy/grouplock */
 #define LAYOUT_BUNDLE_ETAG_FILE ".bundle-etag"      /* v2 marker, V-051 */
 #define LAYOUT_BUNDLE_SOURCE_FILE ".bundle-source"  /* v2 marker, V-051 */
 #define LAYOUT_LAST_SUCCESSFUL_SUFFIX "_last_successful_install"
@@ -76,8 +77,37 @@ char *layout_ongoing_dir(const char *root_dir, const char *tracking_dir);
 int layout_check_id(const char *id, const char *what, struct err *err);
 
 /* ---- directories ---- */
-/* mkdir -p "<root>/<group>/<id>" (mode 0755); *ret_dir (may be NULL) gets its path.  ERR_UNSAFE
- * for a bad id, ERR_SYSTEM when a directory cannot be created. */
+/*
+ * Refuse a root dir other users could tamper with (R-219, issue 18; as sshd's StrictModes):
+ * root_dir and every directory above it must be owned by root or uid and not writable by group
+ * or others (safepath_check); below it, deployment-instructions, deployment-logs, the tracking
+ * directory (tracking_dir, NULL for the default), .cdagent-locks, each deployment group
+ * directory, each deployment directory and its logs/ must be real directories trusted the same
+ * way, and none of them may hold a symbolic link where the agent keeps its files.  The message
+ * names the path, its owner and mode.  ERR_UNSAFE, ERR_NOT_FOUND, ERR_SYSTEM.
+ */
+int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid,
+                      struct err *err);
+/* At start (daemon and codedeploy-local): create root_dir and log_dir when missing, then refuse
+ * either when it is not trusted: layout_check_root() for the root dir, safepath_check() for
+ * log_dir (NULL: none), both for uid.  Errors as layout_check_root(), prefixed with which
+ * directory it is. */
+int layout_check_host_dirs(const char *root_dir, const char *tracking_dir, const char *log_dir,
+                           uid_t uid, struct err *err);
+/*
+ * Open "<root_dir>/<rel>" as a directory, creating root_dir (mkdir -p) and each missing
+ * component of rel (mode 0755) on the way: root_dir must pass safepath_check for the process's
+ * user, and no component of rel is followed when it is a link (safepath_mkdirs).  Returns the fd
+ * (caller closes) or -1 with ERR_UNSAFE / ERR_SYSTEM.
+ */
+int layout_open_dir(const char *root_dir, const char *rel, struct err *err);
+/* Write name in the directory dfd atomically (temporary name, fsync, renameat), mode, never
+ * through a link.  Errors: ERR_SYSTEM (the caller adds the path). */
+int layout_write_at(int dfd, const char *name, const void *data, size_t len, mode_t mode,
+                    struct err *err);
+/* mkdir -p "<root>/<group>/<id>" (mode 0755) with layout_open_dir(); *ret_dir (may be NULL)
+ * gets its path.  ERR_UNSAFE for a bad id or an untrusted directory or link on the way,
+ * ERR_SYSTEM when a directory cannot be created. */
 int layout_make_deployment_dir(const char *root_dir, const char *group_id,
                                const char *deployment_id, char **ret_dir, struct err *err);
 /* mkdir -p "<root>/deployment-instructions" (mode 0755).  ERR_SYSTEM on failure. */

@@ -27,6 +27,7 @@
 #include "hook/proctree.h"
 #include "hook/scriptlog.h"
 #include "hook/supervisor.h"
+#include "parse/lint.h"
 #include "sys/scope.h"
 #include "base/buf.h"
 #include "base/path.h"
@@ -464,6 +465,24 @@ static void left_open_record(struct run *R)
         scriptlog_record(R->o->log, rec, strlen(rec));
 }
 
+/* "; hint: <why>" into out when the script exists but the interpreter its "#!" line names does
+ * not (issue 17: "#!/bin/bash\r" from a Windows editor); else out is left empty. */
+static void interp_hint(const char *path, char *out, size_t outsz)
+{
+    AUTOCLOSE int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    char headbuf[512];
+    ssize_t n = fd < 0 ? -1 : read(fd, headbuf, sizeof(headbuf));
+    if (n <= 0)
+        return;
+    struct lint_shebang sb;
+    lint_shebang(headbuf, (size_t)n, &sb);
+    if (!sb.present || !sb.interp[0] || access(sb.interp, F_OK) == 0)
+        return;
+    char why[512];
+    lint_interp_message(&sb, why, sizeof(why));
+    snprintf(out, outsz, "; hint: %s", why);
+}
+
 /* Translate what happened into the result and error of R-165..R-168. */
 static int judge(struct run *R, enum outcome out, struct hook_result *res, struct err *err)
 {
@@ -472,10 +491,13 @@ static int judge(struct run *R, enum outcome out, struct hook_result *res, struc
     uint64_t timeout_s = o->timeout_s ? o->timeout_s : HOOK_DEFAULT_TIMEOUT_S;
     if (R->exec_stage) {
         const char *cls = strerrorname_np(R->exec_errno);
+        char hint[600] = "";
+        if (R->exec_stage == SUP_STAGE_EXEC && R->exec_errno == ENOENT)
+            interp_hint(o->path, hint, sizeof(hint));
         if (R->exec_stage == SUP_STAGE_EXEC)
             return err_set(err, ERR_SCRIPT_FAILED,
-                           "%s failed with error Errno::%s with message %s - %s", head,
-                           cls ? cls : "EUNKNOWN", strerror(R->exec_errno), o->path);
+                           "%s failed with error Errno::%s with message %s - %s%s", head,
+                           cls ? cls : "EUNKNOWN", strerror(R->exec_errno), o->path, hint);
         return err_set(err, ERR_SCRIPT_FAILED, "%s failed with error Errno::%s with message %s: %s",
                        head, cls ? cls : "EUNKNOWN", sup_stage_name(R->exec_stage),
                        strerror(R->exec_errno));

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,6 +582,25 @@ static bool is_tls_error(CURLcode rc)
            rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CRL_BADFILE;
 }
 
+/* EMFILE or ENFILE when a failed connection came from running out of file descriptors (curl
+ * reports that as "Couldn't connect"), else 0. */
+static int out_of_fds(CURL *easy, CURLcode rc)
+{
+    long os_errno = 0;
+    (void)curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+    if (os_errno == EMFILE || os_errno == ENFILE)
+        return (int)os_errno;
+    if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST &&
+        rc != CURLE_COULDNT_RESOLVE_PROXY && rc != CURLE_FAILED_INIT)
+        return 0;
+    int probe = fcntl(0, F_DUPFD_CLOEXEC, 0);
+    if (probe >= 0) {
+        close(probe);
+        return 0;
+    }
+    return errno == EMFILE || errno == ENFILE ? errno : 0;
+}
+
 static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
 {
     AUTOFREE char *shown = safe_url(x->req->url);
@@ -596,6 +616,9 @@ static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
         return err_errno(err, x->write_errno, "%s %s: write the response body", m, shown);
     if (x->refused)
         return err_set(err, ERR_HTTP, "%s %s: response refused", m, shown);
+    int fd_errno = out_of_fds(x->c->easy, rc);
+    if (fd_errno) /* not the network's fault, whatever curl calls it (issue 18 item 5) */
+        return err_errno(err, fd_errno, "%s %s", m, shown);
     if (x->limit_hit || rc == CURLE_FILESIZE_EXCEEDED)
         return err_set(err, ERR_LIMIT, "%s %s: response larger than the limit of %llu bytes", m,
                        shown, (unsigned long long)x->max);

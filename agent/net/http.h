@@ -84,7 +84,8 @@ void http_client_free(struct http_client *c);
  * ret->status), -1 on transport failure: ERR_TIMEOUT (connect or read timeout), ERR_HTTP
  * (connection refused/reset, TLS failure, DNS; the message names the host and curl's reason),
  * ERR_LIMIT (response too large), ERR_CANCELLED (stop requested), ERR_UNSAFE (plain http to a
- * non-loopback host).  ret is initialised by the call and must be released with
+ * non-loopback host), ERR_SYSTEM "Too many open files" (out of file descriptors, which curl calls
+ * "Couldn't connect").  ret is initialised by the call and must be released with
  * http_response_done() on success and failure alike.
  */
 int http_request(struct http_client *c, const struct http_request *req, struct http_response *ret,

@@ -64,6 +64,7 @@ struct daemon {
     char *state_path;         /* owned */
     struct hookenv *hookenv;  /* owned */
     struct commands_client *poll_client;
+    pthread_mutex_t poll_mu;  /* the poll client, shared by the poll loop and fail_uncreated() */
     struct wirelog *wire;     /* owned; NULL unless :log_aws_wire */
 
     pthread_mutex_t mu;

@@ -42,6 +42,11 @@ static volatile sig_atomic_t sig_hup;
 /* Requested when running hooks must be stopped (forced shutdown, R-078). */
 static struct stop kill_hooks;
 
+static void on_stray_signal(int sig)
+{
+    (void)sig;
+}
+
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
@@ -362,6 +367,23 @@ out:
     spec_free(spec);
 }
 
+/* The worker's own Commands client could not be created (out of file descriptors, say): report
+ * the command Failed through the poll client rather than leave it open (issue 11 item 5). */
+static void fail_uncreated(struct daemon *d, const struct host_command *hc, const struct err *why)
+{
+    log_err(LOG_PRIO_ERR, why, "Cannot create a Commands client for %s", hc->command_name);
+    AUTOFREE char *msg = xasprintf("Failed: the agent could not create a Commands client: %s",
+                                   why->msg);
+    AUTOFREE char *diag = diag_payload(ERR_UNKNOWN, "", msg, "", 0, 0);
+    struct err e = ERR_INIT;
+    pthread_mutex_lock(&d->poll_mu);
+    int r = commands_complete(d->poll_client, hc->host_command_identifier, false, diag, &e);
+    log_call(d->poll_client, "CommandStatus: Failed");
+    pthread_mutex_unlock(&d->poll_mu);
+    if (r < 0)
+        log_err(LOG_PRIO_ERR, &e, "Could not report %s as failed", hc->command_name);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -369,7 +391,7 @@ static void *worker_main(void *arg)
     struct err err = ERR_INIT;
     struct commands_client *c = new_client(d, false, &err);
     if (!c)
-        log_err(LOG_PRIO_ERR, &err, "Cannot create a Commands client");
+        fail_uncreated(d, w->hc, &err);
     else
         run_command(w, c);
     commands_client_free(c);
@@ -512,6 +534,15 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     return true;
 }
 
+/* After a poll that started at t0 and brought no new work: :wait_between_runs:, and at least
+ * what is left of DAEMON_MIN_POLL_GAP_MS since t0. */
+static uint64_t idle_pause_ms(uint64_t t0, uint64_t interval_ms)
+{
+    uint64_t since = now_ms() - t0;
+    uint64_t gap_left = since < DAEMON_MIN_POLL_GAP_MS ? DAEMON_MIN_POLL_GAP_MS - since : 0;
+    return interval_ms > gap_left ? interval_ms : gap_left;
+}
+
 void daemon_poll_loop(struct daemon *d)
 {
     unsigned errors = 0, dedup_skips = 0;
@@ -521,13 +552,15 @@ void daemon_poll_loop(struct daemon *d)
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
         daemon_loop_checkin(d, poll_call_budget_ms(d));
+        pthread_mutex_lock(&d->poll_mu);
         int r = d->ops->poll(d->poll_client, d->id.host_identifier, &hc, &err);
+        log_call(d->poll_client, d->id.host_identifier);
+        pthread_mutex_unlock(&d->poll_mu);
         daemon_loop_checkin(d, 0);
         if (stop_requested(&sig_stop)) {
             host_command_free(hc);
             break;
         }
-        log_call(d->poll_client, d->id.host_identifier);
         if (r == 0 && hc && !command_valid(d, hc)) {
             /* a malformed command counts as a failed cycle. */
             host_command_free(hc);
@@ -561,12 +594,8 @@ void daemon_poll_loop(struct daemon *d)
             pthread_mutex_unlock(&d->mu);
             daemon_status_publish(d);
         }
-        if (!hc) {
-            d->ops->idle(d, interval_ms);
-            continue;
-        }
-        if (!dispatch(d, hc, &dedup_skips))
-            d->ops->idle(d, interval_ms);
+        if (!hc || !dispatch(d, hc, &dedup_skips))
+            d->ops->idle(d, idle_pause_ms(t0, interval_ms));
     }
 }
 
@@ -605,6 +634,16 @@ static void install_signals(void)
     sigaction(SIGQUIT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Signals a service may be sent by mistake (logrotate, monitoring, `kill -USR1`) must not
+     * kill it at once (issue 18 item 5): a handler that does nothing, which exec resets to the
+     * default for hooks and helpers, unlike SIG_IGN. */
+    sa.sa_handler = on_stray_signal;
+    const int stray[] = {SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGXFSZ,
+                         SIGSTKFLT, SIGTSTP, SIGTTIN, SIGTTOU};
+    for (size_t i = 0; i < sizeof(stray) / sizeof(stray[0]); i++)
+        sigaction(stray[i], &sa, NULL);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        sigaction(sig, &sa, NULL);
 }
 
 /* Wait until no worker runs or deadline_ms (monotonic) passes; returns the workers left. */
@@ -727,6 +766,7 @@ static void teardown(struct daemon *d)
     free(d->state_path);
     alive_free(d->alive);
     pthread_mutex_destroy(&d->mu);
+    pthread_mutex_destroy(&d->poll_mu);
     pthread_cond_destroy(&d->cv);
     stop_done(&d->exiting);
 }
@@ -738,6 +778,7 @@ int daemon_run(const struct config *cfg, struct err *err)
     d.cfg = cfg;
     d.ops = &daemon_ops_real;
     pthread_mutex_init(&d.mu, NULL);
+    pthread_mutex_init(&d.poll_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
         stop_init(&d.exiting, err) < 0)

@@ -1,14 +1,18 @@
 /* hookrun: see hookrun.h. */
 #include "run/hookrun.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "parse/appspec.h"
 #include "base/err.h"
 #include "run/result.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
+#include "deploy/archmeta.h"
 #include "deploy/bundlemeta.h"
 #include "deploy/layout.h"
 #include "base/log.h"
@@ -16,6 +20,7 @@
 #include "hook/scriptlog.h"
 #include "parse/spec.h"
 #include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 
 static void hook_warn(void *ctx, const char *msg)
@@ -72,17 +77,71 @@ static void fill_failure(struct exec_result *ret, const struct err *e, const cha
     ret->log = tail ? tail : xstrdup("");
 }
 
+/* Will sc run as root (issue 11 item 4)?  The agent is root and runas is unset or names uid 0. */
+static bool runs_as_root(const struct appspec_script *sc)
+{
+    if (geteuid() != 0)
+        return false;
+    if (!sc->runas || !*sc->runas)
+        return true;
+    char buf[16384];
+    struct passwd pw, *res = NULL;
+    return getpwnam_r(sc->runas, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
+}
+
+/* Before sc runs as root: archmeta_guard(), so nobody else can change what runs (issue 11
+ * item 4).  A script that does not exist fails as missing (R-152) here, not later, so nobody can
+ * put one there in between. */
+static int guard_root_script(const char *archive, const struct appspec_script *sc,
+                             const char *path, struct err *err)
+{
+    if (!runs_as_root(sc))
+        return 0;
+    struct err e = ERR_INIT;
+    if (archmeta_guard(archive, sc->location_rel, &e) == 0)
+        return 0;
+    if (e.sys_errno == ENOENT)
+        return err_set(err, ERR_SCRIPT_MISSING, "Script does not exist at specified location: %s",
+                       path);
+    return err_set(err, ERR_SCRIPT_FAILED,
+                   "Script at specified location: %s was not run as root: %s", sc->location, e.msg);
+}
+
+/* logs/ of the deployment and deployment-logs/ (when used), made below the root dir without
+ * following links (issue 18 item 4).  False when deployment-logs/ is not a safe directory: the
+ * deployments log is then skipped. */
+static bool make_log_dirs(const struct hookrun_opts *o, bool deployments_log)
+{
+    size_t n = strlen(o->root_dir);
+    const char *dep = o->deployment_dir;
+    int fd = -1;
+    if (strncmp(dep, o->root_dir, n) == 0 && dep[n] == '/') {
+        AUTOFREE char *rel = path_join(dep + n + 1, LAYOUT_LOGS_DIR);
+        fd = layout_open_dir(o->root_dir, rel, NULL);
+    } else {
+        AUTOFREE char *logs_dir = layout_logs_dir(dep);
+        (void)mkdir_p(logs_dir, LAYOUT_DIR_MODE, NULL);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (!deployments_log)
+        return false;
+    struct err e = ERR_INIT;
+    fd = layout_open_dir(o->root_dir, LAYOUT_DEPLOYMENT_LOGS_DIR, &e);
+    if (fd < 0) {
+        log_err(LOG_PRIO_WARNING, &e, "Not writing the deployments log");
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
 void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
 {
     AUTOFREE char *archive = layout_archive_dir(o->revision_dir);
     AUTOFREE char *log_path = layout_scripts_log(o->deployment_dir);
-    AUTOFREE char *logs_dir = layout_logs_dir(o->deployment_dir);
-    AUTOFREE char *dlog = o->enable_deployments_log
+    AUTOFREE char *dlog = make_log_dirs(o, o->enable_deployments_log)
                               ? layout_deployments_log(o->root_dir, o->program_name) : NULL;
-    AUTOFREE char *dlog_dir = dlog ? layout_deployment_logs_dir(o->root_dir) : NULL;
-    (void)mkdir_p(logs_dir, 0755, NULL);
-    if (dlog_dir)
-        (void)mkdir_p(dlog_dir, 0755, NULL);
     struct scriptlog_opts lo = {.path = log_path, .deployments_log = dlog,
                                 .deployment_id = o->spec->deployment_id};
     struct scriptlog *log = scriptlog_new(&lo);
@@ -100,6 +159,10 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
         struct err err = ERR_INIT;
         AUTOFREE char *path = NULL;
         if (appspec_path_in_archive(archive, sc->location_rel, &path, &err) < 0) {
+            fill_failure(ret, &err, sc->location, log);
+            break;
+        }
+        if (guard_root_script(archive, sc, path, &err) < 0) {
             fill_failure(ret, &err, sc->location, log);
             break;
         }

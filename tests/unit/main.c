@@ -43,6 +43,22 @@ const char *test_src_path(const char *rel)
     return pathbuf;
 }
 
+const char *test_private_copy(const char *rel)
+{
+    static char copybuf[4096];
+    FILE *in = fopen(test_src_path(rel), "re");
+    char data[65536];
+    size_t n = in ? fread(data, 1, sizeof(data) - 1, in) : 0;
+    if (in)
+        fclose(in);
+    data[n] = '\0';
+    const char *slash = strrchr(rel, '/');
+    snprintf(copybuf, sizeof(copybuf), "%s", test_write(slash ? slash + 1 : rel, data));
+    if (chmod(copybuf, 0600) < 0)
+        fprintf(stderr, "  test_private_copy %s: %s\n", copybuf, strerror(errno));
+    return copybuf;
+}
+
 const char *test_write(const char *rel, const char *content)
 {
     if (rel[0] == '/')

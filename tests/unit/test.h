@@ -20,6 +20,10 @@ void test_register(const char *name, const char *file, test_fn fn);
 const char *test_tmpdir(void);
 /* Path under the source tree (CDAGENT_SRC or "."), static storage, valid until the next call. */
 const char *test_src_path(const char *rel);
+/* Copy the source-tree file rel into the test's tmpdir, mode 0600 (files of secrets must be
+ * private to be accepted, issue 11 item 3); returns its path (static storage, valid until the
+ * next call). */
+const char *test_private_copy(const char *rel);
 /* Write a file under the test's tmpdir (or absolute path); returns its path (static storage). */
 const char *test_write(const char *rel, const char *content);
 /* A file's contents, NUL-terminated, at most 1 MiB (caller frees); fails the test if unreadable. */

@@ -394,3 +394,51 @@ TEST(nss_unknown_names_are_not_found)
     ASSERT_FAIL(nss_gid_by_name("cdagent-no-such-group", &gid, &e));
     ASSERT_STREQ(e.msg, "no group 'cdagent-no-such-group'");
 }
+
+/* Issue 11 item 5: after a forced stop, workers still log after log_close(); their lines must
+ * still be redacted (log_close used to free the secrets). */
+TEST(log_lines_after_log_close_are_still_redacted_issue11)
+{
+    struct err e = ERR_INIT;
+    struct log_opts o = {.program = "codedeploy-agent", .log_dir = NULL};
+    ASSERT_OK(log_open(&o, &e));
+    log_add_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYAFTERCLOSE");
+    log_close();
+    char *path = path_join(test_tmpdir(), "stderr.txt");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_OK(fd);
+    int saved = dup(2);
+    ASSERT_OK(dup2(fd, 2));
+    log_error("late worker: wJalrXUtnFEMI/K7MDENG/bPxRfiCYAFTERCLOSE");
+    fflush(stderr);
+    ASSERT_OK(dup2(saved, 2));
+    close(saved);
+    close(fd);
+    char *data = NULL;
+    ASSERT_OK(read_file(path, 1 << 20, &data, NULL, &e));
+    ASSERT_CONTAINS(data, "late worker: REDACTED");
+    ASSERT_NOT_CONTAINS(data, "AFTERCLOSE");
+    free(data);
+    free(path);
+}
+
+/* Issue 18 item 4: a link planted at the log file is not followed. */
+TEST(log_file_is_never_opened_through_a_link_issue18)
+{
+    char *victim = path_join(test_tmpdir(), "victim");
+    test_write("victim", "");
+    char *lf = path_join(test_tmpdir(), "codedeploy-agent.log");
+    ASSERT_OK(symlink(victim, lf));
+    struct log_opts o = {.program = "codedeploy-agent", .log_dir = test_tmpdir(),
+                         .quiet_stderr = true};
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(log_open(&o, &e));
+    log_info("must not reach the victim");
+    log_close();
+    char *data = NULL;
+    ASSERT_OK(read_file(victim, 1 << 20, &data, NULL, &e));
+    ASSERT_STREQ(data, "");
+    free(data);
+    free(victim);
+    free(lf);
+}

@@ -178,3 +178,24 @@ TEST(hookrun_r200_hook_output_redacted)
     }
     exec_result_done(&r);
 }
+
+/* Issue 18 item 4: a link planted at <root>/deployment-logs is not followed: the deployments log
+ * never lands in its target. */
+TEST(hookrun_never_writes_the_deployments_log_through_a_planted_link_issue18)
+{
+    script("one.sh", "#!/bin/sh\necho one\n");
+    AUTOFREE char *root = tmp("root");
+    AUTOFREE char *victim = tmp("victim");
+    ASSERT_OK(mkdir(root, 0755));
+    ASSERT_OK(mkdir(victim, 0755));
+    AUTOFREE char *dl = tmp("root/deployment-logs");
+    ASSERT_OK(symlink(victim, dl));
+    struct appspec_script sc[] = {
+        {.location = (char *)"one.sh", .location_rel = (char *)"one.sh", .timeout_s = 10},
+    };
+    struct exec_result r;
+    run_event(sc, 1, NULL, &r);
+    AUTOFREE char *planted = tmp("victim/codedeploy-agent-deployments.log");
+    ASSERT_FALSE(file_exists(planted));
+    exec_result_done(&r);
+}

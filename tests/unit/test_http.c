@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <pthread.h>
@@ -670,4 +671,26 @@ TEST(http_r203_wire_log_headers_bodies_opt_in_streams_never)
     ASSERT_NOT_CONTAINS(log, "feedface");
     ASSERT_NOT_CONTAINS(log, "xxxxxxxx");
     free(log);
+}
+
+/* Issue 18 item 5: out of file descriptors, a request failed as "Couldn't connect to server"
+ * (and S3 downloads added "Try using s3 endpoint override"); the message says what happened. */
+TEST(http_out_of_file_descriptors_says_too_many_open_files_issue18)
+{
+    struct err e = ERR_INIT;
+    struct http_client *c = http_client_new(NULL, &e);
+    ASSERT_NOT_NULL(c);
+    struct rlimit rl;
+    ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl));
+    rl.rlim_cur = 64;
+    ASSERT_OK(setrlimit(RLIMIT_NOFILE, &rl));
+    while (dup(0) >= 0) {
+    }
+    struct http_request req = {.url = "http://127.0.0.1:9/", .out_fd = -1};
+    struct http_response r;
+    ASSERT_FAIL(http_request(c, &req, &r, &e));
+    http_response_done(&r);
+    ASSERT_CONTAINS(e.msg, "Too many open files");
+    ASSERT_EQ(e.code, ERR_SYSTEM);
+    http_client_free(c);
 }

@@ -70,7 +70,7 @@ TEST(identity_R035_onprem_file_wins_without_imds)
     struct config cfg;
     config_init(&cfg);
     free(cfg.on_premises_config_file);
-    cfg.on_premises_config_file = xstrdup(test_src_path("tests/data/config/onprem-user.yml"));
+    cfg.on_premises_config_file = xstrdup(test_private_copy("tests/data/config/onprem-user.yml"));
     struct env_saved s;
     env_no_imds(&s, "eu-west-1");
     struct identity id;

@@ -39,7 +39,7 @@ TEST(onprem_R027_iam_user)
 {
     struct onprem o;
     struct err e = ERR_INIT;
-    AUTOFREE char *p = xstrdup(test_src_path("tests/data/config/onprem-user.yml"));
+    AUTOFREE char *p = xstrdup(test_private_copy("tests/data/config/onprem-user.yml"));
     ASSERT_OK(onprem_load(p, &o, &e));
     ASSERT_EQ(o.kind, ONPREM_IAM_USER);
     ASSERT_STREQ(o.path, p);
@@ -62,7 +62,7 @@ TEST(onprem_R026_R027_iam_session_with_colon_keys)
 {
     struct onprem o;
     struct err e = ERR_INIT;
-    ASSERT_OK(onprem_load(test_src_path("tests/data/config/onprem-session.yml"), &o, &e));
+    ASSERT_OK(onprem_load(test_private_copy("tests/data/config/onprem-session.yml"), &o, &e));
     ASSERT_EQ(o.kind, ONPREM_IAM_SESSION);
     ASSERT_STREQ(o.region, "eu-west-1");
     ASSERT_STREQ(o.iam_session_arn, "arn:aws:sts::444455556666:assumed-role/CodeDeployRole/host-1");
@@ -78,7 +78,7 @@ TEST(onprem_R027_both_arns_rejected)
     struct onprem o;
     struct err e = ERR_INIT;
     /* C-026 */
-    ASSERT_FAIL(onprem_load(test_src_path("tests/data/config/onprem-both.yml"), &o, &e));
+    ASSERT_FAIL(onprem_load(test_private_copy("tests/data/config/onprem-both.yml"), &o, &e));
     ASSERT_EQ(e.code, ERR_CONFIG);
     ASSERT_STREQ(e.msg, "On Premises config cannot contain both 'iam_user_arn' and "
                         "'iam_session_arn' keys.");

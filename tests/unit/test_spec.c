@@ -505,3 +505,16 @@ TEST(spec_r211_codedeploy_local_documents_parse)
     ASSERT_NULL(s->github_access_token);
     spec_free(s);
 }
+
+/* Issue 18 item 5: "\u0000" would end the C string early: "d-ABCDEF123\u0000x" would run as
+ * d-ABCDEF123.  Refused, naming the offset; an escaped backslash before "u0000" is plain text. */
+TEST(spec_strings_with_an_embedded_nul_are_refused_issue18)
+{
+    parse_fails("{\"DeploymentId\":\"d-ABCDEF123\\u0000-other\",\"DeploymentGroupId\":\"g-1\","
+                "\"DeploymentGroupName\":\"grp\",\"ApplicationName\":\"app\"," S3REV "}",
+                ERR_PARSE,
+                "Deployment specification is not valid JSON: \\u0000 in a string at offset 28");
+    struct deploy_spec *s = parse_ok("{" HEAD ",\"Comment\":\"a\\\\u0000b\"," S3REV "}");
+    ASSERT_STREQ(s->deployment_id, "d-ABCDEF123");
+    spec_free(s);
+}
