@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,7 +62,7 @@ struct daemon {
     pthread_cond_t cv;        /* workers finishing, groups freed, wake-ups */
     int workers;
     struct inflight *inflight;
-    bool wake;                /* a worker finished: poll at once */
+    int wake_fd;              /* eventfd, readable once a worker finished: poll at once */
     struct stop exiting;      /* the watchdog thread ends */
 
     /* What we are doing, for STATUS= and the state file (under mu). */
@@ -237,7 +239,7 @@ static void inflight_remove(struct daemon *d, const char *hcid)
         }
     }
     d->workers--;
-    d->wake = true;
+    (void)eventfd_write(d->wake_fd, 1);
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }
@@ -479,28 +481,36 @@ static void recover(struct daemon *d)
 
 /* ---- the poll loop (R-068, V-029..V-031) ---- */
 
-/* Sleep up to ms, waking early on stop or when a worker finished. */
+/* Sleep up to ms, waking at once on stop (the token's fd) or when a worker finished. */
 static void loop_sleep(struct daemon *d, uint64_t ms)
 {
+    struct pollfd p[2] = {{.fd = stop_fd(&sig_stop), .events = POLLIN},
+                          {.fd = d->wake_fd, .events = POLLIN}};
     uint64_t deadline = now_ms() + ms;
-    pthread_mutex_lock(&d->mu);
-    while (!stop_requested(&sig_stop) && !d->wake) {
-        uint64_t now = now_ms();
-        if (now >= deadline)
+    for (uint64_t now = now_ms(); !stop_requested(&sig_stop) && now < deadline; now = now_ms()) {
+        uint64_t left = deadline - now;
+        int r = poll(p, 2, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (r > 0 && (p[1].revents & POLLIN))
             break;
-        uint64_t step = deadline - now > 500 ? 500 : deadline - now;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(step / 1000);
-        ts.tv_nsec += (long)(step % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
     }
-    d->wake = false;
-    pthread_mutex_unlock(&d->mu);
+    eventfd_t n;
+    (void)eventfd_read(d->wake_fd, &n); /* non-blocking: consume the wake-ups */
+}
+
+/* Wait on d->cv (under d->mu) until woken or deadline_ms (monotonic) passes. */
+static void cv_wait_until(struct daemon *d, uint64_t deadline_ms)
+{
+    uint64_t now = now_ms();
+    uint64_t left = deadline_ms > now ? deadline_ms - now : 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(left / 1000);
+    ts.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
 static void log_poll_error(const struct err *e, const struct commands_client *c)
@@ -681,11 +691,8 @@ static void install_signals(void)
 static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
 {
     pthread_mutex_lock(&d->mu);
-    while (d->workers > 0 && now_ms() < deadline_ms) {
-        pthread_mutex_unlock(&d->mu);
-        (void)stop_wait_ms(NULL, 200);
-        pthread_mutex_lock(&d->mu);
-    }
+    while (d->workers > 0 && now_ms() < deadline_ms)
+        cv_wait_until(d, deadline_ms); /* a finishing worker broadcasts d->cv */
     int left = d->workers;
     pthread_mutex_unlock(&d->mu);
     return left;
@@ -781,6 +788,8 @@ static void teardown(struct daemon *d)
     free(d->state_path);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
+    if (d->wake_fd >= 0)
+        close(d->wake_fd);
     stop_done(&d->exiting);
 }
 
@@ -791,6 +800,9 @@ int daemon_run(const struct config *cfg, struct err *err)
     d.cfg = cfg;
     pthread_mutex_init(&d.mu, NULL);
     pthread_cond_init(&d.cv, NULL);
+    d.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (d.wake_fd < 0)
+        return err_errno(err, errno, "create the worker wake-up eventfd");
     if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
         stop_init(&d.exiting, err) < 0)
         return -1;
