@@ -55,6 +55,18 @@ def proc_status(pid):
     return out
 
 
+def rss_by_mapping(pid, top=6):
+    """The largest resident mappings (kB): where the RSS floor is."""
+    per, name = {}, None
+    for line in open("/proc/%d/smaps" % pid):
+        parts = line.split()
+        if "-" in parts[0] and len(parts) >= 5 and ":" not in parts[0]:
+            name = os.path.basename(parts[5]) if len(parts) > 5 else "[anon]"
+        elif parts[0] == "Rss:":
+            per[name] = per.get(name, 0) + int(parts[1])
+    return sorted(per.items(), key=lambda kv: -kv[1])[:top]
+
+
 def trust_bundle(fc, tmp):
     path = os.path.join(tmp, "trust.pem")
     with open(path, "w") as f:
@@ -68,6 +80,7 @@ def idle_memory(fc, s3, bundle):
         harness.wait_for(lambda: len(fc.requests("PollHostCommand")) >= 2, 30, "polling")
         time.sleep(IDLE_SECONDS)
         st = proc_status(env.agent.pid)
+        st["top"] = rss_by_mapping(env.agent.pid)
         polls = len(fc.requests("PollHostCommand"))
         env.stop()
         return st, polls
@@ -211,6 +224,8 @@ def main():
     print("  idle after %d s (%d polls): RSS %.1f MB (goal <= 12), RssAnon %.1f MB (goal <= 3), "
           "PSS %.1f MB, private %.1f MB" % (IDLE_SECONDS, polls, mb("VmRSS"), mb("RssAnon"),
                                             mb("Pss"), private))
+    print("  largest resident mappings: %s" % ", ".join("%s %.1f MB" % (n, kb / 1024.0)
+                                                        for n, kb in st["top"]))
     for i, (name, goal) in enumerate((("first dispatch to last completion", 0.35),
                                       ("sum of dispatch-to-completion", 0.25))):
         a, b = median(agent, i), median(base, i)
