@@ -110,3 +110,16 @@ def test_issue18_hostile_bodies_fail_only_their_command():
         assert fc.wait_deployment("d-HOSTILEOK", 90) == "Succeeded", fc.completions("d-HOSTILEOK")
         assert env.agent.poll() is None
         check_clean(fc)
+
+
+def test_issue18_s3_key_with_dot_segments_goes_out_as_signed():
+    """A key "../x/app.tar" in bucket "bkt": the request path is /bkt/../x/app.tar exactly as
+    the signer saw it (R-109), not folded by libcurl into /x/app.tar, another object outside
+    the bucket."""
+    from test_http_tls import Fixture, http_get, sign_env
+    with Fixture() as f:
+        path = "/sigv4/bkt/../x/./app.tar"
+        r = http_get(["--s3", "--sign", "eu-central-1/s3", f.server.url(path)],
+                     sign_env(f, token=False))
+        assert f.server.requests, r.stderr
+        assert f.server.requests[-1]["path"] == path, (f.server.requests[-1]["path"], r.stderr)
