@@ -958,3 +958,37 @@ TEST(commands_deadline_defaults_reach_the_transport)
     ASSERT_TRUE(s.timeouts[1] <= COMMANDS_CALL_DEADLINE_MS);
     script_done(&s);
 }
+
+/* Issue 18 item 6: a 200 whose body is an HTML page or JSON nested 100 000 deep fails that call
+ * alone, with a message naming the operation; the client stays usable for the next call. */
+TEST(commands_hostile_200_bodies_fail_only_that_call)
+{
+    enum { DEPTH = 100000 };
+    char *deep = xmalloc(2 * DEPTH + 1);
+    memset(deep, '[', DEPTH);
+    memset(deep + DEPTH, ']', DEPTH);
+    deep[2 * DEPTH] = '\0';
+    const struct canned steps[] = {
+        {200, 0, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"},
+        {200, 0, deep, NULL, NULL},
+        {200, 0, "{}", NULL, NULL},
+    };
+    struct script s = {.steps = steps, .n = 3};
+    struct commands_client *c = client(&s, false);
+    for (int i = 0; i < 2; i++) {
+        struct host_command *hc = NULL;
+        struct err e = ERR_INIT;
+        ASSERT_FAIL(commands_poll(c, HOST_ID, &hc, &e));
+        ASSERT_NULL(hc);
+        ASSERT_EQ(e.code, ERR_PARSE);
+        ASSERT_CONTAINS(e.msg, "PollHostCommand");
+    }
+    struct host_command *hc = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+    ASSERT_NULL(hc);
+    ASSERT_EQ(s.calls, 3); /* a bad body is not retried */
+    commands_client_free(c);
+    script_done(&s);
+    free(deep);
+}
