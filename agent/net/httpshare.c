@@ -12,10 +12,10 @@
 #include "base/util.h"
 
 static struct {
-    pthread_mutex_t mu;               /* guards idle, n_idle, share creation */
-    struct httpshare_handle *idle;    /* most recently used first */
+    pthread_mutex_t mu;            /* guards idle, n_idle, share creation */
+    struct httpshare_handle *idle; /* most recently used first */
     unsigned n_idle;
-    CURLSH *share;                    /* DNS and TLS sessions; NULL if it cannot be made */
+    CURLSH *share; /* DNS and TLS sessions; NULL if it cannot be made */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 

@@ -27,9 +27,9 @@
 #define HTTPSHARE_MAX_IDLE 8
 
 struct httpshare_handle {
-    CURLM *multi;  /* owned; its connection cache is the pool's warm connections */
-    CURL *easy;    /* owned; reset before every request */
-    char *origin;  /* owned; "scheme://host:port" of the last request, NULL when new */
+    CURLM *multi; /* owned; its connection cache is the pool's warm connections */
+    CURL *easy;   /* owned; reset before every request */
+    char *origin; /* owned; "scheme://host:port" of the last request, NULL when new */
     struct httpshare_handle *next;
 };
 
