@@ -30,6 +30,8 @@ struct commands_client {
     int64_t (*wall_clock)(void);     /* may be NULL */
     uint64_t (*mono_clock_ms)(void); /* may be NULL */
     int max_throttle_retries;
+    long read_timeout_ms;            /* */
+    long deadline_ms;                /* > 0: override of the per-operation deadlines */
     struct http_client *http;        /* owned; NULL when a transport is injected */
     long clock_offset_sec;
     struct commands_call_info last;
@@ -147,6 +149,8 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
     c->wall_clock = opts->wall_clock;
     c->mono_clock_ms = opts->mono_clock_ms;
     c->max_throttle_retries = opts->max_retries < 0 ? 0 : COMMANDS_MAX_THROTTLE_RETRIES;
+    c->read_timeout_ms = opts->read_timeout_ms > 0 ? opts->read_timeout_ms : 80000;
+    c->deadline_ms = opts->deadline_ms;
     c->http = http;
     return c;
 }
@@ -206,8 +210,32 @@ static uint64_t mono_now(const struct commands_client *c)
     return c->mono_clock_ms ? c->mono_clock_ms() : now_ms();
 }
 
+/* Milliseconds left before deadline (monotonic ms); 0 once it passed. */
+static long time_left(uint64_t deadline)
+{
+    uint64_t now = now_ms();
+    return now >= deadline ? 0 : (long)(deadline - now);
+}
+
+/* Pause for ms, but not past the call's deadline. */
+static void pause_until(struct commands_client *c, uint64_t ms, uint64_t deadline)
+{
+    uint64_t left = (uint64_t)time_left(deadline);
+    pause_ms(c, ms < left ? ms : left);
+}
+
+/* The whole-call deadline of op (see commands.h). */
+static long op_deadline_ms(const struct commands_client *c, const char *op)
+{
+    if (c->deadline_ms > 0)
+        return c->deadline_ms;
+    if (strcmp(op, "PollHostCommand") == 0)
+        return c->read_timeout_ms + COMMANDS_POLL_MARGIN_MS;
+    return COMMANDS_CALL_DEADLINE_MS;
+}
+
 /* V-026: wait while the gate is closed, plus 0-25 % of the wait as jitter. */
-static void gate_wait(struct commands_client *c)
+static void gate_wait(struct commands_client *c, uint64_t call_deadline)
 {
     uint64_t deadline = gate_deadline();
     uint64_t now = mono_now(c);
@@ -216,7 +244,7 @@ static void gate_wait(struct commands_client *c)
     uint64_t wait = deadline - now;
     uint64_t q = wait / 4;
     uint64_t jitter = rand_below(q >= UINT32_MAX ? UINT32_MAX : (uint32_t)q + 1);
-    pause_ms(c, wait + jitter);
+    pause_until(c, wait + jitter, call_deadline);
 }
 
 static time_t local_now(const struct commands_client *c)
@@ -226,7 +254,7 @@ static time_t local_now(const struct commands_client *c)
 
 /* Sign and send one attempt.  Returns the transport's result; *resp is always initialised. */
 static int attempt(struct commands_client *c, const char *op, const char *body, bool refresh,
-                   struct http_response *resp, struct err *err)
+                   long timeout_ms, struct http_response *resp, struct err *err)
 {
     struct commands_credentials cr = {0};
     resp->status = 0;
@@ -266,6 +294,7 @@ static int attempt(struct commands_client *c, const char *op, const char *body, 
         .body_len = len,
         .max_response = COMMANDS_MAX_RESPONSE,
         .out_fd = -1,
+        .timeout_ms = timeout_ms,
         .wire_bodies = true, /* Commands bodies are wire-logged (redacted) */
     };
     http_response_done(resp);
@@ -318,14 +347,30 @@ static enum commands_error_class service_reply(struct commands_client *c,
     return cls;
 }
 
+/* The call ran out of time: say which limit, and what the last attempt ran into. */
+static int deadline_error(struct commands_client *c, const char *op, long limit_ms,
+                          const struct err *last, uint64_t start, struct err *err)
+{
+    c->last.elapsed_ms = now_ms() - start;
+    if (last->code != ERR_NONE)
+        return err_set(err, ERR_TIMEOUT, "%s: call deadline of %ld s exceeded: %s", op,
+                       limit_ms / 1000, last->msg);
+    return err_set(err, ERR_TIMEOUT, "%s: call deadline of %ld s exceeded before a request "
+                   "could be sent", op, limit_ms / 1000);
+}
+
 /*
- * One operation with the retries of R-064 and the skew/credential handling of R-051.  On success
- * *ret_body is the response body (caller frees) and *ret_len its length.
+ * One operation with the retries of R-064 and the skew/credential handling of R-051, within the
+ * operation's deadline.  On success *ret_body is the response body (caller frees) and *ret_len
+ * its length.
  */
 static int call(struct commands_client *c, const char *op, const char *body, char **ret_body,
                 size_t *ret_len, struct err *err)
 {
     uint64_t start = now_ms();
+    long limit = op_deadline_ms(c, op);
+    uint64_t deadline = start + (uint64_t)limit;
+    struct err last = ERR_INIT; /* the latest failed attempt's error */
     bool refresh = false;
     bool skew_fixed = false;
     int n = 0;          /* R-064 retries used */
@@ -334,14 +379,19 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
     c->last.operation = op;
     for (;;) {
         if (!stopping(c))
-            gate_wait(c);
+            gate_wait(c, deadline);
         if (stopping(c)) {
             c->last.elapsed_ms = now_ms() - start;
             return err_set(err, ERR_CANCELLED, "%s: cancelled, the agent is stopping", op);
         }
+        long left = time_left(deadline);
+        if (left == 0)
+            return deadline_error(c, op, limit, &last, start, err);
         struct err aerr = ERR_INIT;
         struct http_response resp;
-        int rc = attempt(c, op, body, refresh, &resp, &aerr);
+        int rc = attempt(c, op, body, refresh, left, &resp, &aerr);
+        if (rc < 0)
+            last = aerr;
         refresh = false;
         c->last.status = rc < 0 ? 0 : resp.status;
         c->last.error_code[0] = c->last.error_message[0] = '\0';
@@ -364,6 +414,8 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
                                                     : cls != COMMANDS_ERROR_FATAL &&
                                                           n < c->max_retries;
         if (!retry) {
+            if (rc < 0 && aerr.code == ERR_TIMEOUT && time_left(deadline) == 0)
+                return deadline_error(c, op, limit, &last, start, err);
             c->last.elapsed_ms = now_ms() - start;
             if (rc < 0) {
                 err_set(err, aerr.code, "%s", aerr.msg);
@@ -378,7 +430,8 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
         } else {
             if (cls == COMMANDS_ERROR_RETRY) {
                 uint32_t base = (uint32_t)COMMANDS_RETRY_BASE_MS << n;
-                pause_ms(c, rand_below(base + 1)); /* full jitter: [0, 0.3 s * 2^n] */
+                /* full jitter: [0, 0.3 s * 2^n] */
+                pause_until(c, rand_below(base + 1), deadline);
             }
             n++;
         }

@@ -23,7 +23,16 @@
  * error (log "Network error: <err.msg>", R-065) and the HTTP status with error_code/error_message
  * after a service error (log "Cannot reach InstanceService: <code> - <message>").
  *
- * One client per thread (it owns one http client and its keep-alive connection).  The client does
+ * Deadlines (issue 18 item 2): every call has an overall deadline covering its attempts, retry
+ * pauses and throttle-gate waits; each attempt may use only what is left of it, so a response
+ * that trickles (every byte resetting the read timeout) still ends.  PollHostCommand: the read
+ * timeout (:http_read_timeout:, default 80 s, longer than the service's ~60 s hold) plus
+ * COMMANDS_POLL_MARGIN_MS; the other calls: COMMANDS_CALL_DEADLINE_MS.  A call that runs out
+ * fails with ERR_TIMEOUT "<Operation>: call deadline of N s exceeded: <what the last attempt
+ * hit>" (the http message names the request deadline, the read timeout or the connect timeout).
+ *
+ * One client per thread.  Its http client borrows warm connections from the process-wide pool
+ * (net/http), so short-lived clients (one per command) do not open new connections.  The client does
  * not log above debug and never logs credentials.  It does not know about creds.h: credentials come
  * from a callback.
  */
@@ -48,6 +57,8 @@
 #define COMMANDS_SIGNING_NAME_SECURE "codedeploy-commands-secure"
 #define COMMANDS_CONTENT_TYPE "application/x-amz-json-1.1"
 #define COMMANDS_MAX_RESPONSE (4 * 1024 * 1024)
+#define COMMANDS_POLL_MARGIN_MS 10000      /* poll deadline: read timeout + this */
+#define COMMANDS_CALL_DEADLINE_MS 120000   /* spec, ack, complete, update: whole call */
 
 /* Credentials handed to the client by the callback; every string is owned by the struct. */
 struct commands_credentials {
@@ -77,6 +88,8 @@ struct commands_opts {
     const char *user_agent;      /* borrowed; NULL: "cdagent/<version>" */
     const char *proxy_uri;       /* borrowed; NULL: environment */
     long read_timeout_ms;        /* 0: 80000 (R-055) */
+    long deadline_ms;            /* > 0: this deadline for every call instead of the defaults
+                                  * in the header comment (tests) */
     int max_retries;             /* < 0: none (not even on throttling); 0: COMMANDS_MAX_RETRIES */
     commands_creds_fn get_creds; /* required */
     void *creds_arg;

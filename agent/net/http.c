@@ -1,8 +1,10 @@
 /*
- * http: see http.h.  One curl multi handle and one easy handle per client: the multi handle
- * owns the connection pool (keep-alive between calls, R-055), and driving it ourselves with
- * curl_multi_poll() lets the stop token's fd wake a transfer at once, and its 200 ms slices check
- * the read (idle) timeout at a known rate, which curl_easy_perform() does not promise.
+ * http: see http.h.  A request borrows a transfer handle (a curl multi handle and its easy
+ * handle, with their kept-alive connections) from the process-wide pool of net/httpshare and
+ * gives it back when done, so every client of the process reuses warm connections (R-055).
+ * Driving the multi handle ourselves with curl_multi_poll() lets the stop token's fd wake a
+ * transfer at once; the wait ends no later than the read (idle) timeout or the request's deadline
+ * would expire, so both are checked on time without polling at a fixed rate.
  */
 #include "net/http.h"
 
@@ -20,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "net/httpshare.h"
 #include "net/wirelog.h"
 #include "base/buf.h"
 #include "base/util.h"
@@ -29,39 +32,39 @@
 #endif
 
 #define HTTP_DEFAULT_READ_TIMEOUT_MS 80000
-#define HTTP_POLL_SLICE_MS 200
 #define HTTP_MAX_REDIRECTS 5
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)
 
 struct http_client {
-    CURLM *multi;             /* owned; holds the connection pool */
-    CURL *easy;               /* owned; reused for every request */
     long connect_timeout_ms;
     long read_timeout_ms;
     char *proxy_uri;          /* owned; may carry a password: wiped on free */
     char *user_agent;         /* owned */
     const struct stop *stop;  /* borrowed; may be NULL */
     struct wirelog *wire;     /* borrowed; NULL: no wire log */
-    char errbuf[CURL_ERROR_SIZE];
 };
 
 /* State of one transfer, shared with the curl callbacks. */
 struct xfer {
     struct http_client *c;          /* borrowed */
+    CURL *easy;                     /* borrowed from the pooled handle */
     const struct http_request *req; /* borrowed */
     struct http_response *resp;     /* borrowed */
     uint64_t max;                   /* streamed-body cap */
     uint64_t last_activity_ms;      /* monotonic time of the last byte either way */
+    uint64_t deadline_ms;           /* monotonic; 0: none (req->timeout_ms) */
     curl_off_t seen_down, seen_up;  /* progress counters at last_activity_ms */
     size_t header_bytes;
     bool decided;                   /* stream-or-memory decided for this response */
     bool streaming;
     bool cancelled;
     bool idle_timeout;
+    bool deadline_hit;              /* req->timeout_ms passed before the response was complete */
     bool limit_hit;
     bool refused;                   /* req->begin refused the response */
     int write_errno;
     unsigned long wire_id;          /* this request's number in the wire log */
+    char errbuf[CURL_ERROR_SIZE];
 };
 
 /* ---- pure helpers ---- */
@@ -173,13 +176,6 @@ struct http_client *http_client_new(const struct http_client_opts *opts, struct 
         return NULL;
     }
     struct http_client *c = xcalloc(1, sizeof(*c));
-    c->multi = curl_multi_init();
-    c->easy = curl_easy_init();
-    if (!c->multi || !c->easy) {
-        http_client_free(c);
-        err_set(err, ERR_HTTP, "initialise libcurl: cannot create a handle");
-        return NULL;
-    }
     c->connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
                                                                   : HTTP_CONNECT_TIMEOUT_MS;
     c->read_timeout_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
@@ -197,10 +193,6 @@ void http_client_free(struct http_client *c)
 {
     if (!c)
         return;
-    if (c->easy)
-        curl_easy_cleanup(c->easy);
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
     secret_free(c->proxy_uri);
     free(c->user_agent);
     free(c);
@@ -234,7 +226,7 @@ static void decide_sink(struct xfer *x)
     if (x->decided)
         return;
     long status = 0;
-    (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     x->streaming = x->req->out_fd >= 0 && status >= 200 && status < 300;
     x->decided = true;
 }
@@ -263,7 +255,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
     x->resp->bytes_streamed += n;
     if (x->req->progress) {
         curl_off_t total = -1;
-        (void)curl_easy_getinfo(x->c->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
+        (void)curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
         x->req->progress(x->req->progress_arg, x->resp->bytes_streamed,
                          total > 0 ? (uint64_t)total : 0);
     }
@@ -274,7 +266,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 static int response_begins(struct xfer *x)
 {
     long status = 0;
-    (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     if (!x->req->begin || x->req->out_fd < 0 || status < 200 || status >= 300)
         return 0;
     if (x->req->begin(x->req->begin_arg, status, &x->resp->headers) < 0) {
@@ -330,6 +322,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+static int wait_budget(struct xfer *x);
+
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -340,13 +334,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
         x->seen_up = ulnow;
         touch(x);
     }
-    if (cancelled(x))
-        return 1;
-    if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
-        x->idle_timeout = true;
-        return 1;
-    }
-    return 0;
+    return cancelled(x) || wait_budget(x) == 0;
 }
 
 /* R-203: curl shows us the header blocks exactly as sent and received; bodies are added only
@@ -373,7 +361,9 @@ static char *safe_url(const char *url)
     return xstrndup(url, strcspn(url, "?#"));
 }
 
-static int check_url(const char *url, char **ret_host, struct err *err)
+/* Check the scheme and the plain-http policy; *ret_host the host, *ret_origin
+ * "scheme://host:port" (both owned by the caller). */
+static int check_url(const char *url, char **ret_host, char **ret_origin, struct err *err)
 {
     AUTOFREE char *shown = safe_url(url);
     CURLU *u = curl_url();
@@ -381,10 +371,12 @@ static int check_url(const char *url, char **ret_host, struct err *err)
         return err_set(err, ERR_HTTP, "parse URL '%s': out of memory", shown);
     char *scheme = NULL;
     char *host = NULL;
+    char *port = NULL;
     int rc = 0;
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
         rc = err_set(err, ERR_UNSAFE, "request '%s': not a valid http(s) URL", shown);
     } else if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0) {
         rc = err_set(err, ERR_UNSAFE, "request '%s': scheme '%s' is not allowed", shown, scheme);
@@ -394,9 +386,11 @@ static int check_url(const char *url, char **ret_host, struct err *err)
                      "use https", shown);
     } else {
         *ret_host = xstrdup(host);
+        *ret_origin = xasprintf("%s://%s:%s", scheme, host, port);
     }
     curl_free(scheme);
     curl_free(host);
+    curl_free(port);
     curl_url_cleanup(u);
     return rc;
 }
@@ -454,33 +448,6 @@ static void set_method(CURL *e, const struct http_request *req)
     }
 }
 
-/* R-052: trust-store override from the environment; verification itself stays on. */
-static void set_tls(CURL *e)
-{
-    static const char *const file_vars[] = {"AWS_CA_BUNDLE", "AWS_SSL_CA_BUNDLE", "SSL_CERT_FILE",
-                                            NULL};
-    const char *file = NULL;
-    for (size_t i = 0; file_vars[i] && !file; i++) {
-        const char *v = getenv(file_vars[i]);
-        if (v && *v)
-            file = v;
-    }
-    const char *dir = getenv("AWS_SSL_CA_DIRECTORY");
-    if (dir && !*dir)
-        dir = NULL;
-    (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    (void)curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
-    (void)curl_easy_setopt(e, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
-    if (file || dir) {
-        /* Replace the system store rather than add to it. */
-        (void)curl_easy_setopt(e, CURLOPT_CAINFO, file);
-        (void)curl_easy_setopt(e, CURLOPT_CAPATH, dir);
-        (void)curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, file);
-        (void)curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, dir);
-    }
-}
-
 /* R-054: :proxy_uri: for everything but no_proxy requests; else curl's reading of the
  * standard variables, except that loopback targets never go through an environment proxy. */
 static void set_proxy(CURL *e, const struct http_client *c, const struct http_request *req,
@@ -498,18 +465,17 @@ static void set_proxy(CURL *e, const struct http_client *c, const struct http_re
 
 static void setup(struct xfer *x, const char *host, struct curl_slist *hdrs)
 {
-    CURL *e = x->c->easy;
+    CURL *e = x->easy;
     const struct http_request *req = x->req;
     curl_easy_reset(e);
-    x->c->errbuf[0] = '\0';
-    (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->c->errbuf);
+    (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     (void)curl_easy_setopt(e, CURLOPT_URL, req->url);
+    /* Send the path as given and signed: no dot-segment removal (R-109, an S3 key "../x"). */
+    (void)curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     (void)curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->c->connect_timeout_ms);
-    if (req->timeout_ms > 0)
-        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
     (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     (void)curl_easy_setopt(e, CURLOPT_USERAGENT, x->c->user_agent);
     (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -523,7 +489,7 @@ static void setup(struct xfer *x, const char *host, struct curl_slist *hdrs)
     if (!req->method || strcmp(req->method, "HEAD") != 0)
         (void)curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
     set_method(e, req);
-    set_tls(e);
+    httpshare_setup(e); /* DNS/TLS-session share and the process's parsed trust store (R-052) */
     set_proxy(e, x->c, req, host);
     (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
@@ -539,11 +505,33 @@ static void setup(struct xfer *x, const char *host, struct curl_slist *hdrs)
     }
 }
 
-/* Drive the transfer in short slices so cancellation and the idle timeout are checked often. */
-static CURLcode drive(struct xfer *x)
+/* Milliseconds until the idle timeout or the deadline expires, whichever is first; 0 when one
+ * has (and the flag saying which is set). */
+static int wait_budget(struct xfer *x)
 {
-    CURLM *m = x->c->multi;
-    if (curl_multi_add_handle(m, x->c->easy) != CURLM_OK)
+    uint64_t now = now_ms();
+    uint64_t idle_end = x->last_activity_ms + (uint64_t)x->c->read_timeout_ms;
+    if (now >= idle_end) {
+        x->idle_timeout = true;
+        return 0;
+    }
+    uint64_t left = idle_end - now;
+    if (x->deadline_ms) {
+        if (now >= x->deadline_ms) {
+            x->deadline_hit = true;
+            return 0;
+        }
+        if (x->deadline_ms - now < left)
+            left = x->deadline_ms - now;
+    }
+    return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Drive the transfer: wait on its sockets and the stop token's fd, never longer than the idle
+ * timeout or the deadline allows (curl shortens the wait further for its own timers). */
+static CURLcode drive(struct xfer *x, CURLM *m)
+{
+    if (curl_multi_add_handle(m, x->easy) != CURLM_OK)
         return CURLE_FAILED_INIT;
     CURLcode result = CURLE_OK;
     for (;;) {
@@ -558,20 +546,15 @@ static CURLcode drive(struct xfer *x)
             result = msg->data.result;
             break;
         }
-        if (cancelled(x)) {
+        int budget = wait_budget(x);
+        if (cancelled(x) || budget == 0) {
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
-        if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
-            x->idle_timeout = true;
-            result = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-        /* the stop token's fd wakes the wait at once; the slice bounds the idle check */
         struct curl_waitfd wf = {.fd = stop_fd(x->c->stop), .events = CURL_WAIT_POLLIN};
-        (void)curl_multi_poll(m, &wf, wf.fd >= 0 ? 1 : 0, HTTP_POLL_SLICE_MS, NULL);
+        (void)curl_multi_poll(m, &wf, wf.fd >= 0 ? 1 : 0, budget, NULL);
     }
-    (void)curl_multi_remove_handle(m, x->c->easy);
+    (void)curl_multi_remove_handle(m, x->easy);
     return result;
 }
 
@@ -601,14 +584,18 @@ static int out_of_fds(CURL *easy, CURLcode rc)
     return errno == EMFILE || errno == ENFILE ? errno : 0;
 }
 
-static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
+/* A limit of ours that ended the transfer early: -1 with a message naming it, else 0. */
+static int map_limit(const struct xfer *x, const char *m, const char *shown, struct err *err)
 {
-    AUTOFREE char *shown = safe_url(x->req->url);
-    const char *m = x->req->method ? x->req->method : "GET";
-    const char *why = x->c->errbuf[0] ? x->c->errbuf : curl_easy_strerror(rc);
+    curl_off_t got = 0;
+    (void)curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
     if (x->cancelled)
         return err_set(err, ERR_CANCELLED, "%s %s: cancelled because the agent is stopping", m,
                        shown);
+    if (x->deadline_hit)
+        return err_set(err, ERR_TIMEOUT,
+                       "%s %s: request deadline of %ld ms exceeded (response incomplete, %lld "
+                       "body bytes received)", m, shown, x->req->timeout_ms, (long long)got);
     if (x->idle_timeout)
         return err_set(err, ERR_TIMEOUT, "%s %s: read timeout, no data for %ld ms", m, shown,
                        x->c->read_timeout_ms);
@@ -616,25 +603,40 @@ static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
         return err_errno(err, x->write_errno, "%s %s: write the response body", m, shown);
     if (x->refused)
         return err_set(err, ERR_HTTP, "%s %s: response refused", m, shown);
-    int fd_errno = out_of_fds(x->c->easy, rc);
+    if (x->limit_hit)
+        return err_set(err, ERR_LIMIT, "%s %s: response larger than the limit of %llu bytes", m,
+                       shown, (unsigned long long)x->max);
+    return 0;
+}
+
+static int map_error(const struct xfer *x, CURLcode rc, struct err *err)
+{
+    AUTOFREE char *shown = safe_url(x->req->url);
+    const char *m = x->req->method ? x->req->method : "GET";
+    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    if (map_limit(x, m, shown, err) < 0)
+        return -1;
+    int fd_errno = out_of_fds(x->easy, rc);
     if (fd_errno) /* not the network's fault, whatever curl calls it (issue 18 item 5) */
         return err_errno(err, fd_errno, "%s %s", m, shown);
-    if (x->limit_hit || rc == CURLE_FILESIZE_EXCEEDED)
+    if (rc == CURLE_FILESIZE_EXCEEDED)
         return err_set(err, ERR_LIMIT, "%s %s: response larger than the limit of %llu bytes", m,
                        shown, (unsigned long long)x->max);
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        return err_set(err, ERR_TIMEOUT, "%s %s: %s", m, shown, why);
+        return err_set(err, ERR_TIMEOUT, "%s %s: connect timeout of %ld ms: %s", m, shown,
+                       x->c->connect_timeout_ms, why);
     if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_TOO_MANY_REDIRECTS)
         return err_set(err, ERR_UNSAFE, "%s %s: %s", m, shown, why);
+    const char *trust = rc == CURLE_SSL_CACERT_BADFILE ? httpshare_trust_error() : NULL;
+    if (trust)
+        return err_set(err, ERR_HTTP, "%s %s: TLS failure: %s", m, shown, trust);
     if (is_tls_error(rc))
         return err_set(err, ERR_HTTP, "%s %s: TLS failure: %s", m, shown, why);
     return err_set(err, ERR_HTTP, "%s %s: %s", m, shown, why);
 }
 
-int http_request(struct http_client *c, const struct http_request *req, struct http_response *ret,
-                 struct err *err)
+static void response_init(const struct http_request *req, struct http_response *ret, size_t max)
 {
-    size_t max = req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE;
     ret->status = 0;
     http_headers_init(&ret->headers);
     /* Error bodies stay small even when a large download is allowed. */
@@ -642,33 +644,59 @@ int http_request(struct http_client *c, const struct http_request *req, struct h
                              ? HTTP_DEFAULT_MAX_RESPONSE
                              : max);
     ret->bytes_streamed = 0;
-    if (!req->url)
-        return err_set(err, ERR_UNSAFE, "request: no URL");
-    AUTOFREE char *host = NULL;
-    if (check_url(req->url, &host, err) < 0)
-        return -1;
-    struct xfer x = {.c = c, .req = req, .resp = ret, .max = max};
+}
+
+/* One transfer on a pooled handle. */
+static int transfer(struct xfer *x, struct httpshare_handle *h, const char *host,
+                    struct err *err)
+{
+    struct http_client *c = x->c;
+    const struct http_request *req = x->req;
+    struct http_response *ret = x->resp;
+    x->easy = h->easy;
     if (c->wire)
-        x.wire_id = wirelog_next_id(c->wire);
-    touch(&x);
+        x->wire_id = wirelog_next_id(c->wire);
+    touch(x);
+    if (req->timeout_ms > 0)
+        x->deadline_ms = x->last_activity_ms + (uint64_t)req->timeout_ms;
     struct curl_slist *hdrs = build_headers(req);
-    setup(&x, host, hdrs);
-    CURLcode rc = drive(&x);
+    setup(x, host, hdrs);
+    CURLcode rc = drive(x, h->multi);
     long status = 0;
-    (void)curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     /* Drop references to request memory before returning. */
-    (void)curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+    (void)curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
     free_headers(hdrs);
     ret->status = status;
-    if (rc != CURLE_OK || x.cancelled || x.idle_timeout) {
+    if (rc != CURLE_OK || x->cancelled || x->idle_timeout || x->deadline_hit) {
         struct err we = ERR_INIT;
-        (void)map_error(&x, rc, &we);
-        wirelog_note(c->wire, x.wire_id, "error: %s", we.msg);
-        return map_error(&x, rc, err);
+        (void)map_error(x, rc, &we);
+        wirelog_note(c->wire, x->wire_id, "error: %s", we.msg);
+        return map_error(x, rc, err);
     }
-    if (req->wire_bodies && !x.streaming)
-        wirelog_body(c->wire, x.wire_id, WIRELOG_IN, ret->body.data, ret->body.len);
+    if (req->wire_bodies && !x->streaming)
+        wirelog_body(c->wire, x->wire_id, WIRELOG_IN, ret->body.data, ret->body.len);
     /* A 2xx that should have been streamed but had no body bytes is still a success. */
     (void)buf_append(&ret->body, "", 0, NULL);
     return 0;
+}
+
+int http_request(struct http_client *c, const struct http_request *req, struct http_response *ret,
+                 struct err *err)
+{
+    size_t max = req->max_response ? req->max_response : HTTP_DEFAULT_MAX_RESPONSE;
+    response_init(req, ret, max);
+    if (!req->url)
+        return err_set(err, ERR_UNSAFE, "request: no URL");
+    AUTOFREE char *host = NULL;
+    AUTOFREE char *origin = NULL;
+    if (check_url(req->url, &host, &origin, err) < 0)
+        return -1;
+    struct httpshare_handle *h = httpshare_take(origin);
+    if (!h)
+        return err_set(err, ERR_HTTP, "initialise libcurl: cannot create a handle");
+    struct xfer x = {.c = c, .req = req, .resp = ret, .max = max};
+    int rc = transfer(&x, h, host, err);
+    httpshare_give(h, origin);
+    return rc;
 }

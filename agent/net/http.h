@@ -1,6 +1,8 @@
 /*
- * http: the only libcurl user.  One struct http_client per thread of work keeps its connection
- * alive between calls (spec R-055).  TLS peer and host verification are always on; the trust
+ * http: the only libcurl user.  A client holds options only: each request borrows a transfer
+ * handle from the process-wide pool of net/httpshare (warm keep-alive connections, TLS sessions,
+ * DNS and the parsed trust store shared by every client and thread, R-055), so short-lived
+ * clients cost no new connection.  A client is used by one thread at a time.  TLS peer and host verification are always on; the trust
  * store can be replaced through SSL_CERT_FILE / AWS_SSL_CA_BUNDLE / AWS_CA_BUNDLE (a PEM bundle;
  * when several are set AWS_CA_BUNDLE wins, then AWS_SSL_CA_BUNDLE) or AWS_SSL_CA_DIRECTORY
  * (R-052); an override replaces the system store.  Plain http:// is accepted only for loopback
@@ -51,13 +53,16 @@ struct http_client_opts {
 
 struct http_request {
     const char *method;                 /* "GET", "POST", "PUT", "HEAD" */
-    const char *url;                    /* full URL; the path/query are sent as given */
+    const char *url;                    /* full URL; the path/query are sent as given, dot
+                                         * segments included (R-109) */
     const struct http_headers *headers; /* may be NULL; sent as given (signed by the caller) */
     const void *body;                   /* may be NULL */
     size_t body_len;
     size_t max_response;                /* 0: HTTP_DEFAULT_MAX_RESPONSE */
     int out_fd;                         /* >= 0: stream a 2xx body there instead of memory */
-    long timeout_ms;                    /* whole-request cap; 0: none (read timeout still applies) */
+    long timeout_ms;                    /* whole-request deadline; 0: none (the read timeout still
+                                         * applies).  Hitting it fails with ERR_TIMEOUT "request
+                                         * deadline of N ms exceeded" */
     bool no_proxy;                      /* true for IMDS */
     http_progress_fn progress;          /* may be NULL; streamed downloads only, called per chunk */
     void *progress_arg;
@@ -81,7 +86,8 @@ void http_client_free(struct http_client *c);
 
 /*
  * Perform one request.  Returns 0 when an HTTP response was received (any status; inspect
- * ret->status), -1 on transport failure: ERR_TIMEOUT (connect or read timeout), ERR_HTTP
+ * ret->status), -1 on transport failure: ERR_TIMEOUT (connect timeout, read timeout or the
+ * request's deadline; the message names which), ERR_HTTP
  * (connection refused/reset, TLS failure, DNS; the message names the host and curl's reason),
  * ERR_LIMIT (response too large), ERR_CANCELLED (stop requested), ERR_UNSAFE (plain http to a
  * non-loopback host), ERR_SYSTEM "Too many open files" (out of file descriptors, which curl calls

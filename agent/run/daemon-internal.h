@@ -71,7 +71,7 @@ struct daemon {
     pthread_cond_t cv;        /* workers finishing, groups freed, wake-ups */
     int workers;
     struct inflight *inflight;
-    bool wake;                /* a worker finished: poll at once */
+    int wake_fd;              /* eventfd, readable once a worker finished: poll at once */
     struct stop exiting;      /* the watchdog thread ends */
     volatile sig_atomic_t *hup; /* SIGHUP seen: the watchdog thread reopens the log */
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,7 +166,7 @@ static void inflight_remove(struct daemon *d, const char *hcid)
         }
     }
     d->workers--;
-    d->wake = true;
+    (void)eventfd_write(d->wake_fd, 1);
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }
@@ -438,26 +440,34 @@ void daemon_recover(struct daemon *d)
 /* Sleep up to ms, waking early on stop or when a worker finished. */
 void daemon_loop_sleep(struct daemon *d, uint64_t ms)
 {
+    struct pollfd p[2] = {{.fd = stop_fd(&sig_stop), .events = POLLIN},
+                          {.fd = d->wake_fd, .events = POLLIN}};
     uint64_t deadline = now_ms() + ms;
-    pthread_mutex_lock(&d->mu);
-    while (!stop_requested(&sig_stop) && !d->wake) {
-        daemon_loop_checkin(d, 0);
-        uint64_t now = now_ms();
-        if (now >= deadline)
+    for (uint64_t now = now_ms(); !stop_requested(&sig_stop) && now < deadline; now = now_ms()) {
+        uint64_t left = deadline - now;
+        daemon_loop_checkin(d, left); /* back within the budget once the wait is over */
+        int r = poll(p, 2, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (r > 0 && (p[1].revents & POLLIN))
             break;
-        uint64_t step = deadline - now > 500 ? 500 : deadline - now;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(step / 1000);
-        ts.tv_nsec += (long)(step % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&d->cv, &d->mu, &ts);
     }
-    d->wake = false;
-    pthread_mutex_unlock(&d->mu);
+    eventfd_t n;
+    (void)eventfd_read(d->wake_fd, &n); /* non-blocking: consume the wake-ups */
+}
+
+/* Wait on d->cv (under d->mu) until woken or deadline_ms (monotonic) passes. */
+static void cv_wait_until(struct daemon *d, uint64_t deadline_ms)
+{
+    uint64_t now = now_ms();
+    uint64_t left = deadline_ms > now ? deadline_ms - now : 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(left / 1000);
+    ts.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
 static void log_poll_error(const struct err *e, const struct commands_client *c)
@@ -651,10 +661,8 @@ static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
 {
     pthread_mutex_lock(&d->mu);
     while (d->workers > 0 && now_ms() < deadline_ms) {
-        pthread_mutex_unlock(&d->mu);
-        daemon_loop_checkin(d, 0);
-        (void)stop_wait_ms(NULL, 200);
-        pthread_mutex_lock(&d->mu);
+        daemon_loop_checkin(d, deadline_ms - now_ms());
+        cv_wait_until(d, deadline_ms); /* a finishing worker broadcasts d->cv */
     }
     int left = d->workers;
     pthread_mutex_unlock(&d->mu);
@@ -768,6 +776,8 @@ static void teardown(struct daemon *d)
     pthread_mutex_destroy(&d->mu);
     pthread_mutex_destroy(&d->poll_mu);
     pthread_cond_destroy(&d->cv);
+    if (d->wake_fd >= 0)
+        close(d->wake_fd);
     stop_done(&d->exiting);
 }
 
@@ -780,6 +790,9 @@ int daemon_run(const struct config *cfg, struct err *err)
     pthread_mutex_init(&d.mu, NULL);
     pthread_mutex_init(&d.poll_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
+    d.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (d.wake_fd < 0)
+        return err_errno(err, errno, "create the worker wake-up eventfd");
     if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
         stop_init(&d.exiting, err) < 0)
         return -1;

@@ -57,7 +57,11 @@ Faults (scenario["faults"] or fc.add_fault()): {"op": "PollHostCommand" | "*", "
 applies to, default 1), "skip": M (let M matching requests through first), "seconds": delay,
 "status"/"code"/"message": for kind "error"; "for_seconds": S instead of count makes every
 matching request fail for S seconds from the first one}.  "drop" closes the connection without a response;
-"delay" sleeps and then answers normally.  fc.clock_offset (seconds) shifts the server's clock
+"delay" sleeps and then answers normally.  Misbehaviour (issue 18 item 6): "trickle" answers 200
+with a chunked body that never completes, one byte every "seconds" (default 5) until the client
+gives up; hostile 200 bodies: "huge" (valid JSON of "size" bytes, default 5 MB), "deep" (arrays
+nested "depth" levels, default 100000), "html" (a text/html error page).  fc.connections counts
+the TCP (or TLS) connections accepted, to check that the agent reuses them.  fc.clock_offset (seconds) shifts the server's clock
 (signature window and Date header) for skew tests (R-051).
 
 Every request is recorded (fc.requests(); and as JSON lines in record_path when given), with the
@@ -287,6 +291,33 @@ class _Drop(Exception):
     pass
 
 
+class _Raw(Exception):
+    """Answer 200 with these bytes as they are (hostile bodies)."""
+    def __init__(self, ctype, data):
+        super().__init__(ctype)
+        self.ctype = ctype
+        self.data = data
+
+
+class _Trickle(Exception):
+    def __init__(self, seconds):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def _hostile(fault):
+    kind = fault["kind"]
+    if kind == "huge":
+        n = int(fault.get("size", 5 * 1024 * 1024))
+        pad = n - len('{"HostCommand":null,"pad":""}')
+        return _Raw(CONTENT_TYPE, b'{"HostCommand":null,"pad":"' + b"x" * max(pad, 0) + b'"}')
+    if kind == "deep":
+        d = int(fault.get("depth", 100000))
+        return _Raw(CONTENT_TYPE, b"[" * d + b"]" * d)
+    return _Raw("text/html", b"<html><head><title>502 Bad Gateway</title></head><body>"
+                b"<h1>502 Bad Gateway</h1></body></html>")
+
+
 class FakeCommands:
     """The fake service; see the module docstring."""
 
@@ -317,6 +348,7 @@ class FakeCommands:
         self.duplicate_completions = []
         self.unknown_completions = []
         self.stopping = False
+        self.connections = 0
         self.signer, self.signer_chain = _signer()
         for d in scenario.get("deployments", []):
             self.add_deployment(d)
@@ -734,6 +766,12 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def get_request(self):
+        conn = super().get_request()
+        with self.fake.lock:
+            self.fake.connections += 1
+        return conn
+
     def handle_error(self, request, client_address):
         pass  # dropped connections and client resets are part of the tests
 
@@ -795,6 +833,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              for k, v in headers.items()}}
         try:
             status, obj = self._serve(fake, op, target, headers, raw)
+        except _Raw as r:
+            entry.update(status=200, error_code="hostile body")
+            fake._record(entry)
+            self.send_response(200)
+            self.send_header("Content-Type", r.ctype)
+            self.send_header("Content-Length", str(len(r.data)))
+            self.end_headers()
+            self.wfile.write(r.data)
+            return
+        except _Trickle as t:
+            entry.update(status=200, error_code="trickle")
+            fake._record(entry)
+            return self._trickle(fake, t.seconds)
         except _Drop:
             entry.update(status=0, error_code="dropped")
             fake._record(entry)
@@ -815,6 +866,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         entry.update(status=status, response=obj)
         fake._record(entry)
         self._send(status, obj)
+
+    def _trickle(self, fake, seconds):
+        """A chunked JSON body that never completes: one byte per period until the client goes."""
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            self.wfile.write(b"1\r\n{\r\n")
+            self.wfile.flush()
+            while not fake.stopping:
+                time.sleep(seconds)
+                self.wfile.write(b"1\r\n \r\n")
+                self.wfile.flush()
+        except OSError:
+            pass
 
     def _serve(self, fake, op, target, headers, raw):
         if self.path != "/":
@@ -843,6 +911,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             kind = fault["kind"]
             if kind == "drop":
                 raise _Drop()
+            if kind == "trickle":
+                raise _Trickle(float(fault.get("seconds", 5)))
+            if kind in ("huge", "deep", "html"):
+                raise _hostile(fault)
             if kind == "delay":
                 time.sleep(float(fault.get("seconds", 1)))
             elif kind == "500":

@@ -35,6 +35,7 @@ struct script {
     char *version[8];
     char *url[8];
     uint64_t sleeps[8];
+    long timeouts[8]; /* each request's timeout_ms */
     size_t n_sleeps;
     int creds_calls;
     int refreshes;
@@ -72,6 +73,7 @@ static int fake_transport(void *arg, const struct http_request *req, struct http
         s->ctype[i] = dup_hdr(req->headers, "Content-Type");
         s->version[i] = dup_hdr(req->headers, "x-amz-codedeploy-agent-version");
         s->url[i] = xstrdup(req->url);
+        s->timeouts[i] = req->timeout_ms;
         if (strcmp(req->method, "POST") != 0)
             FAILF("method %s", req->method);
     }
@@ -852,4 +854,140 @@ TEST(commands_v026_r064_budgets_are_separate)
         commands_client_free(c);
         script_done(&s);
     }
+}
+
+/* ---- deadlines (issue 18 item 2) over the real http layer ---- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A Commands endpoint that answers every request 200 with a chunked JSON body that never ends:
+ * one byte every 100 ms, so the read timeout never fires.  Returns the port; *pid the server. */
+static int trickle_server(pid_t *pid)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ASSERT_OK(bind(s, (struct sockaddr *)&a, sizeof(a)));
+    ASSERT_OK(listen(s, 8));
+    socklen_t al = sizeof(a);
+    ASSERT_OK(getsockname(s, (struct sockaddr *)&a, &al));
+    *pid = fork();
+    ASSERT_TRUE(*pid >= 0);
+    if (*pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGPIPE, SIG_IGN);
+        for (;;) {
+            int fd = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0)
+                _exit(0);
+            char req[8192];
+            (void)!read(fd, req, sizeof(req)); /* headers and the small body */
+            const char *h = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n";
+            bool ok = write(fd, h, strlen(h)) > 0;
+            for (int i = 0; ok && i < 6000; i++) {
+                usleep(100000);
+                ok = write(fd, "1\r\n \r\n", 6) == 6;
+            }
+            close(fd);
+        }
+    }
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* A poll that must fail with code and a message containing text. */
+static void poll_fails(struct commands_client *c, int code, const char *text)
+{
+    struct host_command *hc = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(commands_poll(c, HOST_ID, &hc, &e));
+    ASSERT_NULL(hc);
+    ASSERT_EQ(e.code, code);
+    ASSERT_CONTAINS(e.msg, text);
+}
+
+static struct commands_client *real_client(struct script *s, const char *ep, long deadline_ms)
+{
+    struct commands_opts o = {
+        .endpoint = ep, .region = "us-east-1", .get_creds = creds_cb, .creds_arg = s,
+        .read_timeout_ms = 60000, .deadline_ms = deadline_ms, .sleep = sleep_cb, .sleep_arg = s,
+    };
+    struct err e = ERR_INIT;
+    struct commands_client *c = commands_client_new(&o, &e);
+    if (!c)
+        FAILF("commands_client_new: %s", e.msg);
+    return c;
+}
+
+/* A poll whose body trickles forever ends at the call's deadline; the message names both the
+ * call's deadline and the limit the last request hit. */
+TEST(commands_deadline_ends_a_trickling_poll_and_completion)
+{
+    commands_gate_reset();
+    pid_t pid;
+    int port = trickle_server(&pid);
+    AUTOFREE char *ep = xasprintf("http://127.0.0.1:%d", port);
+    struct script s = {0};
+    struct commands_client *c = real_client(&s, ep, 1000);
+    poll_fails(c, ERR_TIMEOUT, "PollHostCommand: call deadline of 1 s exceeded: POST ");
+    poll_fails(c, ERR_TIMEOUT, "request deadline of ");
+    /* A stuck completion does not hold its worker either. */
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(commands_complete(c, "hcid", true, NULL, &e));
+    ASSERT_EQ(e.code, ERR_TIMEOUT);
+    ASSERT_CONTAINS(e.msg, "PutHostCommandComplete: call deadline of 1 s exceeded");
+    commands_client_free(c);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* The documented defaults: a poll may take the read timeout plus the margin, the other calls
+ * COMMANDS_CALL_DEADLINE_MS; the first attempt is given (about) all of it. */
+TEST(commands_deadline_defaults_reach_the_transport)
+{
+    SCRIPT({200, 0, "{}", NULL, NULL}, {200, 0, "{}", NULL, NULL});
+    struct commands_client *c = client(&s, false);
+    struct host_command *hc = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+    ASSERT_OK(commands_complete(c, "hcid", true, NULL, &e));
+    commands_client_free(c);
+    ASSERT_TRUE(s.timeouts[0] > 80000 + COMMANDS_POLL_MARGIN_MS - 5000);
+    ASSERT_TRUE(s.timeouts[0] <= 80000 + COMMANDS_POLL_MARGIN_MS);
+    ASSERT_TRUE(s.timeouts[1] > COMMANDS_CALL_DEADLINE_MS - 5000);
+    ASSERT_TRUE(s.timeouts[1] <= COMMANDS_CALL_DEADLINE_MS);
+    script_done(&s);
+}
+
+/* Issue 18 item 6: a 200 whose body is an HTML page or JSON nested 100 000 deep fails that call
+ * alone, with a message naming the operation; the client stays usable for the next call. */
+TEST(commands_hostile_200_bodies_fail_only_that_call)
+{
+    enum { DEPTH = 100000 };
+    char *deep = xmalloc(2 * DEPTH + 1);
+    memset(deep, '[', DEPTH);
+    memset(deep + DEPTH, ']', DEPTH);
+    deep[2 * DEPTH] = '\0';
+    const struct canned steps[] = {
+        {200, 0, "<html><body><h1>502 Bad Gateway</h1></body></html>", "Content-Type", "text/html"},
+        {200, 0, deep, NULL, NULL},
+        {200, 0, "{}", NULL, NULL},
+    };
+    struct script s = {.steps = steps, .n = 3};
+    struct commands_client *c = client(&s, false);
+    for (int i = 0; i < 2; i++)
+        poll_fails(c, ERR_PARSE, "PollHostCommand");
+    struct host_command *hc = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(commands_poll(c, HOST_ID, &hc, &e));
+    ASSERT_NULL(hc);
+    ASSERT_EQ(s.calls, 3); /* a bad body is not retried */
+    commands_client_free(c);
+    script_done(&s);
+    free(deep);
 }

@@ -215,8 +215,18 @@ static void serve_conn(int fd, int conn_no)
             const char *b = "{\"__type\":\"com.amazon#AccessDeniedException\"}";
             serve_reply(fd, "403 Forbidden", "x-amzn-ErrorType: AccessDeniedException:x\r\n", b,
                         strlen(b));
-        } else if (strcmp(path, "/echo") == 0) {
+        } else if (strncmp(path, "/echo", 5) == 0) {
             serve_reply(fd, "200 OK", "", req, hlen - 1);
+        } else if (strcmp(path, "/trickle") == 0) {
+            /* A chunked body that never ends: one byte every 100 ms. */
+            const char *h = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            (void)!write(fd, h, strlen(h));
+            for (int i = 0; i < 6000; i++) {
+                if (write(fd, "1\r\n{\r\n", 6) != 6)
+                    return;
+                usleep(100000);
+            }
+            return;
         } else if (strcmp(path, "/stall") == 0) {
             const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
             (void)!write(fd, h, strlen(h));
@@ -693,4 +703,65 @@ TEST(http_out_of_file_descriptors_says_too_many_open_files_issue18)
     ASSERT_CONTAINS(e.msg, "Too many open files");
     ASSERT_EQ(e.code, ERR_SYSTEM);
     http_client_free(c);
+}
+
+/* Issue 14 item 1, R-055: clients share the process's warm connections: a second client (as each
+ * command's worker makes) sends its request on the connection the first one left open. */
+TEST(http_R055_clients_share_warm_connections)
+{
+    struct server s = server_start();
+    struct err e = ERR_INIT;
+    AUTOFREE char *u1 = url(&s, "/ok");
+    AUTOFREE char *u2 = url(&s, "/conn");
+    struct http_response r;
+    struct http_client *a = http_client_new(NULL, &e);
+    ASSERT_OK(get(a, u1, -1, 0, &r, &e));
+    http_response_done(&r);
+    http_client_free(a);
+    for (int i = 0; i < 3; i++) {
+        struct http_client *b = http_client_new(NULL, &e);
+        ASSERT_OK(get(b, u2, -1, 0, &r, &e));
+        ASSERT_STREQ(r.body.data, "1"); /* still the server's first connection */
+        http_response_done(&r);
+        http_client_free(b);
+    }
+    server_stop(&s);
+}
+
+/* Issue 18 item 3, R-109: the path goes out as given (and signed): a key with dot segments
+ * is not folded into another path ("/bkt/../x/app.tar" must not become "/x/app.tar"). */
+TEST(http_R109_path_sent_as_given_with_dot_segments)
+{
+    struct server s = server_start();
+    struct err e = ERR_INIT;
+    struct http_client *c = http_client_new(NULL, &e);
+    AUTOFREE char *u = url(&s, "/echo/bkt/../x/./app.tar");
+    struct http_response r;
+    ASSERT_OK(get(c, u, -1, 0, &r, &e));
+    ASSERT_EQ(r.status, 200);
+    ASSERT_CONTAINS(r.body.data, "GET /echo/bkt/../x/./app.tar HTTP/1.1\r\n");
+    http_response_done(&r);
+    http_client_free(c);
+    server_stop(&s);
+}
+
+/* Issue 18 item 2: a body that trickles (each byte resets the read timeout) still ends at the
+ * request's deadline, and the message names that limit. */
+TEST(http_deadline_ends_a_trickling_body)
+{
+    struct server s = server_start();
+    struct err e = ERR_INIT;
+    struct http_client_opts o = {.read_timeout_ms = 60000};
+    struct http_client *c = http_client_new(&o, &e);
+    AUTOFREE char *u = url(&s, "/trickle");
+    struct http_request req = {.method = "POST", .url = u, .out_fd = -1, .timeout_ms = 700};
+    struct http_response r;
+    ASSERT_FAIL(http_request(c, &req, &r, &e));
+    ASSERT_EQ(e.code, ERR_TIMEOUT);
+    ASSERT_CONTAINS(e.msg, "request deadline of 700 ms exceeded");
+    ASSERT_NOT_CONTAINS(e.msg, "read timeout");
+    ASSERT_TRUE(http_is_retryable(0, e.code, NULL));
+    http_response_done(&r);
+    http_client_free(c);
+    server_stop(&s);
 }
