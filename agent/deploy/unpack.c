@@ -22,7 +22,6 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,7 +65,8 @@ enum unpack_format unpack_format_from_type(const char *bundle_type)
 }
 
 struct job {
-    const char *archive_path;        /* borrowed */
+    const char *archive_path;        /* borrowed; NULL when reading in_fd */
+    int in_fd;                       /* owned; a stream to read instead of archive_path, or -1 */
     enum unpack_format fmt;
     const char *dest;                /* borrowed */
     struct unpack_opts opts;
@@ -576,7 +577,9 @@ static int open_reader(struct job *j)
         archive_read_support_format_tar(j->ar);
         archive_read_support_format_gnutar(j->ar);
     }
-    if (archive_read_open_filename(j->ar, j->archive_path, READ_BLOCK_BYTES) != ARCHIVE_OK)
+    int r = j->in_fd >= 0 ? archive_read_open_fd(j->ar, j->in_fd, READ_BLOCK_BYTES)
+                          : archive_read_open_filename(j->ar, j->archive_path, READ_BLOCK_BYTES);
+    if (r != ARCHIVE_OK)
         return read_failed(j, NULL);
     return 0;
 }
@@ -664,146 +667,177 @@ static void job_done(struct job *j)
  */
 static void *job_thread(void *arg)
 {
+    struct job *j = arg;
     locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
     if (!loc)
         loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
     if (loc)
         uselocale(loc);
-    run_job(arg);
+    run_job(j);
     /* Here, not on the caller's thread: closing the writer finishes the current entry by its
      * name, which is relative to this thread's working directory. */
-    job_done(arg);
+    job_done(j);
     if (loc) {
         uselocale(LC_GLOBAL_LOCALE);
         freelocale(loc);
     }
+    if (j->in_fd >= 0) {
+        /* A stream: take what follows the end of the archive (padding) so the writer never
+         * blocks; after a failure, closing makes the writer's next write fail at once. */
+        char sink[65536];
+        while (j->rc == 0 && (read(j->in_fd, sink, sizeof(sink)) > 0 || errno == EINTR))
+            ;
+        close(j->in_fd);
+        j->in_fd = -1;
+    }
     return NULL;
+}
+
+static void job_init(struct job *j, enum unpack_format fmt, const char *dest_dir,
+                     const struct unpack_opts *opts)
+{
+    *j = (struct job){
+        .fmt = fmt,
+        .dest = dest_dir,
+        .is_root = geteuid() == 0,
+        .root_fd = -1,
+        .parent_fd = -1,
+        .in_fd = -1,
+    };
+    if (opts)
+        j->opts = *opts;
+    if (!j->opts.max_bytes)
+        j->opts.max_bytes = UNPACK_DEFAULT_MAX_BYTES;
+    if (!j->opts.max_entries)
+        j->opts.max_entries = UNPACK_DEFAULT_MAX_ENTRIES;
+}
+
+/* A fresh, empty destination (R-107 step 3), mode 0755 whatever the umask (V-052). */
+static int make_dest(const struct job *j, struct err *err)
+{
+    if (rm_rf(j->dest, err) < 0)
+        return -1;
+    if (mkdir(j->dest, 0755) < 0)
+        return err_sys(err, "Error extracting %s archive: create '%s'", kind(j), j->dest);
+    (void)chmod(j->dest, 0755);
+    return 0;
+}
+
+static int job_start(struct job *j, pthread_t *t)
+{
+    int pe = pthread_create(t, NULL, job_thread, j);
+    if (pe == 0)
+        return 0;
+    err_errno(&j->err, pe, "Error extracting %s archive: start extraction thread", kind(j));
+    if (j->in_fd >= 0)
+        close(j->in_fd);
+    j->in_fd = -1;
+    j->rc = -1;
+    return -1;
+}
+
+/* After the thread: remove the destination of a failed extraction and report. */
+static int job_result(struct job *j, struct unpack_stats *ret_stats, struct err *err)
+{
+    if (j->rc < 0) {
+        (void)rm_rf(j->dest, NULL);
+        if (err && !err_is_set(err))
+            *err = j->err;
+        return -1;
+    }
+    if (ret_stats)
+        *ret_stats = j->stats;
+    return 0;
 }
 
 int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
                    const struct unpack_opts *opts, struct unpack_stats *ret_stats,
                    struct err *err)
 {
-    struct job j = {
-        .archive_path = archive_path,
-        .fmt = fmt,
-        .dest = dest_dir,
-        .is_root = geteuid() == 0,
-        .root_fd = -1,
-        .parent_fd = -1,
-    };
-    if (opts)
-        j.opts = *opts;
-    if (!j.opts.max_bytes)
-        j.opts.max_bytes = UNPACK_DEFAULT_MAX_BYTES;
-    if (!j.opts.max_entries)
-        j.opts.max_entries = UNPACK_DEFAULT_MAX_ENTRIES;
-
+    struct job j;
+    job_init(&j, fmt, dest_dir, opts);
+    j.archive_path = archive_path;
     struct stat st;
     if (stat(archive_path, &st) < 0)
         return err_sys(err, "Error extracting %s archive: open '%s'", kind(&j), archive_path);
     if (st.st_size == 0)
         return err_set(err, ERR_ARCHIVE, "Error extracting %s archive: '%s' is empty (0 bytes)",
                        kind(&j), archive_path);
-    if (rm_rf(dest_dir, err) < 0)
+    if (make_dest(&j, err) < 0)
         return -1;
-    if (mkdir(dest_dir, 0755) < 0)
-        return err_sys(err, "Error extracting %s archive: create '%s'", kind(&j), dest_dir);
-    /* mkdir() honours the umask; the archive root is always 0755 (V-052). */
-    (void)chmod(dest_dir, 0755);
-
     pthread_t t;
-    int pe = pthread_create(&t, NULL, job_thread, &j);
-    if (pe != 0) {
-        err_errno(&j.err, pe, "Error extracting %s archive: start extraction thread", kind(&j));
-        j.rc = -1;
-    } else {
+    if (job_start(&j, &t) == 0)
         pthread_join(t, NULL);
-    }
-    if (j.rc < 0) {
-        (void)rm_rf(dest_dir, NULL);
-        if (err && !err_is_set(err))
-            *err = j.err;
+    return job_result(&j, ret_stats, err);
+}
+
+/* ---- extraction of a stream ---- */
+
+struct unpack_stream {
+    struct job j;
+    pthread_t t;
+    bool running;
+    int wfd;   /* our end of the socket pair, -1 once closed */
+    bool dead; /* a write failed: the extraction stopped */
+};
+
+int unpack_stream_start(enum unpack_format fmt, const char *dest_dir,
+                        const struct unpack_opts *opts, struct unpack_stream **ret,
+                        struct err *err)
+{
+    if (fmt == UNPACK_ZIP)
+        return err_set(err, ERR_UNSUPPORTED, "Error extracting zip archive: a zip file cannot "
+                       "be extracted while it downloads");
+    struct unpack_stream *s = xcalloc(1, sizeof(*s));
+    job_init(&s->j, fmt, dest_dir, opts);
+    s->wfd = -1;
+    int sv[2];
+    /* A socket pair rather than a pipe: send(MSG_NOSIGNAL) reports a stopped reader as EPIPE
+     * without a SIGPIPE. */
+    if (make_dest(&s->j, err) < 0 ||
+        (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 &&
+         err_sys(err, "Error extracting %s archive: socketpair", kind(&s->j)) < 0)) {
+        free(s);
         return -1;
     }
-    if (ret_stats)
-        *ret_stats = j.stats;
+    s->j.in_fd = sv[0];
+    s->wfd = sv[1];
+    s->running = job_start(&s->j, &s->t) == 0;
+    *ret = s;
     return 0;
 }
 
-/* ---- R-127 ---- */
-
-static bool name_has_appspec(const char *name)
+int unpack_stream_write(struct unpack_stream *s, const void *data, size_t len)
 {
-    return strcasestr(name, "appspec") != NULL;
-}
-
-/* The single entry of dir, when it has exactly one (hidden ones count); else NULL. */
-static char *single_entry(const char *dir, struct err *err, int *rc)
-{
-    *rc = 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        *rc = err_sys(err, "strip top-level directory: list '%s'", dir);
-        return NULL;
-    }
-    char *only = NULL;
-    int count = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+    const char *p = data;
+    while (!s->dead && len > 0) {
+        ssize_t w = s->wfd >= 0 && s->running ? send(s->wfd, p, len, MSG_NOSIGNAL) : -1;
+        if (w < 0 && errno == EINTR)
             continue;
-        if (++count > 1)
+        if (w < 0) {
+            s->dead = true;
             break;
-        only = xstrdup(de->d_name);
+        }
+        p += w;
+        len -= (size_t)w;
     }
-    closedir(d);
-    if (count != 1) {
-        free(only);
-        return NULL;
-    }
-    return only;
+    return s->dead ? -1 : 0;
 }
 
-static int dir_mentions_appspec(const char *dir, bool *ret, struct err *err)
+int unpack_stream_finish(struct unpack_stream *s, bool ok, struct unpack_stats *ret_stats,
+                         struct err *err)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return err_sys(err, "strip top-level directory: list '%s'", dir);
-    bool found = false;
-    struct dirent *de;
-    while (!found && (de = readdir(d)) != NULL)
-        found = name_has_appspec(de->d_name);
-    closedir(d);
-    *ret = found;
-    return 0;
-}
-
-int unpack_strip_top_dir(const char *archive_dir, bool *ret_stripped, struct err *err)
-{
-    int rc;
-    AUTOFREE char *only = single_entry(archive_dir, err, &rc);
-    if (rc < 0)
-        return -1;
-    bool strip = false;
-    AUTOFREE char *inner = only ? path_join(archive_dir, only) : NULL;
-    struct stat st;
-    if (inner && lstat(inner, &st) == 0 && S_ISDIR(st.st_mode) &&
-        dir_mentions_appspec(inner, &strip, err) < 0)
-        return -1;
-    if (strip) {
-        AUTOFREE char *tmp = xasprintf("%s-temp", archive_dir);
-        AUTOFREE char *moved = path_join(tmp, only);
-        if (rm_rf(tmp, err) < 0)
-            return -1;
-        if (rename(archive_dir, tmp) < 0)
-            return err_sys(err, "strip top-level directory: rename '%s'", archive_dir);
-        if (rename(moved, archive_dir) < 0)
-            return err_sys(err, "strip top-level directory: rename '%s'", moved);
-        if (rmdir(tmp) < 0)
-            return err_sys(err, "strip top-level directory: remove '%s'", tmp);
-    }
-    if (ret_stripped)
-        *ret_stripped = strip;
-    return 0;
+    if (!s)
+        return 0;
+    if (!ok && s->wfd >= 0)
+        (void)shutdown(s->wfd, SHUT_RDWR); /* the reader sees a cut archive and fails */
+    if (s->wfd >= 0)
+        close(s->wfd);
+    if (s->running)
+        pthread_join(s->t, NULL);
+    if (!ok)
+        s->j.rc = -1;
+    int rc = job_result(&s->j, ret_stats, ok ? err : NULL);
+    free(s);
+    return rc;
 }
