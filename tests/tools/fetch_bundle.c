@@ -4,6 +4,10 @@
  *   fetch_bundle s3 --region R --endpoint URL --bucket B --key K --dest PATH
  *                [--version V] [--etag E] [--key-id A --secret S [--token T]]
  *                [--imds] [--attempts N] [--retry-ms N] [--max-bytes N] [--fips] [--progress]
+ *                [--connections N --part-bytes N --parts-min-bytes N] [--min-rate N]
+ *                [--rate-window-ms N] [--extract DIR [--type tar|tgz]]
+ * --connections turns parts on (clients like the first one); --extract extracts while
+ * downloading and prints "extracted entries=N" on success.
  *   fetch_bundle github --api URL --account A --repo R --commit C --dest PATH
  *                [--type tar|zip] [--token T] [--fast-sleep] [--progress]
  * --imds takes the credentials from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of the keys.
@@ -39,7 +43,9 @@ static void fast_sleep(void *arg, uint64_t ms)
 struct args {
     const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret,
         *token, *api, *account, *repo, *commit, *type;
-    uint64_t attempts, retry_ms, max_bytes;
+    uint64_t attempts, retry_ms, max_bytes, connections, part_bytes, parts_min, min_rate,
+        window_ms;
+    const char *extract;
     bool fips, progress, fast_sleep, imds;
 };
 
@@ -75,6 +81,26 @@ static int parse(int argc, char **argv, struct args *a)
         if (str_eq(o, "--max-bytes")) {
             if (parse_uint(v, 1, UINT64_MAX, &a->max_bytes, NULL) < 0)
                 return -1;
+            i++;
+            continue;
+        }
+        static const char *nums[] = {"--connections", "--part-bytes", "--parts-min-bytes",
+                                     "--min-rate", "--rate-window-ms"};
+        uint64_t *nslots[] = {&a->connections, &a->part_bytes, &a->parts_min, &a->min_rate,
+                              &a->window_ms};
+        bool num = false;
+        for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+            if (str_eq(o, nums[k])) {
+                if (parse_uint(v, 1, UINT64_MAX, nslots[k], NULL) < 0)
+                    return -1;
+                num = true;
+            }
+        if (num) {
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--extract")) {
+            a->extract = v;
             i++;
             continue;
         }
@@ -144,10 +170,15 @@ int main(int argc, char **argv)
         }
         if (cp) {
             struct bundle_s3_source src = {a.bucket, a.key, a.version, a.etag};
+            struct bundle_extract bx = {unpack_format_from_type(a.type), a.extract, NULL};
             struct bundle_s3_opts so = {
                 .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
                 .creds = cp, .http = http, .attempts = (int)a.attempts,
                 .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress ? progress : NULL,
+                .http_opts = a.connections ? &ho : NULL, .connections = (int)a.connections,
+                .part_bytes = a.part_bytes, .parts_min_bytes = a.parts_min,
+                .min_rate_bps = a.min_rate, .rate_window_ms = a.window_ms,
+                .extract = a.extract ? &bx : NULL,
             };
             r = bundle_fetch_s3(&src, &so, a.dest, &res, &e);
         }
@@ -162,8 +193,11 @@ int main(int argc, char **argv)
         err_set(&e, ERR_USAGE, "unknown source '%s'", argv[1]);
     }
     if (r == 0)
-        printf("ok size=%" PRIu64 " etag=%s version=%s attempts=%d\n", res.size,
-               res.etag ? res.etag : "", res.version_id ? res.version_id : "", res.attempts);
+        printf("ok size=%" PRIu64 " etag=%s version=%s attempts=%d parts=%d\n", res.size,
+               res.etag ? res.etag : "", res.version_id ? res.version_id : "", res.attempts,
+               res.parts);
+    if (r == 0 && res.extracted)
+        printf("extracted entries=%" PRIu64 "\n", res.unpacked.entries);
     else
         printf("error %s %s\n", err_code_name(e.code), e.msg);
     bundle_result_done(&res);
