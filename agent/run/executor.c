@@ -62,6 +62,10 @@ void executor_opts_from_config(const struct config *cfg, struct executor_opts *r
         .enable_deployments_log = cfg->enable_deployments_log,
         .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
         .proxy_uri = cfg->proxy_uri,
+        .s3_connections = (int)cfg->s3_download_connections,
+        .s3_part_bytes = cfg->s3_download_part_size_mb << 20,
+        .min_rate_bps = cfg->download_min_rate_bytes_per_second,
+        .min_rate_window_ms = cfg->download_min_rate_window_seconds * 1000,
     };
 }
 
@@ -228,8 +232,10 @@ static bool stop_requested(void *arg)
     return r->stop && *r->stop;
 }
 
+/* Download the bundle; a tar/tgz from S3 is extracted to ex->dest on the way (*ret_extracted). */
 static int fetch_remote(const struct executor_opts *o, const struct deploy_spec *spec,
-                        const char *bundle, struct err *err)
+                        const char *bundle, const struct bundle_extract *ex, bool *ret_extracted,
+                        struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
     struct stop_ref sr = {o->stop};
@@ -253,7 +259,12 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
                                     .endpoint_override = o->s3_endpoint_override,
                                     .use_fips = o->use_fips, .creds = o->creds, .http = http,
                                     .max_bytes = o->max_bundle_bytes, .progress = dl_progress,
-                                    .progress_arg = &dc};
+                                    .progress_arg = &dc, .http_opts = &ho,
+                                    .connections = o->s3_connections,
+                                    .part_bytes = o->s3_part_bytes,
+                                    .min_rate_bps = o->min_rate_bps,
+                                    .rate_window_ms = o->min_rate_window_ms,
+                                    .extract = ex->fmt != UNPACK_ZIP ? ex : NULL};
         log_info("Downloading s3://%s/%s%s%s", rev->bucket, rev->key,
                  rev->version ? " version " : "", rev->version ? rev->version : "");
         r = bundle_fetch_s3(&src, &so, bundle, &res, err);
@@ -268,6 +279,11 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
     }
     if (r == 0)
         log_info("Downloaded %llu bytes", (unsigned long long)res.size);
+    if (r == 0 && res.extracted)
+        log_info("Unpacked %llu entries (%llu bytes) into %s while downloading",
+                 (unsigned long long)res.unpacked.entries,
+                 (unsigned long long)res.unpacked.bytes, ex->dest);
+    *ret_extracted = r == 0 && res.extracted;
     bundle_result_done(&res);
     http_client_free(http);
     return r;
@@ -303,8 +319,6 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
             (void)unlink(bundle);
             if (symlink(rev->location, bundle) < 0 && copy_file(rev->location, bundle, err) < 0)
                 return -1;
-        } else if (fetch_remote(o, spec, bundle, err) < 0) {
-            return -1;
         }
         struct unpack_opts uo = {.max_bytes = o->max_bundle_bytes,
                                  .max_entries = o->max_bundle_entries,
@@ -312,12 +326,17 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
                                  .restore_owner = o->restore_owner,
                                  .reject_links = o->reject_links,
                                  .warn = unpack_warn};
-        struct unpack_stats st = {0};
-        if (unpack_archive(bundle, unpack_format_from_type(rev->bundle_type_name), archive, &uo,
-                           &st, err) < 0)
+        struct bundle_extract ex = {unpack_format_from_type(rev->bundle_type_name), archive, &uo};
+        bool extracted = false;
+        if (rev->type != SPEC_REV_LOCAL_FILE && fetch_remote(o, spec, bundle, &ex, &extracted,
+                                                             err) < 0)
             return -1;
-        log_info("Unpacked %llu entries (%llu bytes) into %s", (unsigned long long)st.entries,
-                 (unsigned long long)st.bytes, archive);
+        struct unpack_stats st = {0};
+        if (!extracted && unpack_archive(bundle, ex.fmt, archive, &uo, &st, err) < 0)
+            return -1;
+        if (!extracted)
+            log_info("Unpacked %llu entries (%llu bytes) into %s",
+                     (unsigned long long)st.entries, (unsigned long long)st.bytes, archive);
         bool stripped = false;
         if (unpack_strip_top_dir(archive, &stripped, err) < 0)
             return -1;
