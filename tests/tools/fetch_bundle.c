@@ -7,7 +7,9 @@
  *                [--connections N --part-bytes N --parts-min-bytes N] [--min-rate N]
  *                [--rate-window-ms N] [--extract DIR [--type tar|tgz]]
  * --connections turns parts on (clients like the first one); --extract extracts while
- * downloading and prints "extracted entries=N" on success.
+ * downloading and prints "extracted entries=N" on success.  --unpack-after DIR extracts the
+ * bundle after the download (zip); --timing prints "timing total_s=T tail_s=L" (tail: from the
+ * last body byte to the end, extraction included), for bench/bundle.
  *   fetch_bundle github --api URL --account A --repo R --commit C --dest PATH
  *                [--type tar|zip] [--token T] [--fast-sleep] [--progress]
  * --imds takes the credentials from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of the keys.
@@ -27,10 +29,13 @@
 #include "base/log.h"
 #include "base/util.h"
 
+static uint64_t last_byte_usec;
+
 static void progress(void *arg, uint64_t done, uint64_t total, double rate)
 {
-    (void)arg;
-    fprintf(stderr, "progress %" PRIu64 " %" PRIu64 " %.0f\n", done, total, rate);
+    last_byte_usec = now_usec();
+    if (arg)
+        fprintf(stderr, "progress %" PRIu64 " %" PRIu64 " %.0f\n", done, total, rate);
 }
 
 static void fast_sleep(void *arg, uint64_t ms)
@@ -45,7 +50,8 @@ struct args {
         *token, *api, *account, *repo, *commit, *type;
     uint64_t attempts, retry_ms, max_bytes, connections, part_bytes, parts_min, min_rate,
         window_ms;
-    const char *extract;
+    const char *extract, *unpack_after;
+    bool timing;
     bool fips, progress, fast_sleep, imds;
 };
 
@@ -96,6 +102,15 @@ static int parse(int argc, char **argv, struct args *a)
                 num = true;
             }
         if (num) {
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--timing")) {
+            a->timing = true;
+            continue;
+        }
+        if (str_eq(o, "--unpack-after")) {
+            a->unpack_after = v;
             i++;
             continue;
         }
@@ -174,19 +189,26 @@ int main(int argc, char **argv)
             struct bundle_s3_opts so = {
                 .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
                 .creds = cp, .http = http, .attempts = (int)a.attempts,
-                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress ? progress : NULL,
-                .http_opts = a.connections ? &ho : NULL, .connections = (int)a.connections,
+                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress || a.timing ? progress : NULL,
+                .progress_arg = a.progress ? &a : NULL, .http_opts = a.connections ? &ho : NULL, .connections = (int)a.connections,
                 .part_bytes = a.part_bytes, .parts_min_bytes = a.parts_min,
                 .min_rate_bps = a.min_rate, .rate_window_ms = a.window_ms,
                 .extract = a.extract ? &bx : NULL,
             };
+            uint64_t t0 = now_usec();
             r = bundle_fetch_s3(&src, &so, a.dest, &res, &e);
+            if (r == 0 && a.unpack_after)
+                r = unpack_archive(a.dest, bx.fmt, a.unpack_after, NULL, NULL, &e);
+            uint64_t t1 = now_usec();
+            if (r == 0 && a.timing)
+                printf("timing total_s=%.3f tail_s=%.3f\n", (double)(t1 - t0) / 1e6,
+                       (double)(t1 - (last_byte_usec ? last_byte_usec : t0)) / 1e6);
         }
     } else if (str_eq(argv[1], "github")) {
         struct bundle_github_source src = {a.account, a.repo, a.commit, a.type, a.token};
         struct bundle_github_opts go = {
             .api_base = a.api, .http = http, .max_bytes = a.max_bytes, .sleep = a.fast_sleep ? fast_sleep : NULL,
-            .progress = a.progress ? progress : NULL,
+            .progress = a.progress ? progress : NULL, .progress_arg = &a,
         };
         r = bundle_fetch_github(&src, &go, a.dest, &res, &e);
     } else {
