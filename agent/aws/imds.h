@@ -43,10 +43,10 @@ struct imds_opts {
     long timeout_ms;           /* 0: IMDS_TIMEOUT_MS */
     int attempts;              /* 0: IMDS_ATTEMPTS */
     long token_ttl_s;          /* 0: IMDS_TOKEN_TTL_S */
-    imds_sleep_fn sleep;       /* NULL: real sleep */
+    imds_sleep_fn sleep;       /* NULL: stop_wait_ms() on stop (a test seam) */
     void *sleep_arg;
-    http_stop_fn should_stop;  /* may be NULL */
-    void *stop_arg;
+    const struct stop *stop;   /* borrowed; may be NULL: retry sleeps and requests end early on
+                                * a stop request */
 };
 
 struct imds;
@@ -68,8 +68,6 @@ struct imds_role_creds {
 /* ERR_UNSAFE when the endpoint is not an http(s) URL; ERR_HTTP when the client cannot be made. */
 struct imds *imds_new(const struct imds_opts *opts, struct err *err);
 void imds_free(struct imds *m);
-/* The base URL in use (borrowed, no trailing slash). */
-const char *imds_endpoint(const struct imds *m);
 /* Number of HTTP requests sent so far (all kinds), for tests and logs. */
 uint64_t imds_request_count(const struct imds *m);
 

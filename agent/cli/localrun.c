@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "parse/lint.h"
 #include "parse/spec.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 struct display {
@@ -251,7 +252,7 @@ static int deploy(const struct local_opts *o, const struct local_bundle *b)
     struct spec_parse_opts po = {.allow_local_revisions = true};
     if (spec_load("TEXT/JSON", json, strlen(json), true, &po, &spec, &e) < 0)
         goto fail;
-    if (b->kind == LOCAL_KIND_S3 && identity_init(&id, &cfg, false, NULL, NULL, &e) < 0)
+    if (b->kind == LOCAL_KIND_S3 && identity_init(&id, &cfg, false, NULL, &e) < 0)
         goto fail;
     if (b->kind == LOCAL_KIND_S3 && !id.creds) {
         err_set(&e, ERR_AUTH, "We were unable to download content from the Amazon S3 bucket due "

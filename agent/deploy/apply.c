@@ -19,6 +19,8 @@
 #include "deploy/lexpath.h"
 #include "deploy/plan.h"
 #include "deploy/selinux.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 struct exec {
     const struct install_opts *o;  /* borrowed */
@@ -26,20 +28,6 @@ struct exec {
     bool is_root;
     bool selinux;
 };
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 int apply_copy_data(int in, int out)
 {

@@ -17,6 +17,8 @@
 
 #include "base/checksum.h"
 #include "base/log.h"
+#include "base/buf.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 

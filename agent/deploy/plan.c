@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "deploy/acl.h"
 #include "deploy/lexpath.h"
+#include "base/buf.h"
 
 #define MAX_SOURCE_DEPTH 128  /* nested directories below one files.source */
 

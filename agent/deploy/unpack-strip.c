@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "deploy/unpack.h"
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 
 static bool name_has_appspec(const char *name)

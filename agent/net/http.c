@@ -1,10 +1,13 @@
 /*
  * http: see http.h.  One curl multi handle and one easy handle per client: the multi handle
  * owns the connection pool (keep-alive between calls, R-055), and driving it ourselves with
- * curl_multi_poll() in 200 ms slices lets us check should_stop and the read (idle) timeout at a
- * known rate, which curl_easy_perform() does not promise.
+ * curl_multi_poll() lets the stop token's fd wake a transfer at once, and its 200 ms slices check
+ * the read (idle) timeout at a known rate, which curl_easy_perform() does not promise.
  */
 #include "net/http.h"
+
+#include "base/fsutil.h"
+#include "base/stop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +20,8 @@
 #include <curl/curl.h>
 
 #include "net/wirelog.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 #ifndef CDAGENT_VERSION
 #define CDAGENT_VERSION "0.0.0"
@@ -34,8 +39,7 @@ struct http_client {
     long read_timeout_ms;
     char *proxy_uri;          /* owned; may carry a password: wiped on free */
     char *user_agent;         /* owned */
-    http_stop_fn should_stop; /* borrowed callback */
-    void *stop_arg;           /* borrowed */
+    const struct stop *stop;  /* borrowed; may be NULL */
     struct wirelog *wire;     /* borrowed; NULL: no wire log */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -58,49 +62,6 @@ struct xfer {
     int write_errno;
     unsigned long wire_id;          /* this request's number in the wire log */
 };
-
-/* ---- header list ---- */
-
-void http_headers_init(struct http_headers *h)
-{
-    h->items = NULL;
-    h->n = 0;
-    h->cap = 0;
-}
-
-void http_headers_done(struct http_headers *h)
-{
-    if (!h)
-        return;
-    for (size_t i = 0; i < h->n; i++) {
-        free(h->items[i].name);
-        /* Values may be tokens or signatures: wipe them. */
-        secret_free(h->items[i].value);
-    }
-    free(h->items);
-    http_headers_init(h);
-}
-
-void http_headers_add(struct http_headers *h, const char *name, const char *value)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 8;
-        h->items = xrealloc(h->items, h->cap * sizeof(*h->items));
-    }
-    h->items[h->n].name = xstrdup(name);
-    h->items[h->n].value = xstrdup(value);
-    h->n++;
-}
-
-const char *http_headers_get(const struct http_headers *h, const char *name)
-{
-    if (!h)
-        return NULL;
-    for (size_t i = 0; i < h->n; i++)
-        if (strcasecmp(h->items[i].name, name) == 0)
-            return h->items[i].value;
-    return NULL;
-}
 
 /* ---- pure helpers ---- */
 
@@ -226,8 +187,7 @@ struct http_client *http_client_new(const struct http_client_opts *opts, struct 
         c->proxy_uri = xstrdup(opts->proxy_uri);
     c->user_agent = opts && opts->user_agent ? xstrdup(opts->user_agent)
                                              : xstrdup("cdagent/" CDAGENT_VERSION);
-    c->should_stop = opts ? opts->should_stop : NULL;
-    c->stop_arg = opts ? opts->stop_arg : NULL;
+    c->stop = opts ? opts->stop : NULL;
     c->wire = opts ? opts->wire : NULL;
     return c;
 }
@@ -255,9 +215,9 @@ void http_response_done(struct http_response *r)
 
 /* ---- callbacks ---- */
 
-static bool stop_requested(struct xfer *x)
+static bool cancelled(struct xfer *x)
 {
-    if (!x->cancelled && x->c->should_stop && x->c->should_stop(x->c->stop_arg))
+    if (!x->cancelled && stop_requested(x->c->stop))
         x->cancelled = true;
     return x->cancelled;
 }
@@ -276,21 +236,6 @@ static void decide_sink(struct xfer *x)
     (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
     x->streaming = (x->req->out_fd >= 0 || x->req->write) && status >= 200 && status < 300;
     x->decided = true;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -398,7 +343,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
         x->seen_up = ulnow;
         touch(x);
     }
-    if (stop_requested(x))
+    if (cancelled(x))
         return 1;
     if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
         x->idle_timeout = true;
@@ -616,7 +561,7 @@ static CURLcode drive(struct xfer *x)
             result = msg->data.result;
             break;
         }
-        if (stop_requested(x)) {
+        if (cancelled(x)) {
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
@@ -625,7 +570,9 @@ static CURLcode drive(struct xfer *x)
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
-        (void)curl_multi_poll(m, NULL, 0, HTTP_POLL_SLICE_MS, NULL);
+        /* the stop token's fd wakes the wait at once; the slice bounds the idle check */
+        struct curl_waitfd wf = {.fd = stop_fd(x->c->stop), .events = CURL_WAIT_POLLIN};
+        (void)curl_multi_poll(m, &wf, wf.fd >= 0 ? 1 : 0, HTTP_POLL_SLICE_MS, NULL);
     }
     (void)curl_multi_remove_handle(m, x->c->easy);
     return result;

@@ -20,6 +20,8 @@
 #include "base/log.h"
 #include "parse/spec.h"
 #include "deploy/unpack.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 /* The hook events the service sends, each mapped to the AppSpec event of that name. */
@@ -31,14 +33,6 @@ static const char *const hook_events[] = {
 #define N_HOOK_EVENTS (sizeof(hook_events) / sizeof(hook_events[0]))
 
 enum revision_choice { REV_CURRENT, REV_LAST_SUCCESSFUL, REV_MOST_RECENT };
-
-void exec_result_done(struct exec_result *r)
-{
-    free(r->script_name);
-    free(r->message);
-    free(r->log);
-    memset(r, 0, sizeof(*r));
-}
 
 static bool is_hook_event(const char *c)
 {
@@ -222,25 +216,14 @@ static void dl_progress(void *arg, uint64_t done, uint64_t total, double rate)
     }
 }
 
-struct stop_ref {
-    const volatile int *stop;
-};
-
-static bool stop_requested(void *arg)
-{
-    const struct stop_ref *r = arg;
-    return r->stop && *r->stop;
-}
-
 /* Download the bundle; a tar/tgz from S3 is extracted to ex->dest on the way (*ret_extracted). */
 static int fetch_remote(const struct executor_opts *o, const struct deploy_spec *spec,
                         const char *bundle, const struct bundle_extract *ex, bool *ret_extracted,
                         struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
-    struct stop_ref sr = {o->stop};
     struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
-                                  .should_stop = stop_requested, .stop_arg = &sr,
+                                  .stop = o->stop,
                                   .wire = o->wire};
     struct http_client *http = http_client_new(&ho, err);
     if (!http)
@@ -510,7 +493,7 @@ out:
     else
         log_error("%s failed (%s): %s", command, err_code_name(ret->error_code), ret->message);
     progress(o, EXEC_PHASE_END, spec, command, NULL, 0, 0);
-    log_ctx_set(NULL, NULL);
+    /* the context stays: the caller's completion lines belong to this command too */
 }
 
 char *executor_diag_json(const struct exec_result *r)

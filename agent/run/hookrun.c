@@ -6,7 +6,7 @@
 
 #include "parse/appspec.h"
 #include "base/err.h"
-#include "run/executor.h"
+#include "run/result.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "deploy/layout.h"
@@ -14,6 +14,7 @@
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
 #include "parse/spec.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static void hook_warn(void *ctx, const char *msg)

@@ -27,6 +27,7 @@
 #include "net/http.h"
 #include "aws/imds.h"
 #include "base/log.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static uint64_t last_byte_usec;
