@@ -696,3 +696,34 @@ def test_s3_200_with_xml_error_body_says_what_s3_answered():
                 "error. Please try again."), p.stdout
             no_leftovers(dest)
             assert not os.path.exists(env.path("archive"))
+
+
+def test_daemon_corrupt_tar_extracted_while_downloading_fails_and_leaves_no_archive():
+    """Through the agent: DownloadBundle extracts the tar as it arrives, then the body fails its
+    MD5; the deployment fails with that message and no deployment-archive is left for hooks."""
+    import io
+    import tarfile
+    from test_daemon import daemon_world
+    from commands_server import in_place, s3_revision
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in (("appspec.yml", b"version: 0.0\nos: linux\n"),
+                           ("big.bin", os.urandom(400000))):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    bundle = buf.getvalue()
+    with daemon_world() as (fc, s3, env):
+        s3.create_bucket("bucket")
+        s3.put_object("bucket", "app.tar", bundle)
+        s3.misbehave("corrupt", at=200000)           # inside big.bin: the tar itself stays valid
+        fc.add_deployment(in_place("d-STREAMMD5", s3_revision("bucket", "app.tar", "tar"),
+                                   application_stop=False))
+        env.start()
+        assert fc.wait_deployment("d-STREAMMD5", 60) == "Failed"
+        msgs = [c["diagnostics"]["message"] for c in fc.completions("d-STREAMMD5")
+                if c["status"] == "Failed"]
+        assert any("downloaded content has MD5 " in m for m in msgs), msgs
+        left = [os.path.join(b, d) for b, ds, _ in os.walk(env.root) for d in ds
+                if d == "deployment-archive"]
+        assert left == [], left
