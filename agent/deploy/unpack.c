@@ -40,22 +40,13 @@
 #include <unistd.h>
 
 #include "deploy/unpack.h"
+#include "deploy/unpack-internal.h"
 #include "base/path.h"
 #include "base/fsutil.h"
 #include "base/util.h"
 
 #define READ_BLOCK_BYTES (128 * 1024)
 
-/* A directory entry whose mode, times and owner wait for the end of a successful extraction. */
-struct dir_meta {
-    char *rel;                       /* owned; cleaned name below the destination */
-    uint64_t seq;                    /* entry number: the last entry for a directory wins */
-    mode_t mode;
-    struct timespec times[2];        /* atime, mtime; UTIME_OMIT when the archive has none */
-    bool set_owner;
-    uid_t uid;
-    gid_t gid;
-};
 
 enum unpack_format unpack_format_from_type(const char *bundle_type)
 {
@@ -66,31 +57,8 @@ enum unpack_format unpack_format_from_type(const char *bundle_type)
     return UNPACK_TAR;
 }
 
-struct job {
-    const char *archive_path;        /* borrowed; NULL when reading in_fd */
-    int in_fd;                       /* owned; a stream to read instead of archive_path, or -1 */
-    enum unpack_format fmt;
-    const char *dest;                /* borrowed */
-    struct unpack_opts opts;
-    char *prefix;                    /* owned; "" (relative mode) or "<realpath dest>/" */
-    struct archive *ar;              /* owned */
-    struct archive *aw;              /* owned */
-    struct unpack_stats stats;
-    int root_fd;                     /* the destination directory */
-    char *parent_rel;                /* owned; directory last opened by open_parent(), or NULL */
-    int parent_fd;                   /* its descriptor, or -1 */
-    struct dir_meta *dirs;           /* owned; directory entries, applied after success */
-    size_t ndirs, dirs_cap;
-    bool is_root;
-    /* One-entry caches for owner lookups. */
-    char *last_uname, *last_gname;   /* owned */
-    uid_t last_uid;
-    gid_t last_gid;
-    struct err err;
-    int rc;
-};
 
-static const char *kind(const struct job *j)
+const char *unpack_kind(const struct job *j)
 {
     return j->fmt == UNPACK_ZIP ? "zip" : "tar";
 }
@@ -156,7 +124,7 @@ static int dest_failed(struct job *j, const char *rel)
     int e = errno;
     if (e == ENOSPC || e == EDQUOT)
         return disk_full(j, e);
-    return err_errno(&j->err, e, "Error extracting %s archive: '%s'", kind(j), rel);
+    return err_errno(&j->err, e, "Error extracting %s archive: '%s'", unpack_kind(j), rel);
 }
 
 /*
@@ -263,14 +231,14 @@ static int write_failed(struct job *j, const char *name)
     if (e == ENOSPC || e == EDQUOT)
         return disk_full(j, e);
     const char *s = archive_error_string(j->aw);
-    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", kind(j), name,
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", unpack_kind(j), name,
                    s ? s : "write failed");
 }
 
 static int read_failed(struct job *j, const char *what)
 {
     const char *s = archive_error_string(j->ar);
-    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: %s%s", kind(j),
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: %s%s", unpack_kind(j),
                    what ? what : "", s ? s : "unreadable archive");
 }
 
@@ -342,7 +310,7 @@ static int finish_meta(struct job *j, struct archive_entry *e, const char *path,
         lookup_uid(j, e, &uid);
         lookup_gid(j, e, &gid);
         if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'", kind(j),
+            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'", unpack_kind(j),
                            rel);
         chowned = true;
     }
@@ -351,11 +319,11 @@ static int finish_meta(struct job *j, struct archive_entry *e, const char *path,
     if (type == AE_IFREG && (perm & 06000) && (chowned || j->opts.allow_setid)) {
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
-            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", kind(j), rel);
+            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", unpack_kind(j), rel);
         int r = fchmod(fd, perm);
         close(fd);
         if (r < 0)
-            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", kind(j), rel);
+            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", unpack_kind(j), rel);
     }
     return 0;
 }
@@ -535,7 +503,7 @@ static int extract_entries(struct job *j)
             name = archive_entry_pathname_utf8(e);
         if (!name || !*name)
             return err_set(&j->err, ERR_ARCHIVE,
-                           "Error extracting %s archive: entry %llu has no usable name", kind(j),
+                           "Error extracting %s archive: entry %llu has no usable name", unpack_kind(j),
                            (unsigned long long)j->stats.entries);
         AUTOFREE char *orig = xstrdup(name);
         AUTOFREE char *rel = xmalloc(strlen(orig) + 1);
@@ -570,7 +538,7 @@ static int open_reader(struct job *j)
 {
     j->ar = archive_read_new();
     if (!j->ar)
-        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", kind(j));
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", unpack_kind(j));
     if (j->fmt == UNPACK_ZIP) {
         /* The seekable reader takes modes and symlink flags from the central directory. */
         archive_read_support_format_zip_seekable(j->ar);
@@ -590,7 +558,7 @@ static int open_writer(struct job *j, bool relative)
 {
     j->aw = archive_write_disk_new();
     if (!j->aw)
-        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", kind(j));
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", unpack_kind(j));
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                 ARCHIVE_EXTRACT_SECURE_SYMLINKS;
     /* Absolute names are refused by clean_name() in both modes; libarchive can double-check
@@ -611,7 +579,7 @@ static void run_job(struct job *j)
     }
     if (!j->opts.no_private_cwd && unshare(CLONE_FS) == 0) {
         if (chdir(j->dest) < 0) {
-            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", kind(j), j->dest);
+            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", unpack_kind(j), j->dest);
             return;
         }
         umask(022);  /* entries without a stored mode land at 0644 (V-052) */
@@ -621,7 +589,7 @@ static void run_job(struct job *j)
     } else {
         char *real = realpath(j->dest, NULL);
         if (!real) {
-            j->rc = err_sys(&j->err, "Error extracting %s archive: resolve '%s'", kind(j),
+            j->rc = err_sys(&j->err, "Error extracting %s archive: resolve '%s'", unpack_kind(j),
                             j->dest);
             return;
         }
@@ -630,7 +598,7 @@ static void run_job(struct job *j)
         free(real);
     }
     if (j->root_fd < 0) {
-        j->rc = err_sys(&j->err, "Error extracting %s archive: open '%s'", kind(j), j->dest);
+        j->rc = err_sys(&j->err, "Error extracting %s archive: open '%s'", unpack_kind(j), j->dest);
         return;
     }
     if (open_writer(j, relative) < 0 || extract_entries(j) < 0) {
@@ -695,7 +663,7 @@ static void *job_thread(void *arg)
     return NULL;
 }
 
-static void job_init(struct job *j, enum unpack_format fmt, const char *dest_dir,
+void unpack_job_init(struct job *j, enum unpack_format fmt, const char *dest_dir,
                      const struct unpack_opts *opts)
 {
     *j = (struct job){
@@ -715,22 +683,22 @@ static void job_init(struct job *j, enum unpack_format fmt, const char *dest_dir
 }
 
 /* A fresh, empty destination (R-107 step 3), mode 0755 whatever the umask (V-052). */
-static int make_dest(const struct job *j, struct err *err)
+int unpack_make_dest(const struct job *j, struct err *err)
 {
     if (rm_rf(j->dest, err) < 0)
         return -1;
     if (mkdir(j->dest, 0755) < 0)
-        return err_sys(err, "Error extracting %s archive: create '%s'", kind(j), j->dest);
+        return err_sys(err, "Error extracting %s archive: create '%s'", unpack_kind(j), j->dest);
     (void)chmod(j->dest, 0755);
     return 0;
 }
 
-static int job_start(struct job *j, pthread_t *t)
+int unpack_job_start(struct job *j, pthread_t *t)
 {
     int pe = pthread_create(t, NULL, job_thread, j);
     if (pe == 0)
         return 0;
-    err_errno(&j->err, pe, "Error extracting %s archive: start extraction thread", kind(j));
+    err_errno(&j->err, pe, "Error extracting %s archive: start extraction thread", unpack_kind(j));
     if (j->in_fd >= 0)
         close(j->in_fd);
     j->in_fd = -1;
@@ -739,7 +707,7 @@ static int job_start(struct job *j, pthread_t *t)
 }
 
 /* After the thread: remove the destination of a failed extraction and report. */
-static int job_result(struct job *j, struct unpack_stats *ret_stats, struct err *err)
+int unpack_job_result(struct job *j, struct unpack_stats *ret_stats, struct err *err)
 {
     if (j->rc < 0) {
         (void)rm_rf(j->dest, NULL);
@@ -757,89 +725,18 @@ int unpack_archive(const char *archive_path, enum unpack_format fmt, const char 
                    struct err *err)
 {
     struct job j;
-    job_init(&j, fmt, dest_dir, opts);
+    unpack_job_init(&j, fmt, dest_dir, opts);
     j.archive_path = archive_path;
     struct stat st;
     if (stat(archive_path, &st) < 0)
-        return err_sys(err, "Error extracting %s archive: open '%s'", kind(&j), archive_path);
+        return err_sys(err, "Error extracting %s archive: open '%s'", unpack_kind(&j), archive_path);
     if (st.st_size == 0)
         return err_set(err, ERR_ARCHIVE, "Error extracting %s archive: '%s' is empty (0 bytes)",
-                       kind(&j), archive_path);
-    if (make_dest(&j, err) < 0)
+                       unpack_kind(&j), archive_path);
+    if (unpack_make_dest(&j, err) < 0)
         return -1;
     pthread_t t;
-    if (job_start(&j, &t) == 0)
+    if (unpack_job_start(&j, &t) == 0)
         pthread_join(t, NULL);
-    return job_result(&j, ret_stats, err);
-}
-
-/* ---- extraction of a stream ---- */
-
-struct unpack_stream {
-    struct job j;
-    pthread_t t;
-    bool running;
-    int wfd;   /* our end of the socket pair, -1 once closed */
-    bool dead; /* a write failed: the extraction stopped */
-};
-
-int unpack_stream_start(enum unpack_format fmt, const char *dest_dir,
-                        const struct unpack_opts *opts, struct unpack_stream **ret,
-                        struct err *err)
-{
-    if (fmt == UNPACK_ZIP)
-        return err_set(err, ERR_UNSUPPORTED, "Error extracting zip archive: a zip file cannot "
-                       "be extracted while it downloads");
-    struct unpack_stream *s = xcalloc(1, sizeof(*s));
-    job_init(&s->j, fmt, dest_dir, opts);
-    s->wfd = -1;
-    int sv[2];
-    /* A socket pair rather than a pipe: send(MSG_NOSIGNAL) reports a stopped reader as EPIPE
-     * without a SIGPIPE. */
-    if (make_dest(&s->j, err) < 0 ||
-        (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 &&
-         err_sys(err, "Error extracting %s archive: socketpair", kind(&s->j)) < 0)) {
-        free(s);
-        return -1;
-    }
-    s->j.in_fd = sv[0];
-    s->wfd = sv[1];
-    s->running = job_start(&s->j, &s->t) == 0;
-    *ret = s;
-    return 0;
-}
-
-int unpack_stream_write(struct unpack_stream *s, const void *data, size_t len)
-{
-    const char *p = data;
-    while (!s->dead && len > 0) {
-        ssize_t w = s->wfd >= 0 && s->running ? send(s->wfd, p, len, MSG_NOSIGNAL) : -1;
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            s->dead = true;
-            break;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return s->dead ? -1 : 0;
-}
-
-int unpack_stream_finish(struct unpack_stream *s, bool ok, struct unpack_stats *ret_stats,
-                         struct err *err)
-{
-    if (!s)
-        return 0;
-    if (!ok && s->wfd >= 0)
-        (void)shutdown(s->wfd, SHUT_RDWR); /* the reader sees a cut archive and fails */
-    if (s->wfd >= 0)
-        close(s->wfd);
-    if (s->running)
-        pthread_join(s->t, NULL);
-    if (!ok)
-        s->j.rc = -1;
-    int rc = job_result(&s->j, ret_stats, ok ? err : NULL);
-    free(s);
-    return rc;
+    return unpack_job_result(&j, ret_stats, err);
 }
