@@ -371,6 +371,10 @@ static enum s3_step s3_broken(struct s3_ctx *c, struct s3_retry *st, long status
             err_set(err, st->last.code, "%s", st->last.msg);
             return S3_FAILED;
         }
+        if (c->sink.why_kind == SINK_SLOW) {
+            c->sink.why_kind = SINK_OK;
+            return S3_AGAIN; /* too slow: resume after the bytes we have */
+        }
         return s3_start_over(c, err) < 0 ? S3_FAILED : S3_AGAIN;
     }
     if (!str_has_prefix(st->last.msg, "S3 GetObject"))

@@ -682,6 +682,22 @@ def test_trickling_body_fails_on_minimum_transfer_rate():
         no_leftovers(dest)
 
 
+def test_too_slow_request_is_resumed_not_restarted():
+    data = os.urandom(100000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "slow.tar", data)
+        s3.trickle(1)
+        p, dest = fetch(s3, env, "bkt", "slow.tar", "--retry-ms", "10", "--attempts", "3",
+                        "--min-rate", "1000", "--rate-window-ms", "1500", timeout=60)
+        assert p.returncode == 0, p.stdout
+        assert fetched_is(p, dest, data)
+        first, second = s3.gets("bkt")
+        assert first.get("trickle") == 1
+        got = int(second["headers"]["range"][6:-1])      # "bytes=<n>-"
+        assert 0 < got < 100, second["headers"]["range"]
+
+
 def test_s3_200_with_xml_error_body_says_what_s3_answered():
     with server() as s3, harness.Env("s3") as env:
         s3.create_bucket("bkt")
