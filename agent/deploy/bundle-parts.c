@@ -38,7 +38,7 @@ struct parts {
     pthread_cond_t cond;
     size_t next;           /* next part to hand out */
     bool failed;           /* stop everything */
-    bool uneven;           /* a part was not where the plan put it */
+    bool uneven;           /* parts cannot work here: fall back to one stream */
     struct err err;        /* the first failure */
     uint64_t written;      /* bytes written by all workers (atomic) */
 };
@@ -117,10 +117,12 @@ static int part_begin(void *arg, long status, const struct http_headers *h)
     bool whole = status == 200 && p->start == 0 && p->len == c->total;
     if (!whole && (status != 206 || bundle_parse_content_range(cr, &s, &e, &t) < 0 ||
                    s != from || e != to || t != c->total)) {
-        bool first_by_number = ps->by_number && w->sink.off == 0;
-        if (first_by_number)
-            ps->uneven = true; /* read by bundle_s3_parts after the join */
-        return refuse(w, first_by_number, ERR_HTTP, "asked for bytes %" PRIu64 "-%" PRIu64
+        /* Parts not where the plan put them, or a server or proxy that ignores Range: one
+         * stream instead (ps->uneven is read by bundle_s3_parts after the join). */
+        bool fallback = (ps->by_number && w->sink.off == 0) || status == 200;
+        if (fallback)
+            ps->uneven = true;
+        return refuse(w, fallback, ERR_HTTP, "asked for bytes %" PRIu64 "-%" PRIu64
                       "/%" PRIu64 ", answered %ld with Content-Range '%s'", from, to, c->total,
                       status, cr ? cr : "");
     }
@@ -426,7 +428,7 @@ int bundle_s3_parts(struct s3_ctx *c, struct err *err)
     }
     if (rc == 0 && ps.by_number)
         rc = check_multipart(&ps, err);
-    c->parts = (int)ps.n;
+    c->parts = rc == 0 ? (int)ps.n : 0;
     free(ws);
     free(ps.p);
     pthread_cond_destroy(&ps.cond);

@@ -637,6 +637,19 @@ def test_parallel_parts_with_a_cut_part_resumed_alone():
             assert g["headers"]["if-match"] == '"%s"' % hashlib.md5(data).hexdigest()
 
 
+def test_parts_through_a_proxy_that_ignores_range_fall_back_to_one_stream():
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.misbehave("ignore_range")
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10", *PARTS)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert fetched_is(p, dest, data)
+        assert "parts=0" in p.stdout, p.stdout
+        assert s3.gets("bkt")[-1]["status"] == 200 and "range" not in s3.gets("bkt")[-1]["headers"]
+
+
 def test_multipart_etag_verified_part_by_part():
     data = os.urandom(3 * 1024 * 1024 + 100)
     with server() as s3, harness.Env("s3") as env:

@@ -221,7 +221,7 @@ int main(int argc, char **argv)
                res.parts);
     if (r == 0 && res.extracted)
         printf("extracted entries=%" PRIu64 "\n", res.unpacked.entries);
-    else
+    if (r != 0)
         printf("error %s %s\n", err_code_name(e.code), e.msg);
     bundle_result_done(&res);
     creds_provider_free(cp);
