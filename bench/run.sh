@@ -30,7 +30,7 @@ grep -qi 'per-command' "$out/results" ||
 table() {
     echo '| figure | cdagent | baseline | ratio | goal | met |'
     echo '|---|---|---|---|---|---|'
-    sed -e 's/^RESULT|/| /' -e 's/|/ | /g' -e 's/$/ |/' -e 's/  */ /g' "$out/results"
+    sed -e 's/|/ | /g' -e 's/^RESULT | /| /' -e 's/$/ |/' -e 's/  */ /g' "$out/results"
 }
 echo
 echo "== summary (ratios measured in this run)"
@@ -47,7 +47,8 @@ table
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) online"
     echo "- memory: $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)"
     echo "- file system of the build directory: $(df -T "$build" | awk 'NR == 2 {print $2}')"
-    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: figures"
+    echo "  vary from run to run; each ratio pits both sides against the same load, alternated)"
     echo
     echo '## Figures'
     echo
