@@ -161,3 +161,35 @@ char *checksum_file_base64(const char *path, enum checksum_alg alg, struct err *
     int r = file_read_chunks(path, sum_chunk, &s, err);
     return final_base64(&s, r == 0);
 }
+
+struct checksum_run {
+    struct sum s;
+};
+
+struct checksum_run *checksum_run_new(enum checksum_alg alg)
+{
+    struct checksum_run *r = xmalloc(sizeof(*r));
+    sum_init(&r->s, alg);
+    return r;
+}
+
+void checksum_run_update(struct checksum_run *r, const void *data, size_t len)
+{
+    sum_update(&r->s, data, len);
+}
+
+char *checksum_run_base64(struct checksum_run *r)
+{
+    char *out = final_base64(&r->s, true);
+    free(r);
+    return out;
+}
+
+void checksum_run_free(struct checksum_run *r)
+{
+    if (!r)
+        return;
+    unsigned char raw[CHECKSUM_MAX_BYTES];
+    (void)sum_final(&r->s, raw);
+    free(r);
+}

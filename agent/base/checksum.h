@@ -39,6 +39,14 @@ bool checksum_is_composite(const char *value);
 /* Base64 of alg over data, as S3 writes it.  Caller frees. */
 char *checksum_base64(enum checksum_alg alg, const void *data, size_t len);
 
+/* A running checksum for data that arrives in pieces (a download): new, update as the bytes come,
+ * then base64 (releases it) or free. */
+struct checksum_run;
+struct checksum_run *checksum_run_new(enum checksum_alg alg);
+void checksum_run_update(struct checksum_run *r, const void *data, size_t len);
+char *checksum_run_base64(struct checksum_run *r); /* caller frees the string; r is released */
+void checksum_run_free(struct checksum_run *r);
+
 /* Base64 of alg over the content of path.  Caller frees; NULL with ERR_SYSTEM on a read error. */
 char *checksum_file_base64(const char *path, enum checksum_alg alg, struct err *err);
 

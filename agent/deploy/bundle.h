@@ -10,9 +10,13 @@
  * Anything else discards the partial bytes and starts again from zero.  A broken transfer is
  * resumed with "Range: bytes=<have>-" plus If-Match up to BUNDLE_S3_ATTEMPTS requests in all.
  * The finished file must have the object's size, the MD5 of a single-part ETag (not SSE-KMS/C)
- * and S3's full-object additional checksum when the object has one (see checksum.h).  A
- * multipart ETag ("<hex>-<n>") without such a checksum cannot be verified locally (README,
- * "What is verified for which kind of S3 object").
+ * and S3's full-object additional checksum when the object has one (see checksum.h), each
+ * computed as the bytes arrive (the hash state continues across a resume; a 200 restarts it).
+ * A multipart ETag ("<hex>-<n>") is verified by fetching the object part by part
+ * (?partNumber=i): the MD5 of the concatenated part MD5s, "-<n>" (README, "What is verified for
+ * which kind of S3 object").  The .part file is not fsync'ed: after a crash the deployment
+ * fails and starts over.  A 200 whose body is an S3 <Error> document fails with its code and
+ * message.
  * Errors name the object and the service's answer:
  *     "S3 GetObject s3://b/k: 403 AccessDenied: Access Denied".
  *
@@ -29,6 +33,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "deploy/unpack.h"
 #include "net/http.h"
 
 struct creds_provider;
@@ -39,6 +44,10 @@ struct creds_provider;
 #define BUNDLE_GITHUB_RETRIES 3
 #define BUNDLE_GITHUB_MAX_REDIRECTS 5
 #define BUNDLE_MAX_BYTES_DEFAULT (32ULL * 1024 * 1024 * 1024)
+/* Objects of at least this size are fetched in parts over several connections (issue 14). */
+#define BUNDLE_PARTS_MIN_BYTES (64ULL * 1024 * 1024)
+#define BUNDLE_CONNECTIONS 8                   /* :s3_download_connections: */
+#define BUNDLE_PART_BYTES (16ULL * 1024 * 1024) /* :s3_download_part_size_mb: */
 
 /* Sleep hook for retry waits (tests make them instant and record them). */
 typedef void (*bundle_sleep_fn)(void *arg, uint64_t ms);
@@ -66,13 +75,37 @@ struct bundle_s3_opts {
     void *sleep_arg;
     bundle_progress_fn progress;   /* may be NULL */
     void *progress_arg;
+    /* Parts: an object of at least parts_min_bytes (0: BUNDLE_PARTS_MIN_BYTES), and any object
+     * with a multipart ETag, is fetched part by part over up to `connections` clients made from
+     * http_opts (NULL: one stream, no parts), each part retried and resumed on its own. */
+    const struct http_client_opts *http_opts; /* borrowed */
+    int connections;               /* 0: BUNDLE_CONNECTIONS */
+    uint64_t part_bytes;           /* 0: BUNDLE_PART_BYTES (ranges of objects with one ETag) */
+    uint64_t parts_min_bytes;
+    /* A request whose body arrives slower than min_rate_bps, measured over rate_window_ms, is
+     * abandoned (and resumed, up to the attempts); 0: no minimum. */
+    uint64_t min_rate_bps;
+    uint64_t rate_window_ms;       /* 0: 60 s */
+    /* Extract a tar bundle while it downloads (NULL: don't).  The bytes go to the extraction in
+     * order; it is restarted when the download restarts from zero, and removed when the object
+     * fails to verify. */
+    const struct bundle_extract *extract;
+};
+
+struct bundle_extract {
+    enum unpack_format fmt;        /* UNPACK_TAR or UNPACK_TGZ */
+    const char *dest;              /* borrowed; the deployment-archive directory */
+    const struct unpack_opts *opts;/* borrowed; may be NULL */
 };
 
 struct bundle_result {
     char *etag;       /* owned; the response ETag without quotes, NULL if none */
     char *version_id; /* owned; x-amz-version-id, NULL if none */
     uint64_t size;    /* bytes in dest */
-    int attempts;     /* requests made */
+    int attempts;     /* requests made (of the single stream) */
+    int parts;        /* parts fetched separately, 0 for one stream */
+    bool extracted;   /* the bundle was extracted to extract->dest while it downloaded */
+    struct unpack_stats unpacked; /* ... with these figures */
 };
 void bundle_result_done(struct bundle_result *r);
 

@@ -22,7 +22,6 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,26 +35,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "deploy/unpack.h"
+#include "deploy/unpack-internal.h"
 #include "base/path.h"
 #include "base/fsutil.h"
 #include "base/util.h"
 
 #define READ_BLOCK_BYTES (128 * 1024)
 
-/* A directory entry whose mode, times and owner wait for the end of a successful extraction. */
-struct dir_meta {
-    char *rel;                       /* owned; cleaned name below the destination */
-    uint64_t seq;                    /* entry number: the last entry for a directory wins */
-    mode_t mode;
-    struct timespec times[2];        /* atime, mtime; UTIME_OMIT when the archive has none */
-    bool set_owner;
-    uid_t uid;
-    gid_t gid;
-};
 
 enum unpack_format unpack_format_from_type(const char *bundle_type)
 {
@@ -66,30 +57,8 @@ enum unpack_format unpack_format_from_type(const char *bundle_type)
     return UNPACK_TAR;
 }
 
-struct job {
-    const char *archive_path;        /* borrowed */
-    enum unpack_format fmt;
-    const char *dest;                /* borrowed */
-    struct unpack_opts opts;
-    char *prefix;                    /* owned; "" (relative mode) or "<realpath dest>/" */
-    struct archive *ar;              /* owned */
-    struct archive *aw;              /* owned */
-    struct unpack_stats stats;
-    int root_fd;                     /* the destination directory */
-    char *parent_rel;                /* owned; directory last opened by open_parent(), or NULL */
-    int parent_fd;                   /* its descriptor, or -1 */
-    struct dir_meta *dirs;           /* owned; directory entries, applied after success */
-    size_t ndirs, dirs_cap;
-    bool is_root;
-    /* One-entry caches for owner lookups. */
-    char *last_uname, *last_gname;   /* owned */
-    uid_t last_uid;
-    gid_t last_gid;
-    struct err err;
-    int rc;
-};
 
-static const char *kind(const struct job *j)
+const char *unpack_kind(const struct job *j)
 {
     return j->fmt == UNPACK_ZIP ? "zip" : "tar";
 }
@@ -155,7 +124,7 @@ static int dest_failed(struct job *j, const char *rel)
     int e = errno;
     if (e == ENOSPC || e == EDQUOT)
         return disk_full(j, e);
-    return err_errno(&j->err, e, "Error extracting %s archive: '%s'", kind(j), rel);
+    return err_errno(&j->err, e, "Error extracting %s archive: '%s'", unpack_kind(j), rel);
 }
 
 /*
@@ -262,14 +231,14 @@ static int write_failed(struct job *j, const char *name)
     if (e == ENOSPC || e == EDQUOT)
         return disk_full(j, e);
     const char *s = archive_error_string(j->aw);
-    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", kind(j), name,
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", unpack_kind(j), name,
                    s ? s : "write failed");
 }
 
 static int read_failed(struct job *j, const char *what)
 {
     const char *s = archive_error_string(j->ar);
-    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: %s%s", kind(j),
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: %s%s", unpack_kind(j),
                    what ? what : "", s ? s : "unreadable archive");
 }
 
@@ -341,7 +310,7 @@ static int finish_meta(struct job *j, struct archive_entry *e, const char *path,
         lookup_uid(j, e, &uid);
         lookup_gid(j, e, &gid);
         if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'", kind(j),
+            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'", unpack_kind(j),
                            rel);
         chowned = true;
     }
@@ -350,11 +319,11 @@ static int finish_meta(struct job *j, struct archive_entry *e, const char *path,
     if (type == AE_IFREG && (perm & 06000) && (chowned || j->opts.allow_setid)) {
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
-            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", kind(j), rel);
+            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", unpack_kind(j), rel);
         int r = fchmod(fd, perm);
         close(fd);
         if (r < 0)
-            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", kind(j), rel);
+            return err_sys(&j->err, "Error extracting %s archive: chmod '%s'", unpack_kind(j), rel);
     }
     return 0;
 }
@@ -534,7 +503,7 @@ static int extract_entries(struct job *j)
             name = archive_entry_pathname_utf8(e);
         if (!name || !*name)
             return err_set(&j->err, ERR_ARCHIVE,
-                           "Error extracting %s archive: entry %llu has no usable name", kind(j),
+                           "Error extracting %s archive: entry %llu has no usable name", unpack_kind(j),
                            (unsigned long long)j->stats.entries);
         AUTOFREE char *orig = xstrdup(name);
         AUTOFREE char *rel = xmalloc(strlen(orig) + 1);
@@ -569,7 +538,7 @@ static int open_reader(struct job *j)
 {
     j->ar = archive_read_new();
     if (!j->ar)
-        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", kind(j));
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", unpack_kind(j));
     if (j->fmt == UNPACK_ZIP) {
         /* The seekable reader takes modes and symlink flags from the central directory. */
         archive_read_support_format_zip_seekable(j->ar);
@@ -578,7 +547,9 @@ static int open_reader(struct job *j)
         archive_read_support_format_tar(j->ar);
         archive_read_support_format_gnutar(j->ar);
     }
-    if (archive_read_open_filename(j->ar, j->archive_path, READ_BLOCK_BYTES) != ARCHIVE_OK)
+    int r = j->in_fd >= 0 ? archive_read_open_fd(j->ar, j->in_fd, READ_BLOCK_BYTES)
+                          : archive_read_open_filename(j->ar, j->archive_path, READ_BLOCK_BYTES);
+    if (r != ARCHIVE_OK)
         return read_failed(j, NULL);
     return 0;
 }
@@ -587,7 +558,7 @@ static int open_writer(struct job *j, bool relative)
 {
     j->aw = archive_write_disk_new();
     if (!j->aw)
-        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", kind(j));
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", unpack_kind(j));
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                 ARCHIVE_EXTRACT_SECURE_SYMLINKS;
     /* Absolute names are refused by clean_name() in both modes; libarchive can double-check
@@ -608,7 +579,7 @@ static void run_job(struct job *j)
     }
     if (!j->opts.no_private_cwd && unshare(CLONE_FS) == 0) {
         if (chdir(j->dest) < 0) {
-            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", kind(j), j->dest);
+            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", unpack_kind(j), j->dest);
             return;
         }
         umask(022);  /* entries without a stored mode land at 0644 (V-052) */
@@ -618,7 +589,7 @@ static void run_job(struct job *j)
     } else {
         char *real = realpath(j->dest, NULL);
         if (!real) {
-            j->rc = err_sys(&j->err, "Error extracting %s archive: resolve '%s'", kind(j),
+            j->rc = err_sys(&j->err, "Error extracting %s archive: resolve '%s'", unpack_kind(j),
                             j->dest);
             return;
         }
@@ -627,7 +598,7 @@ static void run_job(struct job *j)
         free(real);
     }
     if (j->root_fd < 0) {
-        j->rc = err_sys(&j->err, "Error extracting %s archive: open '%s'", kind(j), j->dest);
+        j->rc = err_sys(&j->err, "Error extracting %s archive: open '%s'", unpack_kind(j), j->dest);
         return;
     }
     if (open_writer(j, relative) < 0 || extract_entries(j) < 0) {
@@ -666,146 +637,106 @@ static void job_done(struct job *j)
  */
 static void *job_thread(void *arg)
 {
+    struct job *j = arg;
     locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
     if (!loc)
         loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
     if (loc)
         uselocale(loc);
-    run_job(arg);
+    run_job(j);
     /* Here, not on the caller's thread: closing the writer finishes the current entry by its
      * name, which is relative to this thread's working directory. */
-    job_done(arg);
+    job_done(j);
     if (loc) {
         uselocale(LC_GLOBAL_LOCALE);
         freelocale(loc);
     }
+    if (j->in_fd >= 0) {
+        /* A stream: take what follows the end of the archive (padding) so the writer never
+         * blocks; after a failure, closing makes the writer's next write fail at once. */
+        char sink[65536];
+        while (j->rc == 0 && (read(j->in_fd, sink, sizeof(sink)) > 0 || errno == EINTR))
+            ;
+        close(j->in_fd);
+        j->in_fd = -1;
+    }
     return NULL;
+}
+
+void unpack_job_init(struct job *j, enum unpack_format fmt, const char *dest_dir,
+                     const struct unpack_opts *opts)
+{
+    *j = (struct job){
+        .fmt = fmt,
+        .dest = dest_dir,
+        .is_root = geteuid() == 0,
+        .root_fd = -1,
+        .parent_fd = -1,
+        .in_fd = -1,
+    };
+    if (opts)
+        j->opts = *opts;
+    if (!j->opts.max_bytes)
+        j->opts.max_bytes = UNPACK_DEFAULT_MAX_BYTES;
+    if (!j->opts.max_entries)
+        j->opts.max_entries = UNPACK_DEFAULT_MAX_ENTRIES;
+}
+
+/* A fresh, empty destination (R-107 step 3), mode 0755 whatever the umask (V-052). */
+int unpack_make_dest(const struct job *j, struct err *err)
+{
+    if (rm_rf(j->dest, err) < 0)
+        return -1;
+    if (mkdir(j->dest, 0755) < 0)
+        return err_sys(err, "Error extracting %s archive: create '%s'", unpack_kind(j), j->dest);
+    (void)chmod(j->dest, 0755);
+    return 0;
+}
+
+int unpack_job_start(struct job *j, pthread_t *t)
+{
+    int pe = pthread_create(t, NULL, job_thread, j);
+    if (pe == 0)
+        return 0;
+    err_errno(&j->err, pe, "Error extracting %s archive: start extraction thread", unpack_kind(j));
+    if (j->in_fd >= 0)
+        close(j->in_fd);
+    j->in_fd = -1;
+    j->rc = -1;
+    return -1;
+}
+
+/* After the thread: remove the destination of a failed extraction and report. */
+int unpack_job_result(struct job *j, struct unpack_stats *ret_stats, struct err *err)
+{
+    if (j->rc < 0) {
+        (void)rm_rf(j->dest, NULL);
+        if (err && !err_is_set(err))
+            *err = j->err;
+        return -1;
+    }
+    if (ret_stats)
+        *ret_stats = j->stats;
+    return 0;
 }
 
 int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
                    const struct unpack_opts *opts, struct unpack_stats *ret_stats,
                    struct err *err)
 {
-    struct job j = {
-        .archive_path = archive_path,
-        .fmt = fmt,
-        .dest = dest_dir,
-        .is_root = geteuid() == 0,
-        .root_fd = -1,
-        .parent_fd = -1,
-    };
-    if (opts)
-        j.opts = *opts;
-    if (!j.opts.max_bytes)
-        j.opts.max_bytes = UNPACK_DEFAULT_MAX_BYTES;
-    if (!j.opts.max_entries)
-        j.opts.max_entries = UNPACK_DEFAULT_MAX_ENTRIES;
-
+    struct job j;
+    unpack_job_init(&j, fmt, dest_dir, opts);
+    j.archive_path = archive_path;
     struct stat st;
     if (stat(archive_path, &st) < 0)
-        return err_sys(err, "Error extracting %s archive: open '%s'", kind(&j), archive_path);
+        return err_sys(err, "Error extracting %s archive: open '%s'", unpack_kind(&j), archive_path);
     if (st.st_size == 0)
         return err_set(err, ERR_ARCHIVE, "Error extracting %s archive: '%s' is empty (0 bytes)",
-                       kind(&j), archive_path);
-    if (rm_rf(dest_dir, err) < 0)
+                       unpack_kind(&j), archive_path);
+    if (unpack_make_dest(&j, err) < 0)
         return -1;
-    if (mkdir(dest_dir, 0755) < 0)
-        return err_sys(err, "Error extracting %s archive: create '%s'", kind(&j), dest_dir);
-    /* mkdir() honours the umask; the archive root is always 0755 (V-052). */
-    (void)chmod(dest_dir, 0755);
-
     pthread_t t;
-    int pe = pthread_create(&t, NULL, job_thread, &j);
-    if (pe != 0) {
-        err_errno(&j.err, pe, "Error extracting %s archive: start extraction thread", kind(&j));
-        j.rc = -1;
-    } else {
+    if (unpack_job_start(&j, &t) == 0)
         pthread_join(t, NULL);
-    }
-    if (j.rc < 0) {
-        (void)rm_rf(dest_dir, NULL);
-        if (err && !err_is_set(err))
-            *err = j.err;
-        return -1;
-    }
-    if (ret_stats)
-        *ret_stats = j.stats;
-    return 0;
-}
-
-/* ---- R-127 ---- */
-
-static bool name_has_appspec(const char *name)
-{
-    return strcasestr(name, "appspec") != NULL;
-}
-
-/* The single entry of dir, when it has exactly one (hidden ones count); else NULL. */
-static char *single_entry(const char *dir, struct err *err, int *rc)
-{
-    *rc = 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        *rc = err_sys(err, "strip top-level directory: list '%s'", dir);
-        return NULL;
-    }
-    char *only = NULL;
-    int count = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (++count > 1)
-            break;
-        only = xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (count != 1) {
-        free(only);
-        return NULL;
-    }
-    return only;
-}
-
-static int dir_mentions_appspec(const char *dir, bool *ret, struct err *err)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return err_sys(err, "strip top-level directory: list '%s'", dir);
-    bool found = false;
-    struct dirent *de;
-    while (!found && (de = readdir(d)) != NULL)
-        found = name_has_appspec(de->d_name);
-    closedir(d);
-    *ret = found;
-    return 0;
-}
-
-int unpack_strip_top_dir(const char *archive_dir, bool *ret_stripped, struct err *err)
-{
-    int rc;
-    AUTOFREE char *only = single_entry(archive_dir, err, &rc);
-    if (rc < 0)
-        return -1;
-    bool strip = false;
-    AUTOFREE char *inner = only ? path_join(archive_dir, only) : NULL;
-    struct stat st;
-    if (inner && lstat(inner, &st) == 0 && S_ISDIR(st.st_mode) &&
-        dir_mentions_appspec(inner, &strip, err) < 0)
-        return -1;
-    if (strip) {
-        AUTOFREE char *tmp = xasprintf("%s-temp", archive_dir);
-        AUTOFREE char *moved = path_join(tmp, only);
-        if (rm_rf(tmp, err) < 0)
-            return -1;
-        if (rename(archive_dir, tmp) < 0)
-            return err_sys(err, "strip top-level directory: rename '%s'", archive_dir);
-        if (rename(moved, archive_dir) < 0)
-            return err_sys(err, "strip top-level directory: rename '%s'", moved);
-        if (rmdir(tmp) < 0)
-            return err_sys(err, "strip top-level directory: remove '%s'", tmp);
-    }
-    if (ret_stripped)
-        *ret_stripped = strip;
-    return 0;
+    return unpack_job_result(&j, ret_stats, err);
 }

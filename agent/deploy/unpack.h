@@ -22,6 +22,7 @@
 #define CDAGENT_UNPACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -75,6 +76,27 @@ enum unpack_format unpack_format_from_type(const char *bundle_type);
 int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
                    const struct unpack_opts *opts, struct unpack_stats *ret_stats,
                    struct err *err);
+
+/*
+ * Extraction while the archive downloads (tar, any compression; not zip, whose directory is at
+ * its end): dest_dir is made as by unpack_archive() and a thread extracts the bytes given to
+ * unpack_stream_write() in order, with every check of unpack_archive().  Returns 0 and *ret, or
+ * -1 (ERR_UNSUPPORTED for zip, or dest_dir could not be made).
+ */
+struct unpack_stream;
+int unpack_stream_start(enum unpack_format fmt, const char *dest_dir,
+                        const struct unpack_opts *opts, struct unpack_stream **ret,
+                        struct err *err);
+/* The next bytes of the archive.  -1 once the extraction has stopped (a hostile entry, a corrupt
+ * archive, ...): stop feeding it and call unpack_stream_finish() for the reason. */
+int unpack_stream_write(struct unpack_stream *s, const void *data, size_t len);
+/*
+ * End of the stream.  ok true: wait for the extraction and report it as unpack_archive() does.
+ * ok false (the download failed or its bytes did not verify): stop it, remove dest_dir and
+ * return -1 without touching err.  Releases s either way (s may be NULL: returns 0).
+ */
+int unpack_stream_finish(struct unpack_stream *s, bool ok, struct unpack_stats *ret_stats,
+                         struct err *err);
 
 /*
  * The top-level directory strip rule of R-127 applied to archive_dir (a deployment-archive): if it

@@ -227,7 +227,7 @@ static void decide_sink(struct xfer *x)
         return;
     long status = 0;
     (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    x->streaming = x->req->out_fd >= 0 && status >= 200 && status < 300;
+    x->streaming = (x->req->out_fd >= 0 || x->req->write) && status >= 200 && status < 300;
     x->decided = true;
 }
 
@@ -248,7 +248,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
         x->limit_hit = true;
         return 0;
     }
-    if (write_all(x->req->out_fd, ptr, n) < 0) {
+    if (x->req->write && x->req->write(x->req->write_arg, ptr, n) < 0) {
+        x->refused = true;
+        return 0;
+    }
+    if (!x->req->write && write_all(x->req->out_fd, ptr, n) < 0) {
         x->write_errno = errno;
         return 0;
     }
@@ -267,7 +271,7 @@ static int response_begins(struct xfer *x)
 {
     long status = 0;
     (void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (!x->req->begin || x->req->out_fd < 0 || status < 200 || status >= 300)
+    if (!x->req->begin || (x->req->out_fd < 0 && !x->req->write) || status < 200 || status >= 300)
         return 0;
     if (x->req->begin(x->req->begin_arg, status, &x->resp->headers) < 0) {
         x->refused = true;
@@ -640,7 +644,7 @@ static void response_init(const struct http_request *req, struct http_response *
     ret->status = 0;
     http_headers_init(&ret->headers);
     /* Error bodies stay small even when a large download is allowed. */
-    buf_init(&ret->body, req->out_fd >= 0 && max > HTTP_DEFAULT_MAX_RESPONSE
+    buf_init(&ret->body, (req->out_fd >= 0 || req->write) && max > HTTP_DEFAULT_MAX_RESPONSE
                              ? HTTP_DEFAULT_MAX_RESPONSE
                              : max);
     ret->bytes_streamed = 0;

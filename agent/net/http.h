@@ -40,6 +40,9 @@ typedef void (*http_progress_fn)(void *arg, uint64_t done, uint64_t total);
  * body byte reaches out_fd (the callee may truncate or seek out_fd).  Returning -1 aborts the
  * transfer; http_request then fails with ERR_HTTP "response refused". */
 typedef int (*http_begin_fn)(void *arg, long status, const struct http_headers *headers);
+/* Streamed downloads: receives the 2xx body instead of out_fd, chunk by chunk.  Returning -1
+ * aborts the transfer; http_request then fails with ERR_HTTP "response refused". */
+typedef int (*http_write_fn)(void *arg, const void *data, size_t len);
 
 struct http_client_opts {
     long connect_timeout_ms;  /* 0: HTTP_CONNECT_TIMEOUT_MS */
@@ -68,6 +71,9 @@ struct http_request {
     void *progress_arg;
     http_begin_fn begin;                /* may be NULL; streamed downloads only */
     void *begin_arg;
+    http_write_fn write;                /* may be NULL; set: stream a 2xx body there (out_fd is
+                                         * then unused) */
+    void *write_arg;
     bool follow_redirects;              /* follow up to 5 redirects, to https:// only; a custom
                                          * Authorization header goes to the first host only */
     bool wire_bodies;                   /* also wire-log the request body and an in-memory

@@ -57,6 +57,10 @@ void config_init(struct config *c)
     c->enable_progress_updates = false;
     c->max_bundle_extracted_bytes = 32ULL << 30;
     c->max_bundle_entries = 1000000;
+    c->s3_download_connections = 8;
+    c->s3_download_part_size_mb = 16;
+    c->download_min_rate_bytes_per_second = 1024;
+    c->download_min_rate_window_seconds = 60;
     c->enable_archive_reuse = true;
     c->disable_core_dumps = true;
     c->archive_max_extraction_size = 0;
@@ -157,6 +161,12 @@ static const struct key_def keys[] = {
     {"enable_progress_updates", OFF(enable_progress_updates), 0, 0, K_BOOL, F_NONE},
     {"max_bundle_extracted_bytes", OFF(max_bundle_extracted_bytes), 1, INT64_MAX, K_SIZE, F_NONE},
     {"max_bundle_entries", OFF(max_bundle_entries), 1, INT64_MAX, K_COUNT, F_NONE},
+    {"s3_download_connections", OFF(s3_download_connections), 1, 64, K_COUNT, F_NONE},
+    {"s3_download_part_size_mb", OFF(s3_download_part_size_mb), 1, 5120, K_COUNT, F_NONE},
+    {"download_min_rate_bytes_per_second", OFF(download_min_rate_bytes_per_second), 0,
+     INT64_MAX, K_COUNT, F_NONE},
+    {"download_min_rate_window_seconds", OFF(download_min_rate_window_seconds), 1, 3600, K_COUNT,
+     F_NONE},
     {"enable_archive_reuse", OFF(enable_archive_reuse), 0, 0, K_BOOL, F_NONE},
     {"disable_core_dumps", OFF(disable_core_dumps), 0, 0, K_BOOL, F_NONE},
     {"archive_max_extraction_size", OFF(archive_max_extraction_size), 1, INT64_MAX, K_SIZE, F_NONE},

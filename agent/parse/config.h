@@ -138,6 +138,15 @@ struct config {
     uint64_t max_bundle_extracted_bytes;
     uint64_t max_bundle_entries; /* :max_bundle_entries: 1000000 [cdagent], >= 1.  Cap on archive
                                   * entries (R-126) */
+    /* S3 bundles of >= 64 MB, and multipart uploads, are fetched in parts (issue 14). */
+    uint64_t s3_download_connections;  /* :s3_download_connections: 8 [cdagent], 1..64; 1: one
+                                        * stream (multipart ETags are still checked per part) */
+    uint64_t s3_download_part_size_mb; /* :s3_download_part_size_mb: 16 [cdagent], 1..5120 */
+    /* A download slower than this over the window is abandoned and resumed (issue 18). */
+    uint64_t download_min_rate_bytes_per_second; /* :download_min_rate_bytes_per_second: 1024
+                                                  * [cdagent]; 0: no minimum */
+    uint64_t download_min_rate_window_seconds;   /* :download_min_rate_window_seconds: 60
+                                                  * [cdagent], 1..3600 */
 
     /* ---- v2 keys (v2-delta V-068), same names and defaults as agent 2.x ---- */
     bool enable_archive_reuse; /* :enable_archive_reuse: true [v2].  Reuse a previous

@@ -59,6 +59,10 @@ void executor_opts_from_config(const struct config *cfg, struct executor_opts *r
         .enable_archive_reuse = cfg->enable_archive_reuse,
         .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
         .proxy_uri = cfg->proxy_uri,
+        .s3_connections = (int)cfg->s3_download_connections,
+        .s3_part_bytes = cfg->s3_download_part_size_mb << 20,
+        .min_rate_bps = cfg->download_min_rate_bytes_per_second,
+        .min_rate_window_ms = cfg->download_min_rate_window_seconds * 1000,
     };
 }
 
@@ -216,9 +220,11 @@ static void dl_progress(void *arg, uint64_t done, uint64_t total, double rate)
 }
 
 /* Download the S3 or GitHub revision to bundle; for S3, *ret_etag gets the ETag S3 returned
- * (unquoted, NULL if none; caller frees). */
+ * (unquoted, NULL if none; caller frees), and a tar/tgz is extracted to ex->dest on the way
+ * (*ret_extracted). */
 static int fetch_remote(const struct executor_opts *o, const struct deploy_spec *spec,
-                        const char *bundle, char **ret_etag, struct err *err)
+                        const char *bundle, const struct bundle_extract *ex, char **ret_etag,
+                        bool *ret_extracted, struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
     struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
@@ -241,7 +247,12 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
                                     .endpoint_override = o->s3_endpoint_override,
                                     .use_fips = o->use_fips, .creds = o->creds, .http = http,
                                     .max_bytes = o->max_bundle_bytes, .progress = dl_progress,
-                                    .progress_arg = &dc};
+                                    .progress_arg = &dc, .http_opts = &ho,
+                                    .connections = o->s3_connections,
+                                    .part_bytes = o->s3_part_bytes,
+                                    .min_rate_bps = o->min_rate_bps,
+                                    .rate_window_ms = o->min_rate_window_ms,
+                                    .extract = ex->fmt != UNPACK_ZIP ? ex : NULL};
         log_info("Downloading s3://%s/%s%s%s", rev->bucket, rev->key,
                  rev->version ? " version " : "", rev->version ? rev->version : "");
         r = bundle_fetch_s3(&src, &so, bundle, &res, err);
@@ -258,7 +269,12 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
         log_info("Downloaded %llu bytes", (unsigned long long)res.size);
         if (rev->type == SPEC_REV_S3)
             *ret_etag = TAKE_PTR(res.etag);
+        if (res.extracted)
+            log_info("Unpacked %llu entries (%llu bytes) into %s while downloading",
+                     (unsigned long long)res.unpacked.entries,
+                     (unsigned long long)res.unpacked.bytes, ex->dest);
     }
+    *ret_extracted = r == 0 && res.extracted;
     bundle_result_done(&res);
     http_client_free(http);
     return r;
@@ -309,9 +325,20 @@ static bool try_reuse(const struct executor_opts *o, const struct deploy_spec *s
     return true;
 }
 
-/* Put the revision's bundle in place (or, for a local directory, its archive). */
+static void unpack_opts_of(const struct executor_opts *o, struct unpack_opts *ret)
+{
+    *ret = (struct unpack_opts){.max_bytes = o->max_bundle_bytes,
+                                .max_entries = o->max_bundle_entries,
+                                .allow_setid = o->allow_setid,
+                                .restore_owner = o->restore_owner,
+                                .reject_links = o->reject_links,
+                                .warn = unpack_warn};
+}
+
+/* Put the revision's bundle in place (or, for a local directory, its archive); *ret_extracted
+ * when a tar/tgz from S3 was extracted while it downloaded. */
 static int obtain_bundle(const struct executor_opts *o, const struct deploy_spec *spec,
-                         const char *dep_dir, struct err *err)
+                         const char *dep_dir, bool *ret_extracted, struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
     AUTOFREE char *bundle = layout_bundle_path(dep_dir);
@@ -327,7 +354,11 @@ static int obtain_bundle(const struct executor_opts *o, const struct deploy_spec
         return 0;
     }
     AUTOFREE char *etag = NULL;
-    if (fetch_remote(o, spec, bundle, &etag, err) < 0)
+    AUTOFREE char *archive = layout_archive_dir(dep_dir);
+    struct unpack_opts uo;
+    unpack_opts_of(o, &uo);
+    struct bundle_extract ex = {unpack_format_from_type(rev->bundle_type_name), archive, &uo};
+    if (fetch_remote(o, spec, bundle, &ex, &etag, ret_extracted, err) < 0)
         return -1;
     struct err me = ERR_INIT;
     /* V-049 step 5 / V-051: the ETag S3 returned, for BUNDLE_ETAG (V-042). */
@@ -336,23 +367,22 @@ static int obtain_bundle(const struct executor_opts *o, const struct deploy_spec
     return 0;
 }
 
+/* Unpack the bundle unless it was extracted while downloading, then R-127. */
 static int unpack_bundle(const struct executor_opts *o, const struct deploy_spec *spec,
-                         const char *dep_dir, struct err *err)
+                         const char *dep_dir, bool extracted, struct err *err)
 {
     AUTOFREE char *bundle = layout_bundle_path(dep_dir);
     AUTOFREE char *archive = layout_archive_dir(dep_dir);
-    struct unpack_opts uo = {.max_bytes = o->max_bundle_bytes,
-                             .max_entries = o->max_bundle_entries,
-                             .allow_setid = o->allow_setid,
-                             .restore_owner = o->restore_owner,
-                             .reject_links = o->reject_links,
-                             .warn = unpack_warn};
+    struct unpack_opts uo;
+    unpack_opts_of(o, &uo);
     struct unpack_stats st = {0};
-    if (unpack_archive(bundle, unpack_format_from_type(spec->revision.bundle_type_name), archive,
-                       &uo, &st, err) < 0)
-        return -1;
-    log_info("Unpacked %llu entries (%llu bytes) into %s", (unsigned long long)st.entries,
-             (unsigned long long)st.bytes, archive);
+    if (!extracted) {
+        if (unpack_archive(bundle, unpack_format_from_type(spec->revision.bundle_type_name),
+                           archive, &uo, &st, err) < 0)
+            return -1;
+        log_info("Unpacked %llu entries (%llu bytes) into %s", (unsigned long long)st.entries,
+                 (unsigned long long)st.bytes, archive);
+    }
     bool stripped = false;
     if (unpack_strip_top_dir(archive, &stripped, err) < 0)
         return -1;
@@ -367,8 +397,8 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
                        const char *dep_dir, struct err *err)
 {
     prune_old_revisions(o, spec);
-    bool reused = try_reuse(o, spec);
-    if (!reused && obtain_bundle(o, spec, dep_dir, err) < 0)
+    bool reused = try_reuse(o, spec), extracted = false;
+    if (!reused && obtain_bundle(o, spec, dep_dir, &extracted, err) < 0)
         return -1;
     struct err me = ERR_INIT;
     if (bundlemeta_write_source(dep_dir, reused ? BUNDLEMETA_SOURCE_REUSE
@@ -381,7 +411,7 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
         chmod(bundle, LAYOUT_FILE_MODE) < 0)
         log_warn("Setting the mode of %s: %s, ignoring", bundle, strerror(errno));
     if (!reused && spec->revision.type != SPEC_REV_LOCAL_DIRECTORY &&
-        unpack_bundle(o, spec, dep_dir, err) < 0)
+        unpack_bundle(o, spec, dep_dir, extracted, err) < 0)
         return -1;
     return layout_record_most_recent(o->root_dir, spec->deployment_group_id, dep_dir, err);
 }

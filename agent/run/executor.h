@@ -62,6 +62,10 @@ struct executor_opts {
     const char *s3_endpoint_override;  /* borrowed */
     bool use_fips;
     const char *proxy_uri;             /* borrowed */
+    int s3_connections;                /* :s3_download_connections: (0: default) */
+    uint64_t s3_part_bytes;            /* :s3_download_part_size_mb: in bytes (0: default) */
+    uint64_t min_rate_bps;             /* :download_min_rate_bytes_per_second: (0: none) */
+    uint64_t min_rate_window_ms;       /* :download_min_rate_window_seconds: in ms */
     const char *github_api_base;       /* borrowed; NULL: api.github.com */
     struct creds_provider *creds;      /* borrowed; NULL: S3 downloads fail with ERR_AUTH */
     const struct hookenv *hookenv;     /* borrowed; base hook environment; NULL: minimal */

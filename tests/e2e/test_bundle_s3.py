@@ -3,6 +3,7 @@ s3rver behind the verifying front end of tests/fake/s3.py, all on 127.0.0.1
 (spec R-108..R-114, V-058; issue 6)."""
 import hashlib
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -479,3 +480,279 @@ def test_corrupt_single_part_resume_fails_on_md5():
         assert not fetched_is(p, dest, data)
         assert "downloaded content has MD5 " in p.stdout, p.stdout
         no_leftovers(dest)
+
+
+# ---- issue 14 items 2-3, issue 18 items 2 and 5 ----
+
+PARTS = ("--connections", "4", "--part-bytes", "262144", "--parts-min-bytes", "1048576")
+
+
+def traced_fetch(s3, env, bucket, key, *extra):
+    """fetch under strace: the system calls that touch the bundle file."""
+    log = env.path("strace.log")
+    dest = env.path("bundle.tar")
+    argv = ["strace", "-f", "-qq", "-e", "trace=openat,fsync,fdatasync", "-o", log, TOOL, "s3",
+            "--region", s3.region, "--endpoint", s3.url, "--bucket", bucket, "--key", key,
+            "--dest", dest, "--key-id", s3.access_key, "--secret", s3.secret_key] + list(extra)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    if "PTRACE" in p.stderr or "Operation not permitted" in p.stderr:
+        raise harness.Skip("strace cannot trace here: " + p.stderr.strip()[:200])
+    with open(log) as f:
+        return p, dest, f.read()
+
+
+def test_md5_streamed_across_resumed_download_bundle_not_read_back():
+    data = os.urandom(3 * 1024 * 1024 + 11)
+    if not shutil.which("strace"):
+        raise harness.Skip("strace is not installed")
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "app.tar", data)
+        s3.set_checksum("bkt", "app.tar", "sha256", fakes3.checksum_b64("sha256", data))
+        s3.cut_after(1000003)
+        p, dest, trace = traced_fetch(s3, env, "bkt", "app.tar", "--retry-ms", "10")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "attempts=2" in p.stdout, p.stdout
+        assert fetched_is(p, dest, data)
+        opens = [line for line in trace.splitlines() if "bundle.tar.part" in line and "openat" in line]
+        # Opened once to write; the MD5 and the SHA-256 come from the bytes as they arrived, so
+        # the file is never opened again to be hashed, and never fsync'ed whole.
+        assert len(opens) == 1, opens
+        assert "fsync(" not in trace and "fdatasync(" not in trace, trace[-2000:]
+
+
+def test_corrupt_resume_fails_md5_computed_across_the_resume():
+    data = os.urandom(900000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "app.tar", data)
+        s3.cut_after(300000)
+        s3.misbehave("corrupt_part", at=1000)      # a byte of the resumed body
+        p, dest = fetch(s3, env, "bkt", "app.tar", "--retry-ms", "10")
+        assert not fetched_is(p, dest, data)
+        g = s3.gets("bkt")
+        assert g[1]["headers"]["range"] == "bytes=300000-", g
+        assert "downloaded content has MD5 " in p.stdout, p.stdout
+        no_leftovers(dest)
+
+
+def make_tar(path, files):
+    import tarfile
+    with tarfile.open(path, "w") as t:
+        for name, content in files:
+            f = path + ".src"
+            with open(f, "wb") as w:
+                w.write(content)
+            t.add(f, arcname=name)
+            os.unlink(f)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_tar_extracted_while_it_downloads():
+    with server() as s3, harness.Env("s3") as env:
+        files = [("first.bin", os.urandom(200000)), ("appspec.yml", b"version: 0.0\nos: linux\n"),
+                 ("last.bin", os.urandom(2 * 1024 * 1024))]
+        data = make_tar(env.path("src.tar"), files)
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "app.tar", data)
+        out = env.path("archive")
+        seen = {}
+
+        def on_kill():
+            # The server died 1.5 MB into the body: the first entry must already be on disk,
+            # extracted from the stream (waits for the extraction thread, bounded).
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not seen:
+                p = os.path.join(out, "first.bin")
+                if os.path.exists(p) and os.path.getsize(p) == 200000:
+                    seen["first"] = True
+                else:
+                    time.sleep(0.02)
+            threading.Thread(target=s3.restart, daemon=True).start()
+
+        s3.kill_after(1500000, on_kill=on_kill)
+        p, dest = fetch(s3, env, "bkt", "app.tar", "--retry-ms", "300", "--attempts", "8",
+                        "--extract", out)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert seen.get("first"), "first.bin was not extracted before the download ended"
+        assert "extracted entries=3" in p.stdout, p.stdout
+        for name, content in files:
+            with open(os.path.join(out, name), "rb") as f:
+                assert f.read() == content, name
+
+
+def test_tar_extracted_while_downloading_corrupt_body_fails_nothing_left():
+    with server() as s3, harness.Env("s3") as env:
+        files = [("a.bin", os.urandom(300000)), ("b.bin", os.urandom(300000))]
+        data = make_tar(env.path("src.tar"), files)
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "app.tar", data)
+        s3.misbehave("corrupt", at=100000)     # inside a.bin: the tar stays valid
+        out = env.path("archive")
+        p, dest = fetch(s3, env, "bkt", "app.tar", "--retry-ms", "10", "--extract", out)
+        assert p.returncode == 1, p.stdout
+        assert "downloaded content has MD5 " in p.stdout, p.stdout
+        assert not os.path.exists(out), os.listdir(out)
+        no_leftovers(dest)
+
+
+def test_tgz_extracted_while_downloading_restarted_by_a_200():
+    import gzip
+    with server() as s3, harness.Env("s3") as env:
+        files = [("a.bin", os.urandom(600000)), ("dir/b.txt", b"b" * 1000)]
+        data = gzip.compress(make_tar(env.path("src.tar"), files))
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "app.tgz", data)
+        s3.cut_after(300000)
+        s3.misbehave("ignore_range")               # the resume is answered 200 from byte 0
+        out = env.path("archive")
+        p, dest = fetch(s3, env, "bkt", "app.tgz", "--retry-ms", "10", "--extract", out,
+                        "--type", "tgz")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert fetched_is(p, dest, data)
+        assert "extracted entries=2" in p.stdout or "extracted entries=3" in p.stdout, p.stdout
+        with open(os.path.join(out, "a.bin"), "rb") as f:
+            assert f.read() == files[0][1]
+
+
+def test_parallel_parts_with_a_cut_part_resumed_alone():
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.cut_after(100000, only_ranged=True)
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10", *PARTS)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert fetched_is(p, dest, data)
+        assert "parts=13" in p.stdout, p.stdout
+        ranged = [g for g in s3.gets("bkt") if "range" in g["headers"]]
+        cut = [g for g in ranged if "cut_at" in g]
+        assert len(cut) == 1 and len(ranged) == 14, [g["headers"]["range"] for g in ranged]
+        start, end = cut[0]["headers"]["range"][6:].split("-")
+        resumed = [g for g in ranged if g["headers"]["range"] == "bytes=%d-%s" % (
+            int(start) + 100000, end)]
+        assert len(resumed) == 1 and resumed[0]["status"] == 206
+        for g in ranged:
+            assert g["headers"]["if-match"] == '"%s"' % hashlib.md5(data).hexdigest()
+
+
+def test_parts_through_a_proxy_that_ignores_range_fall_back_to_one_stream():
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "big.tar", data)
+        s3.misbehave("ignore_range")
+        p, dest = fetch(s3, env, "bkt", "big.tar", "--retry-ms", "10", *PARTS)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert fetched_is(p, dest, data)
+        assert "parts=0" in p.stdout, p.stdout
+        assert s3.gets("bkt")[-1]["status"] == 200 and "range" not in s3.gets("bkt")[-1]["headers"]
+
+
+def test_multipart_etag_verified_part_by_part():
+    data = os.urandom(3 * 1024 * 1024 + 100)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "mp.tar", data)
+        etag = s3.set_multipart("bkt", "mp.tar", 1024 * 1024)
+        p, dest = fetch(s3, env, "bkt", "mp.tar", "--retry-ms", "10", "--connections", "2")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert fetched_is(p, dest, data)
+        assert "etag=%s " % etag in p.stdout and "parts=4" in p.stdout, p.stdout
+        nums = sorted(g["query"].get("partNumber") for g in s3.gets("bkt")
+                      if "partNumber" in g["query"])
+        assert nums == ["1", "2", "3", "4"], nums
+
+
+def test_corrupt_multipart_object_fails():
+    data = os.urandom(2 * 1024 * 1024 + 100)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "mp.tar", data)
+        etag = s3.set_multipart("bkt", "mp.tar", 1024 * 1024)
+        s3.misbehave("corrupt_part", at=4242)
+        p, dest = fetch(s3, env, "bkt", "mp.tar", "--retry-ms", "10", "--connections", "2")
+        assert not fetched_is(p, dest, data)
+        assert ("downloaded parts have the multipart ETag " in p.stdout
+                and "but the object's is %s" % etag in p.stdout), p.stdout
+        no_leftovers(dest)
+
+
+def test_trickling_body_fails_on_minimum_transfer_rate():
+    data = os.urandom(100000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "slow.tar", data)
+        s3.trickle(1)
+        s3.trickle(1)
+        p, dest = fetch(s3, env, "bkt", "slow.tar", "--retry-ms", "10", "--attempts", "2",
+                        "--min-rate", "1000", "--rate-window-ms", "1500", timeout=60)
+        assert p.returncode == 1, p.stdout
+        assert p.stdout.startswith("error Timeout S3 GetObject s3://bkt/slow.tar: the body "
+                                   "arrived at "), p.stdout
+        assert "below the minimum transfer rate of 1000 bytes/s" in p.stdout, p.stdout
+        no_leftovers(dest)
+
+
+def test_too_slow_request_is_resumed_not_restarted():
+    data = os.urandom(100000)
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "slow.tar", data)
+        s3.trickle(1)
+        p, dest = fetch(s3, env, "bkt", "slow.tar", "--retry-ms", "10", "--attempts", "3",
+                        "--min-rate", "1000", "--rate-window-ms", "1500", timeout=60)
+        assert p.returncode == 0, p.stdout
+        assert fetched_is(p, dest, data)
+        first, second = s3.gets("bkt")
+        assert first.get("trickle") == 1
+        got = int(second["headers"]["range"][6:-1])      # "bytes=<n>-"
+        assert 0 < got < 100, second["headers"]["range"]
+
+
+def test_s3_200_with_xml_error_body_says_what_s3_answered():
+    with server() as s3, harness.Env("s3") as env:
+        s3.create_bucket("bkt")
+        s3.put_object("bkt", "app.tar", b"x" * 1000)
+        for extra in ((), ("--extract", env.path("archive"))):
+            s3.misbehave("xml_200")
+            p, dest = fetch(s3, env, "bkt", "app.tar", "--retry-ms", "10", *extra)
+            assert p.returncode == 1, p.stdout
+            assert p.stdout.strip() == (
+                "error HTTP S3 GetObject s3://bkt/app.tar: S3 answered 200 OK with an error "
+                "document instead of the object: InternalError: We encountered an internal "
+                "error. Please try again."), p.stdout
+            no_leftovers(dest)
+            assert not os.path.exists(env.path("archive"))
+
+
+def test_daemon_corrupt_tar_extracted_while_downloading_fails_and_leaves_no_archive():
+    """Through the agent: DownloadBundle extracts the tar as it arrives, then the body fails its
+    MD5; the deployment fails with that message and no deployment-archive is left for hooks."""
+    import io
+    import tarfile
+    from test_daemon import daemon_world
+    from commands_server import in_place, s3_revision
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in (("appspec.yml", b"version: 0.0\nos: linux\n"),
+                           ("big.bin", os.urandom(400000))):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    bundle = buf.getvalue()
+    with daemon_world() as (fc, s3, env):
+        s3.create_bucket("bucket")
+        s3.put_object("bucket", "app.tar", bundle)
+        s3.misbehave("corrupt", at=200000)           # inside big.bin: the tar itself stays valid
+        fc.add_deployment(in_place("d-STREAMMD5", s3_revision("bucket", "app.tar", "tar"),
+                                   application_stop=False))
+        env.start()
+        assert fc.wait_deployment("d-STREAMMD5", 60) == "Failed"
+        msgs = [c["diagnostics"]["message"] for c in fc.completions("d-STREAMMD5")
+                if c["status"] == "Failed"]
+        assert any("downloaded content has MD5 " in m for m in msgs), msgs
+        left = [os.path.join(b, d) for b, ds, _ in os.walk(env.root) for d in ds
+                if d == "deployment-archive"]
+        assert left == [], left

@@ -24,6 +24,12 @@ ignores If-Match.  The front end, written here with the standard library and bot
     object GET with Range, 'ignore_range' answers 200 with the whole object, 'other_object'
     answers from another object (its bytes and ETag) and ignores If-Match; 'corrupt' flips one
     byte of the next object GET's body;
+  - multipart objects (set_multipart): the ETag becomes MD5(part MD5s)-N for the given part
+    size, GET/HEAD ?partNumber=i answers that part (206, Content-Range, x-amz-mp-parts-count);
+  - slow bodies: trickle(bytes_per_s) for the next object GET; conn_rate (bytes/s) limits every
+    response body, each connection on its own (bench); misbehave('xml_200') answers the next
+    object GET with 200 and an S3 <Error> document as its body;
+  - cut_after(..., only_ranged=True) cuts only a GET with Range or partNumber (a part);
   - a record of every request (method, path, query, headers) in .requests.
 
 Use from tests:
@@ -134,6 +140,9 @@ class S3Server:
         self._faults = []         # [{"after": n, "kill": bool, "times": k}]
         self.checksums = {}       # (bucket, key) -> (alg, value, type)
         self._tricks = []         # [{"mode": m, "other": (bucket, key) or None}]
+        self.multipart = {}       # (bucket, key) -> part size
+        self._trickles = []       # [bytes per second], one per next object GET
+        self.conn_rate = None     # bytes/s for every response body (None: unlimited)
         self.port = _free_port()
         self.backend_port = None
         self._node = None
@@ -305,10 +314,28 @@ class S3Server:
         with self._lock:
             self.denied.add(bucket if key is None else (bucket, key))
 
-    def cut_after(self, nbytes, times=1):
-        """The next `times` object GETs close the connection after nbytes of body."""
+    def cut_after(self, nbytes, times=1, only_ranged=False):
+        """The next `times` object GETs (with only_ranged, GETs of a Range or a part) close the
+        connection after nbytes of body."""
         with self._lock:
-            self._faults.append({"after": nbytes, "kill": False, "times": times})
+            self._faults.append({"after": nbytes, "kill": False, "times": times,
+                                 "only_ranged": only_ranged})
+
+    def set_multipart(self, bucket, key, part_size):
+        """Present the object as a multipart upload of part_size parts (the last may be
+        shorter): its ETag becomes MD5(concatenated part MD5s)-N and ?partNumber=i works."""
+        _, data = self._backend("GET", "/%s/%s" % (bucket, urllib.parse.quote(key, safe="/~")))
+        parts = [data[i:i + part_size] for i in range(0, len(data), part_size)] or [b""]
+        digest = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
+        with self._lock:
+            self.multipart[(bucket, key)] = (part_size, len(data))
+            self.etag_override[(bucket, key)] = '"%s-%d"' % (digest, len(parts))
+        return "%s-%d" % (digest, len(parts))
+
+    def trickle(self, bytes_per_s):
+        """The next object GET sends its body at bytes_per_s."""
+        with self._lock:
+            self._trickles.append(bytes_per_s)
 
     def kill_after(self, nbytes, on_kill=None):
         """The next object GET sends nbytes of body, then the whole server dies (see restart())."""
@@ -320,17 +347,18 @@ class S3Server:
         with self._lock:
             self.checksums[(bucket, key)] = (alg.lower(), value, kind)
 
-    def misbehave(self, mode, other=None):
+    def misbehave(self, mode, other=None, at=0):
         """mode 'ignore_range' or 'other_object' (other=(bucket, key)) for the next ranged object
-        GET; 'corrupt' for the next object GET."""
-        assert mode in ("ignore_range", "other_object", "corrupt")
+        GET; 'corrupt' (flip the body byte at offset `at`) or 'xml_200' for the next object GET;
+        'corrupt_part' flips a byte of the next GET of a Range or a part."""
+        assert mode in ("ignore_range", "other_object", "corrupt", "xml_200", "corrupt_part")
         with self._lock:
-            self._tricks.append({"mode": mode, "other": other})
+            self._tricks.append({"mode": mode, "other": other, "at": at})
 
     def _take_trick(self, method, key, ranged):
         with self._lock:
             for t in self._tricks:
-                if method == "GET" and key and (ranged or t["mode"] == "corrupt"):
+                if method == "GET" and key and (ranged or t["mode"] in ("corrupt", "xml_200")):
                     self._tricks.remove(t)
                     return t
         return None
@@ -486,11 +514,48 @@ class S3Server:
             rec["status"] = e.status
             self._send_error(h, e, resource)
 
+    def _part_range(self, bucket, key, query, fwd_headers):
+        """?partNumber=i of a multipart object: the Range it stands for, and the part count."""
+        with self._lock:
+            mp = self.multipart.get((bucket, key))
+        if "partNumber" not in query or not mp:
+            return None
+        size, total = mp
+        count = max(1, (total + size - 1) // size)
+        n = int(query["partNumber"])
+        if n < 1 or n > count:
+            raise S3Error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+        start = (n - 1) * size
+        end = min(total, start + size) - 1
+        fwd_headers["range"] = "bytes=%d-%d" % (start, end)
+        return start, end, total, count
+
+    def _send_xml_200(self, h, resource):
+        body = error_xml("InternalError", "We encountered an internal error. Please try again.",
+                         resource)
+        h.send_response(200)
+        h.send_header("Content-Type", "application/xml")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _pace(self, started, sent, rate):
+        """Sleep until sent bytes are due at rate bytes/s since started."""
+        due = started + sent / float(rate)
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+
     def _forward(self, h, method, bucket, key, query, body, rec):
-        trick = self._take_trick(method, key, h.headers.get("Range") is not None)
+        ranged = h.headers.get("Range") is not None or "partNumber" in query
+        trick = self._take_trick(method, key, ranged)
         mode = trick["mode"] if trick else None
         if mode:
             rec["trick"] = mode
+        flip_at = trick.get("at", 0) if mode in ("corrupt", "corrupt_part") else None
+        if mode == "xml_200":
+            self._send_xml_200(h, "/%s/%s" % (bucket, key))
+            return
         if mode == "other_object":
             bucket, key = trick["other"]
         backend_key = key
@@ -513,7 +578,7 @@ class S3Server:
                 backend_key = vers[version]
         elif key:
             version = latest
-        fwd_query = {k: v for k, v in query.items() if k != "versionId"}
+        fwd_query = {k: v for k, v in query.items() if k not in ("versionId", "partNumber")}
         path = "/" + bucket
         if key:
             path += "/" + urllib.parse.quote(backend_key, safe="/~")
@@ -527,6 +592,10 @@ class S3Server:
                 fwd_headers[name] = v
         if mode == "ignore_range":
             fwd_headers.pop("range", None)
+        part = self._part_range(bucket, key, query, fwd_headers) if key else None
+        if part and method == "HEAD":
+            method = "GET"  # s3rver's HEAD ignores Range: read the part, send only headers
+            rec["head"] = True
         conn = http.client.HTTPConnection("127.0.0.1", self.backend_port, timeout=60)
         try:
             try:
@@ -543,6 +612,7 @@ class S3Server:
                 raise S3Error(412, "PreconditionFailed",
                               "At least one of the pre-conditions you specified did not hold")
             rec["status"] = r.status
+            head_only = rec.get("head") or method == "HEAD"
             h.send_response(r.status)
             hop = {"connection", "keep-alive", "transfer-encoding", "etag", "date", "server"}
             for name, value in r.getheaders():
@@ -552,24 +622,33 @@ class S3Server:
                 h.send_header("ETag", etag)
             if version and r.status < 300:
                 h.send_header("x-amz-version-id", version)
+            if part and r.status == 206:
+                h.send_header("x-amz-mp-parts-count", str(part[3]))
             if (checksum and r.status == 200 and h.headers.get("Range") is None
                     and (h.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"):
                 h.send_header("x-amz-checksum-" + checksum[0], checksum[1])
                 h.send_header("x-amz-checksum-type", checksum[2])
             h.end_headers()
-            if method == "HEAD":
+            if head_only:
                 return
             fault = None
+            rate = None
             if method == "GET" and key and r.status in (200, 206):
                 with self._lock:
-                    if self._faults:
+                    if self._faults and (ranged or not self._faults[0].get("only_ranged")):
                         fault = self._faults[0]
                         fault["times"] -= 1
                         if fault["times"] <= 0:
                             self._faults.pop(0)
+                    if self._trickles:
+                        rate = self._trickles.pop(0)
+                        rec["trickle"] = rate
+                    elif self.conn_rate:
+                        rate = self.conn_rate
+            started = time.monotonic()
             sent = 0
             while True:
-                want = 65536
+                want = 65536 if rate is None else max(1, min(65536, rate // 20))
                 if fault is not None:
                     want = min(want, fault["after"] - sent)
                     if want <= 0:
@@ -577,10 +656,14 @@ class S3Server:
                 chunk = r.read(want)
                 if not chunk:
                     break
-                if mode == "corrupt" and sent == 0:
-                    chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+                if flip_at is not None and sent <= flip_at < sent + len(chunk):
+                    i = flip_at - sent
+                    chunk = chunk[:i] + bytes([chunk[i] ^ 0xFF]) + chunk[i + 1:]
                 h.wfile.write(chunk)
                 sent += len(chunk)
+                if rate is not None:
+                    h.wfile.flush()
+                    self._pace(started, sent, rate)
             if fault is not None:
                 rec["cut_at"] = sent
                 h.wfile.flush()

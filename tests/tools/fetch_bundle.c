@@ -4,6 +4,12 @@
  *   fetch_bundle s3 --region R --endpoint URL --bucket B --key K --dest PATH
  *                [--version V] [--etag E] [--key-id A --secret S [--token T]]
  *                [--imds] [--attempts N] [--retry-ms N] [--max-bytes N] [--fips] [--progress]
+ *                [--connections N --part-bytes N --parts-min-bytes N] [--min-rate N]
+ *                [--rate-window-ms N] [--extract DIR [--type tar|tgz]]
+ * --connections turns parts on (clients like the first one); --extract extracts while
+ * downloading and prints "extracted entries=N" on success.  --unpack-after DIR extracts the
+ * bundle after the download (zip); --timing prints "timing total_s=T tail_s=L" (tail: from the
+ * last body byte to the end, extraction included), for bench/bundle.
  *   fetch_bundle github --api URL --account A --repo R --commit C --dest PATH
  *                [--type tar|zip] [--token T] [--fast-sleep] [--progress]
  * --imds takes the credentials from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of the keys.
@@ -24,10 +30,13 @@
 #include "base/fsutil.h"
 #include "base/util.h"
 
+static uint64_t last_byte_usec;
+
 static void progress(void *arg, uint64_t done, uint64_t total, double rate)
 {
-    (void)arg;
-    fprintf(stderr, "progress %" PRIu64 " %" PRIu64 " %.0f\n", done, total, rate);
+    last_byte_usec = now_usec();
+    if (arg)
+        fprintf(stderr, "progress %" PRIu64 " %" PRIu64 " %.0f\n", done, total, rate);
 }
 
 static void fast_sleep(void *arg, uint64_t ms)
@@ -40,7 +49,10 @@ static void fast_sleep(void *arg, uint64_t ms)
 struct args {
     const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret,
         *token, *api, *account, *repo, *commit, *type;
-    uint64_t attempts, retry_ms, max_bytes;
+    uint64_t attempts, retry_ms, max_bytes, connections, part_bytes, parts_min, min_rate,
+        window_ms;
+    const char *extract, *unpack_after;
+    bool timing;
     bool fips, progress, fast_sleep, imds;
 };
 
@@ -76,6 +88,35 @@ static int parse(int argc, char **argv, struct args *a)
         if (str_eq(o, "--max-bytes")) {
             if (parse_uint(v, 1, UINT64_MAX, &a->max_bytes, NULL) < 0)
                 return -1;
+            i++;
+            continue;
+        }
+        static const char *nums[] = {"--connections", "--part-bytes", "--parts-min-bytes",
+                                     "--min-rate", "--rate-window-ms"};
+        uint64_t *nslots[] = {&a->connections, &a->part_bytes, &a->parts_min, &a->min_rate,
+                              &a->window_ms};
+        bool num = false;
+        for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+            if (str_eq(o, nums[k])) {
+                if (parse_uint(v, 1, UINT64_MAX, nslots[k], NULL) < 0)
+                    return -1;
+                num = true;
+            }
+        if (num) {
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--timing")) {
+            a->timing = true;
+            continue;
+        }
+        if (str_eq(o, "--unpack-after")) {
+            a->unpack_after = v;
+            i++;
+            continue;
+        }
+        if (str_eq(o, "--extract")) {
+            a->extract = v;
             i++;
             continue;
         }
@@ -145,27 +186,42 @@ int main(int argc, char **argv)
         }
         if (cp) {
             struct bundle_s3_source src = {a.bucket, a.key, a.version, a.etag};
+            struct bundle_extract bx = {unpack_format_from_type(a.type), a.extract, NULL};
             struct bundle_s3_opts so = {
                 .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
                 .creds = cp, .http = http, .attempts = (int)a.attempts,
-                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress ? progress : NULL,
+                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress || a.timing ? progress : NULL,
+                .progress_arg = a.progress ? &a : NULL, .http_opts = a.connections ? &ho : NULL, .connections = (int)a.connections,
+                .part_bytes = a.part_bytes, .parts_min_bytes = a.parts_min,
+                .min_rate_bps = a.min_rate, .rate_window_ms = a.window_ms,
+                .extract = a.extract ? &bx : NULL,
             };
+            uint64_t t0 = now_usec();
             r = bundle_fetch_s3(&src, &so, a.dest, &res, &e);
+            if (r == 0 && a.unpack_after)
+                r = unpack_archive(a.dest, bx.fmt, a.unpack_after, NULL, NULL, &e);
+            uint64_t t1 = now_usec();
+            if (r == 0 && a.timing)
+                printf("timing total_s=%.3f tail_s=%.3f\n", (double)(t1 - t0) / 1e6,
+                       (double)(t1 - (last_byte_usec ? last_byte_usec : t0)) / 1e6);
         }
     } else if (str_eq(argv[1], "github")) {
         struct bundle_github_source src = {a.account, a.repo, a.commit, a.type, a.token};
         struct bundle_github_opts go = {
             .api_base = a.api, .http = http, .max_bytes = a.max_bytes, .sleep = a.fast_sleep ? fast_sleep : NULL,
-            .progress = a.progress ? progress : NULL,
+            .progress = a.progress ? progress : NULL, .progress_arg = &a,
         };
         r = bundle_fetch_github(&src, &go, a.dest, &res, &e);
     } else {
         err_set(&e, ERR_USAGE, "unknown source '%s'", argv[1]);
     }
     if (r == 0)
-        printf("ok size=%" PRIu64 " etag=%s version=%s attempts=%d\n", res.size,
-               res.etag ? res.etag : "", res.version_id ? res.version_id : "", res.attempts);
-    else
+        printf("ok size=%" PRIu64 " etag=%s version=%s attempts=%d parts=%d\n", res.size,
+               res.etag ? res.etag : "", res.version_id ? res.version_id : "", res.attempts,
+               res.parts);
+    if (r == 0 && res.extracted)
+        printf("extracted entries=%" PRIu64 "\n", res.unpacked.entries);
+    if (r != 0)
         printf("error %s %s\n", err_code_name(e.code), e.msg);
     bundle_result_done(&res);
     creds_provider_free(cp);

@@ -138,3 +138,74 @@ TEST(bundle_checksum_composite_detected)
     ASSERT_FALSE(checksum_is_composite("ab-"));
     ASSERT_FALSE(checksum_is_composite(NULL));
 }
+
+/* ---- the sink: bytes on their way to disk (issue 14 item 2, issue 18 items 2 and 5) ---- */
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deploy/bundle-internal.h"
+
+TEST(bundle_sink_md5_and_checksum_continue_over_chunks_and_reset)
+{
+    const char *path = test_write("obj.part", "");
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    ASSERT_TRUE(fd >= 0);
+    struct bundle_sink s;
+    bundle_sink_init(&s, fd, 0, NULL);
+    s.md5 = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(s.md5, EVP_md5(), NULL);
+    s.cks = checksum_run_new(CHECKSUM_CRC32);
+    ASSERT_OK(bundle_sink_write(&s, "hello ", 6));
+    ASSERT_OK(bundle_sink_write(&s, "world", 5)); /* as after a resume: the state goes on */
+    char md5[33];
+    bundle_sink_md5_hex(&s, md5);
+    ASSERT_STREQ(md5, "5eb63bbbe01eeed093cb22bb8f5acdc3"); /* md5("hello world") */
+    AUTOFREE char *crc = checksum_run_base64(s.cks);
+    s.cks = NULL;
+    AUTOFREE char *want = checksum_base64(CHECKSUM_CRC32, "hello world", 11);
+    ASSERT_STREQ(crc, want);
+    char back[16] = {0};
+    ASSERT_EQ(pread(fd, back, sizeof(back), 0), 11);
+    ASSERT_STREQ(back, "hello world");
+    bundle_sink_reset(&s); /* a 200: everything from byte 0 again */
+    ASSERT_EQ(s.off, 0);
+    ASSERT_EQ(s.head_len, 0);
+    bundle_sink_done(&s);
+    close(fd);
+}
+
+TEST(bundle_sink_names_an_s3_error_document_in_a_200)
+{
+    struct bundle_sink s;
+    bundle_sink_init(&s, -1, 0, NULL);
+    const char *xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
+                      "<Message>Please reduce your request rate.</Message></Error>";
+    ASSERT_OK(bundle_sink_write(&s, xml, strlen(xml)));
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(bundle_sink_xml_error(&s, "b", "k.tar", &e));
+    ASSERT_STREQ(e.msg, "S3 GetObject s3://b/k.tar: S3 answered 200 OK with an error document "
+                        "instead of the object: SlowDown: Please reduce your request rate.");
+    ASSERT_EQ(e.code, ERR_THROTTLED);
+    bundle_sink_reset(&s);
+    ASSERT_OK(bundle_sink_write(&s, "ustar\0\0\0", 8));
+    ASSERT_OK(bundle_sink_xml_error(&s, "b", "k.tar", &e));
+    bundle_sink_done(&s);
+}
+
+TEST(bundle_sink_minimum_rate_names_the_limit)
+{
+    struct bundle_s3_opts o = {.min_rate_bps = 1000, .rate_window_ms = 20};
+    struct bundle_sink s;
+    bundle_sink_init(&s, -1, 0, &o);
+    ASSERT_OK(bundle_sink_write(&s, "x", 1)); /* within the window: no verdict yet */
+    struct timespec ts = {0, 30 * 1000000L};   /* one wait past the window, not a poll */
+    nanosleep(&ts, NULL);
+    ASSERT_FAIL(bundle_sink_write(&s, "y", 1));
+    ASSERT_EQ(s.why_kind, SINK_SLOW);
+    ASSERT_EQ(s.why.code, ERR_TIMEOUT);
+    ASSERT_CONTAINS(s.why.msg, "below the minimum transfer rate of 1000 bytes/s");
+    ASSERT_CONTAINS(s.why.msg, ":download_min_rate_bytes_per_second:");
+    bundle_sink_done(&s);
+}

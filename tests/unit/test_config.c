@@ -83,6 +83,10 @@ static void assert_defaults(const struct config *c)
     ASSERT_FALSE(c->enable_progress_updates);
     ASSERT_EQ(c->max_bundle_extracted_bytes, 32ULL << 30);
     ASSERT_EQ(c->max_bundle_entries, 1000000);
+    ASSERT_EQ(c->s3_download_connections, 8);
+    ASSERT_EQ(c->s3_download_part_size_mb, 16);
+    ASSERT_EQ(c->download_min_rate_bytes_per_second, 1024);
+    ASSERT_EQ(c->download_min_rate_window_seconds, 60);
     ASSERT_TRUE(c->enable_archive_reuse);
     ASSERT_TRUE(c->disable_core_dumps);
     ASSERT_EQ(c->archive_max_extraction_size, 0);
@@ -196,6 +200,10 @@ TEST(config_R021_every_key_set)
     ASSERT_EQ(c.archive_max_extraction_size, 2000000000ULL);
     ASSERT_EQ(c.max_bundle_extracted_bytes, 2000000000ULL); /* the smaller of 10GiB and 2 GB */
     ASSERT_EQ(c.max_bundle_entries, 5000);
+    ASSERT_EQ(c.s3_download_connections, 3);
+    ASSERT_EQ(c.s3_download_part_size_mb, 32);
+    ASSERT_EQ(c.download_min_rate_bytes_per_second, 0);
+    ASSERT_EQ(c.download_min_rate_window_seconds, 30);
     ASSERT_FALSE(c.enable_archive_reuse);
     ASSERT_FALSE(c.disable_core_dumps);
     ASSERT_TRUE(c.reject_symlinks_in_bundle);

@@ -976,3 +976,108 @@ TEST(unpack_refuses_hardlink_to_symlink_R125_R215)
         ASSERT_STREQ(c, "bait");
     }
 }
+
+/* ---- extraction of a stream (issue 14 item 2) ---- */
+
+/* Feed the archive at path to unpack_stream_* in chunks of `chunk` bytes, then finish. */
+static int stream_file(const char *path, enum unpack_format fmt, const char *dest,
+                       const struct unpack_opts *opts, size_t chunk, struct unpack_stats *st,
+                       struct err *e)
+{
+    struct unpack_stream *s = NULL;
+    if (unpack_stream_start(fmt, dest, opts, &s, e) < 0)
+        return -1;
+    FILE *f = fopen(path, "rb");
+    ASSERT_NOT_NULL(f);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, chunk < sizeof(buf) ? chunk : sizeof(buf), f)) > 0)
+        if (unpack_stream_write(s, buf, n) < 0)
+            break; /* stopped: finish says why */
+    fclose(f);
+    return unpack_stream_finish(s, true, st, e);
+}
+
+TEST(unpack_stream_tar_and_tgz_in_small_chunks)
+{
+    for (int m = 0; m < 2; m++) {
+        for (int z = 0; z < 2; z++) {
+            AUTOFREE char *a = tmp(z ? "b.tgz" : "b.tar");
+            AUTOFREE char *dest = tmp("deployment-archive");
+            make_archive(a, z ? A_TGZ : A_TAR, good, sizeof(good) / sizeof(good[0]));
+            struct unpack_stats st = {0};
+            struct err e = ERR_INIT;
+            if (stream_file(a, z ? UNPACK_TGZ : UNPACK_TAR, dest, mode_opts(m), 7, &st, &e) < 0)
+                FAILF("stream (mode %d, %s): %s", m, z ? "tgz" : "tar", e.msg);
+            ASSERT_EQ(st.entries, 6);
+            check_tree(dest);
+        }
+    }
+}
+
+TEST(unpack_stream_refuses_hostile_entries_and_leaves_nothing)
+{
+    test_write("outside/.keep", "");
+    static const struct ent ents[] = {
+        {'f', "ok.txt", "fine", 0, 0},
+        {'f', "../outside/evil", "pwned", 0, 0},
+    };
+    AUTOFREE char *a = tmp("evil.tar");
+    make_archive(a, A_TAR, ents, 2);
+    AUTOFREE char *work = tmp("work");
+    mkdir(work, 0755);
+    AUTOFREE char *dest = tmp("work/deployment-archive");
+    AUTOFREE char *before = snapshot();
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(stream_file(a, UNPACK_TAR, dest, NULL, 100, NULL, &e));
+    ASSERT_EQ(e.code, ERR_UNSAFE);
+    ASSERT_CONTAINS(e.msg, "Refusing unsafe archive entry '../outside/evil'");
+    ASSERT_FALSE(file_exists(dest));
+    AUTOFREE char *after = snapshot();
+    ASSERT_STREQ(after, before);
+}
+
+TEST(unpack_stream_aborted_download_removes_destination)
+{
+    AUTOFREE char *a = tmp("b.tar");
+    AUTOFREE char *dest = tmp("deployment-archive");
+    make_archive(a, A_TAR, good, sizeof(good) / sizeof(good[0]));
+    AUTOFREE char *data = slurp(a);
+    struct unpack_stream *s = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(unpack_stream_start(UNPACK_TAR, dest, NULL, &s, &e));
+    ASSERT_OK(unpack_stream_write(s, data, 1024)); /* some entries may be on disk now */
+    ASSERT_FAIL(unpack_stream_finish(s, false, NULL, &e));
+    ASSERT_FALSE(err_is_set(&e));
+    ASSERT_FALSE(file_exists(dest));
+}
+
+TEST(unpack_stream_zip_is_refused_up_front)
+{
+    AUTOFREE char *dest = tmp("deployment-archive");
+    struct unpack_stream *s = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(unpack_stream_start(UNPACK_ZIP, dest, NULL, &s, &e));
+    ASSERT_EQ(e.code, ERR_UNSUPPORTED);
+    ASSERT_FALSE(file_exists(dest));
+}
+
+TEST(unpack_stream_refuses_hardlink_to_symlink_R125_R215)
+{
+    AUTOFREE char *a = tmp("hl.tar");
+    AUTOFREE char *bf = tmp("cwd/F");
+    AUTOFREE char *dest = tmp("deployment-archive");
+    make_hardlink_with_data(a, bf);
+    for (int m = 1; m >= 0; m--) {
+        AUTOFREE char *cwd = plant_bait();
+        struct err e = ERR_INIT;
+        int rc = stream_file(a, UNPACK_TAR, dest, mode_opts(m), 512, NULL, &e);
+        check_bait(cwd, m ? "fallback mode" : "private-cwd mode");
+        ASSERT_FAIL(rc);
+        ASSERT_EQ(e.code, ERR_UNSAFE);
+        ASSERT_CONTAINS(e.msg, "'h': hard link target is a symbolic link");
+        ASSERT_FALSE(file_exists(dest));
+        AUTOFREE char *c = slurp(bf);
+        ASSERT_STREQ(c, "bait");
+    }
+}
