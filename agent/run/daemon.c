@@ -21,7 +21,10 @@
 #include "run/diag.h"
 #include "net/endpoint.h"
 #include "run/executor.h"
+#include "run/metrics.h"
+#include "run/progress.h"
 #include "deploy/grouplock.h"
+#include "deploy/history.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "aws/identity.h"
@@ -163,7 +166,20 @@ static void set_last(struct daemon *d, const char *deployment, const char *comma
 static void exec_progress(void *arg, const struct executor_progress *p)
 {
     struct daemon *d = arg;
-    if (p->phase == EXEC_PHASE_SCRIPT)
+    if (p->phase == EXEC_PHASE_BYTES) {
+        /* "d-X: DownloadBundle 120/200 MB, 45 MB/s", at most once a second. */
+        static _Thread_local uint64_t last_ms;
+        if (now_ms() - last_ms < PROGRESS_STATUS_INTERVAL_MS)
+            return;
+        last_ms = now_ms();
+        char text[256];
+        progress_status(text, sizeof(text), p->deployment_id, p->command, p->done, p->total,
+                        p->rate_bps);
+        pthread_mutex_lock(&d->mu);
+        snprintf(d->current, sizeof(d->current), "%s", text);
+        pthread_mutex_unlock(&d->mu);
+        publish_status(d);
+    } else if (p->phase == EXEC_PHASE_SCRIPT)
         set_current(d, "%s: %s %s", p->deployment_id, p->command, p->script);
     else if (p->phase == EXEC_PHASE_START)
         set_current(d, "%s: %s", p->deployment_id, p->command);
@@ -316,6 +332,7 @@ static void executor_options(struct daemon *d, struct executor_opts *eo)
     eo->region = d->id.region;
     eo->domain = d->id.domain;
     eo->creds = d->id.creds;
+    eo->host_id = d->id.host_identifier;
     eo->hookenv = d->hookenv;
     eo->stop = &kill_hooks;
     eo->progress = exec_progress;
@@ -610,6 +627,7 @@ static void poll_loop(struct daemon *d)
             log_poll_error(&err, d->poll_client);
         }
         if (r < 0) {
+            metrics_poll_error(err.code == ERR_THROTTLED);
             errors = errors < 10 ? errors + 1 : 10;
             uint64_t elapsed_s = (now_ms() - t0 + 999) / 1000;
             uint64_t b = daemon_backoff_s(errors);
@@ -782,6 +800,7 @@ static int setup(struct daemon *d, struct err *err)
 
 static void teardown(struct daemon *d)
 {
+    metrics_close();
     commands_client_free(d->poll_client);
     wirelog_free(d->wire);
     hookenv_free(d->hookenv);
@@ -817,6 +836,10 @@ int daemon_run(const struct config *cfg, struct err *err)
         teardown(&d);
         return err && err->code == ERR_CANCELLED ? 0 : -1;
     }
+    struct err me = ERR_INIT;
+    if (metrics_open(cfg->metrics_file, CDAGENT_VERSION, history_last_success_ms(cfg->root_dir),
+                     &me) < 0)
+        log_err(LOG_PRIO_WARNING, &me, "Metrics file");
     recover(&d);
     sd_notify(0, "READY=1");
     log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);

@@ -153,6 +153,8 @@ int hooklogs_upload(const struct hooklogs_opts *o, const char *deployment_id, co
         free(text);
         return 0;
     }
+    if (r == 0 && !o->s3.creds)
+        r = err_set(err, ERR_AUTH, "no AWS credentials available");
     if (r == 0)
         r = put(o, bucket, key, text, len, err);
     free(text);
