@@ -49,7 +49,8 @@ py:rpm:python3-rpm ?py:yaml:python3-yaml cmd:openssl:openssl cmd:bsdtar:libarchi
 cmd:unzip:unzip cmd:node:nodejs cmd:npm:npm cmd:rpmbuild:rpm cmd:rpmspec:rpm cmd:rpm:rpm
 cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl ?cmd:wget:wget
 ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps cmd:tar:tar cmd:gzip:gzip cmd:find:findutils
-cmd:ldd:libc-bin ?cmd:dash:dash file:/usr/sbin/useradd:passwd"
+cmd:ldd:libc-bin ?cmd:dash:dash file:/usr/sbin/useradd:passwd
+py:prometheus_client:python3-prometheus-client"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl cmd:zip:zip"
     bench="cmd:python3:python3 cmd:bsdtar:libarchive-tools file:/usr/bin/time:time cmd:zip:zip
 cmd:unzip:unzip"
@@ -66,7 +67,8 @@ cmd:unzip:unzip cmd:node:nodejs|nodejs20|nodejs22 cmd:npm:npm|nodejs-npm|nodejs2
 cmd:rpmbuild:rpm-build cmd:rpmspec:rpm-build rpmq:systemd-rpm-macros:systemd-rpm-macros
 cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl-minimal|curl
 ?cmd:wget:wget ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps-ng cmd:tar:tar cmd:gzip:gzip
-cmd:find:findutils cmd:ldd:glibc-common ?cmd:dash:dash file:/usr/sbin/useradd:shadow-utils"
+cmd:find:findutils cmd:ldd:glibc-common ?cmd:dash:dash file:/usr/sbin/useradd:shadow-utils
+?py:prometheus_client:python3-prometheus_client"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl-minimal|curl cmd:zip:zip"
     bench="cmd:python3:python3 cmd:bsdtar:bsdtar file:/usr/bin/time:time cmd:zip:zip cmd:unzip:unzip"
     rpm="cmd:rpmbuild:rpm-build rpmq:systemd-rpm-macros:systemd-rpm-macros cmd:tar:tar cmd:gzip:gzip"
