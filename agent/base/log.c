@@ -125,6 +125,8 @@ int log_open(const struct log_opts *opts, struct err *err)
     verbose = opts->verbose;
     quiet_stderr = opts->quiet_stderr;
     stderr_mode = detect_stderr_mode();
+    if (quiet_stderr && stderr_mode == 1)
+        stderr_mode = 0; /* codedeploy-local in a CI log: no "<N>" prefixes (issue 17) */
     free(log_path);
     free(log_dir_path);
     log_path = log_dir_path = NULL;
@@ -257,7 +259,8 @@ static void emit(int prio, const char *text)
     AUTOFREE char *line = xasprintf("%s%s", ctx, clean);
     free(clean);
 
-    if (!quiet_stderr || prio <= LOG_PRIO_WARNING) {
+    /* quiet: the front end shows errors itself (each problem once, issue 17). */
+    if (!quiet_stderr || prio == LOG_PRIO_WARNING) {
         if (stderr_mode < 0)
             stderr_mode = detect_stderr_mode();
         if (stderr_mode == 2) {

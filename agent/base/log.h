@@ -29,7 +29,8 @@ struct log_opts {
     const char *program;  /* borrowed; "codedeploy-agent" or "codedeploy-local" */
     const char *log_dir;  /* borrowed; NULL: no log file */
     bool verbose;         /* DEBUG lines only when true */
-    bool quiet_stderr;    /* true: nothing on stderr below WARN (codedeploy-local's own display) */
+    bool quiet_stderr;    /* true: only WARN lines on stderr, never with a "<N>" prefix outside the
+                           * journal (codedeploy-local shows progress and errors itself) */
 };
 
 /* Start logging (may be called again to change settings).  A log directory that cannot be

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/util.h"
+#include "parse/lint.h"
 
 const char *const local_default_events[LOCAL_N_DEFAULT_EVENTS] = {
     "BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop", "DownloadBundle",
@@ -64,6 +65,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         {"appspec-filename", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
     struct local_opts o = {0};
@@ -93,6 +95,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         case 'A': set_str(&o.appspec_filename, optarg); break;
         case 'h': o.help = true; break;
         case 'v': o.version = true; break;
+        case 'J': o.json = true; break;
         case ':':
             local_opts_done(&o);
             return err_set(err, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
@@ -109,6 +112,10 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         err_set(err, ERR_USAGE, "unexpected argument '%s'", argv[i]);
         local_opts_done(&o);
         return -1;
+    }
+    if (o.json && !o.validate_only) {
+        local_opts_done(&o);
+        return err_set(err, ERR_USAGE, "--json works with 'validate' only");
     }
     *ret = o;
     return 0;
@@ -497,4 +504,47 @@ char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
     char *r = xstrdup(s);
     cJSON_free(s);
     return r;
+}
+
+/* One problem as a JSON object. */
+static cJSON *problem_json(const struct lint_problem *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "severity", p->severity == LINT_ERROR ? "error" : "warning");
+    cJSON_AddStringToObject(o, "file", p->file);
+    cJSON_AddNumberToObject(o, "line", p->line);
+    cJSON_AddStringToObject(o, "message", p->message);
+    if (p->quote)
+        cJSON_AddStringToObject(o, "quote", p->quote);
+    else
+        cJSON_AddNullToObject(o, "quote");
+    if (p->fix)
+        cJSON_AddStringToObject(o, "fix", p->fix);
+    else
+        cJSON_AddNullToObject(o, "fix");
+    return o;
+}
+
+char *local_report_json(const struct lint_report *r, const char *appspec_path)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (appspec_path)
+        cJSON_AddStringToObject(doc, "appspec", appspec_path);
+    else
+        cJSON_AddNullToObject(doc, "appspec");
+    size_t errors = lint_count(r, LINT_ERROR);
+    cJSON_AddBoolToObject(doc, "valid", errors == 0);
+    cJSON_AddNumberToObject(doc, "errors", (double)errors);
+    cJSON_AddNumberToObject(doc, "warnings", (double)lint_count(r, LINT_WARNING));
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < r->n; i++)
+        cJSON_AddItemToArray(list, problem_json(&r->v[i]));
+    cJSON_AddItemToObject(doc, "problems", list);
+    char *s = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    if (!s)
+        abort();
+    char *out = xstrdup(s);
+    cJSON_free(s);
+    return out;
 }

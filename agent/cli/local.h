@@ -36,6 +36,7 @@ struct local_opts {
     bool help;
     bool version;
     bool validate_only;         /* "validate" sub-command: check the bundle, run nothing */
+    bool json;                  /* --json (validate only): the report as JSON on stdout */
 };
 
 /* The resolved bundle (after local_validate). */
@@ -55,7 +56,8 @@ void local_opts_done(struct local_opts *o);
 void local_bundle_done(struct local_bundle *b);
 
 /* Parse argv (argv[0] is the program).  ERR_USAGE with a message for an unknown option or a
- * missing value.  "validate" as the first non-option argument sets validate_only. */
+ * missing value, or --json without "validate".  "validate" as the first non-option argument
+ * sets validate_only. */
 int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *err);
 
 /* R-206 checks in the reference order; on failure err->msg is the text printed after "ERROR: ".
@@ -73,5 +75,13 @@ void local_new_deployment_id(char out[18]);
 /* The TEXT/JSON deployment specification document of R-211 for these options.  Caller frees. */
 char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
                        const char *deployment_id, char *const *events, size_t nevents);
+
+struct lint_report;
+/*
+ * The `validate --json` report (issue 17): {"appspec": path|null, "valid": no errors, "errors":
+ * n, "warnings": n, "problems": [{"severity": "error"|"warning", "file", "line", "message",
+ * "quote": text|null, "fix": text|null}, ...]}.  Caller frees.
+ */
+char *local_report_json(const struct lint_report *r, const char *appspec_path);
 
 #endif

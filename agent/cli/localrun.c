@@ -2,7 +2,6 @@
 #include "cli/localrun.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,9 @@
 #include "aws/identity.h"
 #include "deploy/layout.h"
 #include "cli/local.h"
+#include "cli/localcheck.h"
 #include "base/log.h"
+#include "parse/lint.h"
 #include "parse/spec.h"
 #include "base/util.h"
 #include "run/progress.h"
@@ -74,12 +75,11 @@ static void on_progress(void *arg, const struct executor_progress *p)
         printf("\n");
         d->bar_drawn = false;
     }
-    if (p->phase == EXEC_PHASE_START) {
+    /* Each event is named once, on its result line (issue 17); long scripts show progress. */
+    if (p->phase == EXEC_PHASE_START)
         d->event_start_ms = now_ms();
-        printf("%s==>%s %s\n", col(d, "\033[1;34m"), col(d, "\033[0m"), p->command);
-    } else if (p->phase == EXEC_PHASE_SCRIPT) {
-        printf("    running %s\n", p->script);
-    }
+    else if (p->phase == EXEC_PHASE_SCRIPT)
+        printf("    %s: running %s\n", p->command, p->script);
     fflush(stdout);
 }
 
@@ -107,7 +107,8 @@ static void print_help(const char *config_file)
            "  -A, --appspec-filename NAME     AppSpec file name (default: appspec.yml, then .yaml)\n"
            "  -h, --help                      this help\n"
            "  -v, --version                   print the version\n\n"
-           "  validate                        check the bundle's AppSpec and scripts, run nothing\n",
+           "  validate [--json]               list every problem a deployment of the bundle would\n"
+           "                                  hit, run nothing; exit 1 on errors, 0 on warnings\n",
            root, LOCAL_DEFAULT_GROUP, LOCAL_DEFAULT_GROUP_NAME, LOCAL_DEFAULT_CONFIG);
     if (have)
         config_done(&loaded);
@@ -141,6 +142,29 @@ static void print_tail(const char *log)
     }
 }
 
+/*
+ * Issue 17: a script that "does not exist" although it does names a missing interpreter on
+ * line 1, often "/bin/bash\r" from a Windows editor.  "; hint: ..." into out, or "".
+ */
+static void interp_hint(const char *folder, const char *script, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    AUTOFREE char *path = xasprintf("%s/deployment-archive/%s", folder, script);
+    char head[512];
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    struct lint_shebang sb;
+    lint_shebang(head, n, &sb);
+    if (!sb.present || (sb.interp[0] == '/' && access(sb.interp, X_OK) == 0))
+        return;
+    char msg[512];
+    lint_interp_message(&sb, msg, sizeof(msg));
+    snprintf(out, outsz, "; hint: %s", msg);
+}
+
 static int run_events(const struct deploy_spec *spec, char **events, size_t n,
                       struct executor_opts *eo, const char *folder, struct display *disp)
 {
@@ -155,12 +179,18 @@ static int run_events(const struct deploy_spec *spec, char **events, size_t n,
             exec_result_done(&res);
             continue;
         }
-        printf("    %sFAILED%s %s (%.1f s): %s\n", col(disp, "\033[31m"), col(disp, "\033[0m"),
-               events[i], secs, res.message);
+        bool script = res.script_name && *res.script_name && res.error_code >= 1 &&
+                      res.error_code <= 7 && res.error_code != 5;
+        char hint[600] = "";
+        if (script)
+            interp_hint(folder, res.script_name, hint, sizeof(hint));
+        /* The message once: here for a script (R-212 names only its path below), else in the
+         * "ERROR:" line. */
+        printf("    %sFAILED%s %s (%.1f s)%s%s%s\n", col(disp, "\033[31m"), col(disp, "\033[0m"),
+               events[i], secs, script ? ": " : "", script ? res.message : "", hint);
         print_tail(res.log);
         fflush(stdout);
-        if (res.script_name && *res.script_name && res.error_code >= 1 && res.error_code <= 7 &&
-            res.error_code != 5)
+        if (script)
             fprintf(stderr, "Your local deployment failed while trying to execute your script "
                     "at %s/deployment-archive/%s\n", folder, res.script_name);
         else
@@ -176,83 +206,58 @@ static int run_events(const struct deploy_spec *spec, char **events, size_t n,
     return 0;
 }
 
+static void print_problem(const struct display *d, const struct lint_problem *p)
+{
+    bool err = p->severity == LINT_ERROR;
+    if (p->line > 0)
+        printf("%s:%d: ", p->file, p->line);
+    else
+        printf("%s: ", p->file);
+    printf("%s%s%s: %s\n", col(d, err ? "\033[1;31m" : "\033[1;33m"), err ? "error" : "warning",
+           col(d, "\033[0m"), p->message);
+    if (p->quote)
+        printf("    %5d | %s\n", p->line, p->quote);
+    if (p->fix)
+        printf("    %sfix:%s %s\n", col(d, "\033[1m"), col(d, "\033[0m"), p->fix);
+}
+
+/* Exit status 1 on any error, 0 with warnings only (issue 17). */
 static int validate_bundle(const struct local_opts *o, const struct local_bundle *b)
 {
     if (b->kind != LOCAL_KIND_DIRECTORY) {
         fprintf(stderr, "ERROR: validate works on a directory bundle; unpack the archive first\n");
         return 1;
     }
-    struct err e = ERR_INIT;
+    struct config cfg;
+    bool have_cfg = config_load(o->config_file, &cfg, NULL) == 0;
+    struct localcheck_opts co = {.bundle_dir = b->location, .appspec_name = o->appspec_filename,
+                                 .file_exists_behavior = o->file_exists_behavior,
+                                 .root_dir = have_cfg ? cfg.root_dir : NULL,
+                                 .group_id = o->group_id};
+    struct lint_report r = {0};
     AUTOFREE char *path = NULL;
-    struct appspec *as = NULL;
-    if (appspec_find(b->location, o->appspec_filename, &path, &e) < 0 ||
-        appspec_load(path, &as, &e) < 0) {
-        fprintf(stderr, "ERROR: %s\n", e.msg);
-        return 1;
+    localcheck_bundle(&co, &r, &path);
+    size_t errors = lint_count(&r, LINT_ERROR), warnings = lint_count(&r, LINT_WARNING);
+    if (o->json) {
+        AUTOFREE char *json = local_report_json(&r, path);
+        printf("%s\n", json);
+    } else {
+        struct display d = {.tty = isatty(STDOUT_FILENO) == 1};
+        for (size_t i = 0; i < r.n; i++)
+            print_problem(&d, &r.v[i]);
+        const char *shown = path ? path : b->location;
+        if (errors)
+            printf("%zu error%s, %zu warning%s in %s: a deployment of this bundle would fail\n",
+                   errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s", shown);
+        else if (warnings)
+            printf("%s is valid, with %zu warning%s\n", shown, warnings, warnings == 1 ? "" : "s");
+        else
+            printf("%s is valid\n", shown);
     }
-    int problems = 0;
-    for (size_t i = 0; i < as->n_warnings; i++)
-        printf("warning: %s\n", as->warnings[i]);
-    for (size_t i = 0; i < as->n_events; i++) {
-        const struct appspec_event *ev = &as->events[i];
-        for (size_t k = 0; k < ev->n_scripts; k++) {
-            const struct appspec_script *sc = &ev->scripts[k];
-            AUTOFREE char *sp = NULL;
-            struct err pe = ERR_INIT;
-            if (appspec_path_in_archive(b->location, sc->location_rel, &sp, &pe) < 0) {
-                printf("problem: %s: %s\n", ev->name, pe.msg);
-                problems++;
-                continue;
-            }
-            struct stat st;
-            if (stat(sp, &st) < 0 || !S_ISREG(st.st_mode)) {
-                printf("problem: %s line %d: script %s does not exist\n", as->filename, sc->line,
-                       sc->location);
-                problems++;
-                continue;
-            }
-            if (!(st.st_mode & 0111))
-                printf("warning: %s line %d: script %s is not executable (the agent will try "
-                       "chmod a+x)\n", as->filename, sc->line, sc->location);
-            char first[256] = "";
-            FILE *f = fopen(sp, "re");
-            if (f) {
-                if (!fgets(first, sizeof(first), f))
-                    first[0] = '\0';
-                fclose(f);
-            }
-            if (str_has_prefix(first, "#!")) {
-                char interp[256];
-                if (sscanf(first + 2, " %255s", interp) == 1 && access(interp, X_OK) != 0) {
-                    printf("problem: %s line %d: script %s asks for interpreter %s, which is not "
-                           "on this host\n", as->filename, sc->line, sc->location, interp);
-                    problems++;
-                }
-            }
-            if (sc->runas && !getpwnam(sc->runas)) {
-                printf("problem: %s line %d: runas user '%s' does not exist on this host\n",
-                       as->filename, sc->line, sc->runas);
-                problems++;
-            }
-        }
-    }
-    for (size_t i = 0; i < as->n_files; i++) {
-        AUTOFREE char *sp = NULL;
-        struct err pe = ERR_INIT;
-        if (appspec_path_in_archive(b->location, as->files[i].source_rel, &sp, &pe) < 0 ||
-            !file_exists(sp)) {
-            printf("problem: %s line %d: files source '%s' is not in the bundle\n", as->filename,
-                   as->files[i].line, as->files[i].source);
-            problems++;
-        }
-    }
-    appspec_free(as);
-    if (problems) {
-        printf("%d problem(s) found in %s\n", problems, path);
-        return 1;
-    }
-    printf("%s is valid\n", path);
-    return 0;
+    lint_report_done(&r);
+    if (have_cfg)
+        config_done(&cfg);
+    return errors ? 1 : 0;
 }
 
 static int deploy(const struct local_opts *o, const struct local_bundle *b)

@@ -18,6 +18,8 @@
 #include <sys/types.h>
 
 struct err;
+struct lint_hint;
+struct lint_report;
 
 #define APPSPEC_MAX_SIZE_BYTES (1024 * 1024)  /* bigger input is ERR_LIMIT */
 #define APPSPEC_MAX_DEPTH 64                  /* YAML nesting deeper than this is ERR_LIMIT */
@@ -113,6 +115,13 @@ struct appspec_event {
     int line;
 };
 
+/* What a warning is about, so `codedeploy-local validate` can rank it. */
+enum appspec_warning_kind {
+    APPSPEC_WARN_OTHER = 0,
+    APPSPEC_WARN_HOOK_NAME,      /* a hook name one typo away from a default event */
+    APPSPEC_WARN_EVENT_TIMEOUT,  /* an event's timeouts add up to more than 3600 s */
+};
+
 struct appspec {
     char *filename;                  /* owned; name used in messages ("appspec.yml") */
     struct appspec_file *files;      /* owned array */
@@ -127,6 +136,8 @@ struct appspec {
      * hook names one typo away from a default event ("did you mean"). */
     char **warnings;
     size_t n_warnings;
+    enum appspec_warning_kind *warning_kinds;  /* owned; parallel to warnings */
+    int *warning_lines;                        /* owned; parallel to warnings */
 };
 
 /* Free everything; accepts NULL. */
@@ -142,10 +153,20 @@ void appspec_free(struct appspec *as);
  * checked in the order of R-138 (version, os, hooks, files, permissions, file_exists_behavior);
  * paths in `files.source` and hook `location` that climb out ("../x") are ERR_APPSPEC
  * "AppSpec path <value> resolves outside the revision directory" (R-131, lexical check only;
- * appspec_path_in_archive() does the symlink-resolving check at install/hook time).
+ * appspec_path_in_archive() does the symlink-resolving check at install/hook time).  An
+ * ERR_APPSPEC message ends with "; hint: ..." when lint finds the likely mistake (issue 17).
  */
 int appspec_parse(const char *text, size_t len, const char *filename, struct appspec **ret,
                   struct err *err);
+
+/*
+ * appspec_parse() for `codedeploy-local validate`: on an ERR_APPSPEC failure the hint (issue 17:
+ * the YAML layout mistake or the value to write) is returned in *ret_hint (line 0 = none) instead
+ * of being appended to err->msg as "; hint: line <n> `<line>`: <advice>", and *ret_line is the
+ * line the message names (0 = none).  ret_hint and ret_line may be NULL.
+ */
+int appspec_parse_hinted(const char *text, size_t len, const char *filename, struct appspec **ret,
+                         struct lint_hint *ret_hint, int *ret_line, struct err *err);
 
 /*
  * Read path (at most APPSPEC_MAX_SIZE_BYTES) and appspec_parse() it with its basename as the
@@ -162,6 +183,14 @@ int appspec_load(const char *path, struct appspec **ret, struct err *err);
  */
 int appspec_find(const char *archive_dir, const char *preferred_name, char **ret_path,
                  struct err *err);
+
+/*
+ * For `codedeploy-local validate` (issue 17): what a deployment would silently get wrong although
+ * the AppSpec is valid: keys at the wrong level (errors: a hook at the top level never runs) and
+ * keys nobody reads (warnings, with a "did you mean").  Problems go to *r with file (NULL =
+ * "appspec.yml"), line and the line quoted; a text that is not valid YAML adds nothing.
+ */
+void appspec_lint(const char *text, size_t len, const char *file, struct lint_report *r);
 
 /* The scripts of an event in file order; NULL and *n = 0 when the event has none. */
 const struct appspec_script *appspec_hooks_for(const struct appspec *as, const char *event,

@@ -1,6 +1,6 @@
 /*
- * config-internal: the flat YAML mapping reader inside config.c, shared with onprem.c (config.c
- * owns libyaml; onprem.c must not include yaml.h) and exposed to the unit tests.  It turns the
+ * config-internal: the flat YAML mapping reader (config-map.c, on the YAML front end parse/yaml),
+ * shared by config.c and onprem.c and exposed to the unit tests.  It turns the
  * first YAML document of a text into a list of (key, line, value) entries in file order, keeping
  * how each value was written (null, plain or quoted scalar, list, mapping), and collects warnings.
  * Interpreting the entries (types, defaults, unknown keys) is the caller's job.
@@ -70,12 +70,13 @@ void cfg_warnings_done(struct cfg_warnings *w);
  * printable ASCII shown as '?', "..." appended when cut.  out needs CFG_QUOTE_MAX + 4 bytes. */
 void cfg_quote(const char *v, size_t len, char out[CFG_QUOTE_MAX + 4]);
 
-/* YAML 1.1 (Psych) typing of a plain scalar. */
+/* YAML 1.1 (Psych) typing of a plain scalar, by parse/yaml. */
 bool cfg_yaml11_null(const char *s);
 /* true/false/yes/no/on/off in any case; returns false when s is none of them. */
 bool cfg_yaml11_bool(const char *s, bool *ret);
 /* Integers: [-+] then 0b..., 0x..., 0[0-7]... (octal; *ret_octal set), or decimal; '_' allowed
- * between digits.  Returns false when s is not an integer or does not fit in int64_t. */
+ * between digits.  Returns false when s is not an integer, does not fit in int64_t, or is
+ * sexagesimal ("1:30", YAML 1.1 but refused in a config). */
 bool cfg_yaml11_int(const char *s, int64_t *ret, bool *ret_octal);
 
 /* True when s (len bytes) holds a byte below 0x20 or 0x7f (tab excluded) or a NUL. */

@@ -75,7 +75,9 @@ def test_events_flag_prepends_and_custom_event_C220_C223():
         r = env.local("-l", d, "-e", "ApplicationStart,CustomEvent")
         assert r.returncode == 0, r.stdout + r.stderr
         assert [l.split()[0] for l in open(rec)] == ["ApplicationStart", "CustomEvent"]
-        assert "==> DownloadBundle" in r.stdout and "==> Install" in r.stdout
+        # Each event once, on its result line (issue 17).
+        assert "ok DownloadBundle" in r.stdout and "ok Install" in r.stdout
+        assert r.stdout.count("ApplicationStart (") == 1, r.stdout
 
 
 def test_event_order_errors_C221_C222():
@@ -203,19 +205,137 @@ def test_validate_subcommand_lists_problems():
                           {"scripts/ev.sh": "#!/bin/sh\ntrue\n"})
         r = env.local("-l", good, "validate")
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "is valid" in r.stdout
+        assert r.stdout == "%s/appspec.yml is valid\n" % good, r.stdout
         bad = env.bundle("bad", hooks_yaml(["ApplicationStart"], location="scripts/missing.sh") +
-                         "  ValidateService:\n    - location: scripts/v.sh\n      runas: no-such-user-x\n",
+                         "  ValidateService:\n    - location: scripts/v.sh\n"
+                         "      runas: no-such-user-x\n",
                          {"scripts/v.sh": "#!/no/such/interpreter\n"})
         r = env.local("-l", bad, "validate")
         assert r.returncode == 1
-        assert "scripts/missing.sh does not exist" in r.stdout, r.stdout
-        assert "no-such-user-x" in r.stdout
-        assert "/no/such/interpreter" in r.stdout
-        assert "3 problem(s)" in r.stdout
+        assert "appspec.yml:6: error: script scripts/missing.sh is not in the bundle\n" in r.stdout
+        assert ("appspec.yml:10: error: runas user 'no-such-user-x' does not exist on this host\n"
+                in r.stdout), r.stdout
+        assert ("scripts/v.sh:1: error: the interpreter named on line 1 (`/no/such/interpreter`) "
+                "does not exist\n") in r.stdout, r.stdout
+        assert r.stdout.endswith("3 errors, 0 warnings in %s/appspec.yml: a deployment of this "
+                                 "bundle would fail\n" % bad), r.stdout
         broken = env.bundle("broken", "version: 0.0\nos: windows\n")
         r = env.local("-l", broken, "validate")
-        assert r.returncode == 1 and "unsupported operating system (windows)" in r.stderr
+        assert r.returncode == 1 and "unsupported operating system (windows)" in r.stdout
+        assert r.stderr == "", r.stderr
+
+
+VALIDATE_DATA = os.path.join(harness.SRC, "tests", "data", "validate")
+
+
+def copy_fixture(env, name):
+    """A tests/data/validate bundle in a scratch directory, scripts executable except noexec-*."""
+    import shutil
+    dst = env.path("fx-" + name)
+    shutil.copytree(os.path.join(VALIDATE_DATA, name), dst)
+    for dirpath, _, names in os.walk(dst):
+        for n in names:
+            if n.endswith(".sh"):
+                os.chmod(os.path.join(dirpath, n), 0o644 if n.startswith("noexec") else 0o755)
+    return dst
+
+
+def test_validate_tutorial_fixtures_exact_output_issue17():
+    """Every tutorial mistake: the exact problems (file:line, the line quoted, the fix)."""
+    names = sorted(n for n in os.listdir(VALIDATE_DATA)
+                   if os.path.isdir(os.path.join(VALIDATE_DATA, n)))
+    assert len(names) >= 9, names
+    with LocalEnv() as env:
+        for name in names:
+            d = copy_fixture(env, name)
+            r = env.local("-l", d, "validate")
+            want = open(os.path.join(VALIDATE_DATA, name + ".expect")).read()
+            lines = r.stdout.splitlines(True)
+            assert "".join(lines[:-1]) == want, "%s:\n%s" % (name, r.stdout)
+            assert r.returncode == (0 if name == "good" else 1), (name, r.stdout)
+            assert "\033[" not in r.stdout, "colour only on a terminal"
+            assert r.stderr == "", (name, r.stderr)
+
+
+def test_validate_json_for_pipelines_issue17():
+    import json
+    with LocalEnv() as env:
+        d = copy_fixture(env, "mixed")
+        r = env.local("-l", d, "validate", "--json")
+        assert r.returncode == 1, r.stdout + r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["valid"] is False and doc["errors"] == 7 and doc["warnings"] == 3, doc
+        assert doc["appspec"] == os.path.join(d, "appspec.yml")
+        p = [x for x in doc["problems"] if x["line"] == 23][0]
+        assert p == {"severity": "error", "file": "appspec.yml", "line": 23,
+                     "message": "lifecycle event 'ApplicationStart' is at the top level, so it "
+                                "never runs",
+                     "quote": "ApplicationStart:",
+                     "fix": "indent it under `hooks:` (2 spaces more than `hooks:`)"}, p
+        # Warnings only: exit 0.
+        w = env.bundle("warn", hooks_yaml(["ApplicationStart"]),
+                       files={"scripts/ev.sh": "#!/bin/sh\n"})
+        r = env.local("-l", w, "validate", "--json")
+        doc = json.loads(r.stdout)
+        assert r.returncode == 0 and doc["valid"] is True and doc["warnings"] == 1, r.stdout
+
+
+def test_validate_destination_conflict_issue17():
+    with LocalEnv() as env:
+        dest = env.path("www")
+        os.makedirs(dest)
+        open(os.path.join(dest, "index.html"), "w").write("old\n")
+        d = env.bundle("rev", "version: 0.0\nos: linux\nfiles:\n  - source: app\n"
+                       "    destination: %s\n" % dest, files={"app/index.html": "new\n"})
+        r = env.local("-l", d, "validate")
+        target = os.path.join(dest, "index.html")
+        assert r.returncode == 1
+        assert ("appspec.yml:4: error: %s already exists and file_exists_behavior is DISALLOW: "
+                "Install would fail with \"The deployment failed because a specified file already "
+                "exists at this location: %s\"\n" % (target, target)) in r.stdout, r.stdout
+        # What validate predicts is what the deployment does.
+        r2 = env.local("-l", d)
+        assert r2.returncode == 1
+        assert ("ERROR: The deployment failed because a specified file already exists at this "
+                "location: %s" % target) in r2.stderr, r2.stderr
+        r = env.local("-l", d, "-b", "OVERWRITE", "validate")
+        assert r.returncode == 0, r.stdout
+
+
+def test_failing_hook_reported_once_without_priority_prefix_issue17():
+    with LocalEnv() as env:
+        d = env.bundle("rev", hooks_yaml(["ApplicationStart"]),
+                       {"scripts/ev.sh": "#!/bin/sh\necho broken >&2\nexit 3\n"})
+        r = env.local("-l", d, "-e", "ApplicationStart")
+        assert r.returncode == 1
+        both = r.stdout + r.stderr
+        assert not re.search(r"^<\d>", both, re.M), both
+        msg = "Script at specified location: scripts/ev.sh failed with exit code 3"
+        assert both.count(msg) == 1, both
+        assert r.stdout.count("ApplicationStart (") == 1, r.stdout
+        assert "Your local deployment failed while trying to execute your script at " in r.stderr
+
+
+def test_crlf_script_failure_names_the_interpreter_issue17():
+    with LocalEnv() as env:
+        d = env.bundle("rev", hooks_yaml(["ApplicationStart"]),
+                       {"scripts/ev.sh": "#!/bin/sh\r\necho hi\r\n"})
+        r = env.local("-l", d, "-e", "ApplicationStart")
+        assert r.returncode == 1
+        assert ("; hint: the interpreter named on line 1 (`/bin/sh\\r`, Windows line ending) "
+                "does not exist") in r.stdout, r.stdout
+        assert "Errno::ENOENT" in r.stdout  # the spec §13 text stays first
+
+
+def test_appspec_failure_hint_once_in_deployment_issue17():
+    with LocalEnv() as env:
+        d = copy_fixture(env, "dash_source")
+        r = env.local("-l", d)
+        assert r.returncode == 1
+        hint = "; hint: line 5 `  -source: /`: a list item needs `- ` with a space: `- source: /`"
+        assert ("ERROR: appspec.yml line 6 column 15: invalid YAML: mapping values are not "
+                "allowed in this context" + hint + "\n") in r.stderr, r.stderr
+        assert hint not in r.stdout, r.stdout
 
 
 def test_s3_location_without_credentials_is_clear():
@@ -262,6 +382,51 @@ def test_s3_bundle_with_onprem_credentials_R213():
         gets = s3.gets("bkt")
         assert gets and all(g["query"].get("versionId") in (v, [v]) for g in gets), gets
         assert s3.secret_key not in open(os.path.join(env.logdir, "codedeploy-local.log")).read()
+
+
+def test_ci_examples_validate_before_push_and_show_problems_issue17():
+    """examples/ci: `validate --json` runs before `aws deploy push`, and its step prints each
+    problem in the job log (run here with the real binary on a fixture)."""
+    import shutil
+    import yaml
+    if not shutil.which("jq"):
+        raise harness.Skip("jq is not installed")
+    ci = os.path.join(harness.SRC, "examples", "ci")
+
+    def runnable(lines):
+        keep = [l for l in lines if not re.match(r"\s*(git clone|make -C|apt-get)", l)]
+        return "\n".join(keep).replace("/tmp/cdagent/build/codedeploy-local", harness.LOCAL)
+
+    gh = yaml.safe_load(open(os.path.join(ci, "github-deploy.yml")))
+    steps = gh["jobs"]["deploy"]["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    v = next(i for i, n in enumerate(names) if "validate --json" in n)
+    push = next(i for i, s in enumerate(steps) if "aws deploy push" in s.get("run", ""))
+    assert v < push, names
+    gl = yaml.safe_load(open(os.path.join(ci, "gitlab-deploy.yml")))
+    assert gl["stages"].index("validate") < gl["stages"].index("deploy")
+    assert gl["deploy"]["needs"] == ["validate"]
+    with LocalEnv() as env:
+        d = copy_fixture(env, "owner_missing")
+        r = subprocess.run(["bash", "-e", "-c", runnable(steps[v]["run"].splitlines())],
+                           cwd=d, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert ("::error file=appspec.yml,line=8::permissions owner 'cdagent-no-such-user' for "
+                "/var/www/cdagent-validate-test does not exist on this host -- fix: create the "
+                "user (`useradd cdagent-no-such-user`) before deploying, or change `owner:` to a "
+                "user that exists\n") in r.stdout, r.stdout
+        assert "2 error(s), 0 warning(s) found by codedeploy-local validate" in r.stdout
+        r = subprocess.run(["sh", "-e", "-c", runnable(gl["validate"]["script"])],
+                           cwd=d, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert ("appspec.yml:9: error: permissions group 'cdagent-no-such-group' for "
+                "/var/www/cdagent-validate-test does not exist on this host\n"
+                "    |     group: cdagent-no-such-group\n") in r.stdout, r.stdout
+        good = copy_fixture(env, "good")
+        r = subprocess.run(["bash", "-e", "-c", runnable(steps[v]["run"].splitlines())],
+                           cwd=good, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout
+        assert "0 error(s), 0 warning(s) found by codedeploy-local validate" in r.stdout
 
 
 def test_failed_unpack_leaves_the_working_directory_alone():
@@ -320,3 +485,24 @@ def test_failed_unpack_leaves_the_working_directory_alone():
                                                                              st.st_mtime)
             assert open(os.path.join(cwd, "F")).read() == "bait"
             assert not os.path.exists(os.path.join(cwd, "h"))
+
+
+def test_validate_colour_only_on_a_terminal_issue17():
+    import pty
+    with LocalEnv() as env:
+        d = copy_fixture(env, "version_1")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(harness.LOCAL, [harness.LOCAL, "-l", d, "-c", env.config, "validate"])
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 1
+        assert b"appspec.yml:1: \x1b[1;31merror\x1b[0m: The deployment failed" in out, out

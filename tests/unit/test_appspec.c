@@ -7,6 +7,7 @@
 
 #include "parse/appspec-internal.h"
 #include "parse/appspec.h"
+#include "parse/lint.h"
 #include "base/err.h"
 #include "test.h"
 #include "base/util.h"
@@ -61,6 +62,25 @@ static bool has_warning(const struct appspec *as, const char *fragment)
 
 #define HDR "version: 0.0\nos: linux\n"
 
+/* Parse fixture dir/name under the name appspec.yml (which the .expect messages use); true when
+ * it is rejected, with *e set and *ret_expect the sidecar <name without .yml>.expect. */
+static bool rejects(const char *dir, const char *name, char **ret_expect, struct err *e)
+{
+    AUTOFREE char *path = path_join(dir, name);
+    AUTOFREE char *expect_path = xasprintf("%.*s.expect", (int)(strlen(path) - 4), path);
+    AUTOFREE char *text = NULL;
+    size_t len = 0;
+    if (read_file(expect_path, 65536, ret_expect, NULL, NULL) < 0 ||
+        read_file(path, 4 * APPSPEC_MAX_SIZE_BYTES, &text, &len, NULL) < 0)
+        return false;
+    struct appspec *as = NULL;
+    if (appspec_parse(text, len, "appspec.yml", &as, e) == 0) {
+        appspec_free(as);
+        return false;
+    }
+    return true;
+}
+
 /* ---- fixtures: every bad one fails with its .expect fragments ---- */
 
 TEST(appspec_bad_fixtures_fail_with_expected_messages)
@@ -73,22 +93,10 @@ TEST(appspec_bad_fixtures_fail_with_expected_messages)
     while ((de = readdir(d)) != NULL) {
         if (!str_has_suffix(de->d_name, ".yml"))
             continue;
-        AUTOFREE char *path = path_join(dir, de->d_name);
-        AUTOFREE char *expect_path = xasprintf("%.*s.expect", (int)(strlen(path) - 4), path);
         AUTOFREE char *expect = NULL;
         struct err e = ERR_INIT;
-        if (read_file(expect_path, 65536, &expect, NULL, &e) < 0)
-            FAILF("%s has no .expect file: %s", de->d_name, e.msg);
-        /* Parsed under the name appspec.yml, which the .expect messages use. */
-        AUTOFREE char *text = NULL;
-        size_t len = 0;
-        ASSERT_OK(read_file(path, 4 * APPSPEC_MAX_SIZE_BYTES, &text, &len, NULL));
-        struct appspec *as = NULL;
-        int r = appspec_parse(text, len, "appspec.yml", &as, &e);
-        if (r == 0) {
-            appspec_free(as);
-            FAILF("%s: parsed, expected a rejection", de->d_name);
-        }
+        if (!rejects(dir, de->d_name, &expect, &e))
+            FAILF("%s: parsed, expected a rejection (or no .expect)", de->d_name);
         const char *want_code = "AppSpec";
         for (char *line = expect, *next; line && *line; line = next) {
             next = strchr(line, '\n');
@@ -252,75 +260,75 @@ TEST(appspec_full_fixture_hooks_R141_R142)
 
 TEST(appspec_yaml_typing_octal_keeps_text_C268_R132)
 {
-    struct appspec_yscalar s;
-    appspec_yscalar_type("0644", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    struct yaml11_scalar s;
+    yaml11_scalar_type("0644", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 420);
     ASSERT_TRUE(s.octal);
     ASSERT_STREQ(s.text, "0644");
     ASSERT_FALSE(s.quoted);
 
-    appspec_yscalar_type("0644", false, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
+    yaml11_scalar_type("0644", false, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
     ASSERT_TRUE(s.quoted);
 
-    appspec_yscalar_type("0.0", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
+    yaml11_scalar_type("0.0", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
     ASSERT_TRUE(s.f == 0.0);
-    appspec_yscalar_type("0.", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
-    appspec_yscalar_type("1.5e+3", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
+    yaml11_scalar_type("0.", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
+    yaml11_scalar_type("1.5e+3", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
     ASSERT_TRUE(s.f == 1500.0);
-    appspec_yscalar_type("-.inf", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_FLOAT);
+    yaml11_scalar_type("-.inf", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_FLOAT);
     ASSERT_TRUE(isinf(s.f) && s.f < 0);
 
-    appspec_yscalar_type("0x1F", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("0x1F", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 31);
-    appspec_yscalar_type("0b101", true, NULL, &s);
+    yaml11_scalar_type("0b101", true, NULL, &s);
     ASSERT_EQ(s.i, 5);
-    appspec_yscalar_type("1_000", true, NULL, &s);
+    yaml11_scalar_type("1_000", true, NULL, &s);
     ASSERT_EQ(s.i, 1000);
-    appspec_yscalar_type("1:30", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("1:30", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 90);
-    appspec_yscalar_type("0:01:05", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("0:01:05", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 65);
-    appspec_yscalar_type("1:2:3:4", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("1:60", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("-12", true, NULL, &s);
+    yaml11_scalar_type("1:2:3:4", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("1:60", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("-12", true, NULL, &s);
     ASSERT_EQ(s.i, -12);
-    appspec_yscalar_type("99999999999999999999999", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("99999999999999999999999", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_TRUE(s.big);
-    appspec_yscalar_type("0799", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("12a", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
+    yaml11_scalar_type("0799", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("12a", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_STR);
 
     const char *trues[] = {"true", "True", "yes", "ON"};
     for (size_t i = 0; i < 4; i++) {
-        appspec_yscalar_type(trues[i], true, NULL, &s);
-        ASSERT_EQ(s.type, APPSPEC_Y_BOOL);
+        yaml11_scalar_type(trues[i], true, NULL, &s);
+        ASSERT_EQ(s.type, YAML11_BOOL);
         ASSERT_TRUE(s.b);
     }
-    appspec_yscalar_type("off", true, NULL, &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_BOOL);
+    yaml11_scalar_type("off", true, NULL, &s);
+    ASSERT_EQ(s.type, YAML11_BOOL);
     ASSERT_FALSE(s.b);
     const char *nulls[] = {"", "~", "null", "NULL"};
     for (size_t i = 0; i < 4; i++) {
-        appspec_yscalar_type(nulls[i], true, NULL, &s);
-        ASSERT_EQ(s.type, APPSPEC_Y_NULL);
+        yaml11_scalar_type(nulls[i], true, NULL, &s);
+        ASSERT_EQ(s.type, YAML11_NULL);
     }
-    appspec_yscalar_type("0644", true, "tag:yaml.org,2002:str", &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_STR);
-    appspec_yscalar_type("5", false, "tag:yaml.org,2002:int", &s);
-    ASSERT_EQ(s.type, APPSPEC_Y_INT);
+    yaml11_scalar_type("0644", true, "tag:yaml.org,2002:str", &s);
+    ASSERT_EQ(s.type, YAML11_STR);
+    yaml11_scalar_type("5", false, "tag:yaml.org,2002:int", &s);
+    ASSERT_EQ(s.type, YAML11_INT);
     ASSERT_EQ(s.i, 5);
 }
 
@@ -1113,4 +1121,104 @@ TEST(appspec_path_in_archive_follows_links_R131)
         ASSERT_STREQ(e.msg, m);
     }
     ASSERT_NULL(p);
+}
+
+/* ---- issue 17: tutorial mistakes, each with its exact message (hint after the spec text) ---- */
+
+TEST(appspec_tutorial_fixtures_exact_messages_with_hints)
+{
+    AUTOFREE char *dir = xstrdup(test_src_path("tests/data/appspec/tutorial"));
+    DIR *d = opendir(dir);
+    ASSERT_NOT_NULL(d);
+    int checked = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!str_has_suffix(de->d_name, ".yml"))
+            continue;
+        AUTOFREE char *expect = NULL;
+        struct err e = ERR_INIT;
+        if (!rejects(dir, de->d_name, &expect, &e))
+            FAILF("%s: parsed, expected a rejection (or no .expect)", de->d_name);
+        expect[strcspn(expect, "\n")] = '\0';
+        if (strcmp(e.msg, expect) != 0)
+            FAILF("%s:\n    got:  %s\n    want: %s", de->d_name, e.msg, expect);
+        checked++;
+    }
+    closedir(d);
+    ASSERT_EQ(checked, 10);
+}
+
+TEST(appspec_hint_comes_after_the_spec_message)
+{
+    struct err e = ERR_INIT;
+    struct appspec *as = NULL;
+    const char *t = "version: 0.0\nos: linux\nfiles:\n  -source: /\n   destination: /var/www\n";
+    ASSERT_FAIL(appspec_parse(t, strlen(t), "appspec.yml", &as, &e));
+    ASSERT_STREQ(e.msg, "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
+                        "in this context; hint: line 4 `  -source: /`: a list item needs `- ` with "
+                        "a space: `- source: /`");
+    /* appspec_parse_hinted keeps them apart for validate. */
+    struct lint_hint h;
+    int line = 0;
+    struct err e2 = ERR_INIT;
+    ASSERT_FAIL(appspec_parse_hinted(t, strlen(t), "appspec.yml", &as, &h, &line, &e2));
+    ASSERT_STREQ(e2.msg, "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
+                        "in this context");
+    ASSERT_EQ(line, 5);
+    ASSERT_EQ(h.line, 4);
+    ASSERT_STREQ(h.advice, "a list item needs `- ` with a space: `- source: /`");
+}
+
+static bool has_problem(const struct lint_report *r, enum lint_severity sev, int line,
+                        const char *msg)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->v[i].severity == sev && r->v[i].line == line && strcmp(r->v[i].message, msg) == 0)
+            return true;
+    return false;
+}
+
+TEST(appspec_lint_keys_at_the_wrong_level)
+{
+    const char *t = "version: 0.0\nos: linux\nhooks:\n  ApplicationStop:\n    - location: a.sh\n"
+                    "      runAs: root\n  files:\n    - source: /\nApplicationStart:\n"
+                    "  - location: b.sh\nhook:\n  x: 1\ndestination: /var/www\nmystuff: 1\n";
+    struct lint_report r = {0};
+    appspec_lint(t, strlen(t), NULL, &r);
+    ASSERT_TRUE(has_problem(&r, LINT_WARNING, 6,
+                            "unknown key 'runAs' in a hook script is ignored; did you mean "
+                            "'runas'?"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 7,
+                            "'files' is nested inside 'hooks', so it is never read; it belongs at "
+                            "the top level"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 9,
+                            "lifecycle event 'ApplicationStart' is at the top level, so it never "
+                            "runs"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 11,
+                            "unknown top-level key 'hook' is ignored; did you mean 'hooks'?"));
+    ASSERT_TRUE(has_problem(&r, LINT_ERROR, 13,
+                            "'destination' is at the top level; it belongs to an item of the "
+                            "'files' list"));
+    ASSERT_TRUE(has_problem(&r, LINT_WARNING, 14, "unknown top-level key 'mystuff' is ignored"));
+    ASSERT_EQ(r.n, 6);
+    ASSERT_STREQ(r.v[2].quote, "ApplicationStart:");
+    ASSERT_STREQ(r.v[2].fix, "indent it under `hooks:` (2 spaces more than `hooks:`)");
+    lint_report_done(&r);
+}
+
+TEST(appspec_warning_kinds_for_validate)
+{
+    struct appspec *as = load_fixture("tests/data/appspec/good/typo_hook.yml");
+    bool hook_name = false;
+    for (size_t i = 0; i < as->n_warnings; i++)
+        hook_name = hook_name || as->warning_kinds[i] == APPSPEC_WARN_HOOK_NAME;
+    ASSERT_TRUE(hook_name);
+    appspec_free(as);
+    as = load_fixture("tests/data/appspec/good/big_timeouts.yml");
+    bool timeout = false;
+    for (size_t i = 0; i < as->n_warnings; i++)
+        timeout = timeout || (as->warning_kinds[i] == APPSPEC_WARN_EVENT_TIMEOUT &&
+                              as->warning_lines[i] > 0);
+    ASSERT_TRUE(timeout);
+    appspec_free(as);
 }

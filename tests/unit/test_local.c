@@ -6,6 +6,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli/local.h"
+#include "cli/localcheck.h"
+#include "parse/lint.h"
 #include "test.h"
 #include "base/util.h"
 
@@ -317,4 +319,171 @@ TEST(local_spec_document_R210_R211)
     local_events_free(ev);
     local_opts_done(&o);
     local_bundle_done(&b);
+}
+
+/* ---- validate (issue 17) ---- */
+
+static void put_file(const char *dir, const char *rel, const char *body, mode_t mode)
+{
+    AUTOFREE char *p = path_join(dir, rel);
+    AUTOFREE char *parent = xstrdup(p);
+    *strrchr(parent, '/') = '\0';
+    ASSERT_OK(mkdir_p(parent, 0755, NULL));
+    ASSERT_OK(write_file_atomic(p, body, strlen(body), mode, NULL));
+}
+
+static const struct lint_problem *find_problem(const struct lint_report *r, const char *msg)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strstr(r->v[i].message, msg))
+            return &r->v[i];
+    return NULL;
+}
+
+/* A bundle installing app/ to dest, with the given AppSpec tail. */
+static char *conflict_bundle(const char *dest, const char *tail)
+{
+    AUTOFREE char *bundle = path_join(test_tmpdir(), "bundle");
+    AUTOFREE char *spec = xasprintf("version: 0.0\nos: linux\nfiles:\n  - source: app\n"
+                                    "    destination: %s\n%s",
+                                    dest, tail);
+    put_file(bundle, "appspec.yml", spec, 0644);
+    put_file(bundle, "app/index.html", "new\n", 0644);
+    put_file(bundle, "app/css/site.css", "new\n", 0644);
+    return xstrdup(bundle);
+}
+
+TEST(local_validate_destination_conflicts_follow_file_exists_behavior)
+{
+    AUTOFREE char *dest = path_join(test_tmpdir(), "www");
+    put_file(dest, "index.html", "old\n", 0644);
+    put_file(dest, "css/site.css", "old\n", 0644);
+    AUTOFREE char *bundle = conflict_bundle(dest, "");
+    AUTOFREE char *root = path_join(test_tmpdir(), "root");
+    struct localcheck_opts o = {.bundle_dir = bundle, .root_dir = root, .group_id = "g"};
+    struct lint_report r = {0};
+    AUTOFREE char *path = NULL;
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_EQ(lint_count(&r, LINT_ERROR), 2);
+    AUTOFREE char *idx = path_join(dest, "index.html");
+    AUTOFREE char *want = xasprintf("%s already exists and file_exists_behavior is DISALLOW: "
+                                    "Install would fail with \"The deployment failed because a "
+                                    "specified file already exists at this location: %s\"",
+                                    idx, idx);
+    const struct lint_problem *p = find_problem(&r, want);
+    ASSERT_NOT_NULL(p);
+    ASSERT_EQ(p->line, 4);
+    ASSERT_STREQ(p->quote, "  - source: app");
+    ASSERT_STREQ(p->fix, "remove the file, or set `file_exists_behavior: OVERWRITE` (or RETAIN) "
+                         "in the AppSpec, or run with --file-exists-behavior OVERWRITE");
+    lint_report_done(&r);
+    /* -b OVERWRITE: no conflict. */
+    o.file_exists_behavior = "OVERWRITE";
+    free(path);
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_EQ(r.n, 0);
+    lint_report_done(&r);
+    /* The AppSpec's own value wins over -b (R-172). */
+    free(bundle);
+    bundle = conflict_bundle(dest, "file_exists_behavior: DISALLOW\n");
+    o.bundle_dir = bundle;
+    free(path);
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_EQ(lint_count(&r, LINT_ERROR), 2);
+    ASSERT_STREQ(r.v[0].fix, "remove the file, or change `file_exists_behavior:` in the AppSpec "
+                             "to OVERWRITE (or RETAIN)");
+    lint_report_done(&r);
+    /* Paths the group's previous install lists in its cleanup file are about to go (R-171). */
+    o.file_exists_behavior = NULL;
+    AUTOFREE char *css = path_join(dest, "css/site.css");
+    AUTOFREE char *cleanup = xasprintf("%s\n%s\n", idx, css);
+    put_file(root, "deployment-instructions/g-cleanup", cleanup, 0644);
+    free(path);
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_EQ(r.n, 0);
+    lint_report_done(&r);
+}
+
+TEST(local_validate_owner_checked_only_for_installed_objects)
+{
+    AUTOFREE char *bundle = path_join(test_tmpdir(), "b");
+    put_file(bundle, "appspec.yml",
+             "version: 0.0\nos: linux\nfiles:\n  - source: app\n    destination: /opt/cdx\n"
+             "permissions:\n  - object: /opt/cdx/sub\n    owner: cdagent-no-such-user\n"
+             "  - object: /etc\n    owner: cdagent-no-such-user\n    group: root\n",
+             0644);
+    put_file(bundle, "app/a", "x\n", 0644);
+    struct localcheck_opts o = {.bundle_dir = bundle};
+    struct lint_report r = {0};
+    AUTOFREE char *path = NULL;
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_EQ(r.n, 1);
+    ASSERT_STREQ(r.v[0].message, "permissions owner 'cdagent-no-such-user' for /opt/cdx/sub does "
+                                 "not exist on this host");
+    ASSERT_EQ(r.v[0].line, 8);
+    ASSERT_STREQ(r.v[0].quote, "    owner: cdagent-no-such-user");
+    ASSERT_STREQ(r.v[0].fix, "create the user (`useradd cdagent-no-such-user`) before deploying, "
+                             "or change `owner:` to a user that exists");
+    lint_report_done(&r);
+}
+
+TEST(local_validate_crlf_interpreter_and_missing_appspec)
+{
+    AUTOFREE char *bundle = path_join(test_tmpdir(), "b");
+    struct localcheck_opts o = {.bundle_dir = bundle};
+    struct lint_report r = {0};
+    AUTOFREE char *path = NULL;
+    ASSERT_OK(mkdir_p(bundle, 0755, NULL));
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_NULL(path);
+    ASSERT_EQ(r.n, 1);
+    ASSERT_STREQ(r.v[0].file, "appspec.yml");
+    lint_report_done(&r);
+    put_file(bundle, "appspec.yml",
+             "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: s.sh\n", 0644);
+    put_file(bundle, "s.sh", "#!/bin/bash\r\necho hi\r\n", 0755);
+    localcheck_bundle(&o, &r, &path);
+    ASSERT_EQ(r.n, 1); /* the CRLF warning is the same problem: not repeated */
+    ASSERT_EQ(r.v[0].severity, LINT_ERROR);
+    ASSERT_STREQ(r.v[0].file, "s.sh");
+    ASSERT_EQ(r.v[0].line, 1);
+    ASSERT_STREQ(r.v[0].message, "the interpreter named on line 1 (`/bin/bash\\r`, Windows line "
+                                 "ending) does not exist");
+    ASSERT_STREQ(r.v[0].quote, "#!/bin/bash\\r");
+    lint_report_done(&r);
+}
+
+TEST(local_validate_json_report)
+{
+    struct lint_report r = {0};
+    lint_add(&r, LINT_ERROR, "appspec.yml", 5, "  -source: /", "a fix", "bad");
+    lint_add(&r, LINT_WARNING, "s.sh", 0, NULL, NULL, "meh");
+    AUTOFREE char *json = local_report_json(&r, "/b/appspec.yml");
+    cJSON *doc = cJSON_Parse(json);
+    ASSERT_NOT_NULL(doc);
+    ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(doc, "valid")));
+    ASSERT_EQ(cJSON_GetObjectItem(doc, "errors")->valueint, 1);
+    ASSERT_EQ(cJSON_GetObjectItem(doc, "warnings")->valueint, 1);
+    cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "problems"), 0);
+    ASSERT_STREQ(cJSON_GetObjectItem(p0, "severity")->valuestring, "error");
+    ASSERT_STREQ(cJSON_GetObjectItem(p0, "quote")->valuestring, "  -source: /");
+    ASSERT_EQ(cJSON_GetObjectItem(p0, "line")->valueint, 5);
+    cJSON *p1 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "problems"), 1);
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(p1, "fix")));
+    cJSON_Delete(doc);
+    lint_report_done(&r);
+}
+
+TEST(local_json_needs_validate)
+{
+    struct local_opts o;
+    struct err e = ERR_INIT;
+    char *argv[] = {"codedeploy-local", "--json", NULL};
+    ASSERT_FAIL(parse(&o, &e, argv));
+    ASSERT_STREQ(e.msg, "--json works with 'validate' only");
+    char *argv2[] = {"codedeploy-local", "validate", "--json", NULL};
+    err_clear(&e);
+    ASSERT_OK(parse(&o, &e, argv2));
+    ASSERT_TRUE(o.json && o.validate_only);
+    local_opts_done(&o);
 }
