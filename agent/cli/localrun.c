@@ -28,6 +28,7 @@ struct display {
     uint64_t event_start_ms;
     uint64_t bytes_shown_ms; /* last progress output */
     bool bar_drawn;          /* a progress bar is on the current line */
+    enum executor_phase shown_phase; /* of the last progress output */
 };
 
 static const char *col(const struct display *d, const char *code)
@@ -35,22 +36,28 @@ static const char *col(const struct display *d, const char *code)
     return d->tty ? code : "";
 }
 
-/* Download progress: a bar redrawn in place on a terminal, a plain line every few seconds
+/* Download and unpack progress: redrawn in place on a terminal, a plain line every few seconds
  * otherwise (issue 16 item 3). */
 static void show_bytes(struct display *d, const struct executor_progress *p)
 {
     uint64_t now = now_ms();
+    bool first = p->phase != d->shown_phase;
     bool last = p->total && p->done >= p->total;
-    if (!last && now - d->bytes_shown_ms < (d->tty ? 200 : PROGRESS_PLAIN_INTERVAL_MS))
+    if (!first && !last && now - d->bytes_shown_ms < (d->tty ? 200 : PROGRESS_PLAIN_INTERVAL_MS))
         return;
+    d->shown_phase = p->phase;
     d->bytes_shown_ms = now;
     char text[200];
-    if (d->tty) {
+    if (p->phase == EXEC_PHASE_UNPACK)
+        progress_unpack(text, sizeof(text), p->done, p->rate_bps);
+    else if (d->tty)
         progress_bar(text, sizeof(text), p->done, p->total, p->rate_bps);
-        printf("\r\033[K    %s", text);
+    else
+        progress_line(text, sizeof(text), p->done, p->total, p->rate_bps);
+    if (d->tty) {
+        printf("\r\033[K%s%s", p->phase == EXEC_PHASE_UNPACK ? "" : "    ", text);
         d->bar_drawn = true;
     } else {
-        progress_line(text, sizeof(text), p->done, p->total, p->rate_bps);
         printf("%s\n", text);
     }
     fflush(stdout);
@@ -67,7 +74,7 @@ static const char *local_host_name(char *buf, size_t n)
 static void on_progress(void *arg, const struct executor_progress *p)
 {
     struct display *d = arg;
-    if (p->phase == EXEC_PHASE_BYTES) {
+    if (p->phase == EXEC_PHASE_BYTES || p->phase == EXEC_PHASE_UNPACK) {
         show_bytes(d, p);
         return;
     }

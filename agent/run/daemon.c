@@ -166,15 +166,16 @@ static void set_last(struct daemon *d, const char *deployment, const char *comma
 static void exec_progress(void *arg, const struct executor_progress *p)
 {
     struct daemon *d = arg;
-    if (p->phase == EXEC_PHASE_BYTES) {
+    if (p->phase == EXEC_PHASE_BYTES || p->phase == EXEC_PHASE_UNPACK) {
         /* "d-X: DownloadBundle 120/200 MB, 45 MB/s", at most once a second. */
         static _Thread_local uint64_t last_ms;
         if (now_ms() - last_ms < PROGRESS_STATUS_INTERVAL_MS)
             return;
         last_ms = now_ms();
         char text[256];
-        progress_status(text, sizeof(text), p->deployment_id, p->command, p->done, p->total,
-                        p->rate_bps);
+        progress_status(text, sizeof(text), p->deployment_id,
+                        p->phase == EXEC_PHASE_UNPACK ? "DownloadBundle unpacking" : p->command,
+                        p->done, p->total, p->rate_bps);
         pthread_mutex_lock(&d->mu);
         snprintf(d->current, sizeof(d->current), "%s", text);
         pthread_mutex_unlock(&d->mu);

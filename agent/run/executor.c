@@ -287,6 +287,21 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
     return r;
 }
 
+struct unpack_ctx {
+    const struct executor_opts *o;
+    const struct deploy_spec *spec;
+    uint64_t start_us;
+};
+
+static void unpack_progress(void *arg, uint64_t bytes, uint64_t entries)
+{
+    (void)entries;
+    struct unpack_ctx *c = arg;
+    double secs = (double)(now_usec() - c->start_us) / 1e6;
+    progress(c->o, EXEC_PHASE_UNPACK, c->spec, "DownloadBundle", NULL, bytes, 0,
+             secs > 0 ? (double)bytes / secs : 0);
+}
+
 static void unpack_warn(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -322,12 +337,14 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
         } else if (fetch_remote(o, spec, bundle, err) < 0) {
             return -1;
         }
+        struct unpack_ctx uc = {o, spec, now_usec()};
         struct unpack_opts uo = {.max_bytes = o->max_bundle_bytes,
                                  .max_entries = o->max_bundle_entries,
                                  .allow_setid = o->allow_setid,
                                  .restore_owner = o->restore_owner,
                                  .reject_links = o->reject_links,
-                                 .warn = unpack_warn};
+                                 .warn = unpack_warn, .progress = unpack_progress,
+                                 .progress_ctx = &uc};
         struct unpack_stats st = {0};
         if (unpack_archive(bundle, unpack_format_from_type(rev->bundle_type_name), archive, &uo,
                            &st, err) < 0)

@@ -50,3 +50,9 @@ void progress_line(char *out, size_t n, uint64_t done, uint64_t total, double ra
         (void)snprintf(out, n, "    downloaded %.1f MB, %.1f MB/s", (double)done / MB,
                        rate_bps / MB);
 }
+
+void progress_unpack(char *out, size_t n, uint64_t written, double rate_bps)
+{
+    (void)snprintf(out, n, "    unpacking: %.1f MB written, %.1f MB/s", (double)written / MB,
+                   rate_bps / MB);
+}

@@ -7,6 +7,8 @@
  *   progress_line()    codedeploy-local when stdout is not a terminal (a plain line at most
  *                      every PROGRESS_PLAIN_INTERVAL_MS):
  *                        "    downloaded 120.0 of 200.0 MB (60%), 45.0 MB/s"
+ *   progress_unpack()  codedeploy-local while unpacking (redrawn on a terminal, else a line every
+ *                      PROGRESS_PLAIN_INTERVAL_MS):  "    unpacking: 56.0 MB written, 40.0 MB/s"
  * Sizes are decimal megabytes; an unknown total (0) leaves out the total, percentage and ETA.
  */
 #ifndef CDAGENT_PROGRESS_H
@@ -23,5 +25,6 @@ void progress_status(char *out, size_t n, const char *deployment_id, const char 
                      uint64_t done, uint64_t total, double rate_bps);
 void progress_bar(char *out, size_t n, uint64_t done, uint64_t total, double rate_bps);
 void progress_line(char *out, size_t n, uint64_t done, uint64_t total, double rate_bps);
+void progress_unpack(char *out, size_t n, uint64_t written, double rate_bps);
 
 #endif

@@ -304,11 +304,13 @@ def test_local_progress_bar_on_a_tty_and_plain_lines_otherwise():
         assert r.returncode == 0, r.stdout + r.stderr
         assert re.search(r"^    downloaded \d+\.\d of 2\.\d MB \(\d+%\), \d+\.\d MB/s$", r.stdout,
                          re.M), r.stdout
+        assert re.search(r"^    unpacking: \d+\.\d MB written, \d+\.\d MB/s$", r.stdout, re.M), r.stdout
         assert "\r" not in r.stdout and "\033" not in r.stdout
         assert re.search(r"ok AfterInstall \(\d+\.\d s\)", r.stdout), r.stdout
         out = run_on_tty([harness.LOCAL, "-c", env.config, "-l", "s3://bkt/app.zip", "-t", "zip"],
                          cwd=env.path())
         assert re.search(r"\r\033\[K    \[[#-]{24}\]  [\d.]+/2\.\d MB  [\d.]+ MB/s", out), out
+        assert re.search(r"\r\033\[K    unpacking: \d+\.\d MB written", out), out
         assert "Local deployment successful" in out
 
 

@@ -105,4 +105,6 @@ TEST(progress_texts)
     ASSERT_STREQ(s, "[------------------------]  5.0 MB  1.0 MB/s");
     progress_line(s, sizeof(s), 50000000, 200000000, 10e6);
     ASSERT_STREQ(s, "    downloaded 50.0 of 200.0 MB (25%), 10.0 MB/s");
+    progress_unpack(s, sizeof(s), 56000000, 40e6);
+    ASSERT_STREQ(s, "    unpacking: 56.0 MB written, 40.0 MB/s");
 }
