@@ -100,7 +100,7 @@ struct bundlesig_keys *bundlesig_keys_load(const char *pem_path, struct err *err
     size_t len = 0;
     if (read_file(pem_path, 1024 * 1024, &text, &len, err) < 0) {
         err->code = ERR_CONFIG;
-        err_prefix(err, ":bundle_signing_public_keys:");
+        err_prefix(err, ":bundle_signing_public_keys");
         return NULL;
     }
     BIO *bio = BIO_new_mem_buf(text, (int)len);

@@ -22,6 +22,7 @@
 #include "net/endpoint.h"
 #include "run/executor.h"
 #include "run/metrics.h"
+#include "run/preflight.h"
 #include "run/progress.h"
 #include "deploy/grouplock.h"
 #include "deploy/history.h"
@@ -833,6 +834,10 @@ int daemon_run(const struct config *cfg, struct err *err)
     }
     if (chdir("/") < 0)
         log_warn("chdir /: %s", strerror(errno));
+    if (preflight_check_settings(cfg->bundle_signing_public_keys, cfg->hook_logs_s3_uri, err) < 0) {
+        teardown(&d);
+        return -1;
+    }
     if (setup(&d, err) < 0) {
         teardown(&d);
         return err && err->code == ERR_CANCELLED ? 0 : -1;

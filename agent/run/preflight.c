@@ -126,3 +126,26 @@ int preflight_verify_signature(const struct executor_opts *o, const struct deplo
     bundlesig_keys_free(keys);
     return r;
 }
+
+int preflight_check_settings(const char *signing_keys, const char *hook_logs_uri,
+                             struct err *err)
+{
+    if (signing_keys && *signing_keys) {
+        struct bundlesig_keys *k = bundlesig_keys_load(signing_keys, err);
+        if (!k)
+            return -1;
+        log_info("Revisions must be signed by one of %zu key(s) in %s", bundlesig_keys_count(k),
+                 signing_keys);
+        bundlesig_keys_free(k);
+    }
+    if (hook_logs_uri && *hook_logs_uri) {
+        char *bucket = NULL, *prefix = NULL;
+        if (s3obj_parse_uri(hook_logs_uri, &bucket, &prefix, err) < 0) {
+            err_prefix(err, ":hook_logs_s3_uri");
+            return -1;
+        }
+        free(bucket);
+        free(prefix);
+    }
+    return 0;
+}

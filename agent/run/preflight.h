@@ -31,4 +31,9 @@ int preflight_before_download(const struct executor_opts *o, const struct deploy
 int preflight_verify_signature(const struct executor_opts *o, const struct deploy_spec *spec,
                                struct http_client *http, const char *bundle, struct err *err);
 
+/* At start-up: a key file that cannot be loaded or a hook-log URI that is not s3://bucket[/prefix]
+ * is a configuration error (ERR_CONFIG), found before any deployment (either may be NULL). */
+int preflight_check_settings(const char *signing_keys, const char *hook_logs_uri,
+                             struct err *err);
+
 #endif

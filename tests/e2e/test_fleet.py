@@ -336,3 +336,19 @@ def run_on_tty(argv, cwd):
     os.waitpid(pid, 0)
     os.close(fd)
     return out.decode(errors="replace")
+
+
+def test_unusable_signing_keys_or_log_uri_refuse_to_start():
+    with world() as (fc, s3, env):
+        base = open(env.config).read()
+        for extra, want in ((":bundle_signing_public_keys: '%s'\n" % env.path("nokeys.pem"),
+                             ":bundle_signing_public_keys: read"),
+                            (":hook_logs_s3_uri: 'https://bucket/prefix'\n",
+                             ":hook_logs_s3_uri: expected an S3 URI")):
+            with open(env.config, "w") as f:
+                f.write(base + extra)
+            env.start()
+            assert env.agent.wait(30) != 0
+            out = env.stderr_text()
+            assert want in out, out
+            assert not fc.requests(), "refused before polling"
