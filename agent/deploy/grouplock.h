@@ -2,7 +2,8 @@
  * grouplock: one advisory lock per deployment group, shared by the daemon and codedeploy-local
  * so the two never work on the same group at once (R-072, R-214).  The lock is an flock on
  * "<root_dir>/.cdagent-locks/<group id>.lock"; it is released when the fd is closed, also when the
- * process dies.
+ * process dies.  A waiter does not poll the lock: it watches the lock file with inotify and
+ * tries again when someone closes it (the holder releasing, or dying).
  */
 #ifndef CDAGENT_GROUPLOCK_H
 #define CDAGENT_GROUPLOCK_H

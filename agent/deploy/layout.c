@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "deploy/lexpath.h"
+#include "deploy/rmtree.h"
 #include "base/util.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)
@@ -213,40 +215,14 @@ static int rev_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Lexical normalisation for comparing paths: collapse "//", drop "/./" and trailing '/'. */
-static char *norm_path(const char *p)
-{
-    char *out = xmalloc(strlen(p) + 2);
-    size_t o = 0;
-    const char *s = p;
-    while (*s) {
-        while (*s == '/')
-            s++;
-        const char *e = strchrnul(s, '/');
-        size_t n = (size_t)(e - s);
-        if (n == 0)
-            break;
-        if (!(n == 1 && s[0] == '.')) {
-            out[o++] = '/';
-            memcpy(out + o, s, n);
-            o += n;
-        }
-        s = e;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    out[o] = '\0';
-    return out;
-}
-
 /* Is group_dir/name the deployment directory that last_successful names? */
 static bool is_last_successful(const char *group_dir, const char *name, const char *last)
 {
     if (!last)
         return false;
     AUTOFREE char *cand = path_join(group_dir, name);
-    AUTOFREE char *a = norm_path(cand);
-    AUTOFREE char *b = norm_path(last);
+    AUTOFREE char *a = lexpath_norm(cand);
+    AUTOFREE char *b = lexpath_norm(last);
     if (strcmp(a, b) == 0)
         return true;
     /* Same directory reached through another spelling of root_dir (symlinks, relative). */
@@ -262,24 +238,14 @@ static void revs_free(struct rev *revs, size_t n)
     free(revs);
 }
 
-int layout_prune_revisions(const char *root_dir, const char *group_id,
-                           const char *current_deployment_id, unsigned max_revisions,
-                           unsigned *ret_removed, struct err *err)
+/* The entries of gdir except current_id: 1 with *ret and *ret_n set, 0 when gdir does not exist,
+ * -1 when it cannot be listed. */
+static int list_revisions(const char *gdir, const char *current_id, struct rev **ret,
+                          size_t *ret_n, struct err *err)
 {
-    if (layout_check_id(group_id, "deployment group id", err) < 0)
-        return -1;
-    if (max_revisions < 1)
-        max_revisions = 1;
-    AUTOFREE char *gdir = layout_group_dir(root_dir, group_id);
     int fd = open(gdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            if (ret_removed)
-                *ret_removed = 0;
-            return 0;
-        }
-        return err_sys(err, "list old revisions in '%s'", gdir);
-    }
+    if (fd < 0)
+        return errno == ENOENT ? 0 : err_sys(err, "list old revisions in '%s'", gdir);
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
@@ -291,7 +257,7 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (current_deployment_id && strcmp(de->d_name, current_deployment_id) == 0)
+        if (current_id && strcmp(de->d_name, current_id) == 0)
             continue;
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -305,6 +271,28 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
         n++;
     }
     closedir(d);
+    *ret = revs;
+    *ret_n = n;
+    return 1;
+}
+
+int layout_prune_revisions(const char *root_dir, const char *group_id,
+                           const char *current_deployment_id, unsigned max_revisions,
+                           unsigned *ret_removed, struct err *err)
+{
+    if (layout_check_id(group_id, "deployment group id", err) < 0)
+        return -1;
+    if (max_revisions < 1)
+        max_revisions = 1;
+    AUTOFREE char *gdir = layout_group_dir(root_dir, group_id);
+    struct rev *revs = NULL;
+    size_t n = 0;
+    int lr = list_revisions(gdir, current_deployment_id, &revs, &n, err);
+    if (lr <= 0) {
+        if (lr == 0 && ret_removed)
+            *ret_removed = 0;
+        return lr;
+    }
 
     unsigned removed = 0;
     int rc = 0;
@@ -331,7 +319,7 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
                 continue;
             todo--;
             AUTOFREE char *p = path_join(gdir, revs[i].name);
-            if (rm_rf(p, err) < 0)
+            if (rmtree_at(AT_FDCWD, p, p, err) < 0)
                 rc = -1;
             else
                 removed++;

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "deploy/diskspace.h"
 #include "deploy/layout.h"
+#include "deploy/rmtree.h"
 
 struct entry {
     char *name;
@@ -110,7 +111,7 @@ int retention_prune_budget(const char *root_dir, const char *group_id,
                 continue;
             AUTOFREE char *p = path_join(gdir, v[i].name);
             struct err e = ERR_INIT;
-            if (rm_rf(p, &e) < 0) {
+            if (rmtree_at(AT_FDCWD, p, p, &e) < 0) {
                 if (!err_is_set(err) && err)
                     *err = e;
                 continue;

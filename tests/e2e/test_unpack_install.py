@@ -266,3 +266,73 @@ def test_non_ascii_names_in_the_c_locale():
                            "Refusing unsafe archive entry '../\u00e9vil'")
         finally:
             del os.environ["LC_ALL"]
+
+
+def _mount_tmpfs(path, size):
+    """Mount a tmpfs of size bytes at path, or raise harness.Skip saying why not."""
+    if os.geteuid() != 0:
+        raise harness.Skip("a real full disk needs a tmpfs mount, which needs root")
+    os.makedirs(path, exist_ok=True)
+    r = harness.run(["mount", "-t", "tmpfs", "-o", "size=%d,mode=0755" % size, "tmpfs", path])
+    if r.returncode != 0:
+        raise harness.Skip("cannot mount a tmpfs here: " + (r.stderr or r.stdout).strip())
+
+
+def _stage(env, root, group, dep, appspec, files):
+    ddir = os.path.join(root, group, dep)
+    os.makedirs(ddir)
+    members = [(ti("appspec.yml"), appspec.encode())]
+    members += [(ti("web/" + name), data) for name, data in files]
+    archive = env.write(os.path.join(ddir, "bundle.tar"), tar_bytes(members))
+    r = tool("unpack", "tar", archive, os.path.join(ddir, "deployment-archive"))
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+def test_install_on_a_full_tmpfs_refuses_early_or_restores_previous_issue11():
+    """Issue 11 item 2 on a real 32 MiB file system: a revision that cannot fit is refused
+    before anything is removed; one that runs out of space half-way (the previous file is held
+    open, so removing it frees nothing) ends with the previous revision's files back."""
+    with harness.Env("install") as env:
+        dest = env.path("mnt")
+        _mount_tmpfs(dest, 32 << 20)
+        try:
+            root, group = env.path("root"), "grp"
+            appspec = ("version: 0.0\nos: linux\nfiles:\n  - source: web\n    destination: %s\n"
+                       % os.path.join(dest, "app"))
+            old = os.urandom(10 << 20)
+            _stage(env, root, group, "d-1", appspec, [("a.bin", old), ("v.txt", b"v1")])
+            r = tool("install", root, group, "d-1")
+            assert r.stdout == "ok\n", (r.stdout, r.stderr)
+            cleanup = os.path.join(root, "deployment-instructions", group + "-cleanup")
+            with open(cleanup, "rb") as f:
+                cleanup_d1 = f.read()
+
+            # 40 MiB can never fit in 32: refused with the numbers, nothing touched.
+            _stage(env, root, group, "d-2", appspec, [("huge.bin", b"\0" * (40 << 20))])
+            r = tool("install", root, group, "d-2")
+            assert r.stdout.startswith("error Install: Install: not enough free space on the "
+                                       "file system holding '%s'" % dest), r.stdout
+            assert "nothing was changed" in r.stdout, r.stdout
+            with open(os.path.join(dest, "app", "a.bin"), "rb") as f:
+                assert f.read() == old
+
+            # 24 MiB fits once a.bin's 10 MiB are freed, but a.bin is held open: ENOSPC midway.
+            _stage(env, root, group, "d-3", appspec, [("b.bin", os.urandom(24 << 20))])
+            with open(os.path.join(dest, "app", "a.bin"), "rb"):
+                r = tool("install", root, group, "d-3")
+            assert "No space left on device" in r.stdout, r.stdout
+            assert ("the previous revision's files (%s) were restored"
+                    % os.path.join(root, group, "d-1")) in r.stdout, r.stdout
+            with open(os.path.join(dest, "app", "a.bin"), "rb") as f:
+                assert f.read() == old
+            with open(os.path.join(dest, "app", "v.txt"), "rb") as f:
+                assert f.read() == b"v1"
+            assert not os.path.exists(os.path.join(dest, "app", "b.bin"))
+            assert sorted(os.listdir(os.path.join(dest, "app"))) == ["a.bin", "v.txt"]
+            with open(cleanup, "rb") as f:
+                assert f.read() == cleanup_d1
+            last = os.path.join(root, "deployment-instructions", group + "_last_successful_install")
+            with open(last) as f:
+                assert f.read() == os.path.join(root, group, "d-1")
+        finally:
+            harness.run(["umount", "-l", dest])

@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -30,20 +31,25 @@ static char *tmp(const char *rel)
 }
 
 /* Parse an AppSpec whose text may use @T@ for the test directory. */
+static void expand_t(const char *in, struct buf *b)
+{
+    buf_init(b, 1 << 16);
+    for (const char *s = in; *s;) {
+        const char *at = strstr(s, "@T@");
+        if (!at) {
+            buf_append(b, s, strlen(s), NULL);
+            break;
+        }
+        buf_append(b, s, (size_t)(at - s), NULL);
+        buf_append(b, test_tmpdir(), strlen(test_tmpdir()), NULL);
+        s = at + 3;
+    }
+}
+
 static struct appspec *spec(const char *yaml_in)
 {
     struct buf b;
-    buf_init(&b, 1 << 16);
-    for (const char *s = yaml_in; *s;) {
-        const char *at = strstr(s, "@T@");
-        if (!at) {
-            buf_append(&b, s, strlen(s), NULL);
-            break;
-        }
-        buf_append(&b, s, (size_t)(at - s), NULL);
-        buf_append(&b, test_tmpdir(), strlen(test_tmpdir()), NULL);
-        s = at + 3;
-    }
+    expand_t(yaml_in, &b);
     struct appspec *as = NULL;
     struct err e = ERR_INIT;
     int r = appspec_parse(b.data, b.len, "appspec.yml", &as, &e);
@@ -75,6 +81,7 @@ static void collect(void *ctx, const char *msg)
 
 static struct buf notes;
 static int test_selinux = -1;  /* the tests below opt in with fake semanage/restorecon */
+static const struct install_ops *test_ops;  /* the disk-full tests inject faults */
 
 static int install(const char *dep, const struct appspec *as, const char *spec_feb,
                    struct err *e)
@@ -94,6 +101,7 @@ static int install(const char *dep, const struct appspec *as, const char *spec_f
         .selinux = test_selinux,
         .note = collect,
         .note_ctx = &notes,
+        .ops = test_ops,
     };
     return install_run(as, &o, e);
 }
@@ -601,6 +609,17 @@ TEST(install_cleanup_unlinks_symlinks_without_following_C188)
     ASSERT_TRUE(exists_rel("precious/file"));
 }
 
+/* The cleanup file is still cleanup_before and _last_successful_install still names dep. */
+static void assert_previous_kept(const char *cleanup_before, const char *dep)
+{
+    AUTOFREE char *after = cleanup_text();
+    ASSERT_STREQ(after, cleanup_before);
+    AUTOFREE char *last = NULL;
+    AUTOFREE char *root = tmp("root");
+    ASSERT_OK(layout_read_last_successful(root, GROUP, &last, NULL));
+    ASSERT_CONTAINS(last, dep);
+}
+
 TEST(install_conflict_leaves_previous_install_untouched_R171_C190)
 {
     basic_revision("d-1");
@@ -612,12 +631,7 @@ TEST(install_conflict_leaves_previous_install_untouched_R171_C190)
     must_fail("d-2", basic_yaml, NULL, ERR_INSTALL, "already exists at this location");
     ASSERT_TRUE(exists_rel("dest/www/site/a.txt"));
     ASSERT_TRUE(exists_rel("dest/etc/app.conf"));
-    AUTOFREE char *after = cleanup_text();
-    ASSERT_STREQ(after, before);
-    AUTOFREE char *last = NULL;
-    AUTOFREE char *root = tmp("root");
-    ASSERT_OK(layout_read_last_successful(root, GROUP, &last, NULL));
-    ASSERT_CONTAINS(last, "/d-1");
+    assert_previous_kept(before, "/d-1");
 }
 
 TEST(install_plans_against_post_cleanup_view_R171)
@@ -1063,4 +1077,228 @@ TEST(install_selinux_failure_message_R189)
               NULL, ERR_INSTALL, want);
     AUTOFREE char *cl = cleanup_text();
     ASSERT_CONTAINS(cl, "semanage\\0@T@/out/notes.md\n");
+}
+
+/* ---- disk full (issue 11 item 2) ---- */
+
+/* Write an AppSpec (with @T@ expanded) into dep's archive, as a real revision carries it. */
+static void rev_appspec(const char *dep, const char *yaml)
+{
+    struct buf b;
+    expand_t(yaml, &b);
+    rev_file(dep, "appspec.yml", b.data, 0644);
+    buf_done(&b);
+}
+
+static const char *two_rev_yaml = HEAD "files:\n"
+                                       "  - source: app\n"
+                                       "    destination: @T@/dest/www\n";
+
+/* d-1 installed (its files and cleanup file on the host), d-2 staged with other content. */
+static void two_revisions(void)
+{
+    rev_appspec("d-1", two_rev_yaml);
+    rev_file("d-1", "app/a.txt", "one-a", 0640);
+    rev_file("d-1", "app/sub/b.txt", "one-b", 0755);
+    rev_file("d-1", "app/only-one.txt", "old only", 0644);
+    must_install("d-1", two_rev_yaml, NULL);
+    rev_appspec("d-2", two_rev_yaml);
+    rev_file("d-2", "app/a.txt", "two-a, longer", 0644);
+    rev_file("d-2", "app/sub/b.txt", "two-b", 0644);
+    rev_file("d-2", "app/sub/c.txt", "two-c", 0644);
+    rev_file("d-2", "app/z.txt", "two-z", 0644);
+}
+
+static struct statvfs fake_vfs;
+
+static int fake_statvfs(const char *path, struct statvfs *ret)
+{
+    (void)path;
+    *ret = fake_vfs;
+    return 0;
+}
+
+static void assert_d1_on_host(const char *cleanup_before)
+{
+    AUTOFREE char *a = slurp_rel("dest/www/a.txt");
+    AUTOFREE char *b = slurp_rel("dest/www/sub/b.txt");
+    AUTOFREE char *o = slurp_rel("dest/www/only-one.txt");
+    ASSERT_STREQ(a, "one-a");
+    ASSERT_STREQ(b, "one-b");
+    ASSERT_STREQ(o, "old only");
+    ASSERT_EQ(mode_rel("dest/www/a.txt"), 0640);
+    ASSERT_EQ(mode_rel("dest/www/sub/b.txt"), 0755);
+    ASSERT_FALSE(exists_rel("dest/www/sub/c.txt"));
+    ASSERT_FALSE(exists_rel("dest/www/z.txt"));
+    assert_previous_kept(cleanup_before, "/d-1");
+}
+
+/* Install d-2 (two_revisions) with ops in place. */
+static int install_d2_with(const struct install_ops *ops, struct err *e)
+{
+    test_ops = ops;
+    struct appspec *as = spec(two_rev_yaml);
+    int r = install("d-2", as, NULL, e);
+    appspec_free(as);
+    test_ops = NULL;
+    return r;
+}
+
+TEST(install_refuses_early_when_bytes_do_not_fit_issue11)
+{
+    two_revisions();
+    AUTOFREE char *before = cleanup_text();
+    fake_vfs = (struct statvfs){.f_bsize = 4096, .f_frsize = 4096, .f_blocks = 1 << 20,
+                                .f_bavail = 100, .f_bfree = 100, .f_files = 1 << 20,
+                                .f_favail = 1 << 20, .f_ffree = 1 << 20};
+    struct install_ops ops = {.statvfs = fake_statvfs};
+    test_ops = &ops;
+    AUTOFREE char *where = xasprintf("not enough free space on the file system holding '%s'",
+                                     test_tmpdir());
+    must_fail("d-2", two_rev_yaml, NULL, ERR_INSTALL, where);
+    /* The numbers a person needs: what is free, and that nothing changed. */
+    must_fail("d-2", two_rev_yaml, NULL, ERR_INSTALL,
+              "409600 bytes and 1048576 inodes are free; nothing was changed");
+    test_ops = NULL;
+    assert_d1_on_host(before);
+}
+
+TEST(install_refuses_early_when_inodes_do_not_fit_issue11)
+{
+    two_revisions();
+    AUTOFREE char *before = cleanup_text();
+    fake_vfs = (struct statvfs){.f_bsize = 4096, .f_frsize = 4096, .f_blocks = 1 << 20,
+                                .f_bavail = 1 << 20, .f_bfree = 1 << 20, .f_files = 1000,
+                                .f_favail = 3, .f_ffree = 3};
+    struct install_ops ops = {.statvfs = fake_statvfs};
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(install_d2_with(&ops, &e));
+    ASSERT_EQ(e.code, ERR_INSTALL);
+    ASSERT_CONTAINS(e.msg, "and 3 inodes are free; nothing was changed");
+    assert_d1_on_host(before);
+}
+
+static int copies_left;
+
+/* The real copy, except for the copy number copies_left (from 0), which finds the disk full. */
+static int enospc_copy(int in, int out)
+{
+    if (copies_left-- == 0) {
+        errno = ENOSPC;
+        return -1;
+    }
+    char b[4096];
+    ssize_t n;
+    while ((n = read(in, b, sizeof(b))) > 0)
+        if (write(out, b, (size_t)n) != n)
+            return -1;
+    return n < 0 ? -1 : 0;
+}
+
+TEST(install_disk_full_midway_restores_previous_revision_issue11)
+{
+    two_revisions();
+    AUTOFREE char *before = cleanup_text();
+    struct install_ops ops = {.copy_data = enospc_copy};
+    copies_left = 2;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(install_d2_with(&ops, &e));
+    ASSERT_EQ(e.code, ERR_SYSTEM);
+    ASSERT_CONTAINS(e.msg, "No space left on device");
+    AUTOFREE char *d1 = tmp("root/" GROUP "/d-1");
+    AUTOFREE char *said = xasprintf("; the previous revision's files (%s) were restored", d1);
+    ASSERT_CONTAINS(e.msg, said);
+    assert_d1_on_host(before);
+}
+
+TEST(install_disk_full_restore_failure_is_reported_issue11)
+{
+    two_revisions();
+    /* The previous revision's archive is gone: say so instead of claiming a restore. */
+    AUTOFREE char *a1 = archive_of("d-1");
+    ASSERT_OK(rm_rf(a1, NULL));
+    struct install_ops ops = {.copy_data = enospc_copy};
+    copies_left = 0;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(install_d2_with(&ops, &e));
+    ASSERT_CONTAINS(e.msg, "No space left on device; restoring the previous revision's files");
+    ASSERT_CONTAINS(e.msg, "failed too:");
+}
+
+/* ---- semanage/restorecon run clean (issue 11 item 5) ---- */
+
+TEST(install_selinux_tools_get_minimal_env_and_clean_signals_issue11)
+{
+    AUTOFREE char *log = tmp("selinux-env.log");
+    AUTOFREE char *s1 = xasprintf("#!/bin/sh\nenv >> '%1$s'\ngrep -E '^Sig(Blk|Ign)' "
+                                  "/proc/self/status >> '%1$s'\n", log);
+    const char *p1 = test_write("fakebin2/semanage", s1);
+    ASSERT_OK(chmod(p1, 0755));
+    const char *p2 = test_write("fakebin2/restorecon", "#!/bin/sh\nexit 0\n");
+    ASSERT_OK(chmod(p2, 0755));
+    AUTOFREE char *bin = tmp("fakebin2");
+    AUTOFREE char *path = xasprintf("%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin");
+    AUTOFREE char *old_path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin");
+    setenv("PATH", path, 1);
+    setenv("CDAGENT_TEST_SECRET", "hunter2", 1);
+    sigset_t usr1, old_mask;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old_mask);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_act;
+    sigaction(SIGUSR2, &ign, &old_act);
+    int saved = test_selinux;
+    test_selinux = 1;
+    perm_revision();
+    must_install("d-1",
+                 HEAD "files:\n  - source: app/notes.md\n    destination: @T@/out\n"
+                      "permissions:\n  - object: @T@/out/notes.md\n"
+                      "    context:\n      type: httpd_sys_content_t\n",
+                 NULL);
+    test_selinux = saved;
+    sigaction(SIGUSR2, &old_act, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    unsetenv("CDAGENT_TEST_SECRET");
+    setenv("PATH", old_path, 1);
+    AUTOFREE char *got = slurp(log);
+    ASSERT_NOT_NULL(got);
+    ASSERT_FALSE(strstr(got, "hunter2") != NULL);
+    ASSERT_CONTAINS(got, "LC_ALL=C\n");
+    ASSERT_CONTAINS(got, "SigBlk:\t0000000000000000\n");
+    /* Signals 1-31 at their defaults (glibc's posix_spawn leaves its two internal real-time
+     * signals ignored; a glibc program resets them itself). */
+    const char *sig_ign = strstr(got, "SigIgn:\t");
+    ASSERT_NOT_NULL(sig_ign);
+    unsigned long long mask = strtoull(sig_ign + 8, NULL, 16);
+    ASSERT_EQ(mask & 0x7fffffffULL, 0);
+}
+
+/* ---- paths longer than PATH_MAX (issue 11 item 5) ---- */
+
+TEST(install_path_past_path_max_fails_with_a_whole_message_issue11)
+{
+    rev_file("d-1", "app/top.txt", "t", 0644);
+    AUTOFREE char *app = xasprintf("%s/app", archive_of("d-1"));
+    char name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    int fd = open(app, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (int i = 0; i < 25; i++) {  /* 25 x 201 bytes: past 4096 */
+        ASSERT_OK(mkdirat(fd, name, 0755));
+        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(sub >= 0);
+        close(fd);
+        fd = sub;
+    }
+    int f = openat(fd, "leaf.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    close(f);
+    close(fd);
+    struct appspec *as = spec(HEAD "files:\n  - source: app\n    destination: @T@/out\n");
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(install("d-1", as, NULL, &e));
+    appspec_free(as);
+    ASSERT_EQ(e.code, ERR_INSTALL);
+    ASSERT_CONTAINS(e.msg, "bytes long, more than the 4095 bytes Linux allows");
+    ASSERT_CONTAINS(e.msg, "and then try again");
+    ASSERT_FALSE(exists_rel("out"));
 }

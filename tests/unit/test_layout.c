@@ -1,6 +1,7 @@
 /* Tests for layout (spec section 8, R-100..R-106, R-219, V-061). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,4 +225,52 @@ TEST(layout_prune_reports_failure_but_continues_R106)
     ASSERT_EQ(removed, 1);
     ASSERT_FALSE(rev_exists("d-2"));
     chmod(d1, 0755);
+}
+
+/* Build name/d/d/.../d (depth levels, a file at the bottom) with *at() calls, one fd at a time. */
+static void make_deep_tree(const char *top, int depth)
+{
+    int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_TRUE(fd >= 0);
+    for (int i = 0; i < depth; i++) {
+        ASSERT_OK(mkdirat(fd, "d", 0755));
+        int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(sub >= 0);
+        if (i % 100 == 0) {
+            int f = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            ASSERT_TRUE(f >= 0);
+            close(f);
+        }
+        close(fd);
+        fd = sub;
+    }
+    int f = openat(fd, "bottom", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_TRUE(f >= 0);
+    close(f);
+    close(fd);
+}
+
+TEST(layout_prune_removes_a_5000_deep_revision_with_few_fds_issue11)
+{
+    /* 5000 levels: paths far beyond PATH_MAX, and more levels than the fds allowed below. */
+    make_rev("d-1", 10);
+    make_rev("d-2", 20);
+    make_rev("d-CUR", 30);
+    AUTOFREE char *top = xasprintf("%s/" GROUP "/d-1", test_tmpdir());
+    make_deep_tree(top, 5000);
+    make_rev("d-1", 10);  /* the oldest again */
+    struct rlimit old_lim, lim;
+    ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old_lim));
+    lim = old_lim;
+    lim.rlim_cur = 64;
+    ASSERT_OK(setrlimit(RLIMIT_NOFILE, &lim));
+    unsigned removed = 0;
+    struct err e = ERR_INIT;
+    int r = layout_prune_revisions(test_tmpdir(), GROUP, "d-CUR", 2, &removed, &e);
+    ASSERT_OK(setrlimit(RLIMIT_NOFILE, &old_lim));
+    if (r < 0)
+        FAILF("prune: %s", e.msg);
+    ASSERT_EQ(removed, 1);
+    ASSERT_FALSE(rev_exists("d-1"));
+    ASSERT_TRUE(rev_exists("d-2"));
 }
