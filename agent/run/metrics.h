@@ -12,8 +12,8 @@
  *   cdagent_lifecycle_event_duration_seconds_bucket{event="...",le="..."} (histogram; _sum, _count)
  *   cdagent_bundle_downloaded_bytes_total
  *   cdagent_last_successful_deployment_timestamp_seconds
- *   cdagent_poll_errors_total
- *   cdagent_poll_throttles_total
+ *   cdagent_poll_errors_total        polls that failed after the client's retries ...
+ *   cdagent_poll_throttles_total     ... counted here instead when the service was throttling
  * Thread-safe.  Write failures are logged at WARN once, then at DEBUG.
  */
 #ifndef CDAGENT_METRICS_H
