@@ -11,11 +11,11 @@
 #include <cjson/cJSON.h>
 
 #include "aws/commands-internal.h"
+#include "base/stop.h"
 #include "net/sigv4.h"
 #include "base/util.h"
 
 #define DIAG_MAX_CHARS 8192
-#define STOP_SLICE_MS 50
 
 struct commands_client {
     char *url;           /* owned; endpoint with the "/" path */
@@ -25,8 +25,7 @@ struct commands_client {
     int max_retries;
     commands_creds_fn get_creds;     /* borrowed callback */
     void *creds_arg;                 /* borrowed */
-    http_stop_fn should_stop;        /* borrowed callback, may be NULL */
-    void *stop_arg;                  /* borrowed */
+    const struct stop *stop;         /* borrowed, may be NULL */
     commands_sleep_fn sleep;         /* borrowed callback, may be NULL */
     void *sleep_arg;                 /* borrowed */
     commands_transport_fn transport; /* borrowed callback, may be NULL */
@@ -472,8 +471,7 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
             .read_timeout_ms = opts->read_timeout_ms,
             .proxy_uri = opts->proxy_uri,
             .user_agent = opts->user_agent,
-            .should_stop = opts->should_stop,
-            .stop_arg = opts->stop_arg,
+            .stop = opts->stop,
             .wire = opts->wire,
         };
         http = http_client_new(&ho, err);
@@ -494,8 +492,7 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
                                               : opts->max_retries;
     c->get_creds = opts->get_creds;
     c->creds_arg = opts->creds_arg;
-    c->should_stop = opts->should_stop;
-    c->stop_arg = opts->stop_arg;
+    c->stop = opts->stop;
     c->sleep = opts->sleep;
     c->sleep_arg = opts->sleep_arg;
     c->transport = opts->transport;
@@ -545,7 +542,7 @@ char *commands_format_call(const struct commands_call_info *ci, const char *para
 
 static bool stopping(struct commands_client *c)
 {
-    return c->should_stop && c->should_stop(c->stop_arg);
+    return stop_requested(c->stop);
 }
 
 static void pause_ms(struct commands_client *c, uint64_t ms)
@@ -554,15 +551,7 @@ static void pause_ms(struct commands_client *c, uint64_t ms)
         c->sleep(c->sleep_arg, ms);
         return;
     }
-    uint64_t deadline = now_ms() + ms;
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline || stopping(c))
-            return;
-        uint64_t step = deadline - now < STOP_SLICE_MS ? deadline - now : STOP_SLICE_MS;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    (void)stop_wait_ms(c->stop, ms);
 }
 
 static uint64_t mono_now(const struct commands_client *c)

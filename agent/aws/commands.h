@@ -80,9 +80,9 @@ struct commands_opts {
     int max_retries;             /* < 0: none (not even on throttling); 0: COMMANDS_MAX_RETRIES */
     commands_creds_fn get_creds; /* required */
     void *creds_arg;
-    http_stop_fn should_stop; /* may be NULL; checked during transfers and retry sleeps */
-    void *stop_arg;
-    commands_sleep_fn sleep; /* may be NULL: an interruptible nanosleep */
+    const struct stop *stop;  /* borrowed; may be NULL; transfers and retry sleeps end early
+                               * on a stop request */
+    commands_sleep_fn sleep; /* may be NULL: stop_wait_ms() on stop (a test seam) */
     void *sleep_arg;
     commands_transport_fn transport; /* may be NULL: http_request() on the client's own http */
     void *transport_arg;

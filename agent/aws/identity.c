@@ -37,11 +37,9 @@ static int init_onprem(struct identity *id, const struct onprem *op, struct err 
 }
 
 static int init_ec2(struct identity *id, const struct config *cfg, const struct onprem *op,
-                    bool need_host_id, http_stop_fn should_stop, void *stop_arg,
-                    struct err *err)
+                    bool need_host_id, const struct stop *stop, struct err *err)
 {
-    struct imds_opts io = {.disable_v1 = cfg->disable_imds_v1, .should_stop = should_stop,
-                           .stop_arg = stop_arg};
+    struct imds_opts io = {.disable_v1 = cfg->disable_imds_v1, .stop = stop};
     id->imds = imds_new(&io, err);
     if (!id->imds)
         return -1;
@@ -71,7 +69,7 @@ static int init_ec2(struct identity *id, const struct config *cfg, const struct 
 }
 
 int identity_init(struct identity *id, const struct config *cfg, bool need_host_id,
-                  http_stop_fn should_stop, void *stop_arg, struct err *err)
+                  const struct stop *stop, struct err *err)
 {
     memset(id, 0, sizeof(*id));
     struct onprem op;
@@ -86,7 +84,7 @@ int identity_init(struct identity *id, const struct config *cfg, bool need_host_
     if (have_file && op.kind != ONPREM_NONE)
         r = init_onprem(id, &op, err);
     else
-        r = init_ec2(id, cfg, have_file ? &op : NULL, need_host_id, should_stop, stop_arg, err);
+        r = init_ec2(id, cfg, have_file ? &op : NULL, need_host_id, stop, err);
     onprem_done(&op);
     if (r < 0)
         identity_done(id);

@@ -17,6 +17,7 @@
 struct config;
 struct creds_provider;
 struct imds;
+struct stop;
 
 struct identity {
     bool on_premises;
@@ -30,9 +31,10 @@ struct identity {
 /* Resolve everything.  need_host_id false (codedeploy-local) tolerates a host without IMDS as
  * long as no S3 download needs credentials: then creds is NULL and region may be NULL.
  * Errors: on-premises file errors, IMDS failures ("Could not reach the instance metadata
- * service..."), ERR_AUTH when no credential source is configured. */
+ * service..."), ERR_AUTH when no credential source is configured.  stop (borrowed, may be NULL)
+ * cuts IMDS retries short. */
 int identity_init(struct identity *id, const struct config *cfg, bool need_host_id,
-                  http_stop_fn should_stop, void *stop_arg, struct err *err);
+                  const struct stop *stop, struct err *err);
 void identity_done(struct identity *id);
 
 #endif

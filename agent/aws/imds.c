@@ -12,6 +12,7 @@
 #include <cJSON.h>
 
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/util.h"
 
 #define TOKEN_PATH "/latest/api/token"
@@ -31,8 +32,7 @@ struct imds {
     long ttl_s;
     imds_sleep_fn sleep;
     void *sleep_arg;
-    http_stop_fn should_stop;
-    void *stop_arg;
+    const struct stop *stop;  /* borrowed */
     char *token;              /* owned secret; NULL when none cached */
     uint64_t token_renew_ms;  /* monotonic time after which the token is renewed */
     uint64_t nreq;
@@ -45,13 +45,6 @@ struct req_plan {
     int attempts;
 };
 
-static void default_sleep(void *arg, uint64_t ms)
-{
-    (void)arg;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 static char *strip_dup(const char *s, size_t n)
 {
@@ -68,8 +61,7 @@ static struct http_client *make_client(const struct imds *m, long connect_ms, lo
     struct http_client_opts ho = {
         .connect_timeout_ms = connect_ms,
         .read_timeout_ms = read_ms,
-        .should_stop = m->should_stop,
-        .stop_arg = m->stop_arg,
+        .stop = m->stop,
     };
     return http_client_new(&ho, err);
 }
@@ -100,10 +92,9 @@ struct imds *imds_new(const struct imds_opts *opts, struct err *err)
     m->ttl_s = opts->token_ttl_s > 0 ? opts->token_ttl_s : IMDS_TOKEN_TTL_S;
     if (m->ttl_s > IMDS_TOKEN_TTL_S)
         m->ttl_s = IMDS_TOKEN_TTL_S;
-    m->sleep = opts->sleep ? opts->sleep : default_sleep;
+    m->sleep = opts->sleep;
     m->sleep_arg = opts->sleep_arg;
-    m->should_stop = opts->should_stop;
-    m->stop_arg = opts->stop_arg;
+    m->stop = opts->stop;
     m->http = make_client(m, m->timeout_ms, m->timeout_ms, err);
     if (!m->http) {
         err_prefix(err, "IMDS client");
@@ -136,7 +127,7 @@ uint64_t imds_request_count(const struct imds *m)
 
 static bool stopped(const struct imds *m)
 {
-    return m->should_stop && m->should_stop(m->stop_arg);
+    return stop_requested(m->stop);
 }
 
 /*
@@ -192,7 +183,10 @@ static int send_retrying(struct imds *m, const struct req_plan *plan, const char
             }
         }
         http_response_done(&resp);
-        m->sleep(m->sleep_arg, (uint64_t)attempt * 1000);
+        if (m->sleep)
+            m->sleep(m->sleep_arg, (uint64_t)attempt * 1000);
+        else
+            (void)stop_wait_ms(m->stop, (uint64_t)attempt * 1000);
         if (stopped(m)) {
             err_set(err, ERR_CANCELLED, "IMDS %s '%s': cancelled", method, path);
             break;

@@ -43,10 +43,10 @@ struct imds_opts {
     long timeout_ms;           /* 0: IMDS_TIMEOUT_MS */
     int attempts;              /* 0: IMDS_ATTEMPTS */
     long token_ttl_s;          /* 0: IMDS_TOKEN_TTL_S */
-    imds_sleep_fn sleep;       /* NULL: real sleep */
+    imds_sleep_fn sleep;       /* NULL: stop_wait_ms() on stop (a test seam) */
     void *sleep_arg;
-    http_stop_fn should_stop;  /* may be NULL */
-    void *stop_arg;
+    const struct stop *stop;   /* borrowed; may be NULL: retry sleeps and requests end early on
+                                * a stop request */
 };
 
 struct imds;

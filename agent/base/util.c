@@ -431,23 +431,6 @@ uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void sleep_ms_interruptible(uint64_t ms, const volatile int *stop)
-{
-    uint64_t deadline = now_ms() + ms;
-    for (;;) {
-        if (stop && *stop)
-            return;
-        uint64_t now = now_ms();
-        if (now >= deadline)
-            return;
-        uint64_t step = deadline - now;
-        if (step > 100)
-            step = 100;
-        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
 uint32_t rand_below(uint32_t n)
 {
     uint32_t v = 0;

@@ -97,8 +97,6 @@ bool dir_exists(const char *path);
 uint64_t now_usec(void);   /* CLOCK_MONOTONIC */
 uint64_t now_ms(void);     /* CLOCK_MONOTONIC */
 uint64_t wall_ms(void);    /* CLOCK_REALTIME, ms since epoch */
-/* Sleep up to ms milliseconds; returns early when *stop becomes non-zero (checked every 100 ms). */
-void sleep_ms_interruptible(uint64_t ms, const volatile int *stop);
 /* Random integer in [0, n) from the kernel's generator (for jitter and ids). */
 uint32_t rand_below(uint32_t n);
 

@@ -300,7 +300,7 @@ static int deploy(const struct local_opts *o, const struct local_bundle *b)
     if (spec_load("TEXT/JSON", json, strlen(json), true, &po, &spec, &e) < 0)
         goto fail;
     bool need_id = b->kind == LOCAL_KIND_S3 || (cfg.hook_logs_s3_uri && *cfg.hook_logs_s3_uri);
-    if (need_id && identity_init(&id, &cfg, false, NULL, NULL, &e) < 0)
+    if (need_id && identity_init(&id, &cfg, false, NULL, &e) < 0)
         goto fail;
     if (b->kind == LOCAL_KIND_S3 && !id.creds) {
         err_set(&e, ERR_AUTH, "We were unable to download content from the Amazon S3 bucket due "

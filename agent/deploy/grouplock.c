@@ -9,12 +9,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "base/stop.h"
 #include "base/util.h"
 #include "deploy/layout.h"
 
-/* Until callers pass a stop token with an fd, the stop flag is looked at this often while
- * waiting; the lock itself is waited for as an event. */
-#define STOP_FLAG_CHECK_MS 1000
 /* Without inotify (instance limit reached), the lock is retried this often. */
 #define NO_INOTIFY_RETRY_MS 250
 
@@ -36,26 +34,28 @@ static int open_lock(const char *root_dir, const char *group_id, char **ret_path
     return fd;
 }
 
-/* Sleep until the lock file is closed by someone (the holder letting go), the deadline, or the
- * stop-flag check interval.  in_fd < 0: no inotify, a short sleep instead. */
-static void wait_for_close(int in_fd, long timeout_ms, const volatile int *stop)
+/* Sleep until the lock file is closed by someone (the holder letting go), the deadline
+ * (timeout_ms < 0: none) or a stop request, whichever comes first.  in_fd < 0 (no inotify): a
+ * short wait on the stop token instead. */
+static void wait_for_close(int in_fd, long timeout_ms, const struct stop *stop)
 {
-    long cap = in_fd < 0 ? NO_INOTIFY_RETRY_MS : (stop ? STOP_FLAG_CHECK_MS : -1);
-    long t = timeout_ms < 0 ? cap : (cap < 0 || timeout_ms < cap ? timeout_ms : cap);
     if (in_fd < 0) {
-        sleep_ms_interruptible((uint64_t)t, stop);
+        long t = timeout_ms < 0 || timeout_ms > NO_INOTIFY_RETRY_MS ? NO_INOTIFY_RETRY_MS
+                                                                    : timeout_ms;
+        (void)stop_wait_ms(stop, (uint64_t)t);
         return;
     }
-    struct pollfd p = {.fd = in_fd, .events = POLLIN};
-    if (poll(&p, 1, (int)t) > 0) {
-        char ev[4096];
-        while (read(in_fd, ev, sizeof(ev)) > 0) {
-        }
+    struct pollfd p[2] = {{.fd = in_fd, .events = POLLIN}, {.fd = stop_fd(stop), .events = POLLIN}};
+    int t = timeout_ms < 0 ? -1 : (timeout_ms > 3600000 ? 3600000 : (int)timeout_ms);
+    if (poll(p, 2, t) > 0 && (p[0].revents & POLLIN)) {
+        char buf[4096];
+        while (read(in_fd, buf, sizeof(buf)) > 0)
+            ;
     }
 }
 
 int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
-                      const volatile int *stop, struct err *err)
+                      const struct stop *stop, struct err *err)
 {
     if (layout_check_id(group_id, "deployment group id", err) < 0)
         return -1;
@@ -79,7 +79,7 @@ int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
             return -1;
         }
         uint64_t now = now_ms();
-        if ((wait_ms >= 0 && now >= deadline) || (stop && *stop)) {
+        if ((wait_ms >= 0 && now >= deadline) || stop_requested(stop)) {
             close(fd);
             return err_set(err, ERR_TIMEOUT,
                            "deployment group '%s' is busy (another deployment holds %s)",

@@ -1,16 +1,6 @@
-/* hook: see hook.h.
- *
- * Process layout while a hook runs:
- *
- *     agent (any thread) --fork--> supervisor S (subreaper) --fork--> script C (setsid, exec)
- *
- * S exists so that every descendant of the script, including those that called setsid() or
- * whose parent exited, stays below a process we control: orphans are re-parented to S, not to
- * init.  S talks to the agent over two pipes: control bytes agent -> S ('G' go, 'T' terminate,
- * 'K' kill, 'R' release) and fixed-size messages S -> agent (exec failure, started, exited, all
- * gone).  After fork, S and C only make async-signal-safe system calls (no malloc, no stdio, no
- * NSS, no locks): everything they need is prepared by the parent in struct launch.
- */
+/* hook: see hook.h.  The agent's side of one hook run: prepare everything the supervisor needs
+ * (user, argv, envp, pipes), fork it (supervisor.h), read the script's output against the
+ * deadline, judge the outcome, and kill the tree or release it. */
 #include "hook/hook.h"
 
 #include <errno.h>
@@ -23,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,85 +21,16 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "sys/scope.h"
-#include "hook/scriptlog.h"
+#include "base/stop.h"
 #include "base/util.h"
+#include "hook/drain.h"
+#include "hook/proctree.h"
+#include "hook/scriptlog.h"
+#include "hook/supervisor.h"
+#include "sys/scope.h"
 
-#define CTL_GO 'G'
-#define CTL_TERM 'T'
-#define CTL_KILL 'K'
-#define CTL_RELEASE 'R'
-
-#define SUP_EXEC_FAILED 1  /* a = stage, b = errno */
-#define SUP_STARTED 2      /* a = pid of the script */
-#define SUP_EXITED 3       /* a = wait status */
-#define SUP_ALL_GONE 4     /* every process of the hook is gone */
-
-#define SUP_MAX_PROCS 65536     /* /proc entries examined when killing a hook's tree */
-#define SUP_MAX_TREE 16384      /* descendants tracked */
 #define SUP_EXIT_WAIT_MS 5000   /* the supervisor must exit this soon after its last job */
 #define READ_CHUNK 65536
-#define DRAIN_MAX 256           /* background readers at most */
-
-enum stage {
-    STAGE_FORK = 1,
-    STAGE_SETSID,
-    STAGE_STDIO,
-    STAGE_CLOSE_FDS,
-    STAGE_SETGROUPS,
-    STAGE_SETRESGID,
-    STAGE_SETRESUID,
-    STAGE_VERIFY_DROP,
-    STAGE_CHDIR,
-    STAGE_EXEC,
-};
-
-struct sup_msg {
-    int type;
-    int a;
-    int b;
-};
-
-struct proc_pair {
-    pid_t pid;
-    pid_t ppid;
-};
-
-/* Everything the supervisor and the script need, prepared before fork. */
-struct launch {
-    const char *exec_path;   /* borrowed */
-    char **argv;             /* owned */
-    char **sh_argv;          /* owned; "/bin/sh <path>" for ENOEXEC */
-    char **envp;             /* owned strings */
-    bool drop;               /* change user */
-    uid_t uid;
-    gid_t gid;
-    gid_t *groups;           /* owned */
-    int ngroups;
-    int devnull;
-    int out[2], errp[2];     /* output pipes */
-    int status[2];           /* S -> agent messages */
-    int ctl[2];              /* agent -> S control */
-    struct proc_pair *pairs; /* owned scratch for S */
-    pid_t *tree;             /* owned scratch for S */
-};
-
-static const char *stage_name(int stage)
-{
-    switch (stage) {
-    case STAGE_FORK: return "fork";
-    case STAGE_SETSID: return "setsid";
-    case STAGE_STDIO: return "dup2";
-    case STAGE_CLOSE_FDS: return "close_range";
-    case STAGE_SETGROUPS: return "setgroups";
-    case STAGE_SETRESGID: return "setresgid";
-    case STAGE_SETRESUID: return "setresuid";
-    case STAGE_VERIFY_DROP: return "verify privilege drop";
-    case STAGE_CHDIR: return "chdir";
-    case STAGE_EXEC: return "execve";
-    default: return "start";
-    }
-}
 
 const char *hook_signal_name(int sig)
 {
@@ -137,345 +56,6 @@ const char *hook_signal_name(int sig)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Code that runs after fork: async-signal-safe system calls only.                             */
-
-static void sup_send(int fd, int type, int a, int b)
-{
-    struct sup_msg m = {type, a, b};
-    while (write(fd, &m, sizeof(m)) < 0 && errno == EINTR)
-        ;
-}
-
-static void reset_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP)
-            continue;
-        if (sigaction(sig, &sa, NULL) < 0) {
-            /* glibc refuses its reserved real-time signals; an inherited SIG_IGN on them would
-             * survive exec, so reset them with the raw system call */
-            struct {
-                void *handler;
-                unsigned long flags;
-                void *restorer;
-                unsigned long long mask;
-            } k = {NULL, 0, NULL, 0};
-            (void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
-        }
-    }
-}
-
-static __attribute__((noreturn)) void child_fail(const struct launch *L, int stage, int e)
-{
-    sup_send(L->status[1], SUP_EXEC_FAILED, stage, e);
-    _exit(127);
-}
-
-/* The script process C: STYLE §8 steps 6-12. */
-static __attribute__((noreturn)) void child_exec(const struct launch *L)
-{
-    if (setsid() < 0)
-        child_fail(L, STAGE_SETSID, errno);
-    if (dup2(L->devnull, 0) < 0 || dup2(L->out[1], 1) < 0 || dup2(L->errp[1], 2) < 0)
-        child_fail(L, STAGE_STDIO, errno);
-    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0) {
-        for (int fd = 3; fd < 65536; fd++)
-            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    if (L->drop) {
-        if (setgroups((size_t)L->ngroups, L->groups) < 0)
-            child_fail(L, STAGE_SETGROUPS, errno);
-        if (setresgid(L->gid, L->gid, L->gid) < 0)
-            child_fail(L, STAGE_SETRESGID, errno);
-        if (setresuid(L->uid, L->uid, L->uid) < 0)
-            child_fail(L, STAGE_SETRESUID, errno);
-        if (L->uid != 0) {
-            /* the drop must be irrevocable */
-            if (setresuid(0, 0, 0) == 0 || getuid() != L->uid || geteuid() != L->uid)
-                child_fail(L, STAGE_VERIFY_DROP, EPERM);
-        }
-    }
-    if (chdir("/") < 0)
-        child_fail(L, STAGE_CHDIR, errno);
-    umask(HOOK_UMASK);
-    sigset_t none;
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(L->exec_path, L->argv, L->envp);
-    if (errno == ENOEXEC)  /* no "#!" line: like Ruby's spawn, run it with /bin/sh */
-        execve("/bin/sh", L->sh_argv, L->envp);
-    child_fail(L, STAGE_EXEC, errno);
-}
-
-/* Parent pid from /proc/<pid>/stat, or -1. */
-static pid_t read_ppid(const char *pidstr, size_t n)
-{
-    char path[48] = "/proc/";
-    if (n > 20)
-        return -1;
-    memcpy(path + 6, pidstr, n);
-    memcpy(path + 6 + n, "/stat", 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[512];
-    ssize_t r = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (r <= 0)
-        return -1;
-    buf[r] = '\0';
-    char *p = NULL;
-    for (ssize_t i = r - 1; i >= 0; i--) {
-        if (buf[i] == ')') {
-            p = buf + i;
-            break;
-        }
-    }
-    /* ") S 1234 " */
-    if (!p || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
-        return -1;
-    p += 4;
-    long v = 0;
-    while (*p >= '0' && *p <= '9')
-        v = v * 10 + (*p++ - '0');
-    return (pid_t)v;
-}
-
-struct linux_dirent64_ {
-    unsigned long long d_ino;
-    long long d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
-/* All (pid, ppid) pairs from /proc into L->pairs; returns the count. */
-static size_t scan_procs(const struct launch *L)
-{
-    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    size_t n = 0;
-    char buf[8192] __attribute__((aligned(8)));
-    for (;;) {
-        long r = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-        if (r <= 0)
-            break;
-        for (long off = 0; off < r;) {
-            struct linux_dirent64_ *d = (struct linux_dirent64_ *)(void *)(buf + off);
-            off += d->d_reclen;
-            const char *name = d->d_name;
-            size_t len = 0;
-            bool num = true;
-            while (name[len]) {
-                if (name[len] < '0' || name[len] > '9')
-                    num = false;
-                len++;
-            }
-            if (!num || len == 0 || n >= SUP_MAX_PROCS)
-                continue;
-            pid_t ppid = read_ppid(name, len);
-            if (ppid < 0)
-                continue;
-            long v = 0;
-            for (size_t i = 0; i < len; i++)
-                v = v * 10 + (name[i] - '0');
-            L->pairs[n].pid = (pid_t)v;
-            L->pairs[n].ppid = ppid;
-            n++;
-        }
-    }
-    close(fd);
-    return n;
-}
-
-/* Send sig to every descendant of this process (the supervisor).  Returns how many. */
-static size_t signal_tree(const struct launch *L, pid_t script, int sig)
-{
-    if (script > 0)
-        (void)kill(-script, sig);
-    size_t np = scan_procs(L);
-    size_t nt = 1;
-    L->tree[0] = getpid();
-    bool grew = true;
-    while (grew && nt < SUP_MAX_TREE) {
-        grew = false;
-        for (size_t i = 0; i < np && nt < SUP_MAX_TREE; i++) {
-            bool parent_in = false, self_in = false;
-            for (size_t j = 0; j < nt; j++) {
-                if (L->tree[j] == L->pairs[i].ppid)
-                    parent_in = true;
-                if (L->tree[j] == L->pairs[i].pid)
-                    self_in = true;
-            }
-            if (parent_in && !self_in) {
-                L->tree[nt++] = L->pairs[i].pid;
-                grew = true;
-            }
-        }
-    }
-    for (size_t j = 1; j < nt; j++) {
-        (void)kill(L->tree[j], sig);
-        if (sig == SIGTERM)
-            (void)kill(L->tree[j], SIGCONT);
-    }
-    return nt - 1;
-}
-
-/* Reap finished children; report the script's status.  Returns false once no child is left. */
-static bool sup_reap(const struct launch *L, pid_t script, bool *script_done)
-{
-    for (;;) {
-        int st;
-        pid_t r = waitpid(-1, &st, WNOHANG);
-        if (r == 0)
-            return true;
-        if (r < 0)
-            return errno != ECHILD;
-        if (r == script) {
-            *script_done = true;
-            sup_send(L->status[1], SUP_EXITED, st, 0);
-        }
-    }
-}
-
-static __attribute__((noreturn)) void sup_kill_all(const struct launch *L, pid_t script,
-                                                   bool *script_done)
-{
-    for (int round = 0; round < 10000; round++) {
-        size_t n = signal_tree(L, script, SIGKILL);
-        if (!sup_reap(L, script, script_done))
-            break;  /* no child left: the whole tree is gone */
-        if (n == 0) {
-            struct timespec ts = {0, 1000 * 1000};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        /* SIGKILLed processes die promptly; the agent has a watchdog should one not */
-        int st;
-        pid_t r = waitpid(-1, &st, 0);
-        if (r == script) {
-            *script_done = true;
-            sup_send(L->status[1], SUP_EXITED, st, 0);
-        }
-    }
-    sup_send(L->status[1], SUP_ALL_GONE, 0, 0);
-    _exit(0);
-}
-
-/* Close every descriptor >= 3 except the n in keep (S must not hold the agent's sockets or its
- * PID-file lock while a long hook runs). */
-static void close_all_but(int *keep, int n)
-{
-    for (int i = 1; i < n; i++) {  /* insertion sort: n is tiny */
-        int v = keep[i], j = i - 1;
-        while (j >= 0 && keep[j] > v) {
-            keep[j + 1] = keep[j];
-            j--;
-        }
-        keep[j + 1] = v;
-    }
-    unsigned lo = 3;
-    for (int i = 0; i <= n; i++) {
-        unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
-        if (i < n && keep[i] < 3)
-            continue;
-        if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0) {
-            unsigned top = hi == ~0U ? 65536 : hi;
-            for (unsigned fd = lo; fd < top; fd++)
-                (void)close((int)fd);
-        }
-        lo = hi == ~0U ? hi : hi + 1;
-    }
-}
-
-/* The supervisor S. */
-static __attribute__((noreturn)) void supervise(const struct launch *L)
-{
-    /* all signals stay blocked in S: it reacts to SIGCHLD through a signalfd only */
-    reset_signals();
-    int keep[] = {L->ctl[0], L->status[1], L->devnull, L->out[1], L->errp[1]};
-    close_all_but(keep, (int)(sizeof(keep) / sizeof(keep[0])));
-    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-
-    char c = 0;
-    ssize_t r;
-    do {
-        r = read(L->ctl[0], &c, 1);
-    } while (r < 0 && errno == EINTR);
-    if (r != 1 || c != CTL_GO)
-        _exit(1);
-
-    pid_t script = fork();
-    if (script == 0)
-        child_exec(L);
-    if (script < 0) {
-        sup_send(L->status[1], SUP_EXEC_FAILED, STAGE_FORK, errno);
-        sup_send(L->status[1], SUP_ALL_GONE, 0, 0);
-        _exit(1);
-    }
-    /* S must not keep the script's pipes open */
-    close(L->devnull);
-    close(L->out[1]);
-    close(L->errp[1]);
-    sup_send(L->status[1], SUP_STARTED, (int)script, 0);
-
-    bool script_done = false, terminating = false, ctl_open = true;
-    for (;;) {
-        struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN}, {.fd = ctl_open ? L->ctl[0] : -1,
-                                                              .events = POLLIN}};
-        /* without a signalfd fall back to checking every 100 ms */
-        int pr = poll(pf, 2, sfd < 0 ? 100 : -1);
-        if (pr < 0 && errno != EINTR)
-            _exit(1);
-        if (sfd >= 0 && (pf[0].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) > 0)
-                ;
-        }
-        bool children = sup_reap(L, script, &script_done);
-        if (!children && terminating) {
-            sup_send(L->status[1], SUP_ALL_GONE, 0, 0);
-            _exit(0);
-        }
-        if (!children && !ctl_open)
-            _exit(0);
-        if (script_done && !ctl_open)
-            _exit(0);  /* the agent went away: leave the rest alone */
-        if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            do {
-                r = read(L->ctl[0], &c, 1);
-            } while (r < 0 && errno == EINTR);
-            if (r <= 0) {
-                ctl_open = false;
-                if (script_done)
-                    _exit(0);
-                continue;
-            }
-            if (c == CTL_RELEASE)
-                _exit(0);
-            if (c == CTL_KILL)
-                sup_kill_all(L, script, &script_done);
-            if (c == CTL_TERM) {
-                terminating = true;
-                signal_tree(L, script, SIGTERM);
-                if (!sup_reap(L, script, &script_done)) {
-                    sup_send(L->status[1], SUP_ALL_GONE, 0, 0);
-                    _exit(0);
-                }
-            }
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* Parent side.                                                                                */
 
 static void close_fd(int *fd)
@@ -495,7 +75,7 @@ static void free_strv(char **v)
     free(v);
 }
 
-static void launch_done(struct launch *L)
+static void launch_done(struct sup_launch *L)
 {
     free_strv(L->argv);
     free_strv(L->sh_argv);
@@ -603,7 +183,7 @@ static int check_script(const struct hook_opts *o, struct hook_result *res, stru
 }
 
 /* Resolve runas before fork (STYLE §8 step 1). */
-static int resolve_user(const struct hook_opts *o, struct launch *L, struct passwd *pw,
+static int resolve_user(const struct hook_opts *o, struct sup_launch *L, struct passwd *pw,
                         char **pwbuf, bool *ret_set, struct err *err)
 {
     *ret_set = false;
@@ -642,7 +222,7 @@ static int resolve_user(const struct hook_opts *o, struct launch *L, struct pass
     return 0;
 }
 
-static int build_argv(const struct hook_opts *o, struct launch *L, struct err *err)
+static int build_argv(const struct hook_opts *o, struct sup_launch *L, struct err *err)
 {
     L->sh_argv = xcalloc(3, sizeof(char *));
     L->sh_argv[0] = xstrdup("/bin/sh");
@@ -684,7 +264,7 @@ static int build_argv(const struct hook_opts *o, struct launch *L, struct err *e
     return 0;
 }
 
-static int open_fds(struct launch *L, struct err *err)
+static int open_fds(struct sup_launch *L, struct err *err)
 {
     L->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (L->devnull < 0)
@@ -698,190 +278,13 @@ static int open_fds(struct launch *L, struct err *err)
     return 0;
 }
 
-/* ---- background readers for pipes a daemon keeps open (R-168) ---- */
-
-static pthread_mutex_t drain_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t drain_cv = PTHREAD_COND_INITIALIZER;
-static size_t drain_n;
-static int drain_stop[2] = {-1, -1};
-
-struct drainer {
-    int fd[2];
-    struct scriptlog_stream *s[2];
-};
-
-static void *drain_main(void *arg)
-{
-    struct drainer *d = arg;
-    char *buf = xmalloc(READ_CHUNK);
-    for (;;) {
-        struct pollfd pf[3] = {{.fd = d->fd[0], .events = POLLIN},
-                               {.fd = d->fd[1], .events = POLLIN},
-                               {.fd = drain_stop[0], .events = POLLIN}};
-        if (d->fd[0] < 0 && d->fd[1] < 0)
-            break;
-        if (poll(pf, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (pf[2].revents)
-            break;
-        for (int i = 0; i < 2; i++) {
-            if (d->fd[i] < 0 || !pf[i].revents)
-                continue;
-            ssize_t r = read(d->fd[i], buf, READ_CHUNK);
-            if (r > 0) {
-                if (d->s[i])
-                    scriptlog_stream_feed(d->s[i], buf, (size_t)r);
-            } else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-                close_fd(&d->fd[i]);
-        }
-    }
-    free(buf);
-    for (int i = 0; i < 2; i++) {
-        close_fd(&d->fd[i]);
-        scriptlog_stream_free(d->s[i]);
-    }
-    free(d);
-    pthread_mutex_lock(&drain_mu);
-    drain_n--;
-    pthread_cond_broadcast(&drain_cv);
-    pthread_mutex_unlock(&drain_mu);
-    return NULL;
-}
-
-/* Hand the open pipes to a background reader; takes ownership of fds and streams. */
-static void drain_start(int *fds, struct scriptlog_stream **streams)
-{
-    pthread_mutex_lock(&drain_mu);
-    bool ok = drain_n < DRAIN_MAX;
-    if (ok && drain_stop[0] < 0 && pipe2(drain_stop, O_CLOEXEC | O_NONBLOCK) < 0)
-        ok = false;
-    if (ok)
-        drain_n++;
-    pthread_mutex_unlock(&drain_mu);
-    struct drainer *d = xcalloc(1, sizeof(*d));
-    for (int i = 0; i < 2; i++) {
-        d->fd[i] = fds[i];
-        fds[i] = -1;
-        d->s[i] = streams[i];
-        streams[i] = NULL;
-    }
-    pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&a, 256 * 1024);
-    if (ok && pthread_create(&t, &a, drain_main, d) == 0) {
-        pthread_attr_destroy(&a);
-        return;
-    }
-    pthread_attr_destroy(&a);
-    if (ok) {
-        pthread_mutex_lock(&drain_mu);
-        drain_n--;
-        pthread_mutex_unlock(&drain_mu);
-    }
-    for (int i = 0; i < 2; i++) {
-        close_fd(&d->fd[i]);
-        scriptlog_stream_free(d->s[i]);
-    }
-    free(d);
-}
-
-void hook_drain_shutdown(uint64_t timeout_ms)
-{
-    pthread_mutex_lock(&drain_mu);
-    if (drain_stop[1] >= 0)
-        (void)!write(drain_stop[1], "x", 1);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(timeout_ms / 1000);
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (drain_n > 0) {
-        if (pthread_cond_timedwait(&drain_cv, &drain_mu, &ts) != 0)
-            break;
-    }
-    if (drain_n == 0 && drain_stop[0] >= 0) {
-        char c;
-        while (read(drain_stop[0], &c, 1) > 0)
-            ;
-    }
-    pthread_mutex_unlock(&drain_mu);
-}
-
-size_t hook_drain_count(void)
-{
-    pthread_mutex_lock(&drain_mu);
-    size_t n = drain_n;
-    pthread_mutex_unlock(&drain_mu);
-    return n;
-}
-
-/* Pids (other than exclude) that hold the pipe read by fd, for the "left open" record. */
-static void pipe_holders(int fd, pid_t exclude, struct buf *out)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return;
-    char want[64];
-    snprintf(want, sizeof(want), "pipe:[%lu]", (unsigned long)st.st_ino);
-    int found = 0;
-    int pd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (pd < 0)
-        return;
-    char buf[8192] __attribute__((aligned(8)));
-    long r;
-    while (found < 8 && (r = syscall(SYS_getdents64, pd, buf, sizeof(buf))) > 0) {
-        for (long off = 0; off < r && found < 8;) {
-            struct linux_dirent64_ *d = (struct linux_dirent64_ *)(void *)(buf + off);
-            off += d->d_reclen;
-            uint64_t pid;
-            if (parse_uint(d->d_name, 1, 1u << 30, &pid, NULL) < 0 || (pid_t)pid == getpid() ||
-                (pid_t)pid == exclude)
-                continue;
-            char dir[64];
-            snprintf(dir, sizeof(dir), "/proc/%s/fd", d->d_name);
-            int fdd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fdd < 0)
-                continue;
-            char fbuf[4096] __attribute__((aligned(8)));
-            long fr;
-            bool hit = false;
-            while (!hit && (fr = syscall(SYS_getdents64, fdd, fbuf, sizeof(fbuf))) > 0) {
-                for (long fo = 0; fo < fr && !hit;) {
-                    struct linux_dirent64_ *e = (struct linux_dirent64_ *)(void *)(fbuf + fo);
-                    fo += e->d_reclen;
-                    char link[128];
-                    ssize_t ln = readlinkat(fdd, e->d_name, link, sizeof(link) - 1);
-                    if (ln > 0) {
-                        link[ln] = '\0';
-                        hit = strcmp(link, want) == 0;
-                    }
-                }
-            }
-            close(fdd);
-            if (hit) {
-                (void)buf_appendf(out, NULL, "%s%s", found ? ", " : " ", d->d_name);
-                found++;
-            }
-        }
-    }
-    close(pd);
-}
-
 /* ---- the run loop ---- */
 
 enum outcome { OUT_NONE, OUT_EXITED, OUT_TIMEOUT, OUT_LEFT_OPEN, OUT_CANCEL, OUT_SUPERVISOR };
 
 struct run {
     const struct hook_opts *o;
-    struct launch *L;
+    struct sup_launch *L;
     pid_t sup;
     pid_t script;
     bool exited, all_gone, status_eof;
@@ -954,20 +357,21 @@ static void read_output(struct run *R, int i, char *buf)
     }
 }
 
-/* Wait for events until wake_ms (absolute, monotonic) at the latest; 100 ms slices when a cancel
- * flag must be watched. */
+/* Wait for events (output, status, a cancel request) until wake_ms (absolute, monotonic) at the
+ * latest. */
 static void wait_events(struct run *R, uint64_t wake_ms, char *buf)
 {
     uint64_t now = now_ms();
     uint64_t wait = wake_ms > now ? wake_ms - now : 0;
-    if (R->o->cancel && wait > 100)
-        wait = 100;
     if (wait > 60000)
         wait = 60000;
-    struct pollfd pf[3] = {{.fd = R->fds[0], .events = POLLIN},
+    struct pollfd pf[4] = {{.fd = R->fds[0], .events = POLLIN},
                            {.fd = R->fds[1], .events = POLLIN},
-                           {.fd = R->L->status[0], .events = POLLIN}};
-    int pr = poll(pf, 3, (int)wait);
+                           {.fd = R->L->status[0], .events = POLLIN},
+                           /* once requested it stays readable: watch it only until then */
+                           {.fd = stop_requested(R->o->cancel) ? -1 : stop_fd(R->o->cancel),
+                            .events = POLLIN}};
+    int pr = poll(pf, 4, (int)wait);
     if (pr <= 0)
         return;
     for (int i = 0; i < 2; i++)
@@ -988,19 +392,19 @@ static void ctl(struct run *R, char c)
 
 static bool cancelled(const struct run *R)
 {
-    return R->o->cancel && *R->o->cancel;
+    return stop_requested(R->o->cancel);
 }
 
 /* Kill the hook's whole tree: SIGTERM, grace, SIGKILL; keeps reading output meanwhile. */
 static void terminate_tree(struct run *R, char *buf)
 {
     int64_t grace = R->o->kill_grace_ms > 0 ? R->o->kill_grace_ms : HOOK_KILL_GRACE_MS;
-    ctl(R, CTL_TERM);
+    ctl(R, SUP_CTL_TERM);
     uint64_t until = now_ms() + (uint64_t)grace;
     while (!R->all_gone && !R->status_eof && now_ms() < until)
         wait_events(R, until, buf);
     if (!R->all_gone && !R->status_eof) {
-        ctl(R, CTL_KILL);
+        ctl(R, SUP_CTL_KILL);
         until = now_ms() + SUP_EXIT_WAIT_MS;
         while (!R->all_gone && !R->status_eof && now_ms() < until)
             wait_events(R, until, buf);
@@ -1017,23 +421,37 @@ static void terminate_tree(struct run *R, char *buf)
         wait_events(R, until, buf);
 }
 
+/* Wait until the supervisor has exited or until, returning whether it did: on its pidfd, or
+ * without pidfds (Linux < 5.3) on its end of the status pipe closing. */
+static bool wait_supervisor_exit(struct run *R, uint64_t until)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, R->sup, 0);
+    bool gone = false;
+    for (;;) {
+        uint64_t now = now_ms();
+        if (pfd < 0 && (R->status_eof || R->L->status[0] < 0))
+            return true;
+        if (gone || now >= until)
+            break;
+        struct pollfd pf = {.fd = pfd >= 0 ? pfd : R->L->status[0], .events = POLLIN};
+        int pr = poll(&pf, 1, (int)(until - now));
+        if (pr > 0 && pfd >= 0)
+            gone = true;
+        else if (pr > 0)
+            read_status(R);
+    }
+    if (pfd >= 0)
+        close(pfd);
+    return gone;
+}
+
 static void reap_supervisor(struct run *R)
 {
-    uint64_t until = now_ms() + SUP_EXIT_WAIT_MS;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(R->sup, &st, WNOHANG);
-        if (r == R->sup || (r < 0 && errno != EINTR))
-            return;
-        if (now_ms() >= until) {
-            (void)kill(R->sup, SIGKILL);
-            while (waitpid(R->sup, &st, 0) < 0 && errno == EINTR)
-                ;
-            return;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    int st;
+    if (!wait_supervisor_exit(R, now_ms() + SUP_EXIT_WAIT_MS))
+        (void)kill(R->sup, SIGKILL);
+    while (waitpid(R->sup, &st, 0) < 0 && errno == EINTR)
+        ;
 }
 
 static void left_open_record(struct run *R)
@@ -1042,7 +460,7 @@ static void left_open_record(struct run *R)
     buf_init(&pids, 1024);
     for (int i = 0; i < 2; i++)
         if (R->fds[i] >= 0 && pids.len == 0)
-            pipe_holders(R->fds[i], R->sup, &pids);
+            proctree_pipe_holders(R->fds[i], R->sup, &pids);
     AUTOFREE char *rec = xasprintf("[agent]Script at specified location: %s exited but left "
                                    "STDOUT/STDERR open (background process%s); no longer waiting "
                                    "for its output",
@@ -1060,12 +478,12 @@ static int judge(struct run *R, enum outcome out, struct hook_result *res, struc
     uint64_t timeout_s = o->timeout_s ? o->timeout_s : HOOK_DEFAULT_TIMEOUT_S;
     if (R->exec_stage) {
         const char *cls = strerrorname_np(R->exec_errno);
-        if (R->exec_stage == STAGE_EXEC)
+        if (R->exec_stage == SUP_STAGE_EXEC)
             return err_set(err, ERR_SCRIPT_FAILED,
                            "%s failed with error Errno::%s with message %s - %s", head,
                            cls ? cls : "EUNKNOWN", strerror(R->exec_errno), o->path);
         return err_set(err, ERR_SCRIPT_FAILED, "%s failed with error Errno::%s with message %s: %s",
-                       head, cls ? cls : "EUNKNOWN", stage_name(R->exec_stage),
+                       head, cls ? cls : "EUNKNOWN", sup_stage_name(R->exec_stage),
                        strerror(R->exec_errno));
     }
     switch (out) {
@@ -1156,24 +574,24 @@ static void finish(struct run *R, enum outcome out, int rc, char *buf)
         /* failed, timed out, cancelled or code 6: the whole tree goes */
         terminate_tree(R, buf);
     } else {
-        ctl(R, CTL_RELEASE);
+        ctl(R, SUP_CTL_RELEASE);
     }
     if (R->fds[0] >= 0 || R->fds[1] >= 0)
-        drain_start(R->fds, R->s);
+        drain_start(o->drains ? o->drains : drain_default(), R->fds, R->s);
     reap_supervisor(R);
 }
 
 static int spawn(struct run *R, struct err *err)
 {
-    struct launch *L = R->L;
-    L->pairs = xcalloc(SUP_MAX_PROCS, sizeof(struct proc_pair));
-    L->tree = xcalloc(SUP_MAX_TREE, sizeof(pid_t));
+    struct sup_launch *L = R->L;
+    L->pairs = xcalloc(PROCTREE_MAX_PROCS, sizeof(struct proc_pair));
+    L->tree = xcalloc(PROCTREE_MAX_TREE, sizeof(pid_t));
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
     if (pid == 0)
-        supervise(L);
+        sup_main(L);
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(L->pairs);
@@ -1220,7 +638,7 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
     res->exit_code = -1;
     uint64_t t0 = now_ms();
 
-    struct launch L = {.devnull = -1, .out = {-1, -1}, .errp = {-1, -1}, .status = {-1, -1},
+    struct sup_launch L = {.devnull = -1, .out = {-1, -1}, .errp = {-1, -1}, .status = {-1, -1},
                        .ctl = {-1, -1}};
     struct passwd pw;
     AUTOFREE char *pwbuf = NULL;
@@ -1258,7 +676,7 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
     R.start_ms = now_ms();
     uint64_t timeout_s = opts->timeout_s ? opts->timeout_s : HOOK_DEFAULT_TIMEOUT_S;
     R.deadline_ms = R.start_ms + timeout_s * 1000;
-    ctl(&R, CTL_GO);
+    ctl(&R, SUP_CTL_GO);
 
     buf = xmalloc(READ_CHUNK);
     enum outcome out = run_loop(&R, buf);
@@ -1281,164 +699,18 @@ out:
     return rc;
 }
 
-/* ------------------------------------------------------------------------------------------ */
 
-int hook_run_event(const struct hook_event_opts *opts, struct hook_event_result *ret,
-                   struct err *err)
+void hook_drain_shutdown(uint64_t timeout_ms)
 {
-    struct hook_event_result r = {0, NULL};
-    if (opts->n_scripts == 0) {
-        if (ret)
-            *ret = r;
-        return 0;
-    }
-    uint64_t total = 0;
-    for (size_t i = 0; i < opts->n_scripts; i++)
-        total += opts->scripts[i].timeout_s ? opts->scripts[i].timeout_s : HOOK_DEFAULT_TIMEOUT_S;
-    if (total > 3600) {
-        /* */
-        AUTOFREE char *w = xasprintf("The sum of the timeouts of the scripts of %s is %llu "
-                                     "seconds, more than the 3600 seconds the service allows",
-                                     opts->event, (unsigned long long)total);
-        if (opts->warn)
-            opts->warn(opts->warn_ctx, w);
-    }
-    if (opts->log)
-        scriptlog_event(opts->log, opts->event);
-    int rc = 0;
-    for (size_t i = 0; i < opts->n_scripts; i++) {
-        const struct hook_script *s = &opts->scripts[i];
-        const char *rel = s->location;
-        while (*rel == '/')
-            rel++;  /* relative to the archive root even with a leading '/' */
-        AUTOFREE char *path = path_join(opts->archive_dir, rel);
-        if (opts->log)
-            scriptlog_script(opts->log, s->location);
-        struct hook_opts ho = {
-            .path = path,
-            .location = s->location,
-            .runas = s->runas,
-            .sudo = s->sudo,
-            .timeout_s = s->timeout_s,
-            .envp = opts->envp,
-            .log = opts->log,
-            .output_grace_ms = opts->output_grace_ms,
-            .kill_grace_ms = opts->kill_grace_ms,
-            .cancel = opts->cancel,
-            .scope_deployment_id = opts->use_scope ? opts->deployment_id : NULL,
-            .scope_event = opts->event,
-            .warn = opts->warn,
-            .warn_ctx = opts->warn_ctx,
-        };
-        r.scripts_run++;
-        if (hook_run(&ho, NULL, err) < 0) {
-            r.script_name = s->location;
-            rc = -1;
-            break;
-        }
-    }
-    if (ret)
-        *ret = r;
-    return rc;
+    drain_shutdown(drain_default(), timeout_ms);
 }
 
-/* ------------------------------------------------------------------------------------------ */
-
-struct capture_child {
-    char *const *argv;
-    char *const *envp;
-    int devnull;
-    int out;
-};
-
-static __attribute__((noreturn)) void capture_exec(const struct capture_child *c)
+bool hook_drain_wait(uint64_t timeout_ms)
 {
-    reset_signals();
-    (void)setsid();
-    if (dup2(c->devnull, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->devnull, 2) < 0)
-        _exit(127);
-    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0) {
-        for (int fd = 3; fd < 65536; fd++)
-            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    if (chdir("/") < 0)
-        _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(c->argv[0], c->argv, c->envp);
-    _exit(127);
+    return drain_wait(drain_default(), timeout_ms);
 }
 
-int hook_capture(char *const *argv, char *const *envp, size_t max, uint64_t timeout_ms,
-                 char **ret, size_t *ret_len, struct err *err)
+size_t hook_drain_count(void)
 {
-    AUTOCLOSE int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0)
-        return err_sys(err, "open '/dev/null'");
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return err_sys(err, "create a pipe for '%s'", argv[0]);
-    AUTOCLOSE int rd = p[0];
-    struct capture_child c = {argv, envp, devnull, p[1]};
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0)
-        capture_exec(&c);
-    int e = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(p[1]);
-    if (pid < 0)
-        return err_errno(err, e, "fork for '%s'", argv[0]);
-
-    struct buf b;
-    buf_init(&b, max);
-    uint64_t deadline = now_ms() + timeout_ms;
-    int rc = 0;
-    char chunk[8192];
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline) {
-            rc = err_set(err, ERR_TIMEOUT, "run '%s': no result within %llu ms", argv[0],
-                         (unsigned long long)timeout_ms);
-            break;
-        }
-        struct pollfd pf = {.fd = rd, .events = POLLIN};
-        int pr = poll(&pf, 1, (int)(deadline - now));
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue;
-        ssize_t r = read(rd, chunk, sizeof(chunk));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        if (buf_append(&b, chunk, (size_t)r, err) < 0) {
-            err_prefix(err, "output of '%s'", argv[0]);
-            rc = -1;
-            break;
-        }
-    }
-    if (rc < 0) {
-        (void)kill(-pid, SIGKILL);
-        (void)kill(pid, SIGKILL);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (rc == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        rc = err_set(err, ERR_UNKNOWN, "run '%s': exited with status %d", argv[0],
-                     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-    if (rc < 0) {
-        buf_done(&b);
-        return -1;
-    }
-    (void)buf_append(&b, "", 0, NULL);
-    if (ret_len)
-        *ret_len = b.len;
-    *ret = buf_steal(&b);
-    return 0;
+    return drain_count(drain_default());
 }

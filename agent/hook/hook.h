@@ -24,7 +24,9 @@
  * keeps copying them into scripts.log until EOF or hook_drain_shutdown() (R-168).  With
  * output_grace_ms < 0 the Ruby behaviour holds: wait until the deadline, then error code 6.
  *
- * hook_run_event() runs an event's scripts in order and stops at the first failure (R-150).
+ * Files: hook.c (this contract: preparation, the agent's event loop, judging), supervisor.c (the
+ * forked supervisor and script), proctree.c (/proc walks), drain.c (background readers),
+ * capture.c (hookenv's command capture).  An event's scripts are sequenced by run/hookrun.
  */
 #ifndef CDAGENT_HOOK_H
 #define CDAGENT_HOOK_H
@@ -36,11 +38,14 @@
 
 #include "base/err.h"
 
+struct stop;
+
 #define HOOK_DEFAULT_TIMEOUT_S 3600
 #define HOOK_KILL_GRACE_MS 10000       /* SIGTERM -> SIGKILL (R-165) */
 #define HOOK_OUTPUT_GRACE_MS 5000      /* :hook_output_grace_seconds: default (R-168) */
 #define HOOK_UMASK 022
 
+struct drain_set;
 struct scriptlog;
 
 /* Called for the agent-log lines the spec asks for (R-153 chmod warning, R-165 "timed out");
@@ -58,12 +63,14 @@ struct hook_opts {
     int64_t output_grace_ms;   /* R-168; 0: HOOK_OUTPUT_GRACE_MS; < 0: wait for EOF until the
                                 * deadline, then code 6 (:hook_output_grace_seconds: -1) */
     int64_t kill_grace_ms;     /* <= 0: HOOK_KILL_GRACE_MS */
-    const volatile int *cancel;/* borrowed; non-zero: agent stops, kill the hook (ERR_CANCELLED) */
+    const struct stop *cancel; /* borrowed; requested: agent stops, kill the hook (ERR_CANCELLED) */
     const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope
                                 * "cdagent-hook-<deployment>-<event>-<supervisor pid>.scope" */
     const char *scope_event;   /* borrowed; for the scope name */
     hook_warn_fn warn;
     void *warn_ctx;
+    struct drain_set *drains;  /* borrowed; background readers (R-168); NULL: the process-wide
+                                * set of hook_drain_shutdown() */
 };
 
 struct hook_result {
@@ -86,54 +93,18 @@ struct hook_result {
  *                              <class> with message <detail>", "... run as user <u> failed with
  *                              error: unknown user", runas without root
  *   ERR_OUTPUTS_LEFT_OPEN     "Script at specified location: <loc> failed to close STDOUT|STDERR"
- *   ERR_CANCELLED             the cancel flag was raised
+ *   ERR_CANCELLED             the cancel token was requested
  *   ERR_SYSTEM                pipes/fork failed
  * ret (NULL allowed) is filled in every case, as far as the script got. */
 int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *err);
 
-struct hook_script {
-    const char *location;      /* borrowed; relative to the archive */
-    uint64_t timeout_s;        /* 0: HOOK_DEFAULT_TIMEOUT_S */
-    const char *runas;         /* borrowed; NULL: agent user */
-    bool sudo;
-};
-
-struct hook_event_opts {
-    const char *event;         /* borrowed; lifecycle event name */
-    const char *archive_dir;   /* borrowed; "<revision dir>/deployment-archive" */
-    const struct hook_script *scripts; /* borrowed; in AppSpec order */
-    size_t n_scripts;
-    char *const *envp;         /* borrowed; hookenv_build() for this event */
-    struct scriptlog *log;     /* borrowed; the command's scripts.log */
-    int64_t output_grace_ms;   /* as in hook_opts */
-    int64_t kill_grace_ms;
-    const volatile int *cancel;
-    const char *deployment_id; /* borrowed; for scope names; NULL: no scopes */
-    bool use_scope;            /* try systemd scopes (scope_available()) */
-    hook_warn_fn warn;
-    void *warn_ctx;
-};
-
-struct hook_event_result {
-    size_t scripts_run;        /* scripts started or attempted */
-    const char *script_name;   /* borrowed from opts: location of the failing script, or NULL */
-};
-
-/* Run an event's scripts sequentially; the first failure stops it (R-150).  An event without
- * scripts succeeds and writes nothing.  Errors: as hook_run() for the failing script (err->msg is
- * the diagnostic message, ret->script_name its location; the log tail is scriptlog_tail()). */
-int hook_run_event(const struct hook_event_opts *opts, struct hook_event_result *ret,
-                   struct err *err);
-
-/* Run argv (argv[0] an absolute path) with envp and stdin /dev/null, capturing stdout (at most
- * max bytes) within timeout_ms; stderr is discarded.  For hookenv's profile capture.  Errors:
- * ERR_SYSTEM, ERR_TIMEOUT (process killed), ERR_LIMIT, ERR_UNKNOWN (non-zero exit). Caller frees. */
-int hook_capture(char *const *argv, char *const *envp, size_t max, uint64_t timeout_ms,
-                 char **ret, size_t *ret_len, struct err *err);
-
-/* Stop every background output reader (agent shutdown) and wait up to timeout_ms for them. */
+/* Stop every background output reader of the process-wide set (agent shutdown) and wait up to
+ * timeout_ms for them. */
 void hook_drain_shutdown(uint64_t timeout_ms);
-/* Number of background output readers still running. */
+/* Wait up to timeout_ms for the process-wide set's readers to reach EOF on their own; true when
+ * none is left. */
+bool hook_drain_wait(uint64_t timeout_ms);
+/* Number of background output readers of the process-wide set still running. */
 size_t hook_drain_count(void);
 
 /* Exit-code text for a signal ("SIGKILL"), or "signal <n>".  Static storage. */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hook/hook.h"
+#include "hook/capture.h"
 #include "base/util.h"
 
 extern char **environ;
@@ -146,7 +146,7 @@ struct hookenv *hookenv_new(const struct hookenv_opts *opts, struct err *err)
         char **cenv = capture_env(agent_env);
         char *out = NULL;
         size_t len = 0;
-        int rc = hook_capture(argv, cenv, HOOKENV_CAPTURE_MAX, HOOKENV_CAPTURE_TIMEOUT_MS, &out,
+        int rc = capture_run(argv, cenv, HOOKENV_CAPTURE_MAX, HOOKENV_CAPTURE_TIMEOUT_MS, &out,
                               &len, err);
         hookenv_envp_free(cenv);
         for (int i = 0; argv[i]; i++)

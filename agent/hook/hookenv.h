@@ -5,7 +5,7 @@
  * saw under the Ruby agent, i.e. the agent's own environment plus every variable assigned by
  * "/etc/profile" (and what it sources) with all variables exported, by running
  *     bash -a -c '[ -f <profile> ] && source <profile> >/dev/null 2>&1 </dev/null; exec env -0'
- * through hook_capture() (hook.c is the only code that forks).  The result is cached in the
+ * through capture_run() (only hook/ forks).  The result is cached in the
  * struct hookenv.  hookenv_build() then makes a hook's envp: the base, minus the variables hooks
  * must never see (AWS credentials and tokens, systemd's NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*,
  * INVOCATION_ID, JOURNAL_STREAM, CREDENTIALS_DIRECTORY, ...; any variable whose value contains a

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 
 #define PREFIX_MAX 64   /* timestamp, "[stdout]" and slack */
@@ -297,9 +298,32 @@ static void tail_add(struct scriptlog *log, const char *rec, size_t n)
     log->rec_len[log->nrec++] = n;
 }
 
-/* One record: prefix + text + "\n" (text without newline). */
-static void emit(struct scriptlog *log, const char *prefix, const char *text, size_t len)
+/* text with the agent's secrets replaced (R-200), segment by segment around NUL bytes; caller
+ * frees; *ret_len is the new length. */
+static char *redact(const char *text, size_t len, size_t *ret_len)
 {
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    for (size_t off = 0; off <= len;) {
+        const char *nul = memchr(text + off, '\0', len - off);
+        size_t seg = nul ? (size_t)(nul - (text + off)) : len - off;
+        AUTOFREE char *piece = xstrndup(text + off, seg);
+        AUTOFREE char *clean = log_redact(piece);
+        (void)buf_append(&b, clean, strlen(clean), NULL);
+        if (nul)
+            (void)buf_append(&b, "", 1, NULL);
+        off += seg + 1;
+    }
+    *ret_len = b.len;
+    (void)buf_append(&b, "", 0, NULL);
+    return buf_steal(&b);
+}
+
+/* One record: prefix + text + "\n" (text without newline), the agent's secrets redacted. */
+static void emit(struct scriptlog *log, const char *prefix, const char *raw, size_t raw_len)
+{
+    size_t len;
+    AUTOFREE char *text = redact(raw, raw_len, &len);
     size_t plen = strlen(prefix);
     pthread_mutex_lock(&log->mu);
     size_t need = 21 + plen + len + 1;

@@ -1,10 +1,12 @@
 /*
  * http: see http.h.  One curl multi handle and one easy handle per client: the multi handle
  * owns the connection pool (keep-alive between calls, R-055), and driving it ourselves with
- * curl_multi_poll() in 200 ms slices lets us check should_stop and the read (idle) timeout at a
- * known rate, which curl_easy_perform() does not promise.
+ * curl_multi_poll() lets the stop token's fd wake a transfer at once, and its 200 ms slices check
+ * the read (idle) timeout at a known rate, which curl_easy_perform() does not promise.
  */
 #include "net/http.h"
+
+#include "base/stop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,8 +36,7 @@ struct http_client {
     long read_timeout_ms;
     char *proxy_uri;          /* owned; may carry a password: wiped on free */
     char *user_agent;         /* owned */
-    http_stop_fn should_stop; /* borrowed callback */
-    void *stop_arg;           /* borrowed */
+    const struct stop *stop;  /* borrowed; may be NULL */
     struct wirelog *wire;     /* borrowed; NULL: no wire log */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -226,8 +227,7 @@ struct http_client *http_client_new(const struct http_client_opts *opts, struct 
         c->proxy_uri = xstrdup(opts->proxy_uri);
     c->user_agent = opts && opts->user_agent ? xstrdup(opts->user_agent)
                                              : xstrdup("cdagent/" CDAGENT_VERSION);
-    c->should_stop = opts ? opts->should_stop : NULL;
-    c->stop_arg = opts ? opts->stop_arg : NULL;
+    c->stop = opts ? opts->stop : NULL;
     c->wire = opts ? opts->wire : NULL;
     return c;
 }
@@ -255,9 +255,9 @@ void http_response_done(struct http_response *r)
 
 /* ---- callbacks ---- */
 
-static bool stop_requested(struct xfer *x)
+static bool cancelled(struct xfer *x)
 {
-    if (!x->cancelled && x->c->should_stop && x->c->should_stop(x->c->stop_arg))
+    if (!x->cancelled && stop_requested(x->c->stop))
         x->cancelled = true;
     return x->cancelled;
 }
@@ -394,7 +394,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
         x->seen_up = ulnow;
         touch(x);
     }
-    if (stop_requested(x))
+    if (cancelled(x))
         return 1;
     if (now_ms() - x->last_activity_ms > (uint64_t)x->c->read_timeout_ms) {
         x->idle_timeout = true;
@@ -612,7 +612,7 @@ static CURLcode drive(struct xfer *x)
             result = msg->data.result;
             break;
         }
-        if (stop_requested(x)) {
+        if (cancelled(x)) {
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
@@ -621,7 +621,9 @@ static CURLcode drive(struct xfer *x)
             result = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
-        (void)curl_multi_poll(m, NULL, 0, HTTP_POLL_SLICE_MS, NULL);
+        /* the stop token's fd wakes the wait at once; the slice bounds the idle check */
+        struct curl_waitfd wf = {.fd = stop_fd(x->c->stop), .events = CURL_WAIT_POLLIN};
+        (void)curl_multi_poll(m, &wf, wf.fd >= 0 ? 1 : 0, HTTP_POLL_SLICE_MS, NULL);
     }
     (void)curl_multi_remove_handle(m, x->c->easy);
     return result;

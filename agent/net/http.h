@@ -8,8 +8,8 @@
  * The proxy comes from opts.proxy_uri (user-info for basic auth, CONNECT for https; applied to
  * every host), else HTTPS_PROXY/https_proxy/NO_PROXY as libcurl reads them except that loopback
  * targets never use an environment proxy; a request with no_proxy set (IMDS) never uses one.  Response bodies kept in memory are capped (ERR_LIMIT); bodies streamed to a
- * file descriptor are capped by max_response as well.  The should_stop callback is polled at least
- * every 200 ms during a transfer; when it returns true the request fails with ERR_CANCELLED.
+ * file descriptor are capped by max_response as well.  A transfer waits on the stop token's fd
+ * beside libcurl's sockets; once the stop is requested the request fails with ERR_CANCELLED.
  *
  * This module does no retries and no signing: callers (commands, bundle, imds) decide, using
  * http_is_retryable() for the classification of spec R-064.
@@ -24,6 +24,7 @@
 #include "base/err.h"
 #include "base/util.h"
 
+struct stop;
 struct wirelog;
 
 #define HTTP_CONNECT_TIMEOUT_MS 15000
@@ -46,7 +47,6 @@ void http_headers_add(struct http_headers *h, const char *name, const char *valu
 /* Case-insensitive lookup; NULL when absent.  Borrowed pointer. */
 const char *http_headers_get(const struct http_headers *h, const char *name);
 
-typedef bool (*http_stop_fn)(void *arg);
 /* Called as data arrives on streamed downloads: total bytes so far and expected total (0 unknown). */
 typedef void (*http_progress_fn)(void *arg, uint64_t done, uint64_t total);
 /* Streamed downloads: called once per 2xx response when its headers are complete, before its first
@@ -59,8 +59,7 @@ struct http_client_opts {
     long read_timeout_ms;     /* no byte for this long fails the request; 0: 80000 */
     const char *proxy_uri;    /* borrowed; NULL: environment */
     const char *user_agent;   /* borrowed; NULL: "cdagent/<version>" */
-    http_stop_fn should_stop; /* may be NULL */
-    void *stop_arg;
+    const struct stop *stop;  /* borrowed; may be NULL */
     struct wirelog *wire;     /* borrowed; NULL: no wire log.  Else request and response header
                                * lines of every request go there, redacted (R-203) */
 };
@@ -99,7 +98,7 @@ void http_client_free(struct http_client *c);
  * Perform one request.  Returns 0 when an HTTP response was received (any status; inspect
  * ret->status), -1 on transport failure: ERR_TIMEOUT (connect or read timeout), ERR_HTTP
  * (connection refused/reset, TLS failure, DNS; the message names the host and curl's reason),
- * ERR_LIMIT (response too large), ERR_CANCELLED (should_stop), ERR_UNSAFE (plain http to a
+ * ERR_LIMIT (response too large), ERR_CANCELLED (stop requested), ERR_UNSAFE (plain http to a
  * non-loopback host).  ret is initialised by the call and must be released with
  * http_response_done() on success and failure alike.
  */

@@ -31,15 +31,16 @@
 #include "aws/identity.h"
 #include "deploy/layout.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "parse/spec.h"
 #include "deploy/tracking.h"
 #include "base/util.h"
 #include "net/wirelog.h"
 
-static volatile sig_atomic_t sig_stop;
+static struct stop sig_stop;  /* SIGTERM/SIGINT/SIGQUIT: stop polling */
 static volatile sig_atomic_t sig_hup;
-/* Set when running hooks must be stopped (forced shutdown, R-078). */
-static volatile int kill_hooks;
+/* Requested when running hooks must be stopped (forced shutdown, R-078). */
+static struct stop kill_hooks;
 
 struct inflight {
     char *hcid;      /* owned */
@@ -63,7 +64,7 @@ struct daemon {
     int workers;
     struct inflight *inflight;
     bool wake;                /* a worker finished: poll at once */
-    volatile int exiting;     /* the watchdog thread ends */
+    struct stop exiting;      /* the watchdog thread ends */
 
     /* What we are doing, for STATUS= and the state file (under mu). */
     char current[512];        /* "" when idle */
@@ -83,13 +84,7 @@ static void on_signal(int sig)
     if (sig == SIGHUP)
         sig_hup = 1;
     else
-        sig_stop = 1;
-}
-
-static bool should_stop_poll(void *arg)
-{
-    (void)arg;
-    return sig_stop != 0;
+        stop_request(&sig_stop);
 }
 
 unsigned daemon_backoff_s(unsigned n)
@@ -204,13 +199,6 @@ static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, 
     return 0;
 }
 
-/* arg non-NULL: the poll client, whose waits (up to 37.5 s behind the V-026 throttle gate) end
- * at SIGTERM. */
-static void client_sleep(void *arg, uint64_t ms)
-{
-    sleep_ms_interruptible(ms, arg ? (const volatile int *)&sig_stop : NULL);
-}
-
 static struct commands_client *new_client(struct daemon *d, bool interruptible, struct err *err)
 {
     struct commands_opts co = {
@@ -218,8 +206,8 @@ static struct commands_client *new_client(struct daemon *d, bool interruptible, 
         .agent_version = d->agent_version, .proxy_uri = d->cfg->proxy_uri,
         .read_timeout_ms = (long)d->cfg->http_read_timeout * 1000,
         .get_creds = get_creds, .creds_arg = d,
-        .should_stop = interruptible ? should_stop_poll : NULL,
-        .sleep = client_sleep, .sleep_arg = interruptible ? d : NULL, .wire = d->wire,
+        /* the poll client's waits (up to 37.5 s behind the V-026 throttle gate) end at SIGTERM */
+        .stop = interruptible ? &sig_stop : NULL, .wire = d->wire,
     };
     return commands_client_new(&co, err);
 }
@@ -311,8 +299,7 @@ static void complete(struct commands_client *c, const char *hcid, bool ok, const
             return;
         }
         log_err(LOG_PRIO_WARNING, &err, "PutHostCommandComplete failed, retrying in %us", wait);
-        sleep_ms_interruptible((uint64_t)wait * 1000, &kill_hooks);
-        if (kill_hooks)
+        if (stop_wait_ms(&kill_hooks, (uint64_t)wait * 1000))
             return;
     }
 }
@@ -402,7 +389,7 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         fail_command(c, hcid, &err);
         goto out;
     }
-    if (sig_stop) {
+    if (stop_requested(&sig_stop)) {
         /* not acknowledged yet, so it must not start; the service hands it out again. */
         log_info("Agent is stopping: leaving %s of %s to the next start", hc->command_name,
                  spec->deployment_id);
@@ -438,7 +425,7 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
         err_clear(&err);
     }
     executor_run(&eo, hc->command_name, spec, &res);
-    if (kill_hooks && !res.succeeded) {
+    if (stop_requested(&kill_hooks) && !res.succeeded) {
         /* Forced shutdown: leave the tracking file for the next start to report. */
         log_warn("%s was stopped by the agent shutdown; it will be reported as failed at the next "
                  "start", hc->command_name);
@@ -515,7 +502,7 @@ static void loop_sleep(struct daemon *d, uint64_t ms)
 {
     uint64_t deadline = now_ms() + ms;
     pthread_mutex_lock(&d->mu);
-    while (!sig_stop && !d->wake) {
+    while (!stop_requested(&sig_stop) && !d->wake) {
         uint64_t now = now_ms();
         if (now >= deadline)
             break;
@@ -609,12 +596,12 @@ static void poll_loop(struct daemon *d)
 {
     unsigned errors = 0, dedup_skips = 0;
     uint64_t interval_ms = (uint64_t)d->cfg->wait_between_runs * 1000;
-    while (!sig_stop) {
+    while (!stop_requested(&sig_stop)) {
         uint64_t t0 = now_ms();
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
         int r = commands_poll(d->poll_client, d->id.host_identifier, &hc, &err);
-        if (sig_stop) {
+        if (stop_requested(&sig_stop)) {
             host_command_free(hc);
             break;
         }
@@ -642,7 +629,7 @@ static void poll_loop(struct daemon *d)
             pthread_mutex_unlock(&d->mu);
             publish_status(d);
             /* the backoff comes in addition to :wait_between_runs:. */
-            sleep_ms_interruptible(wait * 1000 + interval_ms, (const volatile int *)&sig_stop);
+            (void)stop_wait_ms(&sig_stop, wait * 1000 + interval_ms);
             continue;
         }
         if (errors) {
@@ -672,7 +659,7 @@ static void *watchdog_main(void *arg)
     if (step > 5000)
         step = 5000;
     unsigned last_report_min = 0;
-    while (!d->exiting) {
+    while (!stop_requested(&d->exiting)) {
         if (wd)
             sd_notify(0, "WATCHDOG=1");
         if (sig_hup) {
@@ -690,7 +677,7 @@ static void *watchdog_main(void *arg)
         if (min > last_report_min)
             log_info("%s still running after %u min", what, min);
         last_report_min = min;
-        sleep_ms_interruptible(step, &d->exiting);
+        (void)stop_wait_ms(&d->exiting, step);
     }
     return NULL;
 }
@@ -715,7 +702,7 @@ static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
     pthread_mutex_lock(&d->mu);
     while (d->workers > 0 && now_ms() < deadline_ms) {
         pthread_mutex_unlock(&d->mu);
-        sleep_ms_interruptible(200, NULL);
+        (void)stop_wait_ms(NULL, 200);
         pthread_mutex_lock(&d->mu);
     }
     int left = d->workers;
@@ -732,7 +719,7 @@ static int wait_for_workers(struct daemon *d)
     if (left > 0) {
         /* stop the hooks (SIGTERM, 10 s, SIGKILL in the hook runner) and leave. */
         log_warn("%d command(s) still running after %u s; stopping their scripts", left, max_s);
-        kill_hooks = 1;
+        stop_request(&kill_hooks);
         left = wait_workers_until(d, now_ms() + DAEMON_STOP_KILL_WAIT_S * 1000ULL);
     }
     hook_drain_shutdown(1000);
@@ -754,15 +741,14 @@ static int setup(struct daemon *d, struct err *err)
     unsigned attempt = 0;
     for (;;) {
         struct err ie = ERR_INIT;
-        if (identity_init(&d->id, cfg, true, should_stop_poll, NULL, &ie) == 0)
+        if (identity_init(&d->id, cfg, true, &sig_stop, &ie) == 0)
             break;
         attempt = attempt < 10 ? attempt + 1 : 10;
         unsigned wait = daemon_backoff_s(attempt);
         log_err(LOG_PRIO_ERR, &ie, "Cannot start polling, retrying in %us", wait);
         sd_notify(0, "READY=1");
         sd_notifyf(0, "STATUS=Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
-        sleep_ms_interruptible((uint64_t)wait * 1000, (const volatile int *)&sig_stop);
-        if (sig_stop)
+        if (stop_wait_ms(&sig_stop, (uint64_t)wait * 1000))
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
     }
     if (cfg->use_fips_mode && !config_fips_region_allowed(d->id.region))
@@ -815,6 +801,7 @@ static void teardown(struct daemon *d)
     free(d->state_path);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
+    stop_done(&d->exiting);
 }
 
 int daemon_run(const struct config *cfg, struct err *err)
@@ -824,6 +811,9 @@ int daemon_run(const struct config *cfg, struct err *err)
     d.cfg = cfg;
     pthread_mutex_init(&d.mu, NULL);
     pthread_cond_init(&d.cv, NULL);
+    if (stop_init(&sig_stop, err) < 0 || stop_init(&kill_hooks, err) < 0 ||
+        stop_init(&d.exiting, err) < 0)
+        return -1;
     d.state_path = daemon_state_path(cfg);
     install_signals();
     /* Credentials live in this process: no core dumps of it (V-085). */
@@ -855,7 +845,7 @@ int daemon_run(const struct config *cfg, struct err *err)
     poll_loop(&d);
     sd_notify(0, "STOPPING=1");
     int left = wait_for_workers(&d);
-    d.exiting = 1;
+    stop_request(&d.exiting);
     if (have_wd)
         pthread_join(wd, NULL);
     if (left > 0) {

@@ -35,14 +35,6 @@ static const char *const hook_events[] = {
 
 enum revision_choice { REV_CURRENT, REV_LAST_SUCCESSFUL, REV_MOST_RECENT };
 
-void exec_result_done(struct exec_result *r)
-{
-    free(r->script_name);
-    free(r->message);
-    free(r->log);
-    memset(r, 0, sizeof(*r));
-}
-
 static bool is_hook_event(const char *c)
 {
     for (size_t i = 0; i < N_HOOK_EVENTS; i++)
@@ -225,23 +217,12 @@ static void dl_progress(void *arg, uint64_t done, uint64_t total, double rate)
     }
 }
 
-struct stop_ref {
-    const volatile int *stop;
-};
-
-static bool stop_requested(void *arg)
-{
-    const struct stop_ref *r = arg;
-    return r->stop && *r->stop;
-}
-
 static int fetch_remote(const struct executor_opts *o, const struct deploy_spec *spec,
                         const char *bundle, struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
-    struct stop_ref sr = {o->stop};
     struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
-                                  .should_stop = stop_requested, .stop_arg = &sr,
+                                  .stop = o->stop,
                                   .wire = o->wire};
     struct http_client *http = http_client_new(&ho, err);
     if (!http)
@@ -527,7 +508,7 @@ out:
     if (dep_dir)
         record_command_end(o, command, spec, dep_dir, ret, mark, now_ms() - t0);
     progress(o, EXEC_PHASE_END, spec, command, NULL, 0, 0, 0);
-    log_ctx_set(NULL, NULL);
+    /* the context stays: the caller's completion lines belong to this command too */
 }
 
 char *executor_diag_json(const struct exec_result *r)

@@ -5,7 +5,8 @@
  * turns any failure into the diagnostic fields the service expects (§13): error code 0-7, script
  * name, message and the output tail.  It never talks to the Commands service and keeps nothing in
  * memory between commands (R-088).  It logs at INFO/WARN with the deployment id and event set as
- * the log context.  Unknown command names fail with "Unsupported command type: <name>." without
+ * the log context, and leaves that context set when it returns so that the caller's lines about
+ * the command (its completion) carry it too; the caller clears it (log_ctx_set(NULL, NULL)).  Unknown command names fail with "Unsupported command type: <name>." without
  * touching the disk (R-089).
  */
 #ifndef CDAGENT_EXECUTOR_H
@@ -16,6 +17,9 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "run/result.h"
+
+struct stop;
 
 struct config;
 struct deploy_spec;
@@ -62,8 +66,8 @@ struct executor_opts {
     const char *github_api_base;       /* borrowed; NULL: api.github.com */
     struct creds_provider *creds;      /* borrowed; NULL: S3 downloads fail with ERR_AUTH */
     const struct hookenv *hookenv;     /* borrowed; base hook environment; NULL: minimal */
-    /* Shutdown flag; a running hook is stopped when it becomes non-zero. */
-    const volatile int *stop;
+    /* Shutdown token (borrowed, may be NULL); a running hook is stopped when it is requested. */
+    const struct stop *stop;
     void (*progress)(void *arg, const struct executor_progress *p);
     void *progress_arg;
     struct wirelog *wire;              /* borrowed; NULL: no wire log */
@@ -76,15 +80,6 @@ struct executor_opts {
     const char *bundle_signing_public_keys; /* borrowed; PEM file path */
 };
 
-struct exec_result {
-    bool succeeded;
-    int error_code;     /* 0-7 */
-    char *script_name;  /* owned; "" when not script-related */
-    char *message;      /* owned */
-    char *log;          /* owned; output tail ("" when none) */
-    bool noop;          /* no script ran (hook events) */
-};
-void exec_result_done(struct exec_result *r);
 
 /* The options that come from the agent configuration (paths, caps, hook and bundle settings);
  * everything else in *ret is zero for the caller to fill in.  cfg is borrowed by *ret. */
@@ -98,7 +93,8 @@ bool executor_command_supported(const struct executor_opts *o, const char *comma
 int executor_is_noop(const struct executor_opts *o, const char *command,
                      const struct deploy_spec *spec, bool *ret, struct err *err);
 
-/* Run one command; *ret always filled (release with exec_result_done). */
+/* Run one command; *ret always filled (release with exec_result_done).  Sets the calling
+ * thread's log context to (deployment id, command) and leaves it set. */
 void executor_run(const struct executor_opts *o, const char *command,
                   const struct deploy_spec *spec, struct exec_result *ret);
 

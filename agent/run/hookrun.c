@@ -6,7 +6,7 @@
 
 #include "parse/appspec.h"
 #include "base/err.h"
-#include "run/executor.h"
+#include "run/result.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "deploy/layout.h"

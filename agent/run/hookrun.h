@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct stop;
+
 struct appspec_script;
 struct deploy_spec;
 struct exec_result;
@@ -26,7 +28,7 @@ struct hookrun_opts {
     size_t n_scripts;
     int output_grace_s;         /* -1: Ruby behaviour */
     bool enable_deployments_log;
-    const volatile int *stop;
+    const struct stop *stop;    /* borrowed; may be NULL */
     const struct hookenv *env;  /* borrowed; NULL: an environment with only the hook variables */
     void (*script_started)(void *arg, const char *location);
     void *cb_arg;

@@ -19,7 +19,7 @@
  *     --s3                 S3 signing rules (x-amz-content-sha256, no path normalisation)
  *     --clock-offset S     signing clock offset in seconds
  *
- * SIGTERM or SIGINT makes should_stop return true (the agent's cancel path).  Prints
+ * SIGTERM or SIGINT requests the stop token (the agent's cancel path).  Prints
  * "status=<n> bytes=<memory body bytes> streamed=<n>" and "header <Name>: <value>" lines to
  * stderr, the memory body to stdout; on failure "error <CodeName>: <message>" and exit 1.
  */
@@ -31,22 +31,17 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/stop.h"
 #include "net/http.h"
 #include "net/sigv4.h"
 #include "base/util.h"
 
-static volatile sig_atomic_t stop_flag;
+static struct stop stop_tok;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_flag = 1;
-}
-
-static bool should_stop(void *arg)
-{
-    (void)arg;
-    return stop_flag != 0;
+    stop_request(&stop_tok);
 }
 
 static void progress(void *arg, uint64_t done, uint64_t total)
@@ -177,8 +172,12 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    o.copts.should_stop = should_stop;
     struct err e = ERR_INIT;
+    if (stop_init(&stop_tok, &e) < 0) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    o.copts.stop = &stop_tok;
     int rc = 1;
     AUTOCLOSE int fd = -1;
     if (o.out) {

@@ -1,5 +1,6 @@
 /*
- * run_hook: test driver that runs one lifecycle event through the real hook runner.
+ * run_hook: test driver that runs one lifecycle event's scripts through the real hook runner,
+ * hook_run() per script in order, stopping at the first failure (as run/hookrun does, R-150).
  *
  *   run_hook --archive DIR --event NAME [--log FILE] [--deployments-log FILE]
  *            [--deployment-id ID] [--grace-ms N] [--kill-grace-ms N] [--rotate-bytes N]
@@ -26,6 +27,49 @@ static void warn_cb(void *ctx, const char *msg)
     fprintf(stderr, "WARN %s\n", msg);
 }
 
+struct script {
+    const char *location;
+    uint64_t timeout_s;
+    const char *runas;
+};
+
+struct event {
+    const char *name;
+    const char *archive;
+    const struct script *scripts;
+    size_t n;
+    char *const *envp;
+    struct scriptlog *log;
+    int64_t grace_ms, kill_grace_ms;
+    const char *deployment_id; /* NULL: no scopes */
+};
+
+/* Run the scripts in order; the first failure stops the event.  Returns its location or NULL. */
+static const char *run_event(const struct event *ev, int *rc, struct err *err)
+{
+    scriptlog_event(ev->log, ev->name);
+    *rc = 0;
+    for (size_t i = 0; i < ev->n; i++) {
+        const struct script *s = &ev->scripts[i];
+        const char *rel = s->location;
+        while (*rel == '/')
+            rel++;  /* relative to the archive root even with a leading '/' */
+        AUTOFREE char *path = path_join(ev->archive, rel);
+        scriptlog_script(ev->log, s->location);
+        struct hook_opts ho = {
+            .path = path, .location = s->location, .runas = s->runas, .timeout_s = s->timeout_s,
+            .envp = ev->envp, .log = ev->log, .output_grace_ms = ev->grace_ms,
+            .kill_grace_ms = ev->kill_grace_ms, .scope_deployment_id = ev->deployment_id,
+            .scope_event = ev->name, .warn = warn_cb,
+        };
+        if (hook_run(&ho, NULL, err) < 0) {
+            *rc = -1;
+            return s->location;
+        }
+    }
+    return NULL;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: run_hook --archive DIR --event NAME [options] LOCATION[:TIMEOUT[:RUNAS]]...\n");
@@ -39,7 +83,7 @@ int main(int argc, char **argv)
     int64_t grace = HOOK_OUTPUT_GRACE_MS, kgrace = HOOK_KILL_GRACE_MS;
     uint64_t rotate = 0;
     bool scope = true;
-    struct hook_script scripts[64];
+    struct script scripts[64];
     size_t n = 0;
     char *specs[64];
 
@@ -93,7 +137,7 @@ int main(int argc, char **argv)
                     *ru++ = '\0';
                 timeout = strtoull(t, NULL, 10);
             }
-            scripts[n] = (struct hook_script){loc, timeout, ru && *ru ? ru : NULL, false};
+            scripts[n] = (struct script){loc, timeout, ru && *ru ? ru : NULL};
             n++;
         }
     }
@@ -115,19 +159,18 @@ int main(int argc, char **argv)
     struct scriptlog_opts so = {.path = logp, .deployments_log = dlog, .deployment_id = dep,
                                 .rotate_bytes = rotate};
     struct scriptlog *log = scriptlog_new(&so);
-    struct hook_event_opts ho = {.event = event, .archive_dir = archive, .scripts = scripts,
-                                 .n_scripts = n, .envp = envp, .log = log,
-                                 .output_grace_ms = grace, .kill_grace_ms = kgrace,
-                                 .deployment_id = dep, .use_scope = scope, .warn = warn_cb};
-    struct hook_event_result res;
+    struct event ev = {.name = event, .archive = archive, .scripts = scripts, .n = n,
+                       .envp = envp, .log = log, .grace_ms = grace, .kill_grace_ms = kgrace,
+                       .deployment_id = scope ? dep : NULL};
+    int rc;
     uint64_t t0 = now_ms();
-    int rc = hook_run_event(&ho, &res, &err);
+    const char *failed = run_event(&ev, &rc, &err);
     uint64_t elapsed = now_ms() - t0;
 
     size_t tl;
     char *tail = scriptlog_tail(log, &tl);
     char *p = rc == 0 ? diag_success_payload()
-                      : diag_payload(err_diag_code(&err), res.script_name, err.msg, tail, tl, 0);
+                      : diag_payload(err_diag_code(&err), failed, err.msg, tail, tl, 0);
     if (payload) {
         struct err werr = ERR_INIT;
         if (write_file_atomic(payload, p, strlen(p), 0644, &werr) < 0)
@@ -144,7 +187,7 @@ int main(int argc, char **argv)
         free(st);
     }
     printf("rc=%d\ncode=%d\nscript=%s\nmessage=%s\nelapsed_ms=%llu\nmaxrss_kb=%ld\ndrains=%zu\n",
-           rc, err_diag_code(&err), res.script_name ? res.script_name : "", rc ? err.msg : "",
+           rc, err_diag_code(&err), failed ? failed : "", rc ? err.msg : "",
            (unsigned long long)elapsed, hwm_kb, hook_drain_count());
     fflush(stdout);
     free(p);

@@ -1,11 +1,15 @@
 /* Tests for err, util and log (foundation). */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "test.h"
 #include "base/util.h"
 
@@ -209,4 +213,70 @@ TEST(log_file_redacts_secrets_and_filters_debug)
     ASSERT_CONTAINS(data, "DEBUG [codedeploy-agent(");
     free(data);
     free(path);
+}
+
+/* ---- stop ---- */
+
+TEST(stop_fresh_token_is_not_requested_and_wait_times_out)
+{
+    struct stop s;
+    ASSERT_OK(stop_init(&s, NULL));
+    ASSERT_FALSE(stop_requested(&s));
+    ASSERT_FALSE(stop_wait_ms(&s, 1));
+    struct pollfd pf = {.fd = stop_fd(&s), .events = POLLIN};
+    ASSERT_EQ(poll(&pf, 1, 0), 0);
+    stop_done(&s);
+}
+
+TEST(stop_null_token_never_stops)
+{
+    ASSERT_FALSE(stop_requested(NULL));
+    ASSERT_EQ(stop_fd(NULL), -1);
+    ASSERT_FALSE(stop_wait_ms(NULL, 1));
+}
+
+static void *request_later(void *arg)
+{
+    usleep(100000);
+    stop_request(arg);
+    return NULL;
+}
+
+/* A waiter with an hour to sleep returns true once another thread requests the stop; every
+ * later wait returns at once and the fd stays readable for poll() users. */
+TEST(stop_request_wakes_waiter_and_stays_requested)
+{
+    struct stop s;
+    ASSERT_OK(stop_init(&s, NULL));
+    pthread_t t;
+    pthread_create(&t, NULL, request_later, &s);
+    ASSERT_TRUE(stop_wait_ms(&s, 3600 * 1000));
+    pthread_join(t, NULL);
+    ASSERT_TRUE(stop_requested(&s));
+    ASSERT_TRUE(stop_wait_ms(&s, 3600 * 1000));
+    struct pollfd pf = {.fd = stop_fd(&s), .events = POLLIN};
+    ASSERT_EQ(poll(&pf, 1, 0), 1);
+    stop_done(&s);
+}
+
+static struct stop sig_tok;
+static void on_usr1(int sig)
+{
+    (void)sig;
+    stop_request(&sig_tok);
+}
+
+/* From a signal handler (async-signal-safe path). */
+TEST(stop_request_from_signal_handler)
+{
+    ASSERT_OK(stop_init(&sig_tok, NULL));
+    struct sigaction sa = {.sa_handler = on_usr1}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old);
+    errno = EAGAIN;
+    raise(SIGUSR1);
+    ASSERT_EQ(errno, EAGAIN);
+    sigaction(SIGUSR1, &old, NULL);
+    ASSERT_TRUE(stop_wait_ms(&sig_tok, 3600 * 1000));
+    stop_done(&sig_tok);
 }

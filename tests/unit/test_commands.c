@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "net/http.h"
 #include "test.h"
+#include "base/stop.h"
 #include "base/util.h"
 
 #define HOST_ID "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
@@ -36,7 +37,7 @@ struct script {
     size_t n_sleeps;
     int creds_calls;
     int refreshes;
-    bool stop;
+    struct stop stop;  /* zeroed: a flag without an fd is enough here */
     bool advance; /* sleeps advance the fake monotonic clock (V-026 gate tests) */
 };
 
@@ -122,11 +123,6 @@ static void sleep_cb(void *arg, uint64_t ms)
         fake_mono_ms += ms;
 }
 
-static bool stop_cb(void *arg)
-{
-    return ((struct script *)arg)->stop;
-}
-
 static int64_t fixed_clock(void)
 {
     return T0;
@@ -145,8 +141,7 @@ static struct commands_client *client_ex(struct script *s, bool secure, int max_
         .agent_version = "OFFICIAL_1.8.1-1_rpm",
         .get_creds = creds_cb,
         .creds_arg = s,
-        .should_stop = stop_cb,
-        .stop_arg = s,
+        .stop = &s->stop,
         .sleep = sleep_cb,
         .sleep_arg = s,
         .transport = fake_transport,
@@ -427,7 +422,7 @@ TEST(commands_r064_other_client_errors_not_retried)
     script_done(&s);
 }
 
-TEST(commands_transport_errors_cancel_and_should_stop)
+TEST(commands_transport_errors_cancel_and_stop_token)
 {
     SCRIPT({0, ERR_CANCELLED, NULL, NULL, NULL});
     struct commands_client *c = client(&s, false);
@@ -437,7 +432,7 @@ TEST(commands_transport_errors_cancel_and_should_stop)
     ASSERT_EQ(e.code, ERR_CANCELLED);
     ASSERT_EQ(s.calls, 1);
     err_clear(&e);
-    s.stop = true;
+    stop_request(&s.stop);
     ASSERT_FAIL(commands_poll(c, HOST_ID, &hc, &e));
     ASSERT_EQ(e.code, ERR_CANCELLED);
     ASSERT_EQ(s.calls, 1); /* nothing sent once stopping */

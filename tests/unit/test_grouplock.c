@@ -4,11 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/stop.h"
 #include "deploy/grouplock.h"
 #include "test.h"
 
 struct waiter {
-    const volatile int *stop;
+    const struct stop *stop;
     int fd;
     struct err e;
 };
@@ -65,13 +66,15 @@ TEST(grouplock_wait_ends_when_stop_is_set_R214)
 {
     int release;
     pid_t child = hold_in_child(&release);
-    static volatile int stop;
-    stop = 0;
+    struct stop stop;
+    struct err se = {0};
+    ASSERT_OK(stop_init(&stop, &se));
     struct waiter w = {.fd = -1, .stop = &stop};
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, wait_forever, &w), 0);
-    stop = 1;
+    stop_request(&stop);
     ASSERT_EQ(pthread_join(t, NULL), 0);
+    stop_done(&stop);
     ASSERT_EQ(w.fd, -1);
     ASSERT_EQ(w.e.code, ERR_TIMEOUT);
     ASSERT_CONTAINS(w.e.msg, "deployment group 'group-w' is busy");

@@ -11,9 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hook/capture.h"
 #include "hook/hook.h"
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
+#include "base/stop.h"
 #include "base/util.h"
 
 static char *env_default[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
@@ -386,8 +388,7 @@ TEST(hook_r168_background_daemon_detached)
     ASSERT_CONTAINS(data, "); no longer waiting for its output\n");
     ASSERT_TRUE(pid_alive(d));
     kill(d, SIGKILL);
-    for (int i = 0; i < 300 && hook_drain_count() > 0; i++)
-        usleep(10000);
+    ASSERT_TRUE(hook_drain_wait(3000));
     ASSERT_EQ(hook_drain_count(), 0);
     hook_drain_shutdown(1000);
     scriptlog_unref(log);
@@ -458,12 +459,12 @@ TEST(hook_binary_output)
     scriptlog_unref(log);
 }
 
-static volatile int cancel_flag;
+static struct stop cancel_tok;
 static void *raise_cancel(void *arg)
 {
     (void)arg;
     usleep(300000);
-    cancel_flag = 1;
+    stop_request(&cancel_tok);
     return NULL;
 }
 
@@ -471,11 +472,11 @@ static void *raise_cancel(void *arg)
 TEST(hook_cancel_flag)
 {
     AUTOFREE char *p = script("long.sh", "#!/bin/sh\nsleep 60\n", 0755);
-    cancel_flag = 0;
+    ASSERT_OK(stop_init(&cancel_tok, NULL));
     pthread_t t;
     pthread_create(&t, NULL, raise_cancel, NULL);
     struct hook_opts o = {.path = p, .location = "long.sh", .timeout_s = 60, .envp = env_default,
-                          .kill_grace_ms = 1000, .cancel = &cancel_flag};
+                          .kill_grace_ms = 1000, .cancel = &cancel_tok};
     struct hook_result res;
     struct err err = ERR_INIT;
     uint64_t t0 = now_ms();
@@ -485,6 +486,7 @@ TEST(hook_cancel_flag)
     ASSERT_TRUE(res.cancelled);
     ASSERT_TRUE(now_ms() - t0 < 10000);
     ASSERT_FALSE(pid_alive(res.pid));
+    stop_done(&cancel_tok);
 }
 
 /* R-154, C-272: unknown runas user -> code 4 naming the user. */
@@ -594,65 +596,23 @@ TEST(hook_r166_runas_failure_message)
                           " failed with exit code 5");
 }
 
-/* R-150, C-160, R-151, C-270: scripts run in order; the first failure stops the event; a
- * leading '/' stays inside the archive. */
-TEST(hook_r150_event_order_and_stop)
-{
-    AUTOFREE char *a = script("one.sh", "#!/bin/sh\necho one\n", 0755);
-    AUTOFREE char *b = script("two.sh", "#!/bin/sh\necho two\nexit 2\n", 0755);
-    AUTOFREE char *c = script("three.sh", "#!/bin/sh\necho three\n", 0755);
-    char archive[4096];
-    snprintf(archive, sizeof(archive), "%s/archive", test_tmpdir());
-    struct hook_script scripts[] = {{"/one.sh", 10, NULL, false}, {"two.sh", 10, NULL, false},
-                                    {"three.sh", 10, NULL, false}};
-    struct scriptlog *log = tmp_log();
-    struct hook_event_opts eo = {.event = "ApplicationStart", .archive_dir = archive,
-                                 .scripts = scripts, .n_scripts = 3, .envp = env_default,
-                                 .log = log, .output_grace_ms = 500};
-    struct hook_event_result r;
-    struct err err = ERR_INIT;
-    ASSERT_FAIL(hook_run_event(&eo, &r, &err));
-    ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
-    ASSERT_STREQ(r.script_name, "two.sh");
-    ASSERT_EQ(r.scripts_run, 2);
-    ASSERT_STREQ(err.msg, "Script at specified location: two.sh failed with exit code 2");
-    AUTOFREE char *tail = scriptlog_tail(log, NULL);
-    ASSERT_STREQ(tail, "LifecycleEvent - ApplicationStart\nScript - /one.sh\n[stdout]one\n"
-                       "Script - two.sh\n[stdout]two\n");
-    scriptlog_unref(log);
-}
-
-/* an event without scripts succeeds and writes nothing. */
-TEST(hook_r150_empty_event)
-{
-    struct scriptlog *log = tmp_log();
-    struct hook_event_opts eo = {.event = "BeforeInstall", .archive_dir = "/nonexistent",
-                                 .n_scripts = 0, .log = log};
-    struct err err = ERR_INIT;
-    ASSERT_OK(hook_run_event(&eo, NULL, &err));
-    scriptlog_unref(log);
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/logs", test_tmpdir());
-    ASSERT_FALSE(dir_exists(path));
-}
-
-/* hook_capture: stdout captured, non-zero exit and timeouts reported. */
-TEST(hook_capture_runs_command)
+/* capture_run: stdout captured, non-zero exit and timeouts reported. */
+TEST(hook_capture_run_runs_command)
 {
     char *argv[] = {(char *)"/bin/sh", (char *)"-c", (char *)"printf 'a\\000b'; echo x >&2", NULL};
     char *out = NULL;
     size_t n = 0;
     struct err err = ERR_INIT;
-    ASSERT_OK(hook_capture(argv, env_default, 1024, 5000, &out, &n, &err));
+    ASSERT_OK(capture_run(argv, env_default, 1024, 5000, &out, &n, &err));
     ASSERT_EQ(n, 3);
     ASSERT_TRUE(memcmp(out, "a\0b", 3) == 0);
     free(out);
     char *argv2[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exit 3", NULL};
-    ASSERT_FAIL(hook_capture(argv2, env_default, 1024, 5000, &out, &n, &err));
+    ASSERT_FAIL(capture_run(argv2, env_default, 1024, 5000, &out, &n, &err));
     ASSERT_EQ(err.code, ERR_UNKNOWN);
     err_clear(&err);
     char *argv3[] = {(char *)"/bin/sh", (char *)"-c", (char *)"sleep 30", NULL};
-    ASSERT_FAIL(hook_capture(argv3, env_default, 1024, 300, &out, &n, &err));
+    ASSERT_FAIL(capture_run(argv3, env_default, 1024, 300, &out, &n, &err));
     ASSERT_EQ(err.code, ERR_TIMEOUT);
 }
 
@@ -738,25 +698,6 @@ TEST(hook_r167_spawn_failure_message)
     ASSERT_STREQ(err.msg, want);
 }
 
-/* R-143, C-269: more than 3600 s of timeouts in one event warns but still runs. */
-TEST(hook_r143_sum_of_timeouts_warns)
-{
-    AUTOFREE char *a = script("a.sh", "#!/bin/sh\necho a\n", 0755);
-    char archive[4096];
-    snprintf(archive, sizeof(archive), "%s/archive", test_tmpdir());
-    struct hook_script scripts[] = {{"a.sh", 3000, NULL, false}, {"a.sh", 0, NULL, false}};
-    struct hook_event_opts eo = {.event = "ValidateService", .archive_dir = archive,
-                                 .scripts = scripts, .n_scripts = 2, .envp = env_default,
-                                 .warn = count_warn};
-    warnings = 0;
-    struct hook_event_result r;
-    struct err err = ERR_INIT;
-    ASSERT_OK(hook_run_event(&eo, &r, &err));
-    ASSERT_EQ(r.scripts_run, 2);
-    ASSERT_EQ(warnings, 1);
-    ASSERT_CONTAINS(last_warning, "ValidateService is 6600 seconds");
-}
-
 /* R-168 without a script log: the pipes are still drained in the background. */
 TEST(hook_r168_detach_without_log)
 {
@@ -768,8 +709,7 @@ TEST(hook_r168_detach_without_log)
     struct err err = ERR_INIT;
     ASSERT_OK(run(p, "d2.sh", 30, NULL, &res, &err));
     ASSERT_TRUE(res.outputs_left_open);
-    for (int i = 0; i < 300 && hook_drain_count() > 0; i++)
-        usleep(10000);
+    ASSERT_TRUE(hook_drain_wait(3000));
     ASSERT_EQ(hook_drain_count(), 0);
 }
 

@@ -14,9 +14,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "net/http.h"
+#include "base/stop.h"
 #include "base/util.h"
 
 /* ---- pure helpers ---- */
@@ -422,27 +424,34 @@ TEST(http_R055_read_timeout)
     server_stop(&s);
 }
 
-static int stop_calls;
-static bool stop_after_some(void *arg)
+static void *request_stop_soon(void *arg)
 {
-    (void)arg;
-    return ++stop_calls > 3;
+    usleep(300000);
+    stop_request(arg);
+    return NULL;
 }
 
-TEST(http_cancel_via_should_stop)
+/* A stalled transfer ends as soon as the stop token is requested (its fd wakes the wait). */
+TEST(http_cancel_via_stop_token)
 {
     struct server s = server_start();
     struct err e = ERR_INIT;
-    struct http_client_opts o = {.read_timeout_ms = 60000, .should_stop = stop_after_some};
+    struct stop tok;
+    ASSERT_OK(stop_init(&tok, &e));
+    pthread_t t;
+    pthread_create(&t, NULL, request_stop_soon, &tok);
+    struct http_client_opts o = {.read_timeout_ms = 60000, .stop = &tok};
     struct http_client *c = http_client_new(&o, &e);
     AUTOFREE char *u = url(&s, "/stall");
     struct http_response r;
     ASSERT_FAIL(get(c, u, -1, 0, &r, &e));
     ASSERT_EQ(e.code, ERR_CANCELLED);
     ASSERT_FALSE(http_is_retryable(0, e.code, NULL));
+    pthread_join(t, NULL);
     http_response_done(&r);
     http_client_free(c);
     server_stop(&s);
+    stop_done(&tok);
 }
 
 TEST(http_connection_refused_is_retryable_http_error)

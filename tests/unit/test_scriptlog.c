@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "hook/scriptlog.h"
 #include "base/util.h"
 
@@ -250,4 +251,42 @@ TEST(scriptlog_c276_deployments_log_rotation)
     snprintf(p, sizeof(p), "%s.7", dpath);
     ASSERT_FALSE(file_exists(p));
     ASSERT_TRUE(file_exists(dpath));
+}
+
+/* R-200 (issue 11): hook output that prints the agent's own secrets (a script that cats the
+ * on-premises credentials file) reaches neither scripts.log, the deployments log nor the tail
+ * sent to the service; NUL bytes around a secret do not hide it. */
+TEST(scriptlog_r200_agent_secrets_redacted)
+{
+    log_add_secret("AKIASECRETKEY0123456789");
+    log_add_secret("session-token-abcdef");
+    struct scriptlog *log = new_log("dep/logs/scripts.log",
+                                    "deployment-logs/codedeploy-agent-deployments.log");
+    scriptlog_event(log, "ApplicationStart");
+    struct scriptlog_stream *o = scriptlog_stream_new(log, SCRIPTLOG_STDOUT, 0);
+    static const char out[] = "aws_secret_access_key = AKIASECRETKEY0123456789\n"
+                              "x\0session-token-abcdef\n";
+    scriptlog_stream_feed(o, out, sizeof(out) - 1);
+    scriptlog_stream_free(o);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/dep/logs/scripts.log", test_tmpdir());
+    char *data = NULL;
+    size_t n = 0;
+    ASSERT_OK(read_file(path, 1 << 20, &data, &n, NULL));
+    ASSERT_TRUE(memmem(data, n, "AKIASECRETKEY", 13) == NULL);
+    ASSERT_TRUE(memmem(data, n, "session-token", 13) == NULL);
+    ASSERT_TRUE(memmem(data, n, "[stdout]aws_secret_access_key = REDACTED\n", 41) != NULL);
+    ASSERT_TRUE(memmem(data, n, "[stdout]x\0REDACTED\n", 19) != NULL);
+    free(data);
+    snprintf(path, sizeof(path), "%s/deployment-logs/codedeploy-agent-deployments.log",
+             test_tmpdir());
+    ASSERT_OK(read_file(path, 1 << 20, &data, &n, NULL));
+    ASSERT_TRUE(memmem(data, n, "AKIASECRETKEY", 13) == NULL);
+    ASSERT_TRUE(memmem(data, n, "session-token", 13) == NULL);
+    ASSERT_TRUE(memmem(data, n, "= REDACTED", 10) != NULL);
+    free(data);
+    AUTOFREE char *tail = scriptlog_tail(log, &n);
+    ASSERT_TRUE(memmem(tail, n, "AKIASECRETKEY", 13) == NULL);
+    ASSERT_TRUE(memmem(tail, n, "session-token", 13) == NULL);
+    scriptlog_unref(log);
 }
