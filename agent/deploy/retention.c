@@ -80,10 +80,8 @@ static int mark_kept(const char *root_dir, const char *group_id, const char *gdi
     char *last = NULL;
     if (layout_read_last_successful(root_dir, group_id, &last, err) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        AUTOFREE char *p = path_join(gdir, v[i].name);
-        v[i].keep = str_eq(v[i].name, current) || (last && strcmp(p, last) == 0);
-    }
+    for (size_t i = 0; i < n; i++)
+        v[i].keep = str_eq(v[i].name, current) || layout_is_last_successful(gdir, v[i].name, last);
     free(last);
     return 0;
 }
