@@ -3,6 +3,8 @@
  * with the real Prometheus parser in tests/e2e/test_fleet.py. */
 #include "base/util.h"
 #include "deploy/history.h"
+#include "parse/config.h"
+#include "run/executor.h"
 #include "run/metrics.h"
 #include "run/progress.h"
 #include "test.h"
@@ -107,4 +109,39 @@ TEST(progress_texts)
     ASSERT_STREQ(s, "    downloaded 50.0 of 200.0 MB (25%), 10.0 MB/s");
     progress_unpack(s, sizeof(s), 56000000, 40e6);
     ASSERT_STREQ(s, "    unpacking: 56.0 MB written, 40.0 MB/s");
+}
+
+TEST(config_issue16_keys_defaults_and_values)
+{
+    struct config c;
+    struct err e = ERR_INIT;
+    const char *none = "---\n";
+    ASSERT_OK(config_parse(none, strlen(none), "a.yml", &c, &e));
+    ASSERT_NULL(c.hook_logs_s3_uri);
+    ASSERT_EQ(c.hook_logs_max_bytes, 16 * 1024 * 1024);
+    ASSERT_EQ(c.max_revisions_disk_mb, 0);
+    ASSERT_EQ(c.bundle_expansion_allowance, 3);
+    ASSERT_NULL(c.metrics_file);
+    ASSERT_NULL(c.bundle_signing_public_keys);
+    config_done(&c);
+    const char *all = "---\n:hook_logs_s3_uri: s3://logs/ci\n:hook_logs_max_bytes: 1MiB\n"
+                      ":max_revisions_disk_mb: 2048\n:bundle_expansion_allowance: 10\n"
+                      ":metrics_file: /var/lib/node_exporter/cd.prom\n"
+                      ":bundle_signing_public_keys: /etc/codedeploy-agent/conf/keys.pem\n";
+    ASSERT_OK(config_parse(all, strlen(all), "a.yml", &c, &e));
+    ASSERT_STREQ(c.hook_logs_s3_uri, "s3://logs/ci");
+    ASSERT_EQ(c.hook_logs_max_bytes, 1024 * 1024);
+    ASSERT_EQ(c.max_revisions_disk_mb, 2048);
+    ASSERT_EQ(c.bundle_expansion_allowance, 10);
+    ASSERT_STREQ(c.metrics_file, "/var/lib/node_exporter/cd.prom");
+    ASSERT_STREQ(c.bundle_signing_public_keys, "/etc/codedeploy-agent/conf/keys.pem");
+    struct executor_opts eo;
+    executor_opts_from_config(&c, &eo);
+    ASSERT_EQ(eo.max_revisions_disk_bytes, 2048ULL * 1024 * 1024);
+    ASSERT_EQ(eo.bundle_expansion_allowance, 10);
+    ASSERT_STREQ(eo.hook_logs_s3_uri, "s3://logs/ci");
+    config_done(&c);
+    const char *bad = "---\n:bundle_expansion_allowance: 0\n";
+    ASSERT_FAIL(config_parse(bad, strlen(bad), "a.yml", &c, &e));
+    ASSERT_CONTAINS(e.msg, "bundle_expansion_allowance");
 }
