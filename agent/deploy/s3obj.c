@@ -54,7 +54,8 @@ static int s3_call(const struct s3obj_opts *o, const struct s3_call *c, struct h
     if (r == 0) {
         struct http_request req = {.method = c->method, .url = obj.url, .headers = &h,
                                    .body = c->body, .body_len = c->len,
-                                   .max_response = c->max_response, .out_fd = -1};
+                                   .max_response = c->max_response, .out_fd = -1,
+                                   .timeout_ms = o->timeout_ms};
         http_response_done(resp);
         r = http_request(o->http, &req, resp, err);
     }

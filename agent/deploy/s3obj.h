@@ -28,6 +28,7 @@ struct s3obj_opts {
     bool use_fips;                 /* :use_fips_mode: */
     struct creds_provider *creds;  /* borrowed */
     struct http_client *http;      /* borrowed */
+    long timeout_ms;               /* whole-request cap; 0: none (the read timeout applies) */
 };
 
 /*

@@ -120,6 +120,8 @@ static int put(const struct hooklogs_opts *o, const char *bucket, const char *ke
                const char *text, size_t len, struct err *err)
 {
     struct s3obj_opts so = o->s3;
+    if (!so.timeout_ms)
+        so.timeout_ms = HOOKLOGS_UPLOAD_TIMEOUT_MS;
     struct http_client *own = NULL;
     if (!so.http) {
         struct http_client_opts ho = {.proxy_uri = o->proxy_uri};

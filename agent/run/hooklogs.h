@@ -22,6 +22,7 @@
 #include "deploy/s3obj.h"
 
 #define HOOKLOGS_MAX_BYTES_DEFAULT (16ULL * 1024 * 1024)
+#define HOOKLOGS_UPLOAD_TIMEOUT_MS 60000 /* one upload never holds a deployment up longer */
 
 struct hooklogs_opts {
     const char *uri;       /* borrowed; :hook_logs_s3_uri:; NULL or "": feature off */
