@@ -136,7 +136,10 @@ def test_hook_logs_metrics_history_status_progress():
         ok = hook_bundle("zip", "/dev/null", ["AfterInstall", "ApplicationStart"],
                          script=NOISY % "exit 0",
                          extra_files={"big.bin": (os.urandom(3 * 1000 * 1000), 0o644)})
-        bad = hook_bundle("zip", "/dev/null", ["AfterInstall"], script=NOISY % "exit 3")
+        # The failing script also prints the host's secret key: the upload must redact it.
+        leak = "grep aws_secret_access_key '%s'\nexit 3" % env.path(
+            "conf/codedeploy.onpremises.yml")
+        bad = hook_bundle("zip", "/dev/null", ["AfterInstall"], script=NOISY % leak)
         s3.put_object("bucket", "ok.zip", ok)
         s3.put_object("bucket", "bad.zip", bad)
         fc.add_deployment(in_place("d-HOOKLOGOK", s3_revision("bucket", "ok.zip"),
@@ -156,7 +159,9 @@ def test_hook_logs_metrics_history_status_progress():
                         text), text[:200]
         assert "[stdout]line 0 of AfterInstall output\n" in text  # far beyond the 2 KB tail
         assert re.search(r"\[stdout\]line 399 of AfterInstall output\n" + ts +
-                         r"\[stderr\]tail marker\n$", text), text[-300:]
+                         r"\[stderr\]tail marker\n" + ts +
+                         r"\[stdout\]aws_secret_access_key: REDACTED\n$", text), text[-300:]
+        assert s3.secret_key not in text
         tail = [c for c in fc.completions("d-HOOKLOGNO")
                 if c["command"] == "AfterInstall"][0]["diagnostics"]["log"]
         assert "line 0 of" not in tail and len(text) > 4 * len(tail)
