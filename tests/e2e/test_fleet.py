@@ -357,3 +357,62 @@ def test_unusable_signing_keys_or_log_uri_refuse_to_start():
             out = env.stderr_text()
             assert want in out, out
             assert not fc.requests(), "refused before polling"
+
+
+FAKE_AWS = r'''#!/usr/bin/python3
+"""Just enough of the aws CLI for examples/ci/show-hook-logs.sh, from $FAKE_AWS_STATE."""
+import json, os, sys, urllib.request
+st = json.load(open(os.environ["FAKE_AWS_STATE"]))
+a = sys.argv[1:]
+def opt(name):
+    return a[a.index(name) + 1]
+if a[:2] == ["deploy", "list-deployment-instances"]:
+    print("\t".join(st["instances"]))
+elif a[:2] == ["deploy", "get-deployment-instance"]:
+    print("\t".join(st["failed"].get(opt("--instance-id"), [])))
+elif a[:2] == ["s3", "cp"]:
+    bucket, _, key = a[2][len("s3://"):].partition("/")
+    try:
+        data = urllib.request.urlopen("%s/%s/%s" % (st["backend"], bucket, key)).read()
+    except Exception:
+        sys.exit(1)
+    open(a[3], "wb").write(data)
+else:
+    sys.exit("fake aws: unsupported %s" % a)
+'''
+
+
+def test_ci_example_prints_uploaded_hook_logs_failing_event_first():
+    """examples/ci/show-hook-logs.sh (called by the GitHub and GitLab examples) against logs the
+    agent uploaded, with a stand-in for the aws CLI."""
+    with world(":hook_logs_s3_uri: s3://logs/pipeline\n") as (fc, s3, env):
+        s3.create_bucket("bucket")
+        s3.create_bucket("logs")
+        script = "#!/bin/sh\necho \"output of $LIFECYCLE_EVENT\"\n" \
+                 "[ \"$LIFECYCLE_EVENT\" != ApplicationStart ] || exit 7\n"
+        s3.put_object("bucket", "app.zip", hook_bundle(
+            "zip", "/dev/null", ["BeforeInstall", "AfterInstall", "ApplicationStart"],
+            script=script))
+        fc.add_deployment(in_place("d-CISHOW001", s3_revision("bucket", "app.zip"),
+                                   application_stop=False))
+        env.start()
+        assert fc.wait_deployment("d-CISHOW001", 90) == "Failed"
+        host = HOST_ARN.rsplit("/", 1)[1]
+        bindir = env.path("bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "aws"), "w") as f:
+            f.write(FAKE_AWS)
+        os.chmod(os.path.join(bindir, "aws"), 0o755)
+        state = env.write("aws-state.json", json.dumps({
+            "instances": [host], "failed": {host: ["ApplicationStart"]},
+            "backend": "http://127.0.0.1:%d" % s3.backend_port}))
+        e = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"], FAKE_AWS_STATE=state)
+        r = subprocess.run(["sh", os.path.join(harness.SRC, "examples", "ci", "show-hook-logs.sh"),
+                            "d-CISHOW001", "s3://logs/pipeline/"], capture_output=True,
+                           text=True, env=e, timeout=60)
+        assert r.returncode == 0, r.stderr
+        heads = [l for l in r.stdout.splitlines() if l.startswith("===== ")]
+        assert heads == ["===== %s %s (s3://logs/pipeline/d-CISHOW001/%s/%s.log) =====" %
+                         (host, ev, host, ev)
+                         for ev in ("ApplicationStart", "BeforeInstall", "AfterInstall")], r.stdout
+        assert "[stdout]output of ApplicationStart" in r.stdout.split(heads[1])[0]
