@@ -32,8 +32,8 @@ enum executor_phase {
     EXEC_PHASE_START,    /* command started */
     EXEC_PHASE_SCRIPT,   /* a hook script started (script set) */
     EXEC_PHASE_BYTES,    /* download progress (done/total set) */
-    EXEC_PHASE_UNPACK,   /* unpack progress (done = bytes written, total 0) */
     EXEC_PHASE_END,      /* command finished */
+    EXEC_PHASE_UNPACK,   /* unpack progress (done = bytes written, total 0) */
 };
 
 struct executor_progress {
