@@ -1,5 +1,6 @@
 /*
- * commands-internal: the pure stages of the Commands client, exposed for unit tests only.
+ * commands-internal: the pure stages of the Commands client (aws/commandsmsg.c), shared with
+ * the transport half (aws/commands.c) and the unit tests.
  * Request bodies are built with cJSON in the model's member order and printed compactly.
  */
 #ifndef CDAGENT_COMMANDS_INTERNAL_H
@@ -42,6 +43,10 @@ bool commands_is_throttle_code(const char *code);
 int commands_parse_poll(const char *body, size_t len, struct host_command **ret, struct err *err);
 int commands_parse_status(const char *body, size_t len, enum commands_status *ret, struct err *err);
 int commands_parse_spec(const char *body, size_t len, struct commands_spec **ret, struct err *err);
+/* A reply whose shape is empty must still be a JSON object (ERR_PARSE naming op otherwise). */
+int commands_parse_empty(const char *op, const char *body, size_t len, struct err *err);
+/* ERR_LIMIT when the diagnostics payload passes the service's 8192-character cap. */
+int commands_check_diag(const char *op, const char *diag_json, struct err *err);
 
 /* V-026 throttle gate, process-wide: back to open with the 1 s backoff (tests). */
 void commands_gate_reset(void);

@@ -10,6 +10,7 @@
 
 #include "aws/imds.h"
 #include "base/log.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 struct creds_provider {

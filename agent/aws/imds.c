@@ -115,11 +115,6 @@ void imds_free(struct imds *m)
     free(m);
 }
 
-const char *imds_endpoint(const struct imds *m)
-{
-    return m->base;
-}
-
 uint64_t imds_request_count(const struct imds *m)
 {
     return __atomic_load_n(&m->nreq, __ATOMIC_RELAXED);

@@ -68,8 +68,6 @@ struct imds_role_creds {
 /* ERR_UNSAFE when the endpoint is not an http(s) URL; ERR_HTTP when the client cannot be made. */
 struct imds *imds_new(const struct imds_opts *opts, struct err *err);
 void imds_free(struct imds *m);
-/* The base URL in use (borrowed, no trailing slash). */
-const char *imds_endpoint(const struct imds *m);
 /* Number of HTTP requests sent so far (all kinds), for tests and logs. */
 uint64_t imds_request_count(const struct imds *m);
 

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "base/util.h"
+#include "base/fsutil.h"
 
 #define CHECKSUM_MAX_BYTES 32 /* SHA-256 */
 

@@ -13,8 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define MAX_SECRETS 32
@@ -29,11 +28,19 @@ static int log_day = -1;    /* tm_yday+1000*tm_year of the open file */
 static bool verbose;
 static bool quiet_stderr;
 static int stderr_mode = -1; /* 0 tty plain, 1 "<N>" prefix, 2 journal */
+static log_journal_fn journal_sink;
 static char *secrets[MAX_SECRETS];
 static int secret_next;
 
 static __thread char ctx_deployment[128];
 static __thread char ctx_event[64];
+
+void log_set_journal_sink(log_journal_fn fn)
+{
+    pthread_mutex_lock(&lock);
+    journal_sink = fn;
+    pthread_mutex_unlock(&lock);
+}
 
 static int detect_stderr_mode(void)
 {
@@ -263,11 +270,9 @@ static void emit(int prio, const char *text)
     if (!quiet_stderr || prio == LOG_PRIO_WARNING) {
         if (stderr_mode < 0)
             stderr_mode = detect_stderr_mode();
-        if (stderr_mode == 2) {
-            sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-                            program, "DEPLOYMENT_ID=%s", ctx_deployment, "LIFECYCLE_EVENT=%s",
-                            ctx_event, NULL);
-        } else if (stderr_mode == 1) {
+        if (stderr_mode == 2 && journal_sink) {
+            journal_sink(prio, program, ctx_deployment, ctx_event, line);
+        } else if (stderr_mode >= 1) {
             fprintf(stderr, "<%d>%s\n", prio, line);
         } else {
             fprintf(stderr, "%s%s\n", prio <= LOG_PRIO_WARNING ? (prio == LOG_PRIO_ERR ?

@@ -3,7 +3,7 @@
  *
  * Every message goes to stderr (prefixed "<N>" with the syslog priority when stderr is not a
  * terminal, so the journal keeps it; sent with structured DEPLOYMENT_ID / LIFECYCLE_EVENT fields
- * when stderr is connected to the journal) and, once log_open() named a directory, to the agent
+ * through the journal sink when stderr is connected to the journal and cli/main installed one) and, once log_open() named a directory, to the agent
  * log file "<log_dir>/<program>.log" in the format of spec R-197:
  *     2024-10-09T22:54:45 INFO  [codedeploy-agent(6273)]: message
  * The file rotates at local midnight to "<program>.YYYYMMDD.log", keeping 7 (R-198), and is
@@ -47,6 +47,14 @@ void log_add_secret(const char *secret);
 /* Replace every registered secret in s (in place) by "REDACTED" where it fits; returns a new
  * string the caller frees. */
 char *log_redact(const char *s);
+
+/* Where lines go when stderr is the journal (JOURNAL_STREAM matches): a function that sends one
+ * line with the DEPLOYMENT_ID / LIFECYCLE_EVENT fields (sys/sd's sd_journal_line).  NULL (the
+ * default): "<N>"-prefixed lines on stderr, which the journal also understands.  Set it before
+ * the first line; base/log itself never links libsystemd. */
+typedef void (*log_journal_fn)(int prio, const char *program, const char *deployment_id,
+                               const char *event, const char *line);
+void log_set_journal_sink(log_journal_fn fn);
 
 /* Per-thread deployment context; NULL clears.  Strings are copied. */
 void log_ctx_set(const char *deployment_id, const char *event);

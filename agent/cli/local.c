@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "parse/lint.h"
 

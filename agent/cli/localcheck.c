@@ -15,6 +15,8 @@
 #include "base/util.h"
 #include "deploy/layout.h"
 #include "parse/appspec.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 #define SCRIPT_READ_MAX (4 * 1024 * 1024) /* bytes of a script read for line endings */
 #define WALK_MAX_DEPTH 64

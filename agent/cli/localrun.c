@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "parse/lint.h"
 #include "parse/spec.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "run/progress.h"
 

@@ -24,7 +24,9 @@
 #include "cli/localrun.h"
 #include "base/log.h"
 #include "sys/pidfile.h"
+#include "sys/sd.h"
 #include "deploy/tracking.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define EXIT_USAGE 64
@@ -393,6 +395,7 @@ int main(int argc, char **argv)
 {
     saved_argv = argv;
     saved_argc = argc;
+    log_set_journal_sink(sd_journal_line);
     char *name = xstrdup(argv[0] ? argv[0] : "codedeploy-agent");
     bool local = strcmp(basename(name), "codedeploy-local") == 0;
     free(name);

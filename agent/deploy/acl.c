@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "base/nss.h"
 #include "base/util.h"
 #include "parse/appspec.h"
 
@@ -37,18 +38,18 @@ static int acl_ent_cmp(const void *a, const void *b)
 
 int acl_lookup_id(const struct appspec_acl *a, const char *path, uint32_t *ret, struct err *err)
 {
-    char buf[4096];
     uint64_t num;
+    struct err ignored = {0};
     if (a->tag == APPSPEC_ACL_USER) {
-        struct passwd pw, *res = NULL;
-        if (getpwnam_r(a->name, &pw, buf, sizeof(buf), &res) == 0 && res) {
-            *ret = res->pw_uid;
+        uid_t uid;
+        if (nss_uid_by_name(a->name, &uid, &ignored) == 0) {
+            *ret = uid;
             return 0;
         }
     } else {
-        struct group gr, *res = NULL;
-        if (getgrnam_r(a->name, &gr, buf, sizeof(buf), &res) == 0 && res) {
-            *ret = res->gr_gid;
+        gid_t gid;
+        if (nss_gid_by_name(a->name, &gid, &ignored) == 0) {
+            *ret = gid;
             return 0;
         }
     }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/nss.h"
 #include "base/util.h"
 #include "deploy/acl.h"
 #include "deploy/cleanup.h"
@@ -19,6 +20,8 @@
 #include "deploy/lexpath.h"
 #include "deploy/plan.h"
 #include "deploy/selinux.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 struct exec {
     const struct install_opts *o;  /* borrowed */
@@ -26,20 +29,6 @@ struct exec {
     bool is_root;
     bool selinux;
 };
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 int apply_copy_data(int in, int out)
 {
@@ -192,21 +181,13 @@ static int exec_chown(const struct step *s, struct err *err)
 {
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
-    char buf[4096];
-    if (s->perm->owner) {
-        struct passwd pw, *res = NULL;
-        if (getpwnam_r(s->perm->owner, &pw, buf, sizeof(buf), &res) != 0 || !res)
-            return err_set(err, ERR_INSTALL, "install: chown '%s': unknown user '%s'", s->dst,
-                           s->perm->owner);
-        uid = res->pw_uid;
-    }
-    if (s->perm->group) {
-        struct group gr, *res = NULL;
-        if (getgrnam_r(s->perm->group, &gr, buf, sizeof(buf), &res) != 0 || !res)
-            return err_set(err, ERR_INSTALL, "install: chown '%s': unknown group '%s'", s->dst,
-                           s->perm->group);
-        gid = res->gr_gid;
-    }
+    struct err ignored = {0};
+    if (s->perm->owner && nss_uid_by_name(s->perm->owner, &uid, &ignored) < 0)
+        return err_set(err, ERR_INSTALL, "install: chown '%s': unknown user '%s'", s->dst,
+                       s->perm->owner);
+    if (s->perm->group && nss_gid_by_name(s->perm->group, &gid, &ignored) < 0)
+        return err_set(err, ERR_INSTALL, "install: chown '%s': unknown group '%s'", s->dst,
+                       s->perm->group);
     struct stat st;
     if (lstat(s->dst, &st) < 0)
         return err_sys(err, "install: chown '%s'", s->dst);

@@ -17,6 +17,8 @@
 #include "aws/creds.h"
 #include "base/checksum.h"
 #include "base/log.h"
+#include "base/buf.h"
+#include "base/hash.h"
 #include "base/util.h"
 #include "net/endpoint.h"
 #include "net/sigv4.h"

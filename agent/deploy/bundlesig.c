@@ -18,6 +18,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "base/buf.h"
+#include "base/fsutil.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 struct sigkey {

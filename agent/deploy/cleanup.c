@@ -15,6 +15,7 @@
 #include "deploy/layout.h"
 #include "deploy/lexpath.h"
 #include "deploy/selinux.h"
+#include "base/buf.h"
 
 #define SEMANAGE_PREFIX "semanage\0"
 #define SEMANAGE_PREFIX_LEN 9

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/dirfd.h"
 #include "deploy/install-internal.h"

@@ -12,6 +12,8 @@
 #include "base/stop.h"
 #include "base/util.h"
 #include "deploy/layout.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 /* Without inotify (instance limit reached), the lock is retried this often. */
 #define NO_INOTIFY_RETRY_MS 250

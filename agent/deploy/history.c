@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/layout.h"
 

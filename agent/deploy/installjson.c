@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "deploy/layout.h"
 #include "deploy/plan.h"
+#include "base/fsutil.h"
 
 static void add_str(cJSON *o, const char *key, const char *s)
 {

@@ -11,6 +11,8 @@
 #include "deploy/lexpath.h"
 #include "deploy/rmtree.h"
 #include "base/util.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 char *layout_group_dir(const char *root_dir, const char *group_id)
 {

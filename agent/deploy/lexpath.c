@@ -4,40 +4,17 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "base/path.h"
 
+/* The one lexical normaliser lives in base/path. */
 char *lexpath_norm(const char *p)
 {
-    size_t len = strlen(p);
-    char *out = xmalloc(len + 2);
-    size_t o = 0;
-    const char *s = p;
-    while (*s) {
-        while (*s == '/')
-            s++;
-        const char *e = strchrnul(s, '/');
-        size_t n = (size_t)(e - s);
-        if (n == 2 && s[0] == '.' && s[1] == '.') {
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-        } else if (n > 0 && !(n == 1 && s[0] == '.')) {
-            out[o++] = '/';
-            memcpy(out + o, s, n);
-            o += n;
-        }
-        s = e;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    out[o] = '\0';
-    return out;
+    return path_normalise(p);
 }
 
 char *lexpath_join(const char *a, const char *b)
 {
-    AUTOFREE char *j = path_join(a, b);
-    return lexpath_norm(j);
+    return path_join_normalise(a, b);
 }
 
 const char *lexpath_base(const char *p)
@@ -56,10 +33,7 @@ char *lexpath_dir(const char *p)
 
 bool lexpath_within(const char *path, const char *root)
 {
-    size_t n = strlen(root);
-    if (strcmp(root, "/") == 0)
-        return true;
-    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+    return path_within(path, root);
 }
 
 bool lexpath_stays_below_root(const char *p, size_t n)

@@ -11,9 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/nss.h"
 #include "base/util.h"
 #include "deploy/acl.h"
 #include "deploy/lexpath.h"
+#include "base/buf.h"
 
 #define MAX_SOURCE_DEPTH 128  /* nested directories below one files.source */
 
@@ -325,18 +327,18 @@ static int check_names(const struct appspec_permission *perm, struct err *err)
             a->name[0] && acl_lookup_id(a, perm->object, &id, err) < 0)
             return -1;
     }
-    char buf[4096];
+    struct err ignored = {0};
     if (perm->owner) {
-        struct passwd pw, *res = NULL;
-        if (getpwnam_r(perm->owner, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        uid_t uid;
+        if (nss_uid_by_name(perm->owner, &uid, &ignored) < 0)
             return err_set(err, ERR_INSTALL,
                            "The deployment failed because the owner '%s' of permissions object "
                            "%s does not exist on this host",
                            perm->owner, perm->object);
     }
     if (perm->group) {
-        struct group gr, *res = NULL;
-        if (getgrnam_r(perm->group, &gr, buf, sizeof(buf), &res) != 0 || !res)
+        gid_t gid;
+        if (nss_gid_by_name(perm->group, &gid, &ignored) < 0)
             return err_set(err, ERR_INSTALL,
                            "The deployment failed because the group '%s' of permissions object "
                            "%s does not exist on this host",

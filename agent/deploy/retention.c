@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/diskspace.h"
 #include "deploy/layout.h"

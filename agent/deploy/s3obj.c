@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws/creds.h"
+#include "base/buf.h"
 #include "base/util.h"
 #include "deploy/bundle.h"
 #include "net/endpoint.h"

@@ -11,6 +11,7 @@
 
 #include "base/util.h"
 #include "parse/appspec.h"
+#include "base/buf.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

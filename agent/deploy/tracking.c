@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "deploy/layout.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 int tracking_write(const char *dir, const char *deployment_id, const char *host_command_id,

@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #include "deploy/unpack.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define READ_BLOCK_BYTES (128 * 1024)

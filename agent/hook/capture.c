@@ -11,6 +11,7 @@
 
 #include "hook/supervisor.h"
 #include "base/util.h"
+#include "base/buf.h"
 
 struct capture_child {
     char *const *argv;

@@ -28,6 +28,8 @@
 #include "hook/scriptlog.h"
 #include "hook/supervisor.h"
 #include "sys/scope.h"
+#include "base/buf.h"
+#include "base/path.h"
 
 #define SUP_EXIT_WAIT_MS 5000   /* the supervisor must exit this soon after its last job */
 #define READ_CHUNK 65536

@@ -1,5 +1,7 @@
 /* proctree: see proctree.h. */
 #include "hook/proctree.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "base/util.h"
+#include "base/buf.h"
 
 #define PROCTREE_MAX_PROCS 65536  /* /proc entries examined */
 #define PROCTREE_MAX_TREE 16384   /* descendants tracked */

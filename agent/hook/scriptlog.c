@@ -12,6 +12,8 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
 
 #define PREFIX_MAX 64   /* timestamp, "[stdout]" and slack */
 
@@ -102,21 +104,6 @@ void scriptlog_format_ts(time_t t, char out[20])
     localtime_r(&t, &tm);
     if (strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm) == 0)
         out[0] = '\0';
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static void set_error(struct scriptlog *log, const char *what, const char *path)

@@ -6,6 +6,7 @@
  */
 #include "net/http.h"
 
+#include "base/fsutil.h"
 #include "base/stop.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,8 @@
 #include <curl/curl.h>
 
 #include "net/wirelog.h"
+#include "base/buf.h"
+#include "base/util.h"
 
 #ifndef CDAGENT_VERSION
 #define CDAGENT_VERSION "0.0.0"
@@ -59,49 +62,6 @@ struct xfer {
     int write_errno;
     unsigned long wire_id;          /* this request's number in the wire log */
 };
-
-/* ---- header list ---- */
-
-void http_headers_init(struct http_headers *h)
-{
-    h->items = NULL;
-    h->n = 0;
-    h->cap = 0;
-}
-
-void http_headers_done(struct http_headers *h)
-{
-    if (!h)
-        return;
-    for (size_t i = 0; i < h->n; i++) {
-        free(h->items[i].name);
-        /* Values may be tokens or signatures: wipe them. */
-        secret_free(h->items[i].value);
-    }
-    free(h->items);
-    http_headers_init(h);
-}
-
-void http_headers_add(struct http_headers *h, const char *name, const char *value)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 8;
-        h->items = xrealloc(h->items, h->cap * sizeof(*h->items));
-    }
-    h->items[h->n].name = xstrdup(name);
-    h->items[h->n].value = xstrdup(value);
-    h->n++;
-}
-
-const char *http_headers_get(const struct http_headers *h, const char *name)
-{
-    if (!h)
-        return NULL;
-    for (size_t i = 0; i < h->n; i++)
-        if (strcasecmp(h->items[i].name, name) == 0)
-            return h->items[i].value;
-    return NULL;
-}
 
 /* ---- pure helpers ---- */
 
@@ -276,21 +236,6 @@ static void decide_sink(struct xfer *x)
     (void)curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
     x->streaming = x->req->out_fd >= 0 && status >= 200 && status < 300;
     x->decided = true;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)

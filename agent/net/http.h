@@ -22,7 +22,8 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "base/util.h"
+#include "net/headers.h"
+#include "base/buf.h"
 
 struct stop;
 struct wirelog;
@@ -30,22 +31,6 @@ struct wirelog;
 #define HTTP_CONNECT_TIMEOUT_MS 15000
 #define HTTP_DEFAULT_MAX_RESPONSE (1024 * 1024)
 
-struct http_header {
-    char *name;  /* owned */
-    char *value; /* owned */
-};
-
-/* A growable list of headers; http_headers_add copies name and value. */
-struct http_headers {
-    struct http_header *items; /* owned */
-    size_t n;
-    size_t cap;
-};
-void http_headers_init(struct http_headers *h);
-void http_headers_done(struct http_headers *h);
-void http_headers_add(struct http_headers *h, const char *name, const char *value);
-/* Case-insensitive lookup; NULL when absent.  Borrowed pointer. */
-const char *http_headers_get(const struct http_headers *h, const char *name);
 
 /* Called as data arrives on streamed downloads: total bytes so far and expected total (0 unknown). */
 typedef void (*http_progress_fn)(void *arg, uint64_t done, uint64_t total);

@@ -10,7 +10,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "net/http.h"
+#include "net/headers.h"
+#include "base/buf.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 /* Headers never signed: they are added or rewritten by the transport or by proxies. */

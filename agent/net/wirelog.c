@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/buf.h"
+#include "base/path.h"
 #include "base/util.h"
 
 #define REDACTED "REDACTED"

@@ -18,6 +18,7 @@
 #include "parse/appspec-internal.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "base/buf.h"
 
 static const char MSG_NO_OBJECT[] =
     "The deployment failed because a permission listed in the application specification file has "

@@ -19,6 +19,7 @@
 #include "parse/appspec-internal.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "base/buf.h"
 
 #define MAX_MERGE_DEPTH 8 /* nested "<<" merge keys followed */
 #define INSPECT_MAX 120   /* bytes of a value quoted back in a message */

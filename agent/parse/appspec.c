@@ -19,6 +19,9 @@
 
 #include "parse/appspec-internal.h"
 #include "base/err.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 const char *const appspec_default_events[APPSPEC_N_DEFAULT_EVENTS] = {

@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "parse/config-internal.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 /* ======================================================================================== */
@@ -744,12 +746,3 @@ char *config_agent_version(const char *root_dir, const char *fallback_file)
     return v ? v : xstrdup("cdagent-" CDAGENT_VERSION);
 }
 
-bool config_fips_region_allowed(const char *region)
-{
-    static const char *const ok[] = {"us-east-1", "us-east-2",     "us-west-1",
-                                     "us-west-2", "us-gov-west-1", "us-gov-east-1"};
-    for (size_t i = 0; region && i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strcmp(region, ok[i]) == 0)
-            return true;
-    return false;
-}

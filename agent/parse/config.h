@@ -29,7 +29,7 @@
  * :proxy_uri:, which may carry a password and is never echoed.
  *
  * Not done here (the daemon does it, R-022): creating/checking log_dir and pid_dir, the FIPS region
- * check (config_fips_region_allowed() helps), the :user:/:group: privilege drop.
+ * check (endpoint_fips_allowed() in net/endpoint), the :user:/:group: privilege drop.
  */
 #ifndef CDAGENT_CONFIG_H
 #define CDAGENT_CONFIG_H
@@ -112,7 +112,7 @@ struct config {
      * deploy_control_endpoint. */
     char *s3_endpoint_override;
     bool use_fips_mode;      /* :use_fips_mode: false.  FIPS endpoints (R-042, R-111); only
-                              * in US regions (R-022, config_fips_region_allowed()) */
+                              * in US regions (R-022, endpoint_fips_allowed()) */
     bool enable_auth_policy; /* :enable_auth_policy: false.  "secure" variant */
     bool disable_imds_v1;    /* :disable_imds_v1: false.  Never fall back to IMDSv1 */
 
@@ -226,8 +226,5 @@ const char *config_default_path(void);
  * gives a value: "cdagent-" CDAGENT_VERSION.  Never fails; the caller frees the result.
  */
 char *config_agent_version(const char *root_dir, const char *fallback_file);
-
-/* R-022, V-019: true when FIPS endpoints may be used in region (the six US regions). */
-bool config_fips_region_allowed(const char *region);
 
 #endif

@@ -348,21 +348,6 @@ static int bundle_from_name(const char *name, bool allow_directory, enum spec_bu
     return -1;
 }
 
-const char *spec_bundle_type_name(enum spec_bundle_type t)
-{
-    switch (t) {
-    case SPEC_BUNDLE_TAR:
-        return "tar";
-    case SPEC_BUNDLE_TGZ:
-        return "tgz";
-    case SPEC_BUNDLE_ZIP:
-        return "zip";
-    case SPEC_BUNDLE_DIRECTORY:
-        return "directory";
-    }
-    return "tar";
-}
-
 static int parse_s3(const cJSON *rev, struct spec_revision *r, struct err *err)
 {
     const cJSON *s3 = cJSON_GetObjectItemCaseSensitive(rev, "S3Revision");

@@ -141,7 +141,4 @@ char *spec_redact_json(const char *json, size_t len);
 /* True for DeploymentCreator "codeDeployRollback" with DeploymentType BLUE_GREEN. */
 bool spec_is_blue_green_rollback(const struct deploy_spec *s);
 
-/* Names for enum values ("tar", "tgz", "zip", "directory"; "S3", "GitHub", ...). */
-const char *spec_bundle_type_name(enum spec_bundle_type t);
-
 #endif

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
 
 #include "aws/commands.h"
 #include "parse/config.h"
@@ -32,8 +31,10 @@
 #include "deploy/layout.h"
 #include "base/log.h"
 #include "base/stop.h"
+#include "sys/sd.h"
 #include "parse/spec.h"
 #include "deploy/tracking.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "net/wirelog.h"
 
@@ -131,7 +132,7 @@ static void publish_status(struct daemon *d)
     pthread_mutex_lock(&d->mu);
     status_text_locked(d, text, sizeof(text));
     pthread_mutex_unlock(&d->mu);
-    sd_notifyf(0, "STATUS=%s", text);
+    sd_notify_status("%s", text);
     AUTOFREE char *body = xasprintf("pid: %ld\nstatus: %s\n", (long)getpid(), text);
     (void)write_file_atomic(d->state_path, body, strlen(body), 0644, NULL);
 }
@@ -653,15 +654,15 @@ static void poll_loop(struct daemon *d)
 static void *watchdog_main(void *arg)
 {
     struct daemon *d = arg;
-    uint64_t usec = 0;
-    bool wd = sd_watchdog_enabled(0, &usec) > 0 && usec > 0;
+    uint64_t usec = sd_watchdog_interval_usec();
+    bool wd = usec > 0;
     uint64_t step = wd ? usec / 2000 : 5000;
     if (step > 5000)
         step = 5000;
     unsigned last_report_min = 0;
     while (!stop_requested(&d->exiting)) {
         if (wd)
-            sd_notify(0, "WATCHDOG=1");
+            sd_notify_watchdog();
         if (sig_hup) {
             /* SIGHUP: reopen the agent log after external rotation. */
             sig_hup = 0;
@@ -746,12 +747,12 @@ static int setup(struct daemon *d, struct err *err)
         attempt = attempt < 10 ? attempt + 1 : 10;
         unsigned wait = daemon_backoff_s(attempt);
         log_err(LOG_PRIO_ERR, &ie, "Cannot start polling, retrying in %us", wait);
-        sd_notify(0, "READY=1");
-        sd_notifyf(0, "STATUS=Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
+        sd_notify_ready();
+        sd_notify_status("Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
         if (stop_wait_ms(&sig_stop, (uint64_t)wait * 1000))
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
     }
-    if (cfg->use_fips_mode && !config_fips_region_allowed(d->id.region))
+    if (cfg->use_fips_mode && !endpoint_fips_allowed(d->id.region))
         return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
                        "in the USA");
     struct endpoint_commands_opts eo = {.region = d->id.region, .domain = d->id.domain,
@@ -837,13 +838,13 @@ int daemon_run(const struct config *cfg, struct err *err)
                      &me) < 0)
         log_err(LOG_PRIO_WARNING, &me, "Metrics file");
     recover(&d);
-    sd_notify(0, "READY=1");
+    sd_notify_ready();
     log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
     publish_status(&d);
     pthread_t wd;
     bool have_wd = pthread_create(&wd, NULL, watchdog_main, &d) == 0;
     poll_loop(&d);
-    sd_notify(0, "STOPPING=1");
+    sd_notify_stopping();
     int left = wait_for_workers(&d);
     stop_request(&d.exiting);
     if (have_wd)

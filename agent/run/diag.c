@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 
 /* Length of the valid UTF-8 sequence at s[0..len) (1-4), or 0 when s starts an invalid one.

@@ -23,6 +23,8 @@
 #include "base/log.h"
 #include "parse/spec.h"
 #include "deploy/unpack.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 /* The hook events the service sends, each mapped to the AppSpec event of that name. */

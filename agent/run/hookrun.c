@@ -14,6 +14,7 @@
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
 #include "parse/spec.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static void hook_warn(void *ctx, const char *msg)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/util.h"
 

@@ -10,6 +10,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 void pidfile_init(struct pidfile *p, const char *pid_dir, const char *program)

@@ -8,16 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-#include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
-
+#include "base/fsutil.h"
 #include "base/util.h"
+#include "sys/sd.h"
 
 #define SCOPE_APPEAR_WAIT_MS 2000
 
 bool scope_available(void)
 {
-    return sd_booted() > 0;
+    return sd_is_booted();
 }
 
 static bool unit_char_ok(char c)
@@ -64,59 +63,16 @@ int scope_start(const char *unit, pid_t pid, const char *description, struct err
     if (!scope_available())
         return err_set(err, ERR_UNSUPPORTED, "start scope '%s': systemd is not running as PID 1",
                        unit);
-    sd_bus *bus = NULL;
-    sd_bus_message *m = NULL, *reply = NULL;
-    sd_bus_error e = SD_BUS_ERROR_NULL;
-    int rc = -1;
-    int r = sd_bus_open_system(&bus);
-    if (r < 0) {
-        err_errno(err, -r, "start scope '%s': connect to the system bus", unit);
-        goto out;
-    }
-    r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
-                                       "/org/freedesktop/systemd1",
-                                       "org.freedesktop.systemd1.Manager", "StartTransientUnit");
-    if (r >= 0)
-        r = sd_bus_message_append(m, "ss", unit, "fail");
-    if (r >= 0)
-        r = sd_bus_message_open_container(m, 'a', "(sv)");
-    if (r >= 0)
-        r = sd_bus_message_append(m, "(sv)", "Description", "s",
-                                  description ? description : unit);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
-    if (r >= 0)
-        r = sd_bus_message_close_container(m);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "a(sa(sv))", 0);
-    if (r < 0) {
-        err_errno(err, -r, "start scope '%s': build the D-Bus request", unit);
-        goto out;
-    }
-    r = sd_bus_call(bus, m, (uint64_t)SCOPE_BUS_TIMEOUT_MS * 1000, &e, &reply);
-    if (r < 0) {
-        err_set(err, ERR_SYSTEM, "start scope '%s': StartTransientUnit failed: %s", unit,
-                e.message ? e.message : strerror(-r));
-        goto out;
-    }
+    if (sd_start_transient_scope(unit, description, pid, SCOPE_BUS_TIMEOUT_MS, err) < 0)
+        return -1;
     /* the job runs asynchronously; the scope exists once the process shows up in its cgroup */
     uint64_t until = now_ms() + SCOPE_APPEAR_WAIT_MS;
     while (!in_unit(pid, unit)) {
-        if (now_ms() >= until) {
-            err_set(err, ERR_TIMEOUT, "start scope '%s': process %d did not appear in it", unit,
-                    (int)pid);
-            goto out;
-        }
+        if (now_ms() >= until)
+            return err_set(err, ERR_TIMEOUT, "start scope '%s': process %d did not appear in it",
+                           unit, (int)pid);
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    rc = 0;
-out:
-    sd_bus_error_free(&e);
-    sd_bus_message_unref(reply);
-    sd_bus_message_unref(m);
-    sd_bus_flush_close_unref(bus);
-    return rc;
+    return 0;
 }

@@ -21,6 +21,7 @@
 #include "net/http.h"
 #include "aws/imds.h"
 #include "base/log.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static void progress(void *arg, uint64_t done, uint64_t total, double rate)

@@ -19,7 +19,9 @@
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "hook/scriptlog.h"
+#include "base/fsutil.h"
 #include "base/util.h"
+#include "base/path.h"
 
 static void warn_cb(void *ctx, const char *msg)
 {

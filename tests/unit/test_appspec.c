@@ -10,6 +10,8 @@
 #include "parse/lint.h"
 #include "base/err.h"
 #include "test.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 /* Parse inline text; returns the appspec or NULL with *e filled. */

@@ -1,5 +1,7 @@
 /* Tests for err, util and log (foundation). */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,8 +11,14 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/nss-internal.h"
+#include "base/nss.h"
 #include "base/stop.h"
 #include "test.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
+#include "base/hash.h"
 #include "base/util.h"
 
 TEST(err_first_message_wins)
@@ -279,4 +287,100 @@ TEST(stop_request_from_signal_handler)
     sigaction(SIGUSR1, &old, NULL);
     ASSERT_TRUE(stop_wait_ms(&sig_tok, 3600 * 1000));
     stop_done(&sig_tok);
+}
+
+/* ---- path ---- */
+
+TEST(path_normalise_is_lexical_and_absolute)
+{
+    const char *cases[][2] = {{"/a//b/./c/", "/a/b/c"}, {"/a/b/../c", "/a/c"}, {"/../..", "/"},
+                              {"", "/"}, {"a/b", "/a/b"}, {"/a/b/../../..", "/"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        AUTOFREE char *n = path_normalise(cases[i][0]);
+        ASSERT_STREQ(n, cases[i][1]);
+    }
+    AUTOFREE char *j = path_join_normalise("/opt/app/", "../etc/./x");
+    ASSERT_STREQ(j, "/opt/etc/x");
+    ASSERT_TRUE(path_within("/opt/app", "/opt/app"));
+    ASSERT_TRUE(path_within("/opt/app/x", "/opt/app"));
+    ASSERT_FALSE(path_within("/opt/apple", "/opt/app"));
+    ASSERT_TRUE(path_within("/anything", "/"));
+}
+
+/* ---- fsutil ---- */
+
+struct pipe_reader {
+    int fd;
+    size_t total;
+};
+
+static void *read_all_from(void *arg)
+{
+    struct pipe_reader *r = arg;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(r->fd, chunk, sizeof(chunk))) > 0)
+        r->total += (size_t)n;
+    return NULL;
+}
+
+TEST(write_all_writes_everything_through_a_pipe)
+{
+    int p[2];
+    ASSERT_OK(pipe2(p, O_CLOEXEC));
+    char big[40000];
+    memset(big, 'x', sizeof(big));
+    pthread_t t;
+    struct pipe_reader r = {.fd = p[0]};
+    pthread_create(&t, NULL, read_all_from, &r);
+    ASSERT_OK(write_all(p[1], big, sizeof(big)));
+    close(p[1]);
+    pthread_join(t, NULL);
+    close(p[0]);
+    ASSERT_EQ(r.total, sizeof(big));
+}
+
+/* ---- nss (issue 11.5: large LDAP groups overflow a fixed 4 KiB buffer) ---- */
+
+/* A 1-byte first buffer makes every lookup hit ERANGE: the lookups must grow and succeed. */
+TEST(nss_lookups_grow_the_buffer_on_erange)
+{
+    size_t saved = nss_initial_buf_bytes;
+    nss_initial_buf_bytes = 1;
+    struct passwd pw;
+    AUTOFREE char *pbuf = NULL;
+    struct err e = ERR_INIT;
+    int r = nss_user_by_name("root", &pw, &pbuf, &e);
+    struct group gr;
+    AUTOFREE char *gbuf = NULL;
+    int g = nss_group_by_name("root", &gr, &gbuf, &e);
+    uid_t uid = 99;
+    gid_t gid = 99;
+    int ru = nss_uid_by_name("root", &uid, &e);
+    int rg = nss_gid_by_name("root", &gid, &e);
+    nss_initial_buf_bytes = saved;
+    ASSERT_OK(r);
+    ASSERT_STREQ(pw.pw_name, "root");
+    ASSERT_EQ(pw.pw_uid, 0);
+    ASSERT_OK(g);
+    ASSERT_STREQ(gr.gr_name, "root");
+    ASSERT_OK(ru);
+    ASSERT_EQ(uid, 0);
+    ASSERT_OK(rg);
+    ASSERT_EQ(gid, 0);
+}
+
+TEST(nss_unknown_names_are_not_found)
+{
+    struct passwd pw;
+    AUTOFREE char *buf = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_FAIL(nss_user_by_name("cdagent-no-such-user", &pw, &buf, &e));
+    ASSERT_EQ(e.code, ERR_NOT_FOUND);
+    ASSERT_STREQ(e.msg, "no user 'cdagent-no-such-user'");
+    ASSERT_TRUE(buf == NULL);
+    err_clear(&e);
+    gid_t gid;
+    ASSERT_FAIL(nss_gid_by_name("cdagent-no-such-group", &gid, &e));
+    ASSERT_STREQ(e.msg, "no group 'cdagent-no-such-group'");
 }

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/bundlesig.h"
 #include "deploy/s3obj.h"

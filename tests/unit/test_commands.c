@@ -9,6 +9,7 @@
 #include "net/http.h"
 #include "test.h"
 #include "base/stop.h"
+#include "base/buf.h"
 #include "base/util.h"
 
 #define HOST_ID "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"

@@ -7,6 +7,9 @@
 #include "parse/config-internal.h"
 #include "parse/config.h"
 #include "test.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define FILE_NAME "codedeployagent.yml"
@@ -847,19 +850,6 @@ TEST(config_R048_agent_version)
     test_write(fallback, "  1.8.1-dev \n");
     AUTOFREE char *v4 = config_agent_version(root, fallback);
     ASSERT_STREQ(v4, "1.8.1-dev");
-}
-
-TEST(config_R022_fips_regions)
-{
-    /* C-023 */
-    const char *ok[] = {"us-east-1", "us-east-2",     "us-west-1",
-                        "us-west-2", "us-gov-west-1", "us-gov-east-1"};
-    for (size_t i = 0; i < 6; i++)
-        ASSERT_TRUE(config_fips_region_allowed(ok[i]));
-    ASSERT_FALSE(config_fips_region_allowed("eu-west-1"));
-    ASSERT_FALSE(config_fips_region_allowed("US-EAST-1"));
-    ASSERT_FALSE(config_fips_region_allowed(""));
-    ASSERT_FALSE(config_fips_region_allowed(NULL));
 }
 
 TEST(config_quote_for_messages)

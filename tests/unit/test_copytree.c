@@ -8,6 +8,8 @@
 #include "base/util.h"
 #include "deploy/copytree.h"
 #include "test.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 TEST(copytree_copies_files_modes_and_links_R122)
 {

@@ -2,6 +2,7 @@
 #include "test.h"
 
 #include "run/diag.h"
+#include "base/buf.h"
 #include "base/util.h"
 
 /* R-190, C-207: the spec's example failure payload, member order and compact form. */

@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/diskspace.h"
 #include "deploy/layout.h"

@@ -2,7 +2,6 @@
 #include "test.h"
 
 #include "net/endpoint.h"
-#include "base/util.h"
 
 struct commands_case {
     const char *region, *domain;
@@ -107,12 +106,17 @@ TEST(endpoint_R042_domains_and_partitions)
     }
 }
 
+/* R-022, V-019, C-023: the one FIPS region list (the daemon's start-up check uses it too). */
 TEST(endpoint_V019_fips_regions)
 {
-    ASSERT_TRUE(endpoint_fips_allowed("us-east-1"));
-    ASSERT_TRUE(endpoint_fips_allowed("us-gov-east-1"));
+    const char *ok[] = {"us-east-1", "us-east-2",     "us-west-1",
+                        "us-west-2", "us-gov-west-1", "us-gov-east-1"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        ASSERT_TRUE(endpoint_fips_allowed(ok[i]));
     ASSERT_FALSE(endpoint_fips_allowed("eu-west-1"));
     ASSERT_FALSE(endpoint_fips_allowed("cn-north-1"));
+    ASSERT_FALSE(endpoint_fips_allowed("US-EAST-1"));
+    ASSERT_FALSE(endpoint_fips_allowed(""));
     ASSERT_FALSE(endpoint_fips_allowed(NULL));
 }
 

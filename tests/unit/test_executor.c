@@ -11,6 +11,8 @@
 #include "deploy/layout.h"
 #include "parse/spec.h"
 #include "run/executor.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 static struct deploy_spec spec = {
     .deployment_id = (char *)"d-EXEC00001", .deployment_group_id = (char *)"g-exec",

@@ -1,6 +1,8 @@
 /* Unit tests for the agent's own deployment history, the metrics text and the progress texts
  * (deploy/history, run/metrics, run/progress; issue 16 items 3-5).  The metrics file is parsed
  * with the real Prometheus parser in tests/e2e/test_fleet.py. */
+#include "base/fsutil.h"
+#include "base/path.h"
 #include "base/util.h"
 #include "deploy/history.h"
 #include "parse/config.h"

@@ -16,6 +16,7 @@
 #include "sys/scope.h"
 #include "hook/scriptlog.h"
 #include "base/stop.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static char *env_default[] = {(char *)"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",

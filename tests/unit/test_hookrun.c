@@ -14,6 +14,7 @@
 #include "parse/spec.h"
 #include "run/hookrun.h"
 #include "run/result.h"
+#include "base/fsutil.h"
 
 static struct deploy_spec spec = {
     .deployment_id = (char *)"d-HOOKRUN01", .deployment_group_id = (char *)"g-1",

@@ -19,6 +19,9 @@
 
 #include "net/http.h"
 #include "base/stop.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 /* ---- pure helpers ---- */

@@ -19,6 +19,9 @@
 #include "deploy/install.h"
 #include "deploy/layout.h"
 #include "test.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define GROUP "g-1"

@@ -8,6 +8,7 @@
 
 #include "deploy/layout.h"
 #include "test.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 #define GROUP "5f1b3a9e-0000-4000-8000-000000000001"

@@ -14,7 +14,8 @@
 #include "sys/pidfile.h"
 #include "test.h"
 #include "deploy/tracking.h"
-#include "base/util.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 TEST(backoff_schedule_R065)
 {

@@ -9,7 +9,10 @@
 #include "cli/localcheck.h"
 #include "parse/lint.h"
 #include "test.h"
+#include "base/buf.h"
 #include "base/util.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 
 static int parse(struct local_opts *o, struct err *e, char **argv)
 {

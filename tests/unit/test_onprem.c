@@ -5,6 +5,7 @@
 
 #include "aws/onprem.h"
 #include "test.h"
+#include "base/path.h"
 #include "base/util.h"
 
 #define FILE_NAME "codedeploy.onpremises.yml"

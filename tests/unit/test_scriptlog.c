@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "hook/scriptlog.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static time_t fixed_clock(void)

@@ -6,6 +6,7 @@
 #include "cli/local.h"
 #include "parse/spec.h"
 #include "test.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 static char *fixture(const char *name, size_t *len)

@@ -19,6 +19,9 @@
 
 #include "test.h"
 #include "deploy/unpack.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 
 struct ent {

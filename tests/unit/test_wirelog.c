@@ -9,6 +9,8 @@
 
 #include "base/log.h"
 #include "test.h"
+#include "base/path.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "net/wirelog.h"
 
