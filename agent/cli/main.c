@@ -222,7 +222,6 @@ static int cmd_status(const struct config *cfg, bool quiet, bool json)
                 }
                 free(state);
             }
-            agentinfo_print_usage(stdout, cfg);
         }
     } else {
         if (st == PIDFILE_STALE) {
@@ -233,6 +232,8 @@ static int cmd_status(const struct config *cfg, bool quiet, bool json)
         if (!quiet)
             fprintf(stderr, "error: No AWS CodeDeploy agent running\n");
     }
+    if (!quiet)
+        agentinfo_print_usage(stdout, cfg);
     pidfile_done(&pf);
     return rc;
 }

@@ -215,6 +215,8 @@ def test_hook_logs_metrics_history_status_progress():
         assert [e["event"] for e in h[2]["events"]][:2] == ["DownloadBundle", "BeforeInstall"]
         r = harness.run([harness.AGENT, "--config_file", env.config, "status", "--json"])
         assert r.returncode == 1 and json.loads(r.stdout)["running"] is False
+        r = harness.run([harness.AGENT, "--config_file", env.config, "status"])
+        assert r.returncode == 1 and re.search(r"Revisions under .* use \d+\.\d MB", r.stdout), r
         r = harness.run([harness.AGENT, "--config_file", env.config, "history", "zero"])
         assert r.returncode == 64
 
