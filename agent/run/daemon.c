@@ -21,10 +21,9 @@
 #include "net/endpoint.h"
 #include "run/executor.h"
 #include "run/metrics.h"
-#include "run/preflight.h"
+#include "run/record.h"
 #include "run/progress.h"
 #include "deploy/grouplock.h"
-#include "deploy/history.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
 #include "aws/identity.h"
@@ -789,7 +788,7 @@ static int setup(struct daemon *d, struct err *err)
 
 static void teardown(struct daemon *d)
 {
-    metrics_close();
+    record_close();
     commands_client_free(d->poll_client);
     wirelog_free(d->wire);
     hookenv_free(d->hookenv);
@@ -825,7 +824,7 @@ int daemon_run(const struct config *cfg, struct err *err)
     }
     if (chdir("/") < 0)
         log_warn("chdir /: %s", strerror(errno));
-    if (preflight_check_settings(cfg->bundle_signing_public_keys, cfg->hook_logs_s3_uri, err) < 0) {
+    if (record_open(cfg, err) < 0) {
         teardown(&d);
         return -1;
     }
@@ -833,10 +832,6 @@ int daemon_run(const struct config *cfg, struct err *err)
         teardown(&d);
         return err && err->code == ERR_CANCELLED ? 0 : -1;
     }
-    struct err me = ERR_INIT;
-    if (metrics_open(cfg->metrics_file, CDAGENT_VERSION, history_last_success_ms(cfg->root_dir),
-                     &me) < 0)
-        log_err(LOG_PRIO_WARNING, &me, "Metrics file");
     recover(&d);
     sd_notify_ready();
     log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);

@@ -9,8 +9,10 @@
 #include "deploy/layout.h"
 #include "parse/spec.h"
 #include "run/executor.h"
+#include "parse/config.h"
 #include "run/hooklogs.h"
 #include "run/metrics.h"
+#include "run/preflight.h"
 
 uint64_t record_command_start(const char *deployment_dir)
 {
@@ -62,4 +64,20 @@ void record_command_end(const struct executor_opts *o, const char *command,
     metrics_event(command, ret->succeeded, (double)duration_ms / 1000.0);
     if (finished)
         metrics_deployment(st == HISTORY_SUCCEEDED, end);
+}
+
+int record_open(const struct config *cfg, struct err *err)
+{
+    if (preflight_check_settings(cfg->bundle_signing_public_keys, cfg->hook_logs_s3_uri, err) < 0)
+        return -1;
+    struct err me = ERR_INIT;
+    if (metrics_open(cfg->metrics_file, CDAGENT_VERSION, history_last_success_ms(cfg->root_dir),
+                     &me) < 0)
+        log_err(LOG_PRIO_WARNING, &me, "Metrics file");
+    return 0;
+}
+
+void record_close(void)
+{
+    metrics_close();
 }

@@ -9,9 +9,18 @@
 
 #include <stdint.h>
 
+#include "base/err.h"
+
+struct config;
 struct deploy_spec;
 struct exec_result;
 struct executor_opts;
+
+/* Daemon start-up: refuse unusable :bundle_signing_public_keys: / :hook_logs_s3_uri: settings
+ * (ERR_CONFIG, see preflight_check_settings) and open the metrics file (a failure there is
+ * logged, not fatal).  record_close() at shutdown. */
+int record_open(const struct config *cfg, struct err *err);
+void record_close(void);
 
 /* Call when the command starts (after the deployment directory exists): the scripts.log mark. */
 uint64_t record_command_start(const char *deployment_dir);
