@@ -9,7 +9,9 @@
  * DISKSPACE_BYTES_PER_INODE bytes of bundle (at least DISKSPACE_MIN_INODES).  Free space is what
  * statvfs gives unprivileged users (f_bavail, f_favail): a conservative figure.  File systems
  * that report no inode counts (f_files == 0: btrfs, some network file systems) skip the inode
- * test.  The disk usage of revisions (diskspace_usage) counts allocated blocks, as du does.
+ * test.  The defaults refuse only what cannot fit: an archive unpacks to at least about its own
+ * size, next to the bundle file.  The disk usage of revisions (diskspace_usage) counts allocated
+ * blocks, as du does.
  */
 #ifndef CDAGENT_DISKSPACE_H
 #define CDAGENT_DISKSPACE_H
@@ -19,8 +21,8 @@
 
 #include "base/err.h"
 
-#define DISKSPACE_EXPANSION_DEFAULT 3
-#define DISKSPACE_BYTES_PER_INODE 4096
+#define DISKSPACE_EXPANSION_DEFAULT 1
+#define DISKSPACE_BYTES_PER_INODE 65536
 #define DISKSPACE_MIN_INODES 64
 
 struct diskspace_need {

@@ -59,7 +59,7 @@ void config_init(struct config *c)
     c->max_bundle_extracted_bytes = 32ULL << 30;
     c->max_bundle_entries = 1000000;
     c->hook_logs_max_bytes = 16ULL * 1024 * 1024;
-    c->bundle_expansion_allowance = 3;
+    c->bundle_expansion_allowance = 1;
     c->enable_archive_reuse = true;
     c->disable_core_dumps = true;
     c->archive_max_extraction_size = 0;

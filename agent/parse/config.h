@@ -146,7 +146,7 @@ struct config {
     uint64_t hook_logs_max_bytes; /* :hook_logs_max_bytes: 16 MiB.  Size syntax as above */
     int max_revisions_disk_mb;    /* :max_revisions_disk_mb: 0 (off), >= 0.  Disk budget of one
                                    * deployment group's revisions (deploy/retention.h) */
-    int bundle_expansion_allowance; /* :bundle_expansion_allowance: 3, >= 1.  Disk check: a
+    int bundle_expansion_allowance; /* :bundle_expansion_allowance: 1, >= 1.  Disk check: a
                                      * bundle may unpack to this many times its size */
     char *metrics_file;           /* :metrics_file: null.  Prometheus textfile (run/metrics.h) */
     char *bundle_signing_public_keys; /* :bundle_signing_public_keys: null.  PEM file of Ed25519 /

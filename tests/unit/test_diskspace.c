@@ -17,6 +17,8 @@ TEST(diskspace_need_uses_allowance_and_cap)
 {
     struct diskspace_need n;
     diskspace_need_for(100 * 1000 * 1000, 0, 0, &n);
+    ASSERT_EQ(n.bytes, 200ULL * 1000 * 1000); /* bundle + 1 x bundle (the default allowance) */
+    diskspace_need_for(100 * 1000 * 1000, 3, 0, &n);
     ASSERT_EQ(n.bytes, 400ULL * 1000 * 1000); /* bundle + 3 x bundle */
     ASSERT_EQ(n.inodes, 100 * 1000 * 1000 / DISKSPACE_BYTES_PER_INODE);
     diskspace_need_for(100 * 1000 * 1000, 5, 50 * 1000 * 1000, &n);

@@ -122,7 +122,7 @@ TEST(config_issue16_keys_defaults_and_values)
     ASSERT_NULL(c.hook_logs_s3_uri);
     ASSERT_EQ(c.hook_logs_max_bytes, 16 * 1024 * 1024);
     ASSERT_EQ(c.max_revisions_disk_mb, 0);
-    ASSERT_EQ(c.bundle_expansion_allowance, 3);
+    ASSERT_EQ(c.bundle_expansion_allowance, 1);
     ASSERT_NULL(c.metrics_file);
     ASSERT_NULL(c.bundle_signing_public_keys);
     config_done(&c);
