@@ -32,7 +32,7 @@ TOOLS_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS     := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
 STAMP     := $(B)/.deps-build
 
-.PHONY: tools all check check-unit check-unit-san check-e2e deps deps-check lint format install clean \
+.PHONY: tools all check check-unit check-unit-san check-e2e check-system deps deps-check lint format install clean \
         demo bench rpm dist
 all: $(B)/codedeploy-agent $(B)/codedeploy-local
 
@@ -80,8 +80,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
 	@rm -rf $(B)/results
 	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san || true
-	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e || true
-	@sh scripts/summary.sh $(B)/results
+	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e check-system || true
+	@sh scripts/summary.sh $(B)/results unit unit-san e2e system
 
 check-unit: $(B)/unit-tests
 	@mkdir -p $(B)/results
@@ -98,6 +98,12 @@ check-e2e: all tools deps-check
 	@mkdir -p $(B)/results
 	@echo "== end-to-end tests"
 	@$(PYTHON) tests/e2e/run.py --build $(B) --results $(B)/results/e2e
+
+# The AL2023 RPM built and checked, then installed where systemd is PID 1 (tests/system).
+check-system: deps-check
+	@mkdir -p $(B)/results
+	@echo "== system tests (RPM for AL2023; systemd as PID 1 in systemd-nspawn)"
+	@$(PYTHON) tests/system/run.py --version $(VERSION) --build $(B) --results $(B)/results/system
 
 demo: all
 	@sh scripts/deps.sh demo

@@ -6,7 +6,9 @@
 #          rpm and yaml, the command-line tools the e2e tests call, and the pinned npm packages
 #   demo   build + python3 for `make demo`
 #   bench  check (bench/daemon runs the e2e fakes) + bsdtar, /usr/bin/time, zip, unzip
-#   rpm    build + rpmbuild for `make rpm`;  lint   cppcheck, clang-tidy, clang-format
+#   rpm    build + rpmbuild for `make rpm` (and patch, xz for --with cjson_source; cpio and
+#          objdump for scripts/rpm-al2023-check.sh);  lint   cppcheck, clang-tidy, clang-format
+# check also installs systemd-container (systemd-nspawn) for the system suite (tests/system).
 # Debian/Ubuntu use apt-get, Amazon Linux 2023/Fedora use dnf; sudo when not root.
 # Prints each package it installs; installs nothing when everything is present.  Exits non-zero
 # when something required is still missing afterwards (and says what), so `make check` stops.
@@ -50,11 +52,14 @@ cmd:unzip:unzip cmd:node:nodejs cmd:npm:npm cmd:rpmbuild:rpm cmd:rpmspec:rpm cmd
 cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl ?cmd:wget:wget
 ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps cmd:tar:tar cmd:gzip:gzip cmd:find:findutils
 cmd:ldd:libc-bin ?cmd:dash:dash file:/usr/sbin/useradd:passwd
+?cmd:systemd-nspawn:systemd-container ?cmd:nsenter:util-linux cmd:cpio:cpio cmd:objdump:binutils
+cmd:patch:patch cmd:xz:xz-utils
 py:prometheus_client:python3-prometheus-client"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl cmd:zip:zip"
     bench="cmd:python3:python3 cmd:bsdtar:libarchive-tools file:/usr/bin/time:time cmd:zip:zip
 cmd:unzip:unzip"
-    rpm="cmd:rpmbuild:rpm cmd:rpm:rpm cmd:tar:tar cmd:gzip:gzip"
+    rpm="cmd:rpmbuild:rpm cmd:rpm:rpm cmd:tar:tar cmd:gzip:gzip cmd:patch:patch cmd:xz:xz-utils
+cmd:cpio:cpio cmd:objdump:binutils"
     lint="cmd:cppcheck:cppcheck cmd:clang-tidy:clang-tidy cmd:clang-format:clang-format"
 else
     build="cmd:cc:gcc cmd:make:make cmd:pkg-config:pkgconf-pkg-config file:/usr/include/stdio.h:glibc-devel

@@ -30,11 +30,18 @@ rm -rf "$top"
 mkdir -p "$top/SOURCES" "$top/SPECS" "$top/BUILD" "$top/RPMS" "$top/SRPMS" "$top/BUILDROOT"
 tarball=$(sh "$here/scripts/dist.sh" "$version" "$build")
 cp "$tarball" "$top/SOURCES/"
-# For --with cjson_source: the cJSON release tarball, downloaded beforehand into the build
-# directory (rpmbuild does not download sources), see packaging/README.md.
-for f in "$build"/cJSON-*.tar.gz; do
-    [ -f "$f" ] && cp "$f" "$top/SOURCES/"
-done
+# For --with cjson_source: the cJSON release tarball in the build directory (rpmbuild does not
+# download sources).  When there is none, scripts/cjson-source.sh fetches the one Debian's
+# cjson source package carries (see packaging/README.md); the spec is told its version.
+cjson_define=
+case " $* " in
+    *" cjson_source "*|*"--with=cjson_source"*)
+        ls "$build"/cJSON-*.tar.gz >/dev/null 2>&1 || sh "$here/scripts/cjson-source.sh" "$build" >&2
+        f=$(ls "$build"/cJSON-*.tar.gz 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$f" ] || { echo "rpm: no cJSON tarball in $build" >&2; exit 1; }
+        cp "$f" "$top/SOURCES/"
+        cjson_define=$(basename "$f" .tar.gz | sed 's/^cJSON-//') ;;
+esac
 cp "$here/packaging/rpm/cdagent.spec" "$top/SPECS/"
 
 nodeps=
@@ -51,6 +58,7 @@ log=$top/rpmbuild.log
 # shellcheck disable=SC2086
 if ! rpmbuild -bb $nodeps ${extra:+"$extra"} \
         --define "_topdir $top" --define "cdagent_version $version" \
+        ${cjson_define:+--define "cjson_version $cjson_define"} \
         "$@" "$top/SPECS/cdagent.spec" > "$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "rpm: rpmbuild failed; full log in $log" >&2

@@ -29,11 +29,19 @@ static bool verbose;
 static bool quiet_stderr;
 static int stderr_mode = -1; /* 0 tty plain, 1 "<N>" prefix, 2 journal */
 static log_journal_fn journal_sink;
+static char identifier[128];  /* "" = program */
 static char *secrets[MAX_SECRETS];
 static int secret_next;
 
 static __thread char ctx_deployment[128];
 static __thread char ctx_event[64];
+
+void log_set_identifier(const char *ident)
+{
+    pthread_mutex_lock(&lock);
+    snprintf(identifier, sizeof(identifier), "%s", ident ? ident : "");
+    pthread_mutex_unlock(&lock);
+}
 
 void log_set_journal_sink(log_journal_fn fn)
 {
@@ -253,7 +261,7 @@ int log_format_line(char *out, size_t outsz, const struct tm *tm, int prio, cons
     return snprintf(out, outsz, "%s %-5s [%s(%ld)]: %s", ts, level_name(prio), prog, pid, msg);
 }
 
-static void emit(int prio, const char *text)
+static void emit(const struct log_site *site, int prio, const char *text)
 {
     char ctx[256] = "";
     if (ctx_deployment[0] && ctx_event[0])
@@ -271,7 +279,10 @@ static void emit(int prio, const char *text)
         if (stderr_mode < 0)
             stderr_mode = detect_stderr_mode();
         if (stderr_mode == 2 && journal_sink) {
-            journal_sink(prio, program, ctx_deployment, ctx_event, line);
+            struct log_journal_line jl = {
+                .prio = prio, .identifier = identifier[0] ? identifier : program, .site = site,
+                .deployment_id = ctx_deployment, .event = ctx_event, .message = line};
+            journal_sink(&jl);
         } else if (stderr_mode >= 1) {
             fprintf(stderr, "<%d>%s\n", prio, line);
         } else {
@@ -294,7 +305,7 @@ static void emit(int prio, const char *text)
     pthread_mutex_unlock(&lock);
 }
 
-void log_msg(int prio, const char *fmt, ...)
+void log_msg_at(const struct log_site *site, int prio, const char *fmt, ...)
 {
     if (prio >= LOG_PRIO_DEBUG && !verbose)
         return;
@@ -303,10 +314,10 @@ void log_msg(int prio, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    emit(prio, text);
+    emit(site, prio, text);
 }
 
-void log_err(int prio, const struct err *e, const char *fmt, ...)
+void log_err_at(const struct log_site *site, int prio, const struct err *e, const char *fmt, ...)
 {
     if (prio >= LOG_PRIO_DEBUG && !verbose)
         return;
@@ -317,5 +328,5 @@ void log_err(int prio, const struct err *e, const char *fmt, ...)
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof(text) && e && e->code)
         snprintf(text + n, sizeof(text) - (size_t)n, ": %s", e->msg);
-    emit(prio, text);
+    emit(site, prio, text);
 }

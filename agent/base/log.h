@@ -2,8 +2,11 @@
  * log: levelled one-line logging for the agent and codedeploy-local.
  *
  * Every message goes to stderr (prefixed "<N>" with the syslog priority when stderr is not a
- * terminal, so the journal keeps it; sent with structured DEPLOYMENT_ID / LIFECYCLE_EVENT fields
- * through the journal sink when stderr is connected to the journal and cli/main installed one) and, once log_open() named a directory, to the agent
+ * terminal, so the journal keeps it) or, when stderr is connected to the journal and cli/main
+ * installed a journal sink, to the journal with PRIORITY, the caller's CODE_FILE / CODE_LINE /
+ * CODE_FUNC, SYSLOG_IDENTIFIER (log_set_identifier(), default the program name) and
+ * DEPLOYMENT_ID / LIFECYCLE_EVENT only while the thread's context sets them; and, once
+ * log_open() named a directory, to the agent
  * log file "<log_dir>/<program>.log" in the format of spec R-197:
  *     2024-10-09T22:54:45 INFO  [codedeploy-agent(6273)]: message
  * The file rotates at local midnight to "<program>.YYYYMMDD.log", keeping 7 (R-198), and is
@@ -40,6 +43,9 @@ int log_open(const struct log_opts *opts, struct err *err);
 void log_reopen(void);
 void log_close(void);
 void log_set_verbose(bool verbose);
+/* The journal's SYSLOG_IDENTIFIER (copied; NULL or "": the program name), e.g. the unit's
+ * SyslogIdentifier= setting. */
+void log_set_identifier(const char *ident);
 
 /* Register a secret (copied) that must never appear in a log line; up to 32 are kept, the
  * oldest forgotten first.  Empty and very short (< 4 chars) strings are ignored. */
@@ -48,20 +54,39 @@ void log_add_secret(const char *secret);
  * string the caller frees. */
 char *log_redact(const char *s);
 
+/* log_msg / log_err record their caller's file, line and function (the journal's CODE_*). */
+struct log_site {
+    const char *file;
+    int line;
+    const char *func;
+};
+#define LOG_SITE (&(const struct log_site){__FILE__, __LINE__, __func__})
+
+/* One line for the journal; "" for a context field that is not set (then it is left out). */
+struct log_journal_line {
+    int prio;
+    const char *identifier;     /* SYSLOG_IDENTIFIER */
+    const struct log_site *site;
+    const char *deployment_id;
+    const char *event;
+    const char *message;
+};
 /* Where lines go when stderr is the journal (JOURNAL_STREAM matches): a function that sends one
- * line with the DEPLOYMENT_ID / LIFECYCLE_EVENT fields (sys/sd's sd_journal_line).  NULL (the
- * default): "<N>"-prefixed lines on stderr, which the journal also understands.  Set it before
- * the first line; base/log itself never links libsystemd. */
-typedef void (*log_journal_fn)(int prio, const char *program, const char *deployment_id,
-                               const char *event, const char *line);
+ * line with its fields (sys/sd's sd_journal_line).  NULL (the default): "<N>"-prefixed lines on
+ * stderr, which the journal also understands.  Set it before the first line; base/log itself
+ * never links libsystemd. */
+typedef void (*log_journal_fn)(const struct log_journal_line *l);
 void log_set_journal_sink(log_journal_fn fn);
 
 /* Per-thread deployment context; NULL clears.  Strings are copied. */
 void log_ctx_set(const char *deployment_id, const char *event);
 
-void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_err(int prio, const struct err *e, const char *fmt, ...)
+void log_msg_at(const struct log_site *site, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void log_err_at(const struct log_site *site, int prio, const struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define log_msg(...) log_msg_at(LOG_SITE, __VA_ARGS__)
+#define log_err(...) log_err_at(LOG_SITE, __VA_ARGS__)
 
 #define log_error(...) log_msg(LOG_PRIO_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_PRIO_WARNING, __VA_ARGS__)

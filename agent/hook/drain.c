@@ -9,8 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hook/scriptlog.h"
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "base/log.h"
 #include "base/util.h"
+#include "hook/scriptlog.h"
+#include "hook/supervisor.h"
+#include "sys/sd.h"
 
 #define DRAIN_CHUNK 65536
 #define DRAIN_STACK (256 * 1024)
@@ -26,6 +33,80 @@ static struct drain_set default_set = DRAIN_SET_INIT;
 struct drain_set *drain_default(void)
 {
     return &default_set;
+}
+
+/* The relay process: reads both pipes until every writer closed them, writes what it reads to
+ * out and, once that fails, drops it.  Only async-signal-safe calls: it is forked from a
+ * threaded process. */
+static _Noreturn void relay_main(int a, int b, int out)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    (void)sigaction(SIGPIPE, &sa, NULL);
+    (void)sigaction(SIGHUP, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    (void)setsid();
+    /* Nothing of the agent's, not even stdin/stdout/stderr: whoever reads those (the journal,
+     * a test) must see EOF when the agent exits. */
+    a = fcntl(a, F_DUPFD_CLOEXEC, 3);
+    b = fcntl(b, F_DUPFD_CLOEXEC, 3);
+    out = out >= 0 ? fcntl(out, F_DUPFD_CLOEXEC, 3) : -1;
+    int null = open("/dev/null", O_RDWR);
+    for (int i = 0; i < 3 && null >= 0; i++)
+        (void)dup2(null, i);
+    int keep[3] = {a, b, out};
+    sup_close_all_but(keep, 3);
+    int fd[2] = {a, b};
+    char buf[4096];
+    while (fd[0] >= 0 || fd[1] >= 0) {
+        struct pollfd pf[2] = {{.fd = fd[0], .events = POLLIN}, {.fd = fd[1], .events = POLLIN}};
+        if (poll(pf, 2, -1) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fd[i] < 0 || !pf[i].revents)
+                continue;
+            ssize_t r = read(fd[i], buf, sizeof(buf));
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+                (void)close(fd[i]);
+                fd[i] = -1;
+            } else if (r > 0 && out >= 0 && write(out, buf, (size_t)r) != r) {
+                (void)close(out);
+                out = -1;
+            }
+        }
+    }
+    _exit(0);
+}
+
+void drain_relay(const char *identifier, int *fds, struct scriptlog_stream **streams)
+{
+    int out = sd_journal_stream(identifier, LOG_PRIO_INFO);
+    if (out < 0)
+        out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The relay is a grandchild, adopted by PID 1 (or a subreaper), never our zombie. */
+        if (fork() == 0)
+            relay_main(fds[0], fds[1], out);
+        _exit(0);
+    }
+    if (pid < 0)
+        log_warn("cannot start the relay for a hook's background output: %s", strerror(errno));
+    else
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    if (out >= 0)
+        close(out);
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+        scriptlog_stream_free(streams[i]);
+        streams[i] = NULL;
+    }
 }
 
 static void drainer_free(struct drainer *d)

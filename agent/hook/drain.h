@@ -34,6 +34,14 @@ struct drain_set {
  * no thread) the pipes are closed: the output is lost but nothing leaks. */
 void drain_start(struct drain_set *set, int *fds, struct scriptlog_stream **streams);
 
+/* After the output grace (R-168, issue 13): hand fds[0..1] to a relay process that outlives the
+ * agent, so the background processes holding their write ends never get SIGPIPE when the agent
+ * exits (restart, upgrade), and what they write from now on goes to the journal as identifier
+ * (or nowhere without a journal), never to the finished deployment's scripts.log.  The relay
+ * keeps nothing of the agent's and ends when every writer has closed the pipes.  Takes fds and
+ * streams (sets them to -1/NULL). */
+void drain_relay(const char *identifier, int *fds, struct scriptlog_stream **streams);
+
 /* Stop every reader of the set and wait up to timeout_ms for them to end. */
 void drain_shutdown(struct drain_set *set, uint64_t timeout_ms);
 

@@ -465,7 +465,8 @@ static void left_open_record(struct run *R)
             proctree_pipe_holders(R->fds[i], R->sup, &pids);
     AUTOFREE char *rec = xasprintf("[agent]Script at specified location: %s exited but left "
                                    "STDOUT/STDERR open (background process%s); no longer waiting "
-                                   "for its output",
+                                   "for its output, which goes to the journal as "
+                                   HOOK_BG_IDENT " from now on",
                                    R->o->location, pids.len ? pids.data : "");
     buf_done(&pids);
     if (R->o->log)
@@ -578,7 +579,9 @@ static void finish(struct run *R, enum outcome out, int rc, char *buf)
     } else {
         ctl(R, SUP_CTL_RELEASE);
     }
-    if (R->fds[0] >= 0 || R->fds[1] >= 0)
+    if (detach && rc == 0)
+        drain_relay(HOOK_BG_IDENT, R->fds, R->s);
+    else if (R->fds[0] >= 0 || R->fds[1] >= 0)
         drain_start(o->drains ? o->drains : drain_default(), R->fds, R->s);
     reap_supervisor(R);
 }
@@ -626,7 +629,9 @@ static void try_scope(struct run *R, struct hook_result *res)
                                     o->scope_deployment_id);
     struct err e = ERR_INIT;
     if (scope_start(unit, R->sup, desc, &e) < 0) {
-        log_debug("hook %s runs in its own session, not a systemd scope: %s", o->location, e.msg);
+        /* One WARN per hook (issue 13): what it starts stays in the agent's control group. */
+        log_warn("hook %s runs without its own systemd scope, so what it starts stays in the "
+                 "agent's control group: %s", o->location, e.msg);
         return;
     }
     res->in_scope = true;

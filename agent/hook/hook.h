@@ -20,12 +20,17 @@
  * Output is read from both pipes with poll() against one deadline (R-165) into the struct
  * scriptlog.  When the script exits but a background process still holds its stdout/stderr, the
  * hook waits at most output_grace_ms for EOF, then judges the script by its exit status, writes an
- * "[agent]... left STDOUT/STDERR open ..." record and hands the pipes to a background reader that
- * keeps copying them into scripts.log until EOF or hook_drain_shutdown() (R-168).  With
+ * "[agent]... left STDOUT/STDERR open ..." record and hands the pipes to a relay process that
+ * outlives the agent and forwards what those processes write later to the journal (identifier
+ * HOOK_BG_IDENT), never to the finished deployment's scripts.log; the agent keeps no end of
+ * those pipes, so its exit (restart, upgrade) never kills them with SIGPIPE (R-168, issue 13).
+ * After a failed or killed script the remaining output of the dying tree is copied into
+ * scripts.log by a background reader until EOF or hook_drain_shutdown().  With
  * output_grace_ms < 0 the Ruby behaviour holds: wait until the deadline, then error code 6.
  *
  * Files: hook.c (this contract: preparation, the agent's event loop, judging), supervisor.c (the
- * forked supervisor and script), proctree.c (/proc walks), drain.c (background readers),
+ * forked supervisor and script), proctree.c (/proc walks), drain.c (background readers and
+ * the relay),
  * capture.c (hookenv's command capture).  An event's scripts are sequenced by run/hookrun.
  */
 #ifndef CDAGENT_HOOK_H
@@ -37,6 +42,10 @@
 #include <sys/types.h>
 
 #include "base/err.h"
+
+/* Journal identifier of the output that processes a hook left running write after the output
+ * grace (R-168): a relay process outliving the agent forwards it there (issue 13). */
+#define HOOK_BG_IDENT "cdagent-hook"
 
 struct stop;
 

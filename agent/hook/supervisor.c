@@ -166,9 +166,7 @@ static __attribute__((noreturn)) void sup_kill_all(const struct sup_launch *L, i
     _exit(0);
 }
 
-/* Close every descriptor >= 3 except the n in keep (S must not hold the agent's sockets or its
- * PID-file lock while a long hook runs). */
-static void close_all_but(int *keep, int n)
+void sup_close_all_but(int *keep, int n)
 {
     for (int i = 1; i < n; i++) {  /* insertion sort: n is tiny */
         int v = keep[i], j = i - 1;
@@ -258,7 +256,7 @@ void sup_main(const struct sup_launch *L)
     /* all signals stay blocked in S: it reacts to SIGCHLD through a signalfd only */
     sup_reset_signals();
     int keep[] = {L->ctl[0], L->status[1], L->devnull, L->out[1], L->errp[1]};
-    close_all_but(keep, (int)(sizeof(keep) / sizeof(keep[0])));
+    sup_close_all_but(keep, (int)(sizeof(keep) / sizeof(keep[0])));
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     sigset_t chld;
     sigemptyset(&chld);

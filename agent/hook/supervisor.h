@@ -81,6 +81,10 @@ void sup_reset_signals(void);
 
 /* Mark every descriptor >= 3 close-on-exec.  Async-signal-safe. */
 void sup_cloexec_from_3(void);
+/* Close every descriptor >= 3 except the n in keep (sorts keep; async-signal-safe).  S must not
+ * hold the agent's sockets or its PID-file lock while a long hook runs, nor the relay anything
+ * of the agent's (drain.h). */
+void sup_close_all_but(int *keep, int n);
 
 /* The supervisor process: call in the child right after fork, with every signal blocked.
  * Waits for SUP_CTL_GO, forks and supervises the script; never returns. */

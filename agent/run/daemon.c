@@ -15,6 +15,8 @@
 
 
 #include "aws/commands.h"
+#include "run/alive.h"
+#include "run/daemon-internal.h"
 #include "parse/config.h"
 #include "aws/creds.h"
 #include "run/diag.h"
@@ -22,7 +24,6 @@
 #include "run/executor.h"
 #include "run/metrics.h"
 #include "run/record.h"
-#include "run/progress.h"
 #include "deploy/grouplock.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
@@ -41,43 +42,6 @@ static struct stop sig_stop;  /* SIGTERM/SIGINT/SIGQUIT: stop polling */
 static volatile sig_atomic_t sig_hup;
 /* Requested when running hooks must be stopped (forced shutdown, R-078). */
 static struct stop kill_hooks;
-
-struct inflight {
-    char *hcid;      /* owned */
-    char *group;     /* owned; NULL until the specification names it */
-    struct inflight *next;
-};
-
-struct daemon {
-    const struct config *cfg;
-    struct identity id;
-    struct endpoint_commands ep;
-    char *agent_version;      /* owned */
-    char *tracking_dir;       /* owned */
-    char *state_path;         /* owned */
-    struct hookenv *hookenv;  /* owned */
-    struct commands_client *poll_client;
-    struct wirelog *wire;     /* owned; NULL unless :log_aws_wire */
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;        /* workers finishing, groups freed, wake-ups */
-    int workers;
-    struct inflight *inflight;
-    bool wake;                /* a worker finished: poll at once */
-    struct stop exiting;      /* the watchdog thread ends */
-
-    /* What we are doing, for STATUS= and the state file (under mu). */
-    char current[512];        /* "" when idle */
-    uint64_t current_since_ms;
-    char last[256];           /* "d-ABC Succeeded" */
-    time_t last_at;
-    char backoff[160];
-};
-
-struct worker {
-    struct daemon *d;
-    struct host_command *hc; /* owned */
-};
 
 static void on_signal(int sig)
 {
@@ -108,80 +72,6 @@ char *daemon_state_path(const struct config *cfg)
     return xasprintf("%s/%s.state", cfg->pid_dir, cfg->program_name);
 }
 
-/* ---- status: STATUS= and the state file ---- */
-
-static void status_text_locked(struct daemon *d, char *out, size_t n)
-{
-    if (d->current[0]) {
-        unsigned s = (unsigned)((now_ms() - d->current_since_ms) / 1000);
-        snprintf(out, n, "%s %u s", d->current, s);
-    } else if (d->backoff[0]) {
-        snprintf(out, n, "%s", d->backoff);
-    } else if (d->last[0]) {
-        unsigned ago = (unsigned)((time(NULL) - d->last_at) / 60);
-        snprintf(out, n, "Idle, polling %s (last: %s %u min ago)", d->ep.host, d->last, ago);
-    } else {
-        snprintf(out, n, "Idle, polling %s", d->ep.host);
-    }
-}
-
-static void publish_status(struct daemon *d)
-{
-    char text[768];
-    pthread_mutex_lock(&d->mu);
-    status_text_locked(d, text, sizeof(text));
-    pthread_mutex_unlock(&d->mu);
-    sd_notify_status("%s", text);
-    AUTOFREE char *body = xasprintf("pid: %ld\nstatus: %s\n", (long)getpid(), text);
-    (void)write_file_atomic(d->state_path, body, strlen(body), 0644, NULL);
-}
-
-static void set_current(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_current(struct daemon *d, const char *fmt, ...)
-{
-    va_list ap;
-    pthread_mutex_lock(&d->mu);
-    va_start(ap, fmt);
-    vsnprintf(d->current, sizeof(d->current), fmt, ap);
-    va_end(ap);
-    d->current_since_ms = now_ms();
-    pthread_mutex_unlock(&d->mu);
-    publish_status(d);
-}
-
-static void set_last(struct daemon *d, const char *deployment, const char *command, bool ok)
-{
-    pthread_mutex_lock(&d->mu);
-    snprintf(d->last, sizeof(d->last), "%s %s %s", deployment, command, ok ? "Succeeded" : "Failed");
-    d->last_at = time(NULL);
-    d->current[0] = '\0';
-    pthread_mutex_unlock(&d->mu);
-    publish_status(d);
-}
-
-static void exec_progress(void *arg, const struct executor_progress *p)
-{
-    struct daemon *d = arg;
-    if (p->phase == EXEC_PHASE_BYTES || p->phase == EXEC_PHASE_UNPACK) {
-        /* "d-X: DownloadBundle 120/200 MB, 45 MB/s", at most once a second. */
-        static _Thread_local uint64_t last_ms;
-        if (now_ms() - last_ms < PROGRESS_STATUS_INTERVAL_MS)
-            return;
-        last_ms = now_ms();
-        char text[256];
-        progress_status(text, sizeof(text), p->deployment_id,
-                        p->phase == EXEC_PHASE_UNPACK ? "DownloadBundle unpacking" : p->command,
-                        p->done, p->total, p->rate_bps);
-        pthread_mutex_lock(&d->mu);
-        snprintf(d->current, sizeof(d->current), "%s", text);
-        pthread_mutex_unlock(&d->mu);
-        publish_status(d);
-    } else if (p->phase == EXEC_PHASE_SCRIPT)
-        set_current(d, "%s: %s %s", p->deployment_id, p->command, p->script);
-    else if (p->phase == EXEC_PHASE_START)
-        set_current(d, "%s: %s", p->deployment_id, p->command);
-}
-
 /* ---- credentials for the Commands client ---- */
 
 static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, struct err *err)
@@ -199,6 +89,21 @@ static int get_creds(void *arg, bool refresh, struct commands_credentials *ret, 
     return 0;
 }
 
+/* The longest one call of the poll client may take between check-ins: its idle timeout plus
+ * time to connect and sign; retry sleeps check in themselves (poll_client_sleep). */
+static uint64_t poll_call_budget_ms(const struct daemon *d)
+{
+    return (uint64_t)d->cfg->http_read_timeout * 1000 + DAEMON_CALL_SLACK_MS;
+}
+
+/* The poll client's retry and throttle-gate sleeps: progress, and they end at SIGTERM. */
+static void poll_client_sleep(void *arg, uint64_t ms)
+{
+    struct daemon *d = arg;
+    daemon_loop_checkin(d, ms + poll_call_budget_ms(d));
+    (void)stop_wait_ms(&sig_stop, ms);
+}
+
 static struct commands_client *new_client(struct daemon *d, bool interruptible, struct err *err)
 {
     struct commands_opts co = {
@@ -208,6 +113,7 @@ static struct commands_client *new_client(struct daemon *d, bool interruptible, 
         .get_creds = get_creds, .creds_arg = d,
         /* the poll client's waits (up to 37.5 s behind the V-026 throttle gate) end at SIGTERM */
         .stop = interruptible ? &sig_stop : NULL, .wire = d->wire,
+        .sleep = interruptible ? poll_client_sleep : NULL, .sleep_arg = interruptible ? d : NULL,
     };
     return commands_client_new(&co, err);
 }
@@ -267,9 +173,12 @@ static bool group_busy_locked(struct daemon *d, const char *hcid, const char *gr
     return false;
 }
 
-/* Claim the group for this command, waiting while another command of the group runs. */
-static void group_claim(struct daemon *d, const char *hcid, const char *group)
+/* Claim the group for this command, waiting while another command of the group runs (waiting
+ * for others is not a hang: the worker is not watched meanwhile). */
+static void group_claim(struct daemon *d, const struct worker *w, const char *hcid,
+                        const char *group)
 {
+    alive_checkin(d->alive, w->slot, ALIVE_FOREVER);
     pthread_mutex_lock(&d->mu);
     while (group_busy_locked(d, hcid, group))
         pthread_cond_wait(&d->cv, &d->mu);
@@ -277,6 +186,7 @@ static void group_claim(struct daemon *d, const char *hcid, const char *group)
         if (strcmp(i->hcid, hcid) == 0)
             i->group = xstrdup(group);
     pthread_mutex_unlock(&d->mu);
+    alive_checkin(d->alive, w->slot, DAEMON_STEP_BUDGET_S * 1000ULL);
 }
 
 /* ---- completion (R-059, R-067, R-071) ---- */
@@ -315,8 +225,9 @@ static void fail_command(struct commands_client *c, const char *hcid,
 
 /* ---- one command (R-070) ---- */
 
-static void executor_options(struct daemon *d, struct executor_opts *eo)
+static void executor_options(struct worker *w, struct executor_opts *eo)
 {
+    struct daemon *d = w->d;
     executor_opts_from_config(d->cfg, eo);
     eo->region = d->id.region;
     eo->domain = d->id.domain;
@@ -324,8 +235,8 @@ static void executor_options(struct daemon *d, struct executor_opts *eo)
     eo->host_id = d->id.host_identifier;
     eo->hookenv = d->hookenv;
     eo->stop = &kill_hooks;
-    eo->progress = exec_progress;
-    eo->progress_arg = d;
+    eo->progress = daemon_exec_progress;
+    eo->progress_arg = w;
     eo->wire = d->wire;
 }
 
@@ -365,8 +276,10 @@ static int fetch_spec(struct daemon *d, struct commands_client *c, const struct 
     return r;
 }
 
-static void run_command(struct daemon *d, struct commands_client *c, const struct host_command *hc)
+static void run_command(struct worker *w, struct commands_client *c)
 {
+    struct daemon *d = w->d;
+    const struct host_command *hc = w->hc;
     struct err err = ERR_INIT;
     const char *hcid = hc->host_command_identifier;
     struct deploy_spec *spec = NULL;
@@ -383,8 +296,10 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
     }
     log_info("Received command %s for deployment %s", hc->command_name, spec->deployment_id);
     log_ctx_set(spec->deployment_id, hc->command_name);
-    group_claim(d, hcid, spec->deployment_group_id);
+    group_claim(d, w, hcid, spec->deployment_group_id);
+    alive_checkin(d->alive, w->slot, ALIVE_FOREVER); /* another process may hold the lock */
     lock = grouplock_acquire(d->cfg->root_dir, spec->deployment_group_id, -1, &kill_hooks, &err);
+    alive_checkin(d->alive, w->slot, DAEMON_STEP_BUDGET_S * 1000ULL);
     if (lock < 0) {
         fail_command(c, hcid, &err);
         goto out;
@@ -395,7 +310,7 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
                  spec->deployment_id);
         goto out;
     }
-    executor_options(d, &eo);
+    executor_options(w, &eo);
     if (executor_is_noop(&eo, hc->command_name, spec, &noop, &err) < 0) {
         /* V-006: an AppSpec problem here means "not a no-op"; running the command then fails
          * it with the full diagnostic. */
@@ -435,7 +350,7 @@ static void run_command(struct daemon *d, struct commands_client *c, const struc
     tracking_remove(d->tracking_dir, spec->deployment_id);
     diag = executor_diag_json(&res);
     complete(c, hcid, res.succeeded, diag);
-    set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
+    daemon_status_set_last(d, spec->deployment_id, hc->command_name, res.succeeded);
     exec_result_done(&res);
 out:
     free(diag);
@@ -444,7 +359,7 @@ out:
     pthread_mutex_lock(&d->mu);
     d->current[0] = '\0';
     pthread_mutex_unlock(&d->mu);
-    publish_status(d);
+    daemon_status_publish(d);
     spec_free(spec);
 }
 
@@ -457,8 +372,9 @@ static void *worker_main(void *arg)
     if (!c)
         log_err(LOG_PRIO_ERR, &err, "Cannot create a Commands client");
     else
-        run_command(d, c, w->hc);
+        run_command(w, c);
     commands_client_free(c);
+    alive_leave(d->alive, w->slot);
     inflight_remove(d, w->hc->host_command_identifier);
     host_command_free(w->hc);
     free(w);
@@ -479,6 +395,7 @@ static void recover(struct daemon *d)
                                        "Failed: Failing in-progress lifecycle event after an "
                                        "agent restart.", "", 0, 0);
     struct err err = ERR_INIT;
+    daemon_loop_checkin(d, poll_call_budget_ms(d));
     int r = commands_complete(d->poll_client, hcid, false, diag, &err);
     log_call(d->poll_client, "CommandStatus: Failed");
     if (r < 0) {
@@ -503,6 +420,7 @@ static void loop_sleep(struct daemon *d, uint64_t ms)
     uint64_t deadline = now_ms() + ms;
     pthread_mutex_lock(&d->mu);
     while (!stop_requested(&sig_stop) && !d->wake) {
+        daemon_loop_checkin(d, 0);
         uint64_t now = now_ms();
         if (now >= deadline)
             break;
@@ -576,6 +494,8 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     struct worker *w = xcalloc(1, sizeof(*w));
     w->d = d;
     w->hc = hc;
+    AUTOFREE char *who = xasprintf("command %s", hc->command_name);
+    w->slot = alive_join(d->alive, who, DAEMON_STEP_BUDGET_S * 1000ULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -584,6 +504,7 @@ static bool dispatch(struct daemon *d, struct host_command *hc, unsigned *dedup_
     pthread_attr_destroy(&attr);
     if (r != 0) {
         log_error("Cannot start a worker thread: %s", strerror(r));
+        alive_leave(d->alive, w->slot);
         inflight_remove(d, hc->host_command_identifier);
         host_command_free(hc);
         free(w);
@@ -600,7 +521,9 @@ static void poll_loop(struct daemon *d)
         uint64_t t0 = now_ms();
         struct host_command *hc = NULL;
         struct err err = ERR_INIT;
+        daemon_loop_checkin(d, poll_call_budget_ms(d));
         int r = commands_poll(d->poll_client, d->id.host_identifier, &hc, &err);
+        daemon_loop_checkin(d, 0);
         if (stop_requested(&sig_stop)) {
             host_command_free(hc);
             break;
@@ -627,8 +550,9 @@ static void poll_loop(struct daemon *d)
                      (unsigned long long)wait,
                      ci && ci->error_code[0] ? ci->error_code : err_code_name(err.code));
             pthread_mutex_unlock(&d->mu);
-            publish_status(d);
+            daemon_status_publish(d);
             /* the backoff comes in addition to :wait_between_runs:. */
+            daemon_loop_checkin(d, wait * 1000 + interval_ms);
             (void)stop_wait_ms(&sig_stop, wait * 1000 + interval_ms);
             continue;
         }
@@ -637,7 +561,7 @@ static void poll_loop(struct daemon *d)
             pthread_mutex_lock(&d->mu);
             d->backoff[0] = '\0';
             pthread_mutex_unlock(&d->mu);
-            publish_status(d);
+            daemon_status_publish(d);
         }
         if (!hc) {
             loop_sleep(d, interval_ms);
@@ -649,38 +573,6 @@ static void poll_loop(struct daemon *d)
 }
 
 /* ---- start-up and shutdown ---- */
-
-static void *watchdog_main(void *arg)
-{
-    struct daemon *d = arg;
-    uint64_t usec = sd_watchdog_interval_usec();
-    bool wd = usec > 0;
-    uint64_t step = wd ? usec / 2000 : 5000;
-    if (step > 5000)
-        step = 5000;
-    unsigned last_report_min = 0;
-    while (!stop_requested(&d->exiting)) {
-        if (wd)
-            sd_notify_watchdog();
-        if (sig_hup) {
-            /* SIGHUP: reopen the agent log after external rotation. */
-            sig_hup = 0;
-            log_reopen();
-        }
-        publish_status(d);
-        /* show that a long hook is still running, once a minute. */
-        pthread_mutex_lock(&d->mu);
-        unsigned min = d->current[0] ? (unsigned)((now_ms() - d->current_since_ms) / 60000) : 0;
-        char what[sizeof(d->current)];
-        snprintf(what, sizeof(what), "%s", d->current);
-        pthread_mutex_unlock(&d->mu);
-        if (min > last_report_min)
-            log_info("%s still running after %u min", what, min);
-        last_report_min = min;
-        (void)stop_wait_ms(&d->exiting, step);
-    }
-    return NULL;
-}
 
 static void install_signals(void)
 {
@@ -702,6 +594,7 @@ static int wait_workers_until(struct daemon *d, uint64_t deadline_ms)
     pthread_mutex_lock(&d->mu);
     while (d->workers > 0 && now_ms() < deadline_ms) {
         pthread_mutex_unlock(&d->mu);
+        daemon_loop_checkin(d, 0);
         (void)stop_wait_ms(NULL, 200);
         pthread_mutex_lock(&d->mu);
     }
@@ -741,16 +634,26 @@ static int setup(struct daemon *d, struct err *err)
     unsigned attempt = 0;
     for (;;) {
         struct err ie = ERR_INIT;
+        daemon_loop_checkin(d, DAEMON_IDENTITY_BUDGET_MS);
         if (identity_init(&d->id, cfg, true, &sig_stop, &ie) == 0)
             break;
         attempt = attempt < 10 ? attempt + 1 : 10;
         unsigned wait = daemon_backoff_s(attempt);
         log_err(LOG_PRIO_ERR, &ie, "Cannot start polling, retrying in %us", wait);
         sd_notify_ready();
-        sd_notify_status("Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
+        pthread_mutex_lock(&d->mu);
+        snprintf(d->backoff, sizeof(d->backoff),
+                 "Waiting %u s for host identity or credentials: %.200s", wait, ie.msg);
+        pthread_mutex_unlock(&d->mu);
+        daemon_status_publish(d);
+        /* Waiting is progress: the watchdog keeps being told so. */
+        daemon_loop_checkin(d, (uint64_t)wait * 1000);
         if (stop_wait_ms(&sig_stop, (uint64_t)wait * 1000))
             return err_set(err, ERR_CANCELLED, "stopped before the host identity was known");
     }
+    pthread_mutex_lock(&d->mu);
+    d->backoff[0] = '\0';
+    pthread_mutex_unlock(&d->mu);
     if (cfg->use_fips_mode && !endpoint_fips_allowed(d->id.region))
         return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
                        "in the USA");
@@ -799,6 +702,7 @@ static void teardown(struct daemon *d)
     if (d->state_path)
         (void)unlink(d->state_path);
     free(d->state_path);
+    alive_free(d->alive);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
     stop_done(&d->exiting);
@@ -824,23 +728,33 @@ int daemon_run(const struct config *cfg, struct err *err)
     }
     if (chdir("/") < 0)
         log_warn("chdir /: %s", strerror(errno));
+    /* Honour the unit's SyslogIdentifier= in the journal (issue 13). */
+    AUTOFREE char *ident = sd_own_syslog_identifier();
+    log_set_identifier(ident);
+    d.hup = &sig_hup;
     if (record_open(cfg, err) < 0) {
         teardown(&d);
         return -1;
     }
-    if (setup(&d, err) < 0) {
-        teardown(&d);
-        return err && err->code == ERR_CANCELLED ? 0 : -1;
-    }
-    recover(&d);
-    sd_notify_ready();
-    log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
-    publish_status(&d);
     pthread_t wd;
-    bool have_wd = pthread_create(&wd, NULL, watchdog_main, &d) == 0;
-    poll_loop(&d);
-    sd_notify_stopping();
-    int left = wait_for_workers(&d);
+    bool have_wd = daemon_watchdog_start(&d, &wd);
+    int rc = setup(&d, err);
+    if (rc == 0) {
+        recover(&d);
+        sd_notify_ready();
+        log_info("Agent started, host %s, region %s", d.id.host_identifier, d.id.region);
+        pthread_mutex_lock(&d.mu);
+        d.started = true;
+        pthread_mutex_unlock(&d.mu);
+        daemon_status_publish(&d);
+        poll_loop(&d);
+        sd_notify_stopping();
+        pthread_mutex_lock(&d.mu);
+        d.stopping = true;
+        pthread_mutex_unlock(&d.mu);
+        daemon_status_publish(&d);
+    }
+    int left = rc == 0 ? wait_for_workers(&d) : 0;
     stop_request(&d.exiting);
     if (have_wd)
         pthread_join(wd, NULL);
@@ -849,5 +763,7 @@ int daemon_run(const struct config *cfg, struct err *err)
         return 0;
     }
     teardown(&d);
+    if (rc < 0)
+        return err && err->code == ERR_CANCELLED ? 0 : -1;
     return 0;
 }

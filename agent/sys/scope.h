@@ -3,11 +3,12 @@
  * hook starts lives outside the agent's cgroup and survives "systemctl stop/restart
  * codedeploy-agent" (spec R-013, R-222; STYLE §7).
  *
- * Only used where systemd is PID 1 (sd_booted()) and the system bus is reachable: one
- * StartTransientUnit call on org.freedesktop.systemd1 with PIDs=[pid], then a bounded wait until
- * the kernel shows the process in the new cgroup.  Elsewhere (containers, tests, no bus access)
- * scope_start() fails with ERR_UNSUPPORTED and the hook simply runs in its own session (hook.c
- * always calls setsid), which the caller reports at debug level.  Called in the parent after
+ * Only used where systemd is PID 1 (sd_booted()): one StartTransientUnit call on
+ * org.freedesktop.systemd1 with PIDs=[pid] over the system bus, or systemd's private socket when
+ * no bus daemon runs (sys/sd), then a bounded wait until the kernel shows the process in the
+ * new cgroup.  Without systemd scope_start() fails with ERR_UNSUPPORTED and the hook simply runs
+ * in its own session (hook.c always calls setsid); the caller warns when systemd is there but
+ * the scope could not be had.  Called in the parent after
  * fork, before the child is allowed to exec; never in a forked child.  The sd-bus connection is
  * opened per call and closed before returning.
  */

@@ -5,9 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
+/* CODE_FILE/CODE_LINE/CODE_FUNC are the logging caller's (struct log_site), not this file's. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
+
+#include "base/util.h"
 
 bool sd_is_booted(void)
 {
@@ -45,12 +54,98 @@ uint64_t sd_watchdog_interval_usec(void)
     return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
 }
 
-void sd_journal_line(int prio, const char *program, const char *deployment_id, const char *event,
-                     const char *line)
+void sd_journal_line(const struct log_journal_line *l)
 {
-    (void)sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-                          program, "DEPLOYMENT_ID=%s", deployment_id, "LIFECYCLE_EVENT=%s", event,
-                          NULL);
+    /* The caller's CODE_* from l->site, the context fields only when they have a value
+     * (sd_journal_sendv adds no location of its own: SD_JOURNAL_SUPPRESS_LOCATION). */
+    char *f[8];
+    int n = 0;
+    f[n++] = xasprintf("MESSAGE=%s", l->message);
+    f[n++] = xasprintf("PRIORITY=%d", l->prio);
+    f[n++] = xasprintf("SYSLOG_IDENTIFIER=%s", l->identifier);
+    if (l->site) {
+        f[n++] = xasprintf("CODE_FILE=%s", l->site->file);
+        f[n++] = xasprintf("CODE_LINE=%d", l->site->line);
+        f[n++] = xasprintf("CODE_FUNC=%s", l->site->func);
+    }
+    if (l->deployment_id && *l->deployment_id)
+        f[n++] = xasprintf("DEPLOYMENT_ID=%s", l->deployment_id);
+    if (l->event && *l->event)
+        f[n++] = xasprintf("LIFECYCLE_EVENT=%s", l->event);
+    struct iovec iov[8];
+    for (int i = 0; i < n; i++)
+        iov[i] = (struct iovec){.iov_base = f[i], .iov_len = strlen(f[i])};
+    (void)sd_journal_sendv(iov, n);
+    for (int i = 0; i < n; i++)
+        free(f[i]);
+}
+
+int sd_journal_stream(const char *identifier, int prio)
+{
+    return sd_journal_stream_fd(identifier, prio, 0);
+}
+
+/* systemd's own socket: a peer-to-peer connection, no Hello, root only. */
+static int open_private(sd_bus **ret)
+{
+    sd_bus *bus = NULL;
+    int r = sd_bus_new(&bus);
+    if (r >= 0)
+        r = sd_bus_set_address(bus, "unix:path=" SD_PRIVATE_SOCKET);
+    if (r >= 0)
+        r = sd_bus_start(bus);
+    if (r < 0) {
+        sd_bus_unref(bus);
+        return r;
+    }
+    *ret = bus;
+    return 0;
+}
+
+/* The system bus or, without a bus daemon and as root, systemd's private socket. */
+static int bus_open(sd_bus **ret, struct err *err)
+{
+    *ret = NULL;
+    int r = sd_bus_open_system(ret);
+    if (r >= 0)
+        return 0;
+    *ret = NULL;
+    if (geteuid() != 0)
+        return err_errno(err, -r, "connect to the system bus");
+    int r2 = open_private(ret);
+    if (r2 >= 0)
+        return 0;
+    *ret = NULL;
+    return err_set(err, ERR_SYSTEM, "connect to the system bus: %s; to systemd's %s: %s",
+                   strerror(-r), SD_PRIVATE_SOCKET, strerror(-r2));
+}
+
+char *sd_own_syslog_identifier(void)
+{
+    char *unit = NULL, *path = NULL, *val = NULL;
+    sd_bus *bus = NULL;
+    struct err e = ERR_INIT;
+    sd_bus_error be = SD_BUS_ERROR_NULL;
+    if (sd_pid_get_unit(0, &unit) < 0 || !unit || !strstr(unit, ".service"))
+        goto out;
+    if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path) < 0)
+        goto out;
+    if (bus_open(&bus, &e) < 0)
+        goto out;
+    if (sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+                                   "org.freedesktop.systemd1.Service", "SyslogIdentifier", &be,
+                                   &val) < 0)
+        val = NULL;
+    if (val && !*val) {
+        free(val);
+        val = NULL;
+    }
+out:
+    sd_bus_error_free(&be);
+    sd_bus_flush_close_unref(bus);
+    free(path);
+    free(unit);
+    return val;
 }
 
 static int build_start_request(sd_bus *bus, const char *unit, const char *description, pid_t pid,
@@ -90,12 +185,11 @@ int sd_start_transient_scope(const char *unit, const char *description, pid_t pi
     sd_bus_message *m = NULL, *reply = NULL;
     sd_bus_error e = SD_BUS_ERROR_NULL;
     int rc = -1;
-    int r = sd_bus_open_system(&bus);
-    if (r < 0) {
-        err_errno(err, -r, "start scope '%s': connect to the system bus", unit);
+    if (bus_open(&bus, err) < 0) {
+        err_prefix(err, "start scope '%s'", unit);
         goto out;
     }
-    r = build_start_request(bus, unit, description ? description : unit, pid, &m);
+    int r = build_start_request(bus, unit, description ? description : unit, pid, &m);
     if (r < 0) {
         err_errno(err, -r, "start scope '%s': build the D-Bus request", unit);
         goto out;
