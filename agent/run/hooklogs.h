@@ -10,8 +10,9 @@
  * max_bytes, the first line says how many bytes were left out and the newest max_bytes follow.
  * The host id is the last '/'-separated part of the host identifier (EC2 instance id or
  * on-premises instance name), with anything outside [A-Za-z0-9._-] replaced by '_'.
- * An upload failure never fails the deployment: it is logged at WARN once per deployment (later
- * failures of the same deployment at DEBUG) and forgotten.
+ * An upload failure (also: no credentials, o->s3.creds NULL) never fails the deployment: it is
+ * logged at WARN once per deployment (later failures of the same deployment at DEBUG) and
+ * forgotten.  One upload takes at most HOOKLOGS_UPLOAD_TIMEOUT_MS.
  */
 #ifndef CDAGENT_HOOKLOGS_H
 #define CDAGENT_HOOKLOGS_H
