@@ -32,7 +32,8 @@ TOOLS_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOLS     := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
 STAMP     := $(B)/.deps-build
 
-.PHONY: tools all check check-unit check-unit-san check-e2e check-system deps deps-check lint format install clean \
+.PHONY: tools all check check-unit check-unit-san check-e2e check-system check-lint deps deps-check lint format \
+        format-check install clean \
         demo bench rpm dist
 all: $(B)/codedeploy-agent $(B)/codedeploy-local
 
@@ -80,8 +81,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps-check
 	@rm -rf $(B)/results
 	@$(MAKE) -k -j$(JOBS) --no-print-directory all tools $(B)/unit-tests $(B)/unit-tests-san || true
-	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e check-system || true
-	@sh scripts/summary.sh $(B)/results unit unit-san e2e system
+	@$(MAKE) -k --no-print-directory check-unit check-unit-san check-e2e check-system check-lint || true
+	@sh scripts/summary.sh $(B)/results unit unit-san e2e system lint
 
 check-unit: $(B)/unit-tests
 	@mkdir -p $(B)/results
@@ -121,15 +122,29 @@ lint: | $(STAMP)
 	@sh scripts/layers.sh $(LAYERS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iagent agent tests/unit
-	@fail=0; for f in $(AGENT_SRC) agent/cli/main.c; do \
-		clang-tidy --quiet --warnings-as-errors='*' $$f -- \
-			$(filter-out -MMD -MP,$(ALL_CFLAGS)) || fail=1; \
-	done; \
-	if [ $$fail -ne 0 ]; then echo "lint: clang-tidy findings above" >&2; fi; exit $$fail
+	@JOBS=$(JOBS) sh scripts/tidy.sh $(AGENT_SRC) agent/cli/main.c -- \
+		$(filter-out -MMD -MP,$(ALL_CFLAGS))
 
+# The lint and the format check as a suite of make check: build/results/lint.
+check-lint:
+	@mkdir -p $(B)/results
+	@echo "== lint (layers, cppcheck, clang-tidy) and format check"
+	@p=0; f=0; \
+	if $(MAKE) --no-print-directory lint; then p=$$((p+1)); else f=$$((f+1)); fi; \
+	if $(MAKE) --no-print-directory format-check; then p=$$((p+1)); else f=$$((f+1)); fi; \
+	echo "$$p passed, $$f failed" > $(B)/results/lint
+
+FORMAT_SRC = $(wildcard agent/*/*.c agent/*/*.h tests/unit/*.c tests/unit/*.h tests/tools/*.c)
 format:
 	@sh scripts/deps.sh lint
-	clang-format -i agent/*/*.c agent/*/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i $(FORMAT_SRC)
+# Fails when a file differs from what `make format` makes of it (.clang-format).
+format-check:
+	@sh scripts/deps.sh lint
+	@clang-format --dry-run --Werror $(FORMAT_SRC) 2>&1 | grep -m 20 'error:' ; \
+	if clang-format --dry-run --Werror $(FORMAT_SRC) >/dev/null 2>&1; then \
+		echo "format: every file is as .clang-format makes it"; \
+	else echo "format: files differ from .clang-format; run make format" >&2; exit 1; fi
 
 install: all
 	install -d $(DESTDIR)/opt/codedeploy-agent/bin $(DESTDIR)$(PREFIX)/bin

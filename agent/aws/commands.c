@@ -12,6 +12,7 @@
 #include "net/sigv4.h"
 #include "base/buf.h"
 #include "base/util.h"
+#include "sys/version.h"
 
 struct commands_client {
     char *url;           /* owned; endpoint with the "/" path */
@@ -131,7 +132,7 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
     c->region = xstrdup(opts->region);
     c->agent_version =
         xstrdup(opts->agent_version && *opts->agent_version ? opts->agent_version
-                                                            : "cdagent-" CDAGENT_VERSION);
+                                                            : version_own());
     c->secure = opts->secure;
     c->max_retries = opts->max_retries < 0    ? 0
                      : opts->max_retries == 0 ? COMMANDS_MAX_RETRIES

@@ -37,6 +37,7 @@ void local_opts_done(struct local_opts *o)
     free(o->events);
     free(o->config_file);
     free(o->appspec_filename);
+    free(o->reuse_from);
     memset(o, 0, sizeof(*o));
 }
 
@@ -67,6 +68,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         {"appspec-filename", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
+        {"restart", no_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
@@ -97,6 +99,7 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         case 'A': set_str(&o.appspec_filename, optarg); break;
         case 'h': o.help = true; break;
         case 'v': o.version = true; break;
+        case 'R': o.restart = true; break;
         case 'J': o.json = true; break;
         case ':':
             local_opts_done(&o);
@@ -485,6 +488,8 @@ char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
     cJSON_AddStringToObject(doc, "DeploymentId", deployment_id);
     cJSON_AddStringToObject(doc, "DeploymentCreator", "user");
     cJSON_AddStringToObject(doc, "DeploymentType", "IN_PLACE");
+    if (o->reuse_from)
+        cJSON_AddStringToObject(doc, "ReuseArchiveFromDeploymentId", o->reuse_from);
     cJSON *ov = cJSON_CreateObject();
     cJSON *ao = cJSON_CreateObject();
     cJSON_AddStringToObject(ao, "FileExistsBehavior", o->file_exists_behavior);

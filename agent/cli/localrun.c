@@ -113,6 +113,10 @@ static void print_help(const char *config_file)
            "  -e, --events E1,E2,...          events to run, in order (default: all 11)\n"
            "  -c, --agent-configuration-file F  agent config (default: %s)\n"
            "  -A, --appspec-filename NAME     AppSpec file name (default: appspec.yml, then .yaml)\n"
+           "      --restart                   restart the group's last successful revision from its\n"
+           "                                  archive on this host, as agent 2.1's restart\n"
+           "                                  deployments do; the bundle location is used only\n"
+           "                                  when that archive cannot be reused\n"
            "  -h, --help                      this help\n"
            "  -v, --version                   print the version\n\n"
            "  validate [--json]               list every problem a deployment of the bundle would\n"
@@ -182,8 +186,9 @@ static int run_events(const struct deploy_spec *spec, char **events, size_t n,
         executor_run(eo, events[i], spec, &res);
         double secs = (double)(now_ms() - disp->event_start_ms) / 1000.0;
         if (res.succeeded) {
-            printf("    %s%s%s %s (%.1f s)%s\n", col(disp, "\033[32m"), "ok", col(disp, "\033[0m"),
-                   events[i], secs, res.noop ? ", nothing to run" : "");
+            printf("    %s%s%s %s (%.1f s)%s%s%s\n", col(disp, "\033[32m"), "ok",
+                   col(disp, "\033[0m"), events[i], secs, res.noop ? ", nothing to run" : "",
+                   res.note ? ", " : "", res.note ? res.note : "");
             exec_result_done(&res);
             continue;
         }
@@ -268,6 +273,24 @@ static int validate_bundle(const struct local_opts *o, const struct local_bundle
     return errors ? 1 : 0;
 }
 
+/* --restart: the deployment id of the group's last successful revision, to be named as
+ * ReuseArchiveFromDeploymentId (V-012, V-050) in the local spec. */
+static int restart_source(const char *root_dir, const char *group_id, char **ret,
+                          struct err *err)
+{
+    AUTOFREE char *dir = NULL;
+    if (layout_read_last_successful(root_dir, group_id, &dir, err) < 0)
+        return -1;
+    if (!dir)
+        return err_set(err, ERR_NOT_FOUND, "--restart: deployment group '%s' has no successful "
+                       "deployment on this host to restart", group_id);
+    const char *base = strrchr(dir, '/');
+    *ret = xstrdup(base ? base + 1 : dir);
+    printf("Restarting deployment %s of deployment group %s from its archive on this host\n",
+           *ret, group_id);
+    return 0;
+}
+
 static int deploy(const struct local_opts *o, const struct local_bundle *b)
 {
     struct config cfg;
@@ -293,10 +316,15 @@ static int deploy(const struct local_opts *o, const struct local_bundle *b)
     char hostbuf[256];
     AUTOFREE char *json = NULL;
     AUTOFREE char *folder = NULL;
+    AUTOFREE char *reuse = NULL;
+    struct local_opts so = *o; /* a borrowed copy that names the archive to reuse */
     if (local_events(o->events, &events, &n, &e) < 0)
         goto fail;
     local_new_deployment_id(id_buf);
-    json = local_build_spec(o, b, id_buf, events, n);
+    if (o->restart && restart_source(cfg.root_dir, o->group_id, &reuse, &e) < 0)
+        goto fail;
+    so.reuse_from = reuse;
+    json = local_build_spec(&so, b, id_buf, events, n);
     struct spec_parse_opts po = {.allow_local_revisions = true};
     if (spec_load("TEXT/JSON", json, strlen(json), true, &po, &spec, &e) < 0)
         goto fail;

@@ -29,7 +29,6 @@
 #define DEFAULT_ONPREM_FILE "/etc/codedeploy-agent/conf/codedeploy.onpremises.yml"
 #define MAX_SECONDS 86400
 #define KILL_WAIT_CLAMP_SECONDS 86400
-#define VERSION_FILE_MAX 4096
 
 void config_init(struct config *c)
 {
@@ -693,56 +692,5 @@ int config_load(const char *path, struct config *ret, struct err *err)
 const char *config_default_path(void)
 {
     return file_exists(CONFIG_ETC_PATH) ? CONFIG_ETC_PATH : CONFIG_OPT_PATH;
-}
-
-static bool printable_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return false;
-    return true;
-}
-
-/* The value of one .version file, or NULL. */
-static char *version_from_file(const char *path)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (read_file(path, VERSION_FILE_MAX, &text, &len, NULL) < 0)
-        return NULL;
-    if (strlen(text) != len) {
-        free(text); /* an embedded NUL: not a version file */
-        return NULL;
-    }
-    char *sep = strstr(text, ": ");
-    char *v = sep ? sep + 2 : text;
-    while (*v == ' ' || *v == '\t')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && strchr(" \t\r\n", v[n - 1]))
-        v[--n] = 0;
-    char *r = NULL;
-    if (n > 0 && printable_ascii(v))
-        r = xstrdup(v);
-    free(text);
-    return r;
-}
-
-char *config_agent_version(const char *root_dir, const char *fallback_file)
-{
-    char *v = NULL;
-    if (root_dir && root_dir[0]) {
-        AUTOFREE char *dir = normalise_dir(root_dir);
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-            slash[1] = 0; /* parent of "/x" is "/" */
-        else
-            *slash = 0;
-        AUTOFREE char *file = path_join(dir, ".version");
-        v = version_from_file(file);
-    }
-    if (!v && fallback_file)
-        v = version_from_file(fallback_file);
-    return v ? v : xstrdup("cdagent-" CDAGENT_VERSION);
 }
 

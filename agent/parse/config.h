@@ -45,8 +45,6 @@
 /* the first that exists is the default config file. */
 #define CONFIG_ETC_PATH "/etc/codedeploy-agent/conf/codedeployagent.yml"
 #define CONFIG_OPT_PATH "/opt/codedeploy-agent/conf/codedeployagent.yml"
-/* fallback location of the agent version file. */
-#define CONFIG_VERSION_FILE_DEFAULT "/opt/codedeploy-agent/.version"
 
 /*
  * Field names are the key names without colons.  "null" below means the pointer is NULL when the
@@ -216,15 +214,5 @@ int config_load(const char *path, struct config *ret, struct err *err);
 
 /* CONFIG_ETC_PATH if that file exists, else CONFIG_OPT_PATH.  Static storage. */
 const char *config_default_path(void);
-
-/*
- * R-048: the value of the x-amz-codedeploy-agent-version header.  Looks for ".version" in the
- * parent directory of root_dir (skipped when root_dir is NULL), then in fallback_file (usually
- * CONFIG_VERSION_FILE_DEFAULT; NULL skips it).  A file's value is the text after the first ": "
- * ("agent_version: OFFICIAL_1.7.0-92_rpm"), whitespace-trimmed; a file that is missing, empty,
- * over 4 KiB or whose value holds bytes other than printable ASCII is skipped.  When no file
- * gives a value: "cdagent-" CDAGENT_VERSION.  Never fails; the caller frees the result.
- */
-char *config_agent_version(const char *root_dir, const char *fallback_file);
 
 #endif

@@ -37,6 +37,7 @@
 #include "base/fsutil.h"
 #include "base/util.h"
 #include "net/wirelog.h"
+#include "sys/version.h"
 
 static struct stop sig_stop;  /* SIGTERM/SIGINT/SIGQUIT: stop polling */
 static volatile sig_atomic_t sig_hup;
@@ -664,7 +665,12 @@ static int setup(struct daemon *d, struct err *err)
     if (endpoint_commands_resolve(&eo, &d->ep, err) < 0)
         return -1;
     log_info("CodeDeploy endpoint: %s", d->ep.url);
-    d->agent_version = config_agent_version(cfg->root_dir, NULL);
+    /* V-004/V-087/R-048: write our version, then send what the R-048 lookup reads back. */
+    struct err ve = ERR_INIT;
+    if (version_publish(cfg->root_dir, &ve) < 0)
+        log_err(LOG_PRIO_WARNING, &ve, "Writing the agent version file, ignoring");
+    d->agent_version = version_lookup(cfg->root_dir, VERSION_FILE_DEFAULT);
+    log_info("Agent version: %s", d->agent_version);
     d->tracking_dir = layout_ongoing_dir(cfg->root_dir, cfg->ongoing_deployment_tracking);
     struct err he = ERR_INIT;
     struct hookenv_opts ho = {0};

@@ -10,6 +10,7 @@
 
 #include "parse/appspec.h"
 #include "deploy/bundle.h"
+#include "deploy/bundlemeta.h"
 #include "parse/config.h"
 #include "deploy/copytree.h"
 #include "run/diag.h"
@@ -20,6 +21,7 @@
 #include "net/http.h"
 #include "deploy/install.h"
 #include "deploy/layout.h"
+#include "deploy/reuse.h"
 #include "base/log.h"
 #include "parse/spec.h"
 #include "deploy/unpack.h"
@@ -57,6 +59,7 @@ void executor_opts_from_config(const struct config *cfg, struct executor_opts *r
         .reject_links = cfg->reject_symlinks_in_bundle,
         .hook_output_grace_s = cfg->hook_output_grace_seconds,
         .enable_deployments_log = cfg->enable_deployments_log,
+        .enable_archive_reuse = cfg->enable_archive_reuse,
         .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
         .proxy_uri = cfg->proxy_uri,
         .hook_logs_s3_uri = cfg->hook_logs_s3_uri, .hook_logs_max_bytes = cfg->hook_logs_max_bytes,
@@ -219,8 +222,10 @@ static void dl_progress(void *arg, uint64_t done, uint64_t total, double rate)
     }
 }
 
+/* Download the S3 or GitHub revision to bundle; for S3, *ret_etag gets the ETag S3 returned
+ * (unquoted, NULL if none; caller frees). */
 static int fetch_remote(const struct executor_opts *o, const struct deploy_spec *spec,
-                        const char *bundle, struct err *err)
+                        const char *bundle, char **ret_etag, struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
     struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
@@ -264,6 +269,8 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
         log_info("Downloaded %llu bytes", (unsigned long long)res.size);
         metrics_downloaded(res.size);
         r = preflight_verify_signature(o, spec, http, bundle, err);
+        if (r == 0 && rev->type == SPEC_REV_S3)
+            *ret_etag = TAKE_PTR(res.etag);
     }
     bundle_result_done(&res);
     http_client_free(http);
@@ -291,10 +298,8 @@ static void unpack_warn(void *ctx, const char *msg)
     log_warn("%s", msg);
 }
 
-static int do_download(const struct executor_opts *o, const struct deploy_spec *spec,
-                       const char *dep_dir, struct err *err)
+static void prune_old_revisions(const struct executor_opts *o, const struct deploy_spec *spec)
 {
-    const struct spec_revision *rev = &spec->revision;
     unsigned removed = 0;
     struct err pe = ERR_INIT;
     if (layout_prune_revisions(o->root_dir, spec->deployment_group_id, spec->deployment_id,
@@ -303,43 +308,113 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
     else if (removed)
         log_info("Removed %u old revision(s) of deployment group %s", removed,
                  spec->deployment_group_id);
+}
 
+/* V-050: true when the archive of ReuseArchiveFromDeploymentId now serves this deployment;
+ * any problem is logged and means a normal download (nothing half-built is left). */
+static bool try_reuse(const struct executor_opts *o, const struct deploy_spec *spec)
+{
+    const char *from = spec->reuse_archive_from;
+    if (!from || !*from)
+        return false;
+    if (!o->enable_archive_reuse) {
+        log_info("Archive reuse from deployment %s is off (:enable_archive_reuse: false), "
+                 "downloading the bundle", from);
+        return false;
+    }
+    struct reuse_request r = {.root_dir = o->root_dir, .group_id = spec->deployment_group_id,
+                              .deployment_id = spec->deployment_id, .source_id = from,
+                              .appspec_filename = spec->appspec_filename,
+                              .allow_local_ids = o->local,
+                              .reject_links = o->reject_links, .allow_setid = o->allow_setid};
+    struct err e = ERR_INIT;
+    if (reuse_archive(&r, &e) < 0) {
+        log_warn("Cannot reuse the archive of deployment %s: %s; downloading the bundle instead",
+                 from, e.msg);
+        return false;
+    }
+    log_info("Reused the archive of deployment %s (no download)", from);
+    return true;
+}
+
+/* Put the revision's bundle in place (or, for a local directory, its archive). */
+static int obtain_bundle(const struct executor_opts *o, const struct deploy_spec *spec,
+                         const char *dep_dir, struct err *err)
+{
+    const struct spec_revision *rev = &spec->revision;
     AUTOFREE char *bundle = layout_bundle_path(dep_dir);
-    AUTOFREE char *archive = layout_archive_dir(dep_dir);
     if (rev->type == SPEC_REV_LOCAL_DIRECTORY) {
         /* copy, not link, so later ApplicationStop runs still find the revision. */
-        if (rm_rf(archive, err) < 0 || copytree(rev->location, archive, err) < 0)
-            return -1;
-    } else {
-        if (rev->type == SPEC_REV_LOCAL_FILE) {
-            if (preflight_before_download(o, spec, NULL, err) < 0)
-                return -1;
-            (void)unlink(bundle);
-            if (symlink(rev->location, bundle) < 0 && copy_file(rev->location, bundle, err) < 0)
-                return -1;
-        } else if (fetch_remote(o, spec, bundle, err) < 0) {
-            return -1;
-        }
-        struct unpack_ctx uc = {o, spec, now_usec()};
-        struct unpack_opts uo = {.max_bytes = o->max_bundle_bytes,
-                                 .max_entries = o->max_bundle_entries,
-                                 .allow_setid = o->allow_setid,
-                                 .restore_owner = o->restore_owner,
-                                 .reject_links = o->reject_links,
-                                 .warn = unpack_warn, .progress = unpack_progress,
-                                 .progress_ctx = &uc};
-        struct unpack_stats st = {0};
-        if (unpack_archive(bundle, unpack_format_from_type(rev->bundle_type_name), archive, &uo,
-                           &st, err) < 0)
-            return -1;
-        log_info("Unpacked %llu entries (%llu bytes) into %s", (unsigned long long)st.entries,
-                 (unsigned long long)st.bytes, archive);
-        bool stripped = false;
-        if (unpack_strip_top_dir(archive, &stripped, err) < 0)
-            return -1;
-        if (stripped)
-            log_info("Stripping leading directory from archive bundle contents.");
+        AUTOFREE char *archive = layout_archive_dir(dep_dir);
+        return rm_rf(archive, err) < 0 || copytree(rev->location, archive, err) < 0 ? -1 : 0;
     }
+    if (rev->type == SPEC_REV_LOCAL_FILE) {
+        if (preflight_before_download(o, spec, NULL, err) < 0)
+            return -1;
+        (void)unlink(bundle);
+        if (symlink(rev->location, bundle) < 0 && copy_file(rev->location, bundle, err) < 0)
+            return -1;
+        return 0;
+    }
+    AUTOFREE char *etag = NULL;
+    if (fetch_remote(o, spec, bundle, &etag, err) < 0)
+        return -1;
+    struct err me = ERR_INIT;
+    /* V-049 step 5 / V-051: the ETag S3 returned, for BUNDLE_ETAG (V-042). */
+    if (rev->type == SPEC_REV_S3 && bundlemeta_write_etag(dep_dir, etag, &me) < 0)
+        log_warn("Writing %s: %s, ignoring", BUNDLEMETA_ETAG_FILE, me.msg);
+    return 0;
+}
+
+static int unpack_bundle(const struct executor_opts *o, const struct deploy_spec *spec,
+                         const char *dep_dir, struct err *err)
+{
+    AUTOFREE char *bundle = layout_bundle_path(dep_dir);
+    AUTOFREE char *archive = layout_archive_dir(dep_dir);
+    struct unpack_ctx uc = {o, spec, now_usec()};
+    struct unpack_opts uo = {.max_bytes = o->max_bundle_bytes,
+                             .max_entries = o->max_bundle_entries,
+                             .allow_setid = o->allow_setid,
+                             .restore_owner = o->restore_owner,
+                             .reject_links = o->reject_links,
+                             .warn = unpack_warn, .progress = unpack_progress,
+                             .progress_ctx = &uc};
+    struct unpack_stats st = {0};
+    if (unpack_archive(bundle, unpack_format_from_type(spec->revision.bundle_type_name), archive,
+                       &uo, &st, err) < 0)
+        return -1;
+    log_info("Unpacked %llu entries (%llu bytes) into %s", (unsigned long long)st.entries,
+             (unsigned long long)st.bytes, archive);
+    bool stripped = false;
+    if (unpack_strip_top_dir(archive, &stripped, err) < 0)
+        return -1;
+    if (stripped)
+        log_info("Stripping leading directory from archive bundle contents.");
+    return 0;
+}
+
+/* DownloadBundle in V-049's order: retention, reuse or download, the .bundle-source marker
+ * (always; the completion note is read back from it, V-009), unpack unless reused. */
+static int do_download(const struct executor_opts *o, const struct deploy_spec *spec,
+                       const char *dep_dir, struct err *err)
+{
+    prune_old_revisions(o, spec);
+    bool reused = try_reuse(o, spec);
+    if (!reused && obtain_bundle(o, spec, dep_dir, err) < 0)
+        return -1;
+    struct err me = ERR_INIT;
+    if (bundlemeta_write_source(dep_dir, reused ? BUNDLEMETA_SOURCE_REUSE
+                                                : BUNDLEMETA_SOURCE_DOWNLOADED, &me) < 0)
+        log_warn("Writing %s: %s, ignoring", BUNDLEMETA_SOURCE_FILE, me.msg);
+    /* V-049 step 4: the agent file mode, never through a local-file symlink. */
+    AUTOFREE char *bundle = layout_bundle_path(dep_dir);
+    struct stat st;
+    if (!reused && lstat(bundle, &st) == 0 && S_ISREG(st.st_mode) &&
+        chmod(bundle, LAYOUT_FILE_MODE) < 0)
+        log_warn("Setting the mode of %s: %s, ignoring", bundle, strerror(errno));
+    if (!reused && spec->revision.type != SPEC_REV_LOCAL_DIRECTORY &&
+        unpack_bundle(o, spec, dep_dir, err) < 0)
+        return -1;
     return layout_record_most_recent(o->root_dir, spec->deployment_group_id, dep_dir, err);
 }
 
@@ -483,10 +558,12 @@ void executor_run(const struct executor_opts *o, const char *command,
     }
     mark = record_command_start(dep_dir);
     if (strcmp(command, "DownloadBundle") == 0) {
-        if (do_download(o, spec, dep_dir, &err) < 0)
+        if (do_download(o, spec, dep_dir, &err) < 0) {
             set_error(ret, &err);
-        else
+        } else {
             ret->succeeded = true;
+            ret->note = bundlemeta_note(dep_dir);
+        }
     } else if (strcmp(command, "Install") == 0) {
         if (do_install(o, spec, dep_dir, &err) < 0)
             set_error(ret, &err);
@@ -515,6 +592,10 @@ out:
 
 char *executor_diag_json(const struct exec_result *r)
 {
+    if (r->succeeded && r->note) {
+        AUTOFREE char *msg = xasprintf(DIAG_SUCCESS_MESSAGE "%s", r->note);
+        return diag_payload(0, "", msg, "", 0, 0);
+    }
     if (r->succeeded)
         return diag_success_payload();
     return diag_payload(r->error_code, r->script_name, r->message, r->log,

@@ -57,6 +57,7 @@ struct executor_opts {
     bool reject_links;          /* refuse bundles with links (V-053) */
     int hook_output_grace_s;    /* :hook_output_grace_seconds: (-1: Ruby behaviour) */
     bool enable_deployments_log;
+    bool enable_archive_reuse;  /* :enable_archive_reuse: (V-050) */
     /* Downloads */
     const char *region;                /* borrowed; may be NULL for local bundles */
     const char *domain;                /* borrowed; NULL: derived from region */
@@ -98,7 +99,8 @@ int executor_is_noop(const struct executor_opts *o, const char *command,
 void executor_run(const struct executor_opts *o, const char *command,
                   const struct deploy_spec *spec, struct exec_result *ret);
 
-/* The §13 diagnostics JSON for a result (caller frees), at most 8192 characters. */
+/* The §13 diagnostics JSON for a result (caller frees), at most 8192 characters (R-194).  A
+ * success with a note says "Succeeded: <note>" (V-009), else "Succeeded: " (R-192). */
 char *executor_diag_json(const struct exec_result *r);
 
 #endif

@@ -9,6 +9,7 @@
 #include "run/result.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
+#include "deploy/bundlemeta.h"
 #include "deploy/layout.h"
 #include "base/log.h"
 #include "sys/scope.h"
@@ -28,6 +29,9 @@ static char **build_env(const struct hookrun_opts *o)
     const struct deploy_spec *s = o->spec;
     const struct spec_revision *rev = &s->revision;
     bool s3 = rev->type == SPEC_REV_S3;
+    /* V-042: without an ETag in the spec, the one S3 returned (or a reused archive carried). */
+    AUTOFREE char *marker_etag =
+        s3 && !rev->etag ? bundlemeta_read_etag(o->deployment_dir) : NULL;
     struct hookenv_vars v = {
         .lifecycle_event = o->event,
         .deployment_id = s->deployment_id,
@@ -37,7 +41,7 @@ static char **build_env(const struct hookrun_opts *o)
         .bundle_bucket = s3 ? rev->bucket : NULL,
         .bundle_key = s3 ? rev->key : NULL,
         .bundle_version = s3 ? rev->version : NULL,
-        .bundle_etag = s3 ? rev->etag : NULL,
+        .bundle_etag = s3 ? (rev->etag ? rev->etag : marker_etag) : NULL,
         .bundle_commit = rev->type == SPEC_REV_GITHUB ? rev->commit_id : NULL,
     };
     if (o->env)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -95,11 +96,13 @@ int preflight_verify_signature(const struct executor_opts *o, const struct deplo
     const struct spec_revision *rev = &spec->revision;
     if (!o->bundle_signing_public_keys || !*o->bundle_signing_public_keys)
         return 0;
-    if (rev->type == SPEC_REV_GITHUB)
+    if (rev->type == SPEC_REV_GITHUB) {
+        (void)unlink(bundle);
         return err_set(err, ERR_SIGNATURE,
                        "signed revisions are required (:bundle_signing_public_keys:) but a GitHub "
                        "revision cannot carry a signature; deploy from S3 with <key>%s",
                        BUNDLESIG_SUFFIX);
+    }
     if (rev->type != SPEC_REV_S3)
         return 0;
     struct bundlesig_keys *keys = bundlesig_keys_load(o->bundle_signing_public_keys, err);
@@ -124,6 +127,8 @@ int preflight_verify_signature(const struct executor_opts *o, const struct deplo
     }
     free(sig);
     bundlesig_keys_free(keys);
+    if (r < 0)
+        (void)unlink(bundle); /* unverified bytes are not kept */
     return r;
 }
 

@@ -26,8 +26,9 @@ struct http_client;
 int preflight_before_download(const struct executor_opts *o, const struct deploy_spec *spec,
                               struct http_client *http, struct err *err);
 
-/* Verify the signature of the downloaded bundle (see above).  Errors: ERR_SIGNATURE (missing,
- * wrong, GitHub revision), ERR_CONFIG (key file), transport errors of the signature fetch. */
+/* Verify the signature of the downloaded bundle (see above); on failure the bundle file is
+ * removed.  Errors: ERR_SIGNATURE (missing, wrong, GitHub revision), ERR_CONFIG (key file),
+ * transport errors of the signature fetch. */
 int preflight_verify_signature(const struct executor_opts *o, const struct deploy_spec *spec,
                                struct http_client *http, const char *bundle, struct err *err);
 

@@ -15,6 +15,7 @@ struct exec_result {
     char *message;      /* owned */
     char *log;          /* owned; output tail ("" when none) */
     bool noop;          /* no script ran (hook events) */
+    char *note;         /* owned; DownloadBundle's "BundleSource=..." (V-009), else NULL */
 };
 
 /* Free the owned strings and zero *r. */

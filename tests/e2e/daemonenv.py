@@ -115,7 +115,8 @@ class DaemonEnv(harness.Env):
         self.agent = None
         self.notify = None
 
-    def start(self, notify=False, env=None):
+    def start(self, notify=False, env=None, prefix=None):
+        """Start the agent; prefix (a list) runs it through a wrapper such as setpriv."""
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         if notify:
@@ -124,8 +125,8 @@ class DaemonEnv(harness.Env):
         if env:
             e.update(env)
         self.stderr = open(self.path("agent.stderr"), "ab")
-        self.agent = self.spawn([harness.AGENT, "--config_file", self.config, "run"],
-                                stdout=self.stderr, stderr=self.stderr, env=e)
+        argv = list(prefix or []) + [harness.AGENT, "--config_file", self.config, "run"]
+        self.agent = self.spawn(argv, stdout=self.stderr, stderr=self.stderr, env=e)
         return self.agent
 
     def stop(self, sig=signal.SIGTERM, timeout=60):

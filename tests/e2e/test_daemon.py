@@ -78,7 +78,9 @@ def run_deployment(kind):
         for c in comps:
             assert c["status"] == "Succeeded", c
             assert c["completions"] == 1, c
-            assert diag(c) == {"error_code": 0, "script_name": "", "message": "Succeeded: ",
+            # V-009: DownloadBundle alone carries the BundleSource note the service counts.
+            note = "BundleSource=downloaded" if c["command"] == "DownloadBundle" else ""
+            assert diag(c) == {"error_code": 0, "script_name": "", "message": "Succeeded: " + note,
                                "log": ""}, c
         # ApplicationStop on the first deployment is a no-op acknowledgement.
         assert comps[0]["acks"][0]["is_noop"] is True, comps[0]

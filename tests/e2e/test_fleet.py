@@ -106,10 +106,10 @@ def test_signed_revisions_required_and_verified():
             assert "does not verify with any of the 2 configured key(s)" in m, m
             assert "signing-keys.pem#1 (Ed25519, sha256:" in m, m
             assert "signing-keys.pem#2 (ECDSA prime256v1, sha256:" in m, m
-        # Nothing of a refused revision was unpacked or run.
+        # Nothing of a refused revision was unpacked or run, and its bytes are not kept.
         for dep, _ in chain[:3]:
-            assert not os.path.exists(os.path.join(env.root, "dg-0001", dep,
-                                                   "deployment-archive")), dep
+            for name in ("deployment-archive", "bundle.tar"):
+                assert not os.path.exists(os.path.join(env.root, "dg-0001", dep, name)), dep
         assert fc.wait_deployment("d-SIGNEDED1", 90) == "Succeeded", fc.completions("d-SIGNEDED1")
         assert fc.wait_deployment("d-SIGNEDEC1", 90) == "Succeeded", fc.completions("d-SIGNEDEC1")
         assert [l.split()[1] for l in open(rec)] == ["d-SIGNEDED1", "d-SIGNEDEC1"]

@@ -48,7 +48,9 @@ spec_mode ("pem" default, "der_base64", "text", "tampered", "badsig", "unsigned"
 "missing_spec", "missing_envelope"), deployment_system ("CodeDeploy"), spec_overrides (dict merged
 into the document; a None value deletes the member), ack_status (a status for every ack, or a dict
 command -> status; "" or None omits it; default "InProgress"), command_host_identifier (override
-the HostIdentifier in handed-out commands), ignore_application_stop_failures.
+the HostIdentifier in handed-out commands), ignore_application_stop_failures,
+reuse_archive_from (ReuseArchiveFromDeploymentId of an agent 2.1 restart deployment: the short
+id or a deployment ARN, V-012).
 
 Faults (scenario["faults"] or fc.add_fault()): {"op": "PollHostCommand" | "*", "kind": one of
 "500" | "throttle" | "drop" | "delay" | "auth" | "expired" | "error", "count": N (requests it
@@ -254,6 +256,9 @@ class Deployment:
             doc["AppSpecFilename"] = s["appspec_filename"]
         if s.get("all_lifecycle_events"):
             doc["AllPossibleLifecycleEvents"] = s["all_lifecycle_events"]
+        if s.get("reuse_archive_from"):
+            # Agent 2.1 restart ("bounce") deployments (V-012): an id or a deployment ARN.
+            doc["ReuseArchiveFromDeploymentId"] = s["reuse_archive_from"]
         doc["Revision"] = s.get("revision") or s3_revision("bucket", "bundle.zip", "zip")
         for k, v in (s.get("spec_overrides") or {}).items():
             if v is None:

@@ -814,44 +814,6 @@ TEST(config_R003_default_path)
         ASSERT_STREQ(p, CONFIG_OPT_PATH);
 }
 
-TEST(config_R048_agent_version)
-{
-    const char *tmp = test_tmpdir();
-    AUTOFREE char *base = path_join(tmp, "opt");
-    AUTOFREE char *root = path_join(base, "deployment-root");
-    AUTOFREE char *fallback = path_join(tmp, "fallback.version");
-    ASSERT_OK(mkdir_p(root, 0755, NULL));
-
-    /* Neither file: our own build identifier. */
-    AUTOFREE char *v0 = config_agent_version(root, fallback);
-    ASSERT_STREQ(v0, "cdagent-" CDAGENT_VERSION);
-    AUTOFREE char *v00 = config_agent_version(NULL, NULL);
-    ASSERT_STREQ(v00, "cdagent-" CDAGENT_VERSION);
-
-    /* The fallback file. */
-    test_write(fallback, "agent_version: 2.1.0");
-    AUTOFREE char *v1 = config_agent_version(root, fallback);
-    ASSERT_STREQ(v1, "2.1.0");
-
-    /* .version next to root dir wins (root dir given with a trailing slash). */
-    AUTOFREE char *vf = path_join(base, ".version");
-    test_write(vf, "agent_version: OFFICIAL_1.7.0-92_rpm\n");
-    AUTOFREE char *rootslash = xasprintf("%s/", root);
-    AUTOFREE char *v2 = config_agent_version(rootslash, fallback);
-    ASSERT_STREQ(v2, "OFFICIAL_1.7.0-92_rpm");
-
-    /* A value that would break the HTTP header is skipped. */
-    test_write(vf, "agent_version: x\r\nEvil: y\n");
-    AUTOFREE char *v3 = config_agent_version(root, fallback);
-    ASSERT_STREQ(v3, "2.1.0");
-
-    /* An empty file is skipped; no ": " means the whole text. */
-    test_write(vf, "");
-    test_write(fallback, "  1.8.1-dev \n");
-    AUTOFREE char *v4 = config_agent_version(root, fallback);
-    ASSERT_STREQ(v4, "1.8.1-dev");
-}
-
 TEST(config_quote_for_messages)
 {
     char out[CFG_QUOTE_MAX + 4];
