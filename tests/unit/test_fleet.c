@@ -7,7 +7,9 @@
 #include "deploy/history.h"
 #include "parse/config.h"
 #include "run/executor.h"
+#include "parse/spec.h"
 #include "run/metrics.h"
+#include "run/preflight.h"
 #include "run/progress.h"
 #include "test.h"
 
@@ -146,4 +148,31 @@ TEST(config_issue16_keys_defaults_and_values)
     const char *bad = "---\n:bundle_expansion_allowance: 0\n";
     ASSERT_FAIL(config_parse(bad, strlen(bad), "a.yml", &c, &e));
     ASSERT_CONTAINS(e.msg, "bundle_expansion_allowance");
+}
+
+TEST(preflight_signed_revisions_refuse_github_and_skip_local)
+{
+    struct err e = ERR_INIT;
+    struct executor_opts o = {.root_dir = test_tmpdir(),
+                              .bundle_signing_public_keys = "/nonexistent/keys.pem"};
+    struct deploy_spec spec = {.deployment_id = (char *)"d-1", .deployment_group_id = (char *)"g"};
+    const char *bundle = test_write("bundle.tar", "github tarball");
+    spec.revision.type = SPEC_REV_GITHUB;
+    ASSERT_FAIL(preflight_verify_signature(&o, &spec, NULL, bundle, &e));
+    ASSERT_EQ(e.code, ERR_SIGNATURE);
+    ASSERT_CONTAINS(e.msg, "a GitHub revision cannot carry a signature");
+    ASSERT_FALSE(file_exists(bundle)); /* not kept */
+    spec.revision.type = SPEC_REV_LOCAL_FILE;
+    bundle = test_write("bundle.tar", "local archive");
+    ASSERT_OK(preflight_verify_signature(&o, &spec, NULL, bundle, &e));
+    o.bundle_signing_public_keys = NULL; /* off: nothing checked */
+    spec.revision.type = SPEC_REV_GITHUB;
+    ASSERT_OK(preflight_verify_signature(&o, &spec, NULL, bundle, &e));
+    err_clear(&e);
+    ASSERT_FAIL(preflight_check_settings("/nonexistent/keys.pem", NULL, &e));
+    ASSERT_EQ(e.code, ERR_CONFIG);
+    err_clear(&e);
+    ASSERT_FAIL(preflight_check_settings(NULL, "s3:/x", &e));
+    ASSERT_CONTAINS(e.msg, ":hook_logs_s3_uri: expected an S3 URI");
+    ASSERT_OK(preflight_check_settings(NULL, "s3://logs/p", &e));
 }
