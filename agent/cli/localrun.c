@@ -22,10 +22,14 @@
 #include "parse/spec.h"
 #include "base/fsutil.h"
 #include "base/util.h"
+#include "run/progress.h"
 
 struct display {
     bool tty;
     uint64_t event_start_ms;
+    uint64_t bytes_shown_ms; /* last progress output */
+    bool bar_drawn;          /* a progress bar is on the current line */
+    enum executor_phase shown_phase; /* of the last progress output */
 };
 
 static const char *col(const struct display *d, const char *code)
@@ -33,9 +37,52 @@ static const char *col(const struct display *d, const char *code)
     return d->tty ? code : "";
 }
 
+/* Download and unpack progress: redrawn in place on a terminal, a plain line every few seconds
+ * otherwise (issue 16 item 3). */
+static void show_bytes(struct display *d, const struct executor_progress *p)
+{
+    uint64_t now = now_ms();
+    bool first = p->phase != d->shown_phase;
+    bool last = p->total && p->done >= p->total;
+    if (!first && !last && now - d->bytes_shown_ms < (d->tty ? 200 : PROGRESS_PLAIN_INTERVAL_MS))
+        return;
+    d->shown_phase = p->phase;
+    d->bytes_shown_ms = now;
+    char text[200];
+    if (p->phase == EXEC_PHASE_UNPACK)
+        progress_unpack(text, sizeof(text), p->done, p->rate_bps);
+    else if (d->tty)
+        progress_bar(text, sizeof(text), p->done, p->total, p->rate_bps);
+    else
+        progress_line(text, sizeof(text), p->done, p->total, p->rate_bps);
+    if (d->tty) {
+        printf("\r\033[K%s%s", p->phase == EXEC_PHASE_UNPACK ? "" : "    ", text);
+        d->bar_drawn = true;
+    } else {
+        printf("%s\n", text);
+    }
+    fflush(stdout);
+}
+
+static const char *local_host_name(char *buf, size_t n)
+{
+    if (gethostname(buf, n) < 0 || !buf[0])
+        (void)snprintf(buf, n, "localhost");
+    buf[n - 1] = '\0';
+    return buf;
+}
+
 static void on_progress(void *arg, const struct executor_progress *p)
 {
     struct display *d = arg;
+    if (p->phase == EXEC_PHASE_BYTES || p->phase == EXEC_PHASE_UNPACK) {
+        show_bytes(d, p);
+        return;
+    }
+    if (d->bar_drawn) {
+        printf("\n");
+        d->bar_drawn = false;
+    }
     /* Each event is named once, on its result line (issue 17); long scripts show progress. */
     if (p->phase == EXEC_PHASE_START)
         d->event_start_ms = now_ms();
@@ -273,6 +320,7 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
     struct hookenv *env = NULL;
     int lock = -1;
     char id_buf[18];
+    char hostbuf[256];
     AUTOFREE char *json = NULL;
     AUTOFREE char *folder = NULL;
     AUTOFREE char *reuse = NULL;
@@ -287,7 +335,8 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
     struct spec_parse_opts po = {.allow_local_revisions = true};
     if (spec_load("TEXT/JSON", json, strlen(json), true, &po, &spec, &e) < 0)
         goto fail;
-    if (b->kind == LOCAL_KIND_S3 && identity_init(&id, &cfg, false, NULL, &e) < 0)
+    bool need_id = b->kind == LOCAL_KIND_S3 || (cfg.hook_logs_s3_uri && *cfg.hook_logs_s3_uri);
+    if (need_id && identity_init(&id, &cfg, false, NULL, &e) < 0)
         goto fail;
     if (b->kind == LOCAL_KIND_S3 && !id.creds) {
         err_set(&e, ERR_AUTH, "We were unable to download content from the Amazon S3 bucket due "
@@ -317,6 +366,7 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
     eo.region = id.region;
     eo.domain = id.domain;
     eo.creds = id.creds;
+    eo.host_id = id.host_identifier ? id.host_identifier : local_host_name(hostbuf, sizeof(hostbuf));
     eo.hookenv = env;
     eo.progress = on_progress;
     eo.progress_arg = &disp;

@@ -20,6 +20,7 @@
 #include "parse/config.h"
 #include "run/daemon.h"
 #include "deploy/layout.h"
+#include "cli/agentinfo.h"
 #include "cli/localrun.h"
 #include "base/log.h"
 #include "sys/pidfile.h"
@@ -33,10 +34,12 @@
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: codedeploy-agent [--config_file <path>] start|stop|restart|status|run|version\n"
+               "       codedeploy-agent [--config_file <path>] status --json | history [N] [--json]\n"
                "  start    start the agent in the background\n"
                "  stop     stop the agent, waiting for a running lifecycle event\n"
                "  restart  stop, then start\n"
-               "  status   tell whether the agent runs and what it is doing\n"
+               "  status   tell whether the agent runs and what it is doing (--json for tools)\n"
+               "  history  the last N deployments on this host (default 10), from the agent's records\n"
                "  run      run the agent in the foreground (used by the systemd unit)\n"
                "  version  print the version (also --version)\n");
 }
@@ -210,13 +213,25 @@ static int run_foreground(const struct config *cfg, int ready_fd)
 }
 
 /* returns 0 running, 1 not running (after cleaning a stale PID file). */
-static int cmd_status(const struct config *cfg, bool quiet)
+static int cmd_status(const struct config *cfg, bool quiet, bool json)
 {
     struct pidfile pf;
     pidfile_init(&pf, cfg->pid_dir, cfg->program_name);
     pid_t pid = 0;
     enum pidfile_state st = pidfile_check(&pf, &pid);
     int rc = 1;
+    if (json) {
+        AUTOFREE char *sp = daemon_state_path(cfg);
+        AUTOFREE char *state = NULL;
+        char *s = st == PIDFILE_RUNNING && read_file(sp, 65536, &state, NULL, NULL) == 0
+                      ? strstr(state, "status: ")
+                      : NULL;
+        if (s && strchr(s, '\n'))
+            *strchr(s, '\n') = '\0';
+        agentinfo_status_json(stdout, cfg, st == PIDFILE_RUNNING ? pid : 0, s ? s + 8 : NULL);
+        pidfile_done(&pf);
+        return st == PIDFILE_RUNNING ? 0 : 1;
+    }
     if (st == PIDFILE_RUNNING) {
         rc = 0;
         if (!quiet) {
@@ -243,6 +258,8 @@ static int cmd_status(const struct config *cfg, bool quiet)
         if (!quiet)
             fprintf(stderr, "error: No AWS CodeDeploy agent running\n");
     }
+    if (!quiet)
+        agentinfo_print_usage(stdout, cfg);
     pidfile_done(&pf);
     return rc;
 }
@@ -336,7 +353,8 @@ static int cmd_stop(const struct config *cfg)
 static int agent_main(int argc, char **argv)
 {
     const char *config_file = NULL;
-    const char *cmd = NULL;
+    const char *cmd = NULL, *arg = NULL;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config_file") == 0 && i + 1 < argc) {
             config_file = argv[++i];
@@ -349,6 +367,10 @@ static int agent_main(int argc, char **argv)
             return 0;
         } else if (!cmd && argv[i][0] != '-') {
             cmd = argv[i];
+        } else if (cmd && strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (cmd && !arg && argv[i][0] != '-' && strcmp(cmd, "history") == 0) {
+            arg = argv[i];
         } else {
             usage(stderr);
             return EXIT_USAGE;
@@ -363,7 +385,11 @@ static int agent_main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 && strcmp(cmd, "restart") != 0 &&
-        strcmp(cmd, "status") != 0 && strcmp(cmd, "run") != 0) {
+        strcmp(cmd, "status") != 0 && strcmp(cmd, "run") != 0 && strcmp(cmd, "history") != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (json && strcmp(cmd, "status") != 0 && strcmp(cmd, "history") != 0) {
         usage(stderr);
         return EXIT_USAGE;
     }
@@ -378,7 +404,9 @@ static int agent_main(int argc, char **argv)
     else if (strcmp(cmd, "stop") == 0)
         rc = cmd_stop(&cfg);
     else if (strcmp(cmd, "status") == 0)
-        rc = cmd_status(&cfg, false);
+        rc = cmd_status(&cfg, false, json);
+    else if (strcmp(cmd, "history") == 0)
+        rc = agentinfo_history(stdout, &cfg, arg, json);
     else {
         rc = cmd_stop(&cfg);
         if (rc == 0) {

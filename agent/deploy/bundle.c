@@ -187,19 +187,25 @@ static int code_for_status(long status)
 int bundle_s3_error(struct err *err, const char *bucket, const char *key, long status,
                     const char *body)
 {
+    return bundle_s3_error_op(err, "GetObject", bucket, key, status, body);
+}
+
+int bundle_s3_error_op(struct err *err, const char *op, const char *bucket, const char *key,
+                       long status, const char *body)
+{
     AUTOFREE char *code = bundle_xml_text(body, "Code");
     AUTOFREE char *msg = bundle_xml_text(body, "Message");
     int kind = code_for_status(status);
     if (code && (str_eq(code, "SlowDown") || http_is_throttle_code(code)))
         kind = ERR_THROTTLED;
     if (code && msg)
-        return err_set(err, kind, "S3 GetObject s3://%s/%s: %ld %s: %s", bucket, key, status,
+        return err_set(err, kind, "S3 %s s3://%s/%s: %ld %s: %s", op, bucket, key, status,
                        code, msg);
     if (code)
-        return err_set(err, kind, "S3 GetObject s3://%s/%s: %ld %s", bucket, key, status, code);
+        return err_set(err, kind, "S3 %s s3://%s/%s: %ld %s", op, bucket, key, status, code);
     /* HEAD and some proxies answer without a body: name the status. */
     const char *reason = bundle_status_reason(status);
-    return err_set(err, kind, "S3 GetObject s3://%s/%s: %ld %s", bucket, key, status,
+    return err_set(err, kind, "S3 %s s3://%s/%s: %ld %s", op, bucket, key, status,
                    *reason ? reason : "HTTP error");
 }
 

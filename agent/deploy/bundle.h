@@ -165,5 +165,8 @@ int bundle_parse_content_range(const char *value, uint64_t *ret_start, uint64_t 
 /* Build "S3 GetObject s3://b/k: <status> <code>: <message>" into err from an S3 XML error body. */
 int bundle_s3_error(struct err *err, const char *bucket, const char *key, long status,
                     const char *body);
+/* The same for another operation: "S3 <op> s3://b/k: ..." (op "PutObject", "HeadObject"). */
+int bundle_s3_error_op(struct err *err, const char *op, const char *bucket, const char *key,
+                       long status, const char *body);
 
 #endif

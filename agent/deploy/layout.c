@@ -258,8 +258,7 @@ static int rev_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Is group_dir/name the deployment directory that last_successful names? */
-static bool is_last_successful(const char *group_dir, const char *name, const char *last)
+bool layout_is_last_successful(const char *group_dir, const char *name, const char *last)
 {
     if (!last)
         return false;
@@ -358,7 +357,7 @@ int layout_prune_revisions(const char *root_dir, const char *group_id,
         long long todo = extra;
         for (size_t i = 0; i < n && todo > 0; i++) {
             /* Excluded from the candidates after extra was computed. */
-            if (is_last_successful(gdir, revs[i].name, last))
+            if (layout_is_last_successful(gdir, revs[i].name, last))
                 continue;
             todo--;
             AUTOFREE char *p = path_join(gdir, revs[i].name);

@@ -22,6 +22,7 @@
 #ifndef CDAGENT_LAYOUT_H
 #define CDAGENT_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -135,6 +136,10 @@ int layout_record_most_recent(const char *root_dir, const char *group_id,
                               const char *deployment_dir, struct err *err);
 
 /* ---- retention (R-106, V-061) ---- */
+/* Is group_dir/name the deployment directory that last (the _last_successful_install value, may
+ * be NULL) names, also when spelled another way (lexically normalised, or the same inode)? */
+bool layout_is_last_successful(const char *group_dir, const char *name, const char *last);
+
 /*
  * Remove old revisions of one deployment group: of the entries of "<root>/<group>/" other than
  * current_deployment_id, with extra = count - max_revisions + 1 > 0, remove the extra oldest by

@@ -344,8 +344,12 @@ static int copy_data(struct job *j, const char *rel)
         }
         int64_t end = (int64_t)off + (int64_t)size;
         if (end > high) {
+            uint64_t before = j->stats.bytes;
             j->stats.bytes += (uint64_t)(end - high);
             high = end;
+            if (j->opts.progress &&
+                before / UNPACK_PROGRESS_BYTES != j->stats.bytes / UNPACK_PROGRESS_BYTES)
+                j->opts.progress(j->opts.progress_ctx, j->stats.bytes, j->stats.entries);
         }
         if (j->stats.bytes > j->opts.max_bytes)
             return err_set(&j->err, ERR_LIMIT,

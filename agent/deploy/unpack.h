@@ -40,6 +40,8 @@ enum unpack_format {
     UNPACK_ZIP,
 };
 
+#define UNPACK_PROGRESS_BYTES (1024 * 1024)
+
 struct unpack_opts {
     uint64_t max_bytes;    /* cap on bytes actually written; 0 = UNPACK_DEFAULT_MAX_BYTES */
     uint64_t max_entries;  /* cap on archive entries; 0 = UNPACK_DEFAULT_MAX_ENTRIES */
@@ -52,6 +54,10 @@ struct unpack_opts {
     /* Non-fatal notices (skipped device node, ...), one line each; may be NULL. */
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;        /* borrowed, passed to warn */
+    /* Progress (may be NULL): file bytes written and entries read so far, called about every
+     * UNPACK_PROGRESS_BYTES written, possibly from a helper thread while unpack_archive waits. */
+    void (*progress)(void *ctx, uint64_t bytes, uint64_t entries);
+    void *progress_ctx;    /* borrowed, passed to progress */
 };
 
 struct unpack_stats {

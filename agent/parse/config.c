@@ -61,6 +61,8 @@ void config_init(struct config *c)
     c->s3_download_part_size_mb = 16;
     c->download_min_rate_bytes_per_second = 1024;
     c->download_min_rate_window_seconds = 60;
+    c->hook_logs_max_bytes = 16ULL * 1024 * 1024;
+    c->bundle_expansion_allowance = 1;
     c->enable_archive_reuse = true;
     c->disable_core_dumps = true;
     c->archive_max_extraction_size = 0;
@@ -77,6 +79,9 @@ void config_done(struct config *c)
     free(c->program_name);
     free(c->ongoing_deployment_tracking);
     free(c->on_premises_config_file);
+    free(c->hook_logs_s3_uri);
+    free(c->metrics_file);
+    free(c->bundle_signing_public_keys);
     secret_free(c->proxy_uri);
     free(c->deploy_control_endpoint);
     free(c->s3_endpoint_override);
@@ -167,6 +172,12 @@ static const struct key_def keys[] = {
      INT64_MAX, K_COUNT, F_NONE},
     {"download_min_rate_window_seconds", OFF(download_min_rate_window_seconds), 1, 3600, K_COUNT,
      F_NONE},
+    {"hook_logs_s3_uri", OFF(hook_logs_s3_uri), 0, 0, K_TEXT, F_NONE},
+    {"hook_logs_max_bytes", OFF(hook_logs_max_bytes), 1, INT64_MAX, K_SIZE, F_NONE},
+    {"max_revisions_disk_mb", OFF(max_revisions_disk_mb), 0, INT_MAX, K_INT, F_NONE},
+    {"bundle_expansion_allowance", OFF(bundle_expansion_allowance), 1, INT_MAX, K_INT, F_NONE},
+    {"metrics_file", OFF(metrics_file), 0, 0, K_FILE, F_NONE},
+    {"bundle_signing_public_keys", OFF(bundle_signing_public_keys), 0, 0, K_FILE, F_NONE},
     {"enable_archive_reuse", OFF(enable_archive_reuse), 0, 0, K_BOOL, F_NONE},
     {"disable_core_dumps", OFF(disable_core_dumps), 0, 0, K_BOOL, F_NONE},
     {"archive_max_extraction_size", OFF(archive_max_extraction_size), 1, INT64_MAX, K_SIZE, F_NONE},

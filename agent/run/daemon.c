@@ -24,6 +24,8 @@
 #include "run/diag.h"
 #include "net/endpoint.h"
 #include "run/executor.h"
+#include "run/metrics.h"
+#include "run/record.h"
 #include "deploy/grouplock.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
@@ -239,6 +241,7 @@ static void executor_options(struct worker *w, struct executor_opts *eo)
     eo->region = d->id.region;
     eo->domain = d->id.domain;
     eo->creds = d->id.creds;
+    eo->host_id = d->id.host_identifier;
     eo->hookenv = d->hookenv;
     eo->stop = &kill_hooks;
     eo->progress = daemon_exec_progress;
@@ -581,6 +584,7 @@ void daemon_poll_loop(struct daemon *d)
             log_poll_error(&err, d->poll_client);
         }
         if (r < 0) {
+            metrics_poll_error(err.code == ERR_THROTTLED);
             errors = errors < 10 ? errors + 1 : 10;
             uint64_t elapsed_s = (d->ops->now() - t0 + 999) / 1000;
             uint64_t b = daemon_backoff_s(errors);
@@ -762,6 +766,7 @@ static int setup(struct daemon *d, struct err *err)
 
 static void teardown(struct daemon *d)
 {
+    record_close();
     commands_client_free(d->poll_client);
     wirelog_free(d->wire);
     hookenv_free(d->hookenv);
@@ -810,6 +815,10 @@ int daemon_run(const struct config *cfg, struct err *err)
     AUTOFREE char *ident = sd_own_syslog_identifier();
     log_set_identifier(ident);
     d.hup = &sig_hup;
+    if (record_open(cfg, err) < 0) {
+        teardown(&d);
+        return -1;
+    }
     pthread_t wd;
     bool have_wd = daemon_watchdog_start(&d, &wd);
     int rc = setup(&d, err);

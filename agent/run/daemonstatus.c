@@ -12,6 +12,7 @@
 #include "sys/sd.h"
 #include "base/util.h"
 #include "run/daemon.h"
+#include "run/progress.h"
 
 /* The main thread made progress; its next step may take up to extra_ms more than usual. */
 void daemon_loop_checkin(struct daemon *d, uint64_t extra_ms)
@@ -82,7 +83,21 @@ void daemon_exec_progress(void *arg, const struct executor_progress *p)
     /* The hook runner ends a script at its timeout; other steps report progress often. */
     alive_checkin(d->alive, w->slot, (p->phase == EXEC_PHASE_SCRIPT ? DAEMON_SCRIPT_BUDGET_S :
                                       DAEMON_STEP_BUDGET_S) * 1000ULL);
-    if (p->phase == EXEC_PHASE_SCRIPT)
+    if (p->phase == EXEC_PHASE_BYTES || p->phase == EXEC_PHASE_UNPACK) {
+        /* "d-X: DownloadBundle 120/200 MB, 45 MB/s", at most once a second (issue 16). */
+        static _Thread_local uint64_t last_ms;
+        if (now_ms() - last_ms < PROGRESS_STATUS_INTERVAL_MS)
+            return;
+        last_ms = now_ms();
+        char text[256];
+        progress_status(text, sizeof(text), p->deployment_id,
+                        p->phase == EXEC_PHASE_UNPACK ? "DownloadBundle unpacking" : p->command,
+                        p->done, p->total, p->rate_bps);
+        pthread_mutex_lock(&d->mu);
+        snprintf(d->current, sizeof(d->current), "%s", text);
+        pthread_mutex_unlock(&d->mu);
+        daemon_status_publish(d);
+    } else if (p->phase == EXEC_PHASE_SCRIPT)
         daemon_status_set_current(d, "%s: %s %s", p->deployment_id, p->command, p->script);
     else if (p->phase == EXEC_PHASE_START)
         daemon_status_set_current(d, "%s: %s", p->deployment_id, p->command);

@@ -15,6 +15,9 @@
 #include "deploy/copytree.h"
 #include "run/diag.h"
 #include "run/hookrun.h"
+#include "run/metrics.h"
+#include "run/preflight.h"
+#include "run/record.h"
 #include "net/http.h"
 #include "deploy/install.h"
 #include "deploy/layout.h"
@@ -63,6 +66,10 @@ void executor_opts_from_config(const struct config *cfg, struct executor_opts *r
         .s3_part_bytes = cfg->s3_download_part_size_mb << 20,
         .min_rate_bps = cfg->download_min_rate_bytes_per_second,
         .min_rate_window_ms = cfg->download_min_rate_window_seconds * 1000,
+        .hook_logs_s3_uri = cfg->hook_logs_s3_uri, .hook_logs_max_bytes = cfg->hook_logs_max_bytes,
+        .max_revisions_disk_bytes = (uint64_t)cfg->max_revisions_disk_mb * 1024 * 1024,
+        .bundle_expansion_allowance = (unsigned)cfg->bundle_expansion_allowance,
+        .bundle_signing_public_keys = cfg->bundle_signing_public_keys,
     };
 }
 
@@ -191,11 +198,11 @@ int executor_is_noop(const struct executor_opts *o, const char *command,
 
 static void progress(const struct executor_opts *o, enum executor_phase ph,
                      const struct deploy_spec *spec, const char *command, const char *script,
-                     uint64_t done, uint64_t total)
+                     uint64_t done, uint64_t total, double rate)
 {
     if (!o->progress)
         return;
-    struct executor_progress p = {ph, spec->deployment_id, command, script, done, total};
+    struct executor_progress p = {ph, spec->deployment_id, command, script, done, total, rate};
     o->progress(o->progress_arg, &p);
 }
 
@@ -210,7 +217,7 @@ struct dl_ctx {
 static void dl_progress(void *arg, uint64_t done, uint64_t total, double rate)
 {
     struct dl_ctx *c = arg;
-    progress(c->o, EXEC_PHASE_BYTES, c->spec, "DownloadBundle", NULL, done, total);
+    progress(c->o, EXEC_PHASE_BYTES, c->spec, "DownloadBundle", NULL, done, total, rate);
     uint64_t now = now_ms();
     if (now - c->last_log_ms >= 10000) {
         c->last_log_ms = now;
@@ -235,7 +242,11 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
         return -1;
     struct dl_ctx dc = {o, spec, now_ms()};
     struct bundle_result res = {0};
-    int r;
+    int r = preflight_before_download(o, spec, http, err);
+    if (r < 0) {
+        http_client_free(http);
+        return -1;
+    }
     if (rev->type == SPEC_REV_S3) {
         if (!o->creds) {
             http_client_free(http);
@@ -267,7 +278,9 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
     }
     if (r == 0) {
         log_info("Downloaded %llu bytes", (unsigned long long)res.size);
-        if (rev->type == SPEC_REV_S3)
+        metrics_downloaded(res.size);
+        r = preflight_verify_signature(o, spec, http, bundle, err);
+        if (r == 0 && rev->type == SPEC_REV_S3)
             *ret_etag = TAKE_PTR(res.etag);
         if (res.extracted)
             log_info("Unpacked %llu entries (%llu bytes) into %s while downloading",
@@ -278,6 +291,21 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
     bundle_result_done(&res);
     http_client_free(http);
     return r;
+}
+
+struct unpack_ctx {
+    const struct executor_opts *o;
+    const struct deploy_spec *spec;
+    uint64_t start_us;
+};
+
+static void unpack_progress(void *arg, uint64_t bytes, uint64_t entries)
+{
+    (void)entries;
+    struct unpack_ctx *c = arg;
+    double secs = (double)(now_usec() - c->start_us) / 1e6;
+    progress(c->o, EXEC_PHASE_UNPACK, c->spec, "DownloadBundle", NULL, bytes, 0,
+             secs > 0 ? (double)bytes / secs : 0);
 }
 
 static void unpack_warn(void *ctx, const char *msg)
@@ -348,6 +376,8 @@ static int obtain_bundle(const struct executor_opts *o, const struct deploy_spec
         return rm_rf(archive, err) < 0 || copytree(rev->location, archive, err) < 0 ? -1 : 0;
     }
     if (rev->type == SPEC_REV_LOCAL_FILE) {
+        if (preflight_before_download(o, spec, NULL, err) < 0)
+            return -1;
         (void)unlink(bundle);
         if (symlink(rev->location, bundle) < 0 && copy_file(rev->location, bundle, err) < 0)
             return -1;
@@ -373,8 +403,11 @@ static int unpack_bundle(const struct executor_opts *o, const struct deploy_spec
 {
     AUTOFREE char *bundle = layout_bundle_path(dep_dir);
     AUTOFREE char *archive = layout_archive_dir(dep_dir);
+    struct unpack_ctx uc = {o, spec, now_usec()};
     struct unpack_opts uo;
     unpack_opts_of(o, &uo);
+    uo.progress = unpack_progress;
+    uo.progress_ctx = &uc;
     struct unpack_stats st = {0};
     if (!extracted) {
         if (unpack_archive(bundle, unpack_format_from_type(spec->revision.bundle_type_name),
@@ -456,7 +489,7 @@ static void script_started(void *arg, const char *location)
     const struct executor_opts *o = a[0];
     const struct deploy_spec *spec = a[1];
     const char *event = a[2];
-    progress(o, EXEC_PHASE_SCRIPT, spec, event, location, 0, 0);
+    progress(o, EXEC_PHASE_SCRIPT, spec, event, location, 0, 0, 0);
 }
 
 /* say where a failing previous-revision script came from and how to get past it. */
@@ -535,9 +568,9 @@ void executor_run(const struct executor_opts *o, const char *command,
 {
     memset(ret, 0, sizeof(*ret));
     struct err err = ERR_INIT;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = now_ms(), mark = 0;
     log_ctx_set(spec->deployment_id, command);
-    progress(o, EXEC_PHASE_START, spec, command, NULL, 0, 0);
+    progress(o, EXEC_PHASE_START, spec, command, NULL, 0, 0, 0);
     AUTOFREE char *dep_dir = NULL;
     if (!executor_command_supported(o, command)) {
         err_set(&err, ERR_UNSUPPORTED, "Unsupported command type: %s.", command ? command : "");
@@ -554,6 +587,7 @@ void executor_run(const struct executor_opts *o, const char *command,
         set_error(ret, &e2);
         goto out;
     }
+    mark = record_command_start(dep_dir);
     if (strcmp(command, "DownloadBundle") == 0) {
         if (do_download(o, spec, dep_dir, &err) < 0) {
             set_error(ret, &err);
@@ -581,7 +615,9 @@ out:
                  ret->noop ? " (nothing to run)" : "");
     else
         log_error("%s failed (%s): %s", command, err_code_name(ret->error_code), ret->message);
-    progress(o, EXEC_PHASE_END, spec, command, NULL, 0, 0);
+    if (dep_dir)
+        record_command_end(o, command, spec, dep_dir, ret, mark, now_ms() - t0);
+    progress(o, EXEC_PHASE_END, spec, command, NULL, 0, 0, 0);
     /* the context stays: the caller's completion lines belong to this command too */
 }
 

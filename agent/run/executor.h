@@ -33,6 +33,7 @@ enum executor_phase {
     EXEC_PHASE_SCRIPT,   /* a hook script started (script set) */
     EXEC_PHASE_BYTES,    /* download progress (done/total set) */
     EXEC_PHASE_END,      /* command finished */
+    EXEC_PHASE_UNPACK,   /* unpack progress (done = bytes written, total 0) */
 };
 
 struct executor_progress {
@@ -41,6 +42,7 @@ struct executor_progress {
     const char *command;       /* borrowed */
     const char *script;        /* borrowed; EXEC_PHASE_SCRIPT */
     uint64_t done, total;      /* EXEC_PHASE_BYTES */
+    double rate_bps;           /* EXEC_PHASE_BYTES: average rate so far */
 };
 
 struct executor_opts {
@@ -74,6 +76,13 @@ struct executor_opts {
     void (*progress)(void *arg, const struct executor_progress *p);
     void *progress_arg;
     struct wirelog *wire;              /* borrowed; NULL: no wire log */
+    /* Opt-in extras of issue 16 (run/preflight.h, run/record.h); zero/NULL: off. */
+    const char *host_id;                    /* borrowed; host identifier for hook-log keys */
+    const char *hook_logs_s3_uri;           /* borrowed; :hook_logs_s3_uri: */
+    uint64_t hook_logs_max_bytes;           /* :hook_logs_max_bytes: (0: 16 MiB) */
+    uint64_t max_revisions_disk_bytes;      /* :max_revisions_disk_mb: x 1 MiB */
+    unsigned bundle_expansion_allowance;    /* :bundle_expansion_allowance: (0: default) */
+    const char *bundle_signing_public_keys; /* borrowed; PEM file path */
 };
 
 

@@ -30,7 +30,9 @@ ignores If-Match.  The front end, written here with the standard library and bot
     response body, each connection on its own (bench); misbehave('xml_200') answers the next
     object GET with 200 and an S3 <Error> document as its body;
   - cut_after(..., only_ranged=True) cuts only a GET with Range or partNumber (a part);
-  - a record of every request (method, path, query, headers) in .requests.
+  - a record of every request (method, path, query, headers) in .requests; PutObject (the
+    agent's hook-log upload) is verified like every request, payload hash included, and
+    get_object()/puts() read back what was uploaded.
 
 Use from tests:
     with S3Server() as s3:
@@ -290,6 +292,20 @@ class S3Server:
             self.versions.setdefault((bucket, key), {})[vid] = hidden
             self.latest_version[(bucket, key)] = vid
         return vid
+
+    def get_object(self, bucket, key):
+        """The stored bytes of an object (e.g. one the agent uploaded), or None when absent."""
+        try:
+            _, data = self._backend("GET", "/%s/%s" % (bucket, urllib.parse.quote(key, safe="/~")))
+        except RuntimeError:
+            return None
+        return data
+
+    def puts(self, bucket=None):
+        """Recorded PUT requests of objects (PutObject), with the status the front end gave."""
+        with self._lock:
+            out = [r for r in self.requests if r["method"] == "PUT" and r["key"]]
+        return [r for r in out if bucket is None or r["bucket"] == bucket]
 
     def put_file(self, bucket, key, path, versioned=False):
         with open(path, "rb") as f:
