@@ -30,9 +30,9 @@ struct commands_client {
     int64_t (*wall_clock)(void);     /* may be NULL */
     uint64_t (*mono_clock_ms)(void); /* may be NULL */
     int max_throttle_retries;
-    long read_timeout_ms;            /* */
-    long deadline_ms;                /* > 0: override of the per-operation deadlines */
-    struct http_client *http;        /* owned; NULL when a transport is injected */
+    long read_timeout_ms;     /* */
+    long deadline_ms;         /* > 0: override of the per-operation deadlines */
+    struct http_client *http; /* owned; NULL when a transport is injected */
     long clock_offset_sec;
     struct commands_call_info last;
 };
@@ -133,8 +133,7 @@ struct commands_client *commands_client_new(const struct commands_opts *opts, st
     c->url = endpoint_url(opts->endpoint);
     c->region = xstrdup(opts->region);
     c->agent_version =
-        xstrdup(opts->agent_version && *opts->agent_version ? opts->agent_version
-                                                            : version_own());
+        xstrdup(opts->agent_version && *opts->agent_version ? opts->agent_version : version_own());
     c->secure = opts->secure;
     c->max_retries = opts->max_retries < 0    ? 0
                      : opts->max_retries == 0 ? COMMANDS_MAX_RETRIES
@@ -355,8 +354,10 @@ static int deadline_error(struct commands_client *c, const char *op, long limit_
     if (last->code != ERR_NONE)
         return err_set(err, ERR_TIMEOUT, "%s: call deadline of %ld s exceeded: %s", op,
                        limit_ms / 1000, last->msg);
-    return err_set(err, ERR_TIMEOUT, "%s: call deadline of %ld s exceeded before a request "
-                   "could be sent", op, limit_ms / 1000);
+    return err_set(err, ERR_TIMEOUT,
+                   "%s: call deadline of %ld s exceeded before a request "
+                   "could be sent",
+                   op, limit_ms / 1000);
 }
 
 /*
@@ -373,8 +374,8 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
     struct err last = ERR_INIT; /* the latest failed attempt's error */
     bool refresh = false;
     bool skew_fixed = false;
-    int n = 0;          /* R-064 retries used */
-    int throttled = 0;  /* V-026 retries used */
+    int n = 0;         /* R-064 retries used */
+    int throttled = 0; /* V-026 retries used */
     memset(&c->last, 0, sizeof(c->last));
     c->last.operation = op;
     for (;;) {
@@ -410,9 +411,9 @@ static int call(struct commands_client *c, const char *op, const char *body, cha
             cls = service_reply(c, &resp, &skew_fixed, &refresh);
         }
         http_response_done(&resp);
-        bool retry = cls == COMMANDS_ERROR_THROTTLE ? throttled < c->max_throttle_retries
-                                                    : cls != COMMANDS_ERROR_FATAL &&
-                                                          n < c->max_retries;
+        bool retry = cls == COMMANDS_ERROR_THROTTLE
+                         ? throttled < c->max_throttle_retries
+                         : cls != COMMANDS_ERROR_FATAL && n < c->max_retries;
         if (!retry) {
             if (rc < 0 && aerr.code == ERR_TIMEOUT && time_left(deadline) == 0)
                 return deadline_error(c, op, limit, &last, start, err);
@@ -493,8 +494,8 @@ int commands_ack(struct commands_client *c, const char *host_command_identifier,
                  enum commands_status *ret_status, struct err *err)
 {
     return operation(c, "PutHostCommandAcknowledgement",
-                     commands_body_ack(host_command_identifier, is_noop), reply_status,
-                     ret_status, err);
+                     commands_body_ack(host_command_identifier, is_noop), reply_status, ret_status,
+                     err);
 }
 
 int commands_get_spec(struct commands_client *c, const char *deployment_execution_id,
@@ -521,8 +522,8 @@ int commands_post_update(struct commands_client *c, const char *host_command_ide
 {
     if (commands_check_diag("PostHostCommandUpdate", diag_json, err) < 0)
         return -1;
-    return operation(c, "PostHostCommandUpdate",
-                     commands_body_post_update(host_command_identifier,
-                                               estimated_completion_epoch_s, diag_json),
-                     reply_status, ret_status, err);
+    return operation(
+        c, "PostHostCommandUpdate",
+        commands_body_post_update(host_command_identifier, estimated_completion_epoch_s, diag_json),
+        reply_status, ret_status, err);
 }

@@ -32,9 +32,9 @@
  * hit>" (the http message names the request deadline, the read timeout or the connect timeout).
  *
  * One client per thread.  Its http client borrows warm connections from the process-wide pool
- * (net/http), so short-lived clients (one per command) do not open new connections.  The client does
- * not log above debug and never logs credentials.  It does not know about creds.h: credentials come
- * from a callback.
+ * (net/http), so short-lived clients (one per command) do not open new connections.  The client
+ * does not log above debug and never logs credentials.  It does not know about creds.h: credentials
+ * come from a callback.
  */
 #ifndef CDAGENT_COMMANDS_H
 #define CDAGENT_COMMANDS_H
@@ -57,8 +57,8 @@
 #define COMMANDS_SIGNING_NAME_SECURE "codedeploy-commands-secure"
 #define COMMANDS_CONTENT_TYPE "application/x-amz-json-1.1"
 #define COMMANDS_MAX_RESPONSE (4 * 1024 * 1024)
-#define COMMANDS_POLL_MARGIN_MS 10000      /* poll deadline: read timeout + this */
-#define COMMANDS_CALL_DEADLINE_MS 120000   /* spec, ack, complete, update: whole call */
+#define COMMANDS_POLL_MARGIN_MS 10000    /* poll deadline: read timeout + this */
+#define COMMANDS_CALL_DEADLINE_MS 120000 /* spec, ack, complete, update: whole call */
 
 /* Credentials handed to the client by the callback; every string is owned by the struct. */
 struct commands_credentials {
@@ -93,16 +93,16 @@ struct commands_opts {
     int max_retries;             /* < 0: none (not even on throttling); 0: COMMANDS_MAX_RETRIES */
     commands_creds_fn get_creds; /* required */
     void *creds_arg;
-    const struct stop *stop;  /* borrowed; may be NULL; transfers and retry sleeps end early
-                               * on a stop request */
+    const struct stop *stop; /* borrowed; may be NULL; transfers and retry sleeps end early
+                              * on a stop request */
     commands_sleep_fn sleep; /* may be NULL: stop_wait_ms() on stop (a test seam) */
     void *sleep_arg;
     commands_transport_fn transport; /* may be NULL: http_request() on the client's own http */
     void *transport_arg;
-    int64_t (*wall_clock)(void); /* may be NULL: time(NULL); seconds since the epoch */
+    int64_t (*wall_clock)(void);     /* may be NULL: time(NULL); seconds since the epoch */
     uint64_t (*mono_clock_ms)(void); /* may be NULL: now_ms(); the throttle gate's clock */
-    struct wirelog *wire;        /* borrowed; NULL: none.  Headers and bodies of every call are
-                                  * wire-logged, redacted (R-203) */
+    struct wirelog *wire;            /* borrowed; NULL: none.  Headers and bodies of every call are
+                                      * wire-logged, redacted (R-203) */
 };
 
 struct host_command {

@@ -18,20 +18,20 @@
 struct creds_provider {
     pthread_mutex_t lock;
     enum creds_source source;
-    char *path;              /* owned; session credentials file */
-    struct creds fixed;      /* owned; the static key pair */
-    struct imds *imds;       /* borrowed */
+    char *path;         /* owned; session credentials file */
+    struct creds fixed; /* owned; the static key pair */
+    struct imds *imds;  /* borrowed */
     creds_clock_fn clock;
     void *clock_arg;
     creds_imds_fetch_fn imds_fetch;
     void *imds_fetch_arg;
 
-    struct creds cached;     /* owned; valid when have */
+    struct creds cached; /* owned; valid when have */
     bool have;
-    bool invalid;            /* creds_invalidate() was called */
-    int64_t loaded_ms;       /* wall time of the last successful load */
-    int64_t last_try_ms;     /* wall time of the last IMDS attempt */
-    struct timespec mtime;   /* session file's mtime at the last load */
+    bool invalid;          /* creds_invalidate() was called */
+    int64_t loaded_ms;     /* wall time of the last successful load */
+    int64_t last_try_ms;   /* wall time of the last IMDS attempt */
+    struct timespec mtime; /* session file's mtime at the last load */
     off_t size;
     ino_t ino;
 };
@@ -103,11 +103,11 @@ struct creds_provider *creds_provider_new(const struct creds_opts *o, struct err
         }
         src = CREDS_SOURCE_SESSION_FILE;
     } else if (set(o->iam_user_arn)) {
-        const char *miss = !set(o->access_key_id) ? "aws_access_key_id"
-                           : !set(o->secret_access_key) ? "aws_secret_access_key" : NULL;
+        const char *miss = !set(o->access_key_id)       ? "aws_access_key_id"
+                           : !set(o->secret_access_key) ? "aws_secret_access_key"
+                                                        : NULL;
         if (miss) {
-            err_set(err, ERR_CONFIG, "'%s' key is required when 'iam_user_arn' is provided.",
-                    miss);
+            err_set(err, ERR_CONFIG, "'%s' key is required when 'iam_user_arn' is provided.", miss);
             return NULL;
         }
         src = CREDS_SOURCE_STATIC;
@@ -219,10 +219,10 @@ int creds_parse_ini(const char *text, size_t len, struct creds *ret, struct err 
         }
         freezero(line, strlen(line));
     }
-    const char *miss = !seen_default             ? "the [default] profile"
-                       : !c.access_key_id        ? "'aws_access_key_id' in [default]"
-                       : !c.secret_access_key    ? "'aws_secret_access_key' in [default]"
-                                                 : NULL;
+    const char *miss = !seen_default          ? "the [default] profile"
+                       : !c.access_key_id     ? "'aws_access_key_id' in [default]"
+                       : !c.secret_access_key ? "'aws_secret_access_key' in [default]"
+                                              : NULL;
     if (miss) {
         creds_done(&c);
         return err_set(err, ERR_PARSE, "credentials file: no %s", miss);

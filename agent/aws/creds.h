@@ -29,9 +29,9 @@ struct imds_role_creds;
 
 #define CREDS_SESSION_REREAD_MS (25 * 60 * 1000) /* ≤ 30 min, R-039; V-022 */
 #define CREDS_SESSION_LIFE_MS (30 * 60 * 1000)
-#define CREDS_IMDS_SOFT_MS (15 * 60 * 1000)      /* R-040 SHOULD */
-#define CREDS_IMDS_HARD_MS (5 * 60 * 1000)       /* */
-#define CREDS_IMDS_MIN_RETRY_MS (30 * 1000)      /* do not hammer IMDS after a failed refresh */
+#define CREDS_IMDS_SOFT_MS (15 * 60 * 1000) /* R-040 SHOULD */
+#define CREDS_IMDS_HARD_MS (5 * 60 * 1000)  /* */
+#define CREDS_IMDS_MIN_RETRY_MS (30 * 1000) /* do not hammer IMDS after a failed refresh */
 #define CREDS_MAX_FILE (64 * 1024)
 #define CREDS_MISSING_MSG                                                                          \
     "Missing credentials - please check if this instance was started with an IAM instance profile"
@@ -65,8 +65,8 @@ struct creds_opts {
     const char *iam_user_arn;
     const char *access_key_id;
     const char *secret_access_key;
-    struct imds *imds;           /* borrowed; NULL: no instance-profile source */
-    creds_clock_fn clock;        /* NULL: wall_ms() */
+    struct imds *imds;    /* borrowed; NULL: no instance-profile source */
+    creds_clock_fn clock; /* NULL: wall_ms() */
     void *clock_arg;
     creds_imds_fetch_fn imds_fetch; /* NULL: imds_role_credentials(imds) */
     void *imds_fetch_arg;

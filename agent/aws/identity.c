@@ -53,9 +53,11 @@ static int init_ec2(struct identity *id, const struct config *cfg, const struct 
                 id->region = xstrdup(r);
             return 0;
         }
-        return err_set(err, e.code, "could not learn this host's region and identity from the "
+        return err_set(err, e.code,
+                       "could not learn this host's region and identity from the "
                        "instance metadata service (is this an EC2 instance, or is the "
-                       "on-premises file %s missing?): %s", cfg->on_premises_config_file, e.msg);
+                       "on-premises file %s missing?): %s",
+                       cfg->on_premises_config_file, e.msg);
     }
     id->region = TAKE_PTR(h.region);
     id->host_identifier = TAKE_PTR(h.host_id);

@@ -21,10 +21,10 @@ struct stop;
 
 struct identity {
     bool on_premises;
-    char *region;             /* owned */
-    char *domain;             /* owned; NULL: derived from the region */
-    char *host_identifier;    /* owned */
-    struct imds *imds;        /* owned; NULL on on-premises hosts */
+    char *region;                 /* owned */
+    char *domain;                 /* owned; NULL: derived from the region */
+    char *host_identifier;        /* owned */
+    struct imds *imds;            /* owned; NULL on on-premises hosts */
     struct creds_provider *creds; /* owned */
 };
 

@@ -31,9 +31,9 @@ struct imds {
     long ttl_s;
     imds_sleep_fn sleep;
     void *sleep_arg;
-    const struct stop *stop;  /* borrowed */
-    char *token;              /* owned secret; NULL when none cached */
-    uint64_t token_renew_ms;  /* monotonic time after which the token is renewed */
+    const struct stop *stop; /* borrowed */
+    char *token;             /* owned secret; NULL when none cached */
+    uint64_t token_renew_ms; /* monotonic time after which the token is renewed */
     uint64_t nreq;
 };
 
@@ -43,7 +43,6 @@ struct req_plan {
     long timeout_ms;
     int attempts;
 };
-
 
 static char *strip_dup(const char *s, size_t n)
 {
@@ -253,8 +252,8 @@ static int get_locked(struct imds *m, const struct req_plan *plan, const char *p
         have_token = ensure_token(m, plan, true, &te) == 0;
         if (!have_token && token_failed(m, &te, err) < 0)
             return -1;
-        if (send_retrying(m, plan, "GET", path, have_token ? m->token : NULL, &status, &body,
-                          err) < 0)
+        if (send_retrying(m, plan, "GET", path, have_token ? m->token : NULL, &status, &body, err) <
+            0)
             return -1;
     }
     if (status == 200) {
@@ -342,8 +341,10 @@ int imds_parse_identity(const char *json, struct imds_identity *ret, struct err 
         .account_id = member_stripped(doc, "accountId"),
         .instance_id = member_stripped(doc, "instanceId"),
     };
-    const char *missing = !id.region ? "region" : !id.account_id ? "accountId"
-                          : !id.instance_id ? "instanceId" : NULL;
+    const char *missing = !id.region        ? "region"
+                          : !id.account_id  ? "accountId"
+                          : !id.instance_id ? "instanceId"
+                                            : NULL;
     if (missing) {
         imds_identity_done(&id);
         return err_set(err, ERR_PARSE, "IMDS identity document: no '%s'", missing);
@@ -444,10 +445,12 @@ int imds_resolve_host(struct imds *m, const char *onprem_region, const char *onp
     if (!host)
         host = nonempty(getenv("AWS_HOST_IDENTIFIER"));
     if (!m && !region)
-        return err_set(err, ERR_CONFIG, "no region: not in the on-premises file, AWS_REGION is "
+        return err_set(err, ERR_CONFIG,
+                       "no region: not in the on-premises file, AWS_REGION is "
                        "not set and IMDS is not used");
     if (!m && !host)
-        return err_set(err, ERR_CONFIG, "no host identifier: not in the on-premises file, "
+        return err_set(err, ERR_CONFIG,
+                       "no host identifier: not in the on-premises file, "
                        "AWS_HOST_IDENTIFIER is not set and IMDS is not used");
     struct imds_host h = {0};
     struct imds_identity id = {0};
@@ -547,8 +550,12 @@ int imds_parse_iso8601(const char *s, int64_t *ret_ms, struct err *err)
     }
     if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60)
         return err_set(err, ERR_PARSE, "timestamp '%s': out of range", s);
-    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
+    struct tm tm = {.tm_year = Y - 1900,
+                    .tm_mon = M - 1,
+                    .tm_mday = D,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     *ret_ms = ((int64_t)t - off_s) * 1000 + frac_ms;
     return 0;

@@ -2,8 +2,8 @@
  * imds: the EC2 instance metadata service client (spec §3.3, R-031..R-037, R-040; v2-delta V-021).
  *
  * IMDSv2 first: a session token from PUT /latest/api/token (TTL header 21600 s) is cached and sent
- * as X-aws-ec2-metadata-token on every GET; a 401 discards it, fetches a new one and retries the GET
- * once; the token is also renewed before its TTL ends.  When the token cannot be had and
+ * as X-aws-ec2-metadata-token on every GET; a 401 discards it, fetches a new one and retries the
+ * GET once; the token is also renewed before its TTL ends.  When the token cannot be had and
  * disable_v1 is false, the GET is repeated without a token (IMDSv1) after the WARN line the spec
  * names (the one log line above debug in this module, required verbatim by R-033); with
  * disable_v1 no token-less request is ever sent.  Every request goes to the base URL from
@@ -38,15 +38,15 @@
 typedef void (*imds_sleep_fn)(void *arg, uint64_t ms);
 
 struct imds_opts {
-    const char *endpoint;      /* borrowed; NULL: IMDS_ENDPOINT_ENV, else IMDS_DEFAULT_ENDPOINT */
-    bool disable_v1;           /* :disable_imds_v1: */
-    long timeout_ms;           /* 0: IMDS_TIMEOUT_MS */
-    int attempts;              /* 0: IMDS_ATTEMPTS */
-    long token_ttl_s;          /* 0: IMDS_TOKEN_TTL_S */
-    imds_sleep_fn sleep;       /* NULL: stop_wait_ms() on stop (a test seam) */
+    const char *endpoint; /* borrowed; NULL: IMDS_ENDPOINT_ENV, else IMDS_DEFAULT_ENDPOINT */
+    bool disable_v1;      /* :disable_imds_v1: */
+    long timeout_ms;      /* 0: IMDS_TIMEOUT_MS */
+    int attempts;         /* 0: IMDS_ATTEMPTS */
+    long token_ttl_s;     /* 0: IMDS_TOKEN_TTL_S */
+    imds_sleep_fn sleep;  /* NULL: stop_wait_ms() on stop (a test seam) */
     void *sleep_arg;
-    const struct stop *stop;   /* borrowed; may be NULL: retry sleeps and requests end early on
-                                * a stop request */
+    const struct stop *stop; /* borrowed; may be NULL: retry sleeps and requests end early on
+                              * a stop request */
 };
 
 struct imds;

@@ -265,7 +265,8 @@ int onprem_load(const char *path, struct onprem *ret, struct err *err)
     freezero(text, ONPREM_MAX_FILE_BYTES + 2);
     if (r == 0 && readable)
         onprem_warn(ret, xasprintf("the on-premises config file %s can be read by other users; "
-                                   "make it readable by root only (chmod 600)", path));
+                                   "make it readable by root only (chmod 600)",
+                                   path));
     return r;
 }
 

@@ -11,7 +11,7 @@
 #include "base/err.h"
 
 struct buf {
-    char *data;  /* owned; always NUL-terminated when non-NULL */
+    char *data; /* owned; always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
     size_t max;

@@ -21,7 +21,7 @@ bool err_is_set(const struct err *e)
 }
 
 __attribute__((format(printf, 4, 0))) static void vset(struct err *e, int code, int errnum,
-                                                      const char *fmt, va_list ap)
+                                                       const char *fmt, va_list ap)
 {
     int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     if (n < 0)
@@ -111,31 +111,57 @@ int err_diag_code(const struct err *e)
 const char *err_code_name(int code)
 {
     switch (code) {
-    case ERR_NONE: return "Succeeded";
-    case ERR_SCRIPT_MISSING: return "ScriptMissing";
-    case ERR_SCRIPT_EXECUTABILITY: return "ScriptNotExecutable";
-    case ERR_SCRIPT_TIMED_OUT: return "ScriptTimedOut";
-    case ERR_SCRIPT_FAILED: return "ScriptFailed";
-    case ERR_UNKNOWN: return "UnknownError";
-    case ERR_OUTPUTS_LEFT_OPEN: return "OutputsLeftOpen";
-    case ERR_FAILED_AFTER_RESTART: return "FailedAfterRestart";
-    case ERR_SYSTEM: return "System";
-    case ERR_PARSE: return "Parse";
-    case ERR_CONFIG: return "Config";
-    case ERR_APPSPEC: return "AppSpec";
-    case ERR_ARCHIVE: return "Archive";
-    case ERR_INSTALL: return "Install";
-    case ERR_HTTP: return "HTTP";
-    case ERR_AUTH: return "Auth";
-    case ERR_LIMIT: return "Limit";
-    case ERR_SIGNATURE: return "Signature";
-    case ERR_NOT_FOUND: return "NotFound";
-    case ERR_UNSAFE: return "Unsafe";
-    case ERR_CANCELLED: return "Cancelled";
-    case ERR_UNSUPPORTED: return "Unsupported";
-    case ERR_USAGE: return "Usage";
-    case ERR_THROTTLED: return "Throttled";
-    case ERR_TIMEOUT: return "Timeout";
-    default: return "Unknown";
+    case ERR_NONE:
+        return "Succeeded";
+    case ERR_SCRIPT_MISSING:
+        return "ScriptMissing";
+    case ERR_SCRIPT_EXECUTABILITY:
+        return "ScriptNotExecutable";
+    case ERR_SCRIPT_TIMED_OUT:
+        return "ScriptTimedOut";
+    case ERR_SCRIPT_FAILED:
+        return "ScriptFailed";
+    case ERR_UNKNOWN:
+        return "UnknownError";
+    case ERR_OUTPUTS_LEFT_OPEN:
+        return "OutputsLeftOpen";
+    case ERR_FAILED_AFTER_RESTART:
+        return "FailedAfterRestart";
+    case ERR_SYSTEM:
+        return "System";
+    case ERR_PARSE:
+        return "Parse";
+    case ERR_CONFIG:
+        return "Config";
+    case ERR_APPSPEC:
+        return "AppSpec";
+    case ERR_ARCHIVE:
+        return "Archive";
+    case ERR_INSTALL:
+        return "Install";
+    case ERR_HTTP:
+        return "HTTP";
+    case ERR_AUTH:
+        return "Auth";
+    case ERR_LIMIT:
+        return "Limit";
+    case ERR_SIGNATURE:
+        return "Signature";
+    case ERR_NOT_FOUND:
+        return "NotFound";
+    case ERR_UNSAFE:
+        return "Unsafe";
+    case ERR_CANCELLED:
+        return "Cancelled";
+    case ERR_UNSUPPORTED:
+        return "Unsupported";
+    case ERR_USAGE:
+        return "Usage";
+    case ERR_THROTTLED:
+        return "Throttled";
+    case ERR_TIMEOUT:
+        return "Timeout";
+    default:
+        return "Unknown";
     }
 }

@@ -28,7 +28,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Feed the content of path to fn in chunks; ERR_SYSTEM when it cannot be opened or read. */
 typedef void (*file_chunk_fn)(void *arg, const void *data, size_t len);
 int file_read_chunks(const char *path, file_chunk_fn fn, void *arg, struct err *err);
-bool file_exists(const char *path);  /* lstat: a dangling symlink exists */
-bool dir_exists(const char *path);   /* stat: follows symlinks */
+bool file_exists(const char *path); /* lstat: a dangling symlink exists */
+bool dir_exists(const char *path);  /* stat: follows symlinks */
 
 #endif

@@ -49,4 +49,3 @@ int file_md5_hex(const char *path, char out[33], struct err *err)
 {
     return file_digest_hex(path, EVP_md5(), out, err);
 }
-

@@ -21,15 +21,15 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char program[64] = "codedeploy-agent";
-static char *log_path;      /* owned */
-static char *log_dir_path;  /* owned */
+static char *log_path;     /* owned */
+static char *log_dir_path; /* owned */
 static FILE *log_file;
-static int log_day = -1;    /* tm_yday+1000*tm_year of the open file */
+static int log_day = -1; /* tm_yday+1000*tm_year of the open file */
 static bool verbose;
 static bool quiet_stderr;
 static int stderr_mode = -1; /* 0 tty plain, 1 "<N>" prefix, 2 journal */
 static log_journal_fn journal_sink;
-static char identifier[128];  /* "" = program */
+static char identifier[128]; /* "" = program */
 static char *secrets[MAX_SECRETS];
 static int secret_next;
 
@@ -104,8 +104,8 @@ static int cmp_str_desc(const void *a, const void *b)
 
 static void prune_rotated_locked(void)
 {
-    AUTOFREE char *pat = xasprintf("%s/%s.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].log",
-                                   log_dir_path, program);
+    AUTOFREE char *pat =
+        xasprintf("%s/%s.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9].log", log_dir_path, program);
     glob_t g;
     if (glob(pat, 0, NULL, &g) != 0)
         return;
@@ -245,10 +245,14 @@ void log_ctx_set(const char *deployment_id, const char *event)
 static const char *level_name(int prio)
 {
     switch (prio) {
-    case LOG_PRIO_ERR: return "ERROR";
-    case LOG_PRIO_WARNING: return "WARN";
-    case LOG_PRIO_DEBUG: return "DEBUG";
-    default: return "INFO";
+    case LOG_PRIO_ERR:
+        return "ERROR";
+    case LOG_PRIO_WARNING:
+        return "WARN";
+    case LOG_PRIO_DEBUG:
+        return "DEBUG";
+    default:
+        return "INFO";
     }
 }
 
@@ -278,15 +282,20 @@ static void emit(const struct log_site *site, int prio, const char *text)
         if (stderr_mode < 0)
             stderr_mode = detect_stderr_mode();
         if (stderr_mode == 2 && journal_sink) {
-            struct log_journal_line jl = {
-                .prio = prio, .identifier = identifier[0] ? identifier : program, .site = site,
-                .deployment_id = ctx_deployment, .event = ctx_event, .message = line};
+            struct log_journal_line jl = {.prio = prio,
+                                          .identifier = identifier[0] ? identifier : program,
+                                          .site = site,
+                                          .deployment_id = ctx_deployment,
+                                          .event = ctx_event,
+                                          .message = line};
             journal_sink(&jl);
         } else if (stderr_mode >= 1) {
             fprintf(stderr, "<%d>%s\n", prio, line);
         } else {
-            fprintf(stderr, "%s%s\n", prio <= LOG_PRIO_WARNING ? (prio == LOG_PRIO_ERR ?
-                    "error: " : "warning: ") : "", line);
+            fprintf(stderr, "%s%s\n",
+                    prio <= LOG_PRIO_WARNING ? (prio == LOG_PRIO_ERR ? "error: " : "warning: ")
+                                             : "",
+                    line);
         }
     }
     if (log_file) {

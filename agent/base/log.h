@@ -23,17 +23,22 @@
 #include "base/err.h"
 
 /* syslog priorities */
-enum log_prio { LOG_PRIO_ERR = 3, LOG_PRIO_WARNING = 4, LOG_PRIO_NOTICE = 5, LOG_PRIO_INFO = 6,
-                LOG_PRIO_DEBUG = 7 };
+enum log_prio {
+    LOG_PRIO_ERR = 3,
+    LOG_PRIO_WARNING = 4,
+    LOG_PRIO_NOTICE = 5,
+    LOG_PRIO_INFO = 6,
+    LOG_PRIO_DEBUG = 7
+};
 
 #define LOG_KEEP_ROTATED 7
 
 struct log_opts {
-    const char *program;  /* borrowed; "codedeploy-agent" or "codedeploy-local" */
-    const char *log_dir;  /* borrowed; NULL: no log file */
-    bool verbose;         /* DEBUG lines only when true */
-    bool quiet_stderr;    /* true: only WARN lines on stderr, never with a "<N>" prefix outside the
-                           * journal (codedeploy-local shows progress and errors itself) */
+    const char *program; /* borrowed; "codedeploy-agent" or "codedeploy-local" */
+    const char *log_dir; /* borrowed; NULL: no log file */
+    bool verbose;        /* DEBUG lines only when true */
+    bool quiet_stderr;   /* true: only WARN lines on stderr, never with a "<N>" prefix outside the
+                          * journal (codedeploy-local shows progress and errors itself) */
 };
 
 /* Start logging (may be called again to change settings).  A log directory that cannot be
@@ -67,7 +72,7 @@ struct log_site {
 /* One line for the journal; "" for a context field that is not set (then it is left out). */
 struct log_journal_line {
     int prio;
-    const char *identifier;     /* SYSLOG_IDENTIFIER */
+    const char *identifier; /* SYSLOG_IDENTIFIER */
     const struct log_site *site;
     const char *deployment_id;
     const char *event;

@@ -10,14 +10,14 @@
 #include <stddef.h>
 
 struct map_ent {
-    char *key;        /* owned; NULL = empty slot */
-    int tag;          /* the caller's (e.g. a kind) */
-    const void *val;  /* borrowed */
+    char *key;       /* owned; NULL = empty slot */
+    int tag;         /* the caller's (e.g. a kind) */
+    const void *val; /* borrowed */
 };
 
 struct map {
-    struct map_ent *v;  /* owned */
-    size_t cap;         /* a power of two, or 0 */
+    struct map_ent *v; /* owned */
+    size_t cap;        /* a power of two, or 0 */
     size_t n;
 };
 

@@ -13,7 +13,7 @@
 
 #include "base/err.h"
 
-#define NSS_BUF_MAX_BYTES (16u << 20)  /* 16 MiB: beyond this an entry is refused (ERR_LIMIT) */
+#define NSS_BUF_MAX_BYTES (16u << 20) /* 16 MiB: beyond this an entry is refused (ERR_LIMIT) */
 
 /* Look a user up by name.  *ret's strings point into *ret_buf, which the caller frees (also
  * on failure it is NULL).  Errors: ERR_NOT_FOUND "no user '<name>'", ERR_SYSTEM (the service

@@ -15,15 +15,15 @@
 
 /* One directory on the way down: its name in its parent and its identity. */
 struct level {
-    char *name;  /* owned */
+    char *name; /* owned */
     dev_t dev;
     ino_t ino;
 };
 
 struct walk {
-    struct level *v;  /* owned; v[0] is the top */
+    struct level *v; /* owned; v[0] is the top */
     size_t n, cap;
-    int fd;           /* owned; the directory v[n-1] */
+    int fd; /* owned; the directory v[n-1] */
     const char *shown;
 };
 

@@ -20,7 +20,7 @@
 
 struct stop {
     atomic_bool requested;
-    int fd;  /* owned eventfd (EFD_CLOEXEC | EFD_NONBLOCK); -1 after stop_done */
+    int fd; /* owned eventfd (EFD_CLOEXEC | EFD_NONBLOCK); -1 after stop_done */
 };
 
 /* Make a fresh, unrequested token.  ERR_SYSTEM when no eventfd can be created. */

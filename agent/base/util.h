@@ -1,9 +1,10 @@
 /*
  * util: allocation that aborts on exhaustion, scoped cleanup, number parsing, small string
  * predicates, monotonic time and random numbers.  Buffers live in base/buf, paths in base/path,
- * files in base/fsutil, digests in base/hash, user and group lookup in base/nss.  Nothing here logs above debug; failures come back
- * through struct err.  Out-of-memory is not an error condition: x*alloc() print and abort(),
- * because under systemd a restart is safer than an untested recovery branch.
+ * files in base/fsutil, digests in base/hash, user and group lookup in base/nss.  Nothing here logs
+ * above debug; failures come back through struct err.  Out-of-memory is not an error condition:
+ * x*alloc() print and abort(), because under systemd a restart is safer than an untested recovery
+ * branch.
  */
 #ifndef CDAGENT_UTIL_H
 #define CDAGENT_UTIL_H
@@ -58,18 +59,19 @@ void cleanup_fclose(void *fpp);
 /* ---- numbers ---- */
 /* Parse a whole string as an unsigned decimal in [min, max].  ERR_PARSE on junk or range. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret, struct err *err);
-/* Parse an octal permission mode ("644", "0755", "4755"); ERR_PARSE unless all digits 0-7, <= 07777. */
+/* Parse an octal permission mode ("644", "0755", "4755"); ERR_PARSE unless all digits 0-7, <=
+ * 07777. */
 int parse_mode(const char *s, mode_t *ret, struct err *err);
 
 /* ---- strings ---- */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
-bool str_eq(const char *a, const char *b);  /* NULL-safe */
+bool str_eq(const char *a, const char *b); /* NULL-safe */
 
 /* ---- time ---- */
-uint64_t now_usec(void);   /* CLOCK_MONOTONIC */
-uint64_t now_ms(void);     /* CLOCK_MONOTONIC */
-uint64_t wall_ms(void);    /* CLOCK_REALTIME, ms since epoch */
+uint64_t now_usec(void); /* CLOCK_MONOTONIC */
+uint64_t now_ms(void);   /* CLOCK_MONOTONIC */
+uint64_t wall_ms(void);  /* CLOCK_REALTIME, ms since epoch */
 /* Random integer in [0, n) from the kernel's generator (for jitter and ids). */
 uint32_t rand_below(uint32_t n);
 

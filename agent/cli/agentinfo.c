@@ -11,8 +11,7 @@
 #include "deploy/retention.h"
 #include "parse/config.h"
 
-void agentinfo_status_json(FILE *out, const struct config *cfg, pid_t pid,
-                           const char *status_text)
+void agentinfo_status_json(FILE *out, const struct config *cfg, pid_t pid, const char *status_text)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "running", pid > 0);
@@ -43,8 +42,8 @@ void agentinfo_status_json(FILE *out, const struct config *cfg, pid_t pid,
 void agentinfo_print_usage(FILE *out, const struct config *cfg)
 {
     char u[32];
-    diskspace_format(retention_revisions_usage(cfg->root_dir, cfg->ongoing_deployment_tracking),
-                     u, sizeof(u));
+    diskspace_format(retention_revisions_usage(cfg->root_dir, cfg->ongoing_deployment_tracking), u,
+                     sizeof(u));
     fprintf(out, "Revisions under %s use %s\n", cfg->root_dir, u);
 }
 

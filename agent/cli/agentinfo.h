@@ -19,8 +19,7 @@ struct config;
 #define AGENTINFO_HISTORY_DEFAULT 10
 
 /* The status object above (pid 0 when not running; status_text may be NULL). */
-void agentinfo_status_json(FILE *out, const struct config *cfg, pid_t pid,
-                           const char *status_text);
+void agentinfo_status_json(FILE *out, const struct config *cfg, pid_t pid, const char *status_text);
 /* "Revisions under <root> use 12.3 MB" */
 void agentinfo_print_usage(FILE *out, const struct config *cfg);
 /* history [N]: n_arg NULL for the default; returns 0, or 64 (usage) for a bad N. */

@@ -14,9 +14,10 @@
 #include "parse/lint.h"
 
 const char *const local_default_events[LOCAL_N_DEFAULT_EVENTS] = {
-    "BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop", "DownloadBundle",
-    "BeforeInstall",      "Install",           "AfterInstall",    "ApplicationStart",
-    "ValidateService",    "BeforeAllowTraffic", "AfterAllowTraffic",
+    "BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop",
+    "DownloadBundle",     "BeforeInstall",     "Install",
+    "AfterInstall",       "ApplicationStart",  "ValidateService",
+    "BeforeAllowTraffic", "AfterAllowTraffic",
 };
 
 static void set_str(char **dst, const char *v)
@@ -87,19 +88,45 @@ int local_parse_args(int argc, char **argv, struct local_opts *ret, struct err *
         if (c == -1)
             break;
         switch (c) {
-        case 'l': set_str(&o.bundle_location, optarg); break;
-        case 't': set_str(&o.type, optarg); break;
-        case 'b': set_str(&o.file_exists_behavior, optarg); break;
-        case 'g': set_str(&o.group_id, optarg); break;
-        case 'd': set_str(&o.group_name, optarg); break;
-        case 'a': set_str(&o.application_name, optarg); break;
-        case 'e': set_str(&o.events, optarg); break;
-        case 'c': set_str(&o.config_file, optarg); break;
-        case 'A': set_str(&o.appspec_filename, optarg); break;
-        case 'h': o.help = true; break;
-        case 'v': o.version = true; break;
-        case 'R': o.restart = true; break;
-        case 'J': o.json = true; break;
+        case 'l':
+            set_str(&o.bundle_location, optarg);
+            break;
+        case 't':
+            set_str(&o.type, optarg);
+            break;
+        case 'b':
+            set_str(&o.file_exists_behavior, optarg);
+            break;
+        case 'g':
+            set_str(&o.group_id, optarg);
+            break;
+        case 'd':
+            set_str(&o.group_name, optarg);
+            break;
+        case 'a':
+            set_str(&o.application_name, optarg);
+            break;
+        case 'e':
+            set_str(&o.events, optarg);
+            break;
+        case 'c':
+            set_str(&o.config_file, optarg);
+            break;
+        case 'A':
+            set_str(&o.appspec_filename, optarg);
+            break;
+        case 'h':
+            o.help = true;
+            break;
+        case 'v':
+            o.version = true;
+            break;
+        case 'R':
+            o.restart = true;
+            break;
+        case 'J':
+            o.json = true;
+            break;
         case ':':
             local_opts_done(&o);
             return err_set(err, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
@@ -210,12 +237,13 @@ static int parse_github(const char *loc, struct local_bundle *b, struct err *err
     for (size_t i = 0; i < 8; i++)
         free(parts[i]);
     if (!ok)
-        return err_set(err, ERR_USAGE,
-                       "github location %s not in the expected format of "
-                       "'https://github.com/<owner>/<repository_name>'(assumes HEAD commit) or "
-                       "'https://api.github.com/repos/<owner>/<repository_name>/tarball/<commit>' or "
-                       "'https://api.github.com/repos/<owner>/<repository_name>/zipball/<commit>'",
-                       loc);
+        return err_set(
+            err, ERR_USAGE,
+            "github location %s not in the expected format of "
+            "'https://github.com/<owner>/<repository_name>'(assumes HEAD commit) or "
+            "'https://api.github.com/repos/<owner>/<repository_name>/tarball/<commit>' or "
+            "'https://api.github.com/repos/<owner>/<repository_name>/zipball/<commit>'",
+            loc);
     b->kind = LOCAL_KIND_GITHUB;
     b->location = xstrdup(loc);
     return r;
@@ -238,12 +266,13 @@ static int check_directory_appspec(const char *dir, const char *name, const char
     AUTOFREE char *yaml = path_join(dir, "appspec.yaml");
     if (file_exists(yml) || file_exists(yaml))
         return 0;
-    return err_set(err, ERR_USAGE,
-                   "Expecting appspec file at location %s/appspec.yml or %s/appspec.yaml but it is "
-                   "not found there. Please either run the CLI from within a directory containing "
-                   "the appspec.yml or appspec.yaml file or specify a bundle location containing an "
-                   "appspec.yml or appspec.yaml file in its root directory",
-                   shown, shown);
+    return err_set(
+        err, ERR_USAGE,
+        "Expecting appspec file at location %s/appspec.yml or %s/appspec.yaml but it is "
+        "not found there. Please either run the CLI from within a directory containing "
+        "the appspec.yml or appspec.yaml file or specify a bundle location containing an "
+        "appspec.yml or appspec.yaml file in its root directory",
+        shown, shown);
 }
 
 static int validate_local(const struct local_opts *o, struct local_bundle *b, struct err *err)
@@ -281,12 +310,14 @@ int local_validate(const struct local_opts *o, struct local_bundle *ret, struct 
         type_ok = type_ok || strcmp(o->type, types[i]) == 0;
     if (!type_ok)
         return err_set(err, ERR_USAGE,
-                       "type %s is not a valid type. Must be one of tgz,tar,zip,directory", o->type);
+                       "type %s is not a valid type. Must be one of tgz,tar,zip,directory",
+                       o->type);
     const char *fe = o->file_exists_behavior;
     if (strcmp(fe, "DISALLOW") != 0 && strcmp(fe, "OVERWRITE") != 0 && strcmp(fe, "RETAIN") != 0)
         return err_set(err, ERR_USAGE,
                        "file-exists-behavior %s is not a valid value. Must be one of "
-                       "DISALLOW,OVERWRITE,RETAIN", fe);
+                       "DISALLOW,OVERWRITE,RETAIN",
+                       fe);
     const char *loc = o->bundle_location;
     if (!valid_uri_text(loc))
         return err_set(err, ERR_USAGE, "location %s is not a valid uri", loc);
@@ -304,7 +335,8 @@ int local_validate(const struct local_opts *o, struct local_bundle *ret, struct 
     } else if (strstr(loc, "://")) {
         r = err_set(err, ERR_USAGE,
                     "unknown location %s cannot be determined to be S3, Github, or a local file / "
-                    "directory", loc);
+                    "directory",
+                    loc);
     } else {
         r = validate_local(o, &b, err);
     }
@@ -383,9 +415,9 @@ int local_events(const char *events_arg, char ***ret, size_t *ret_n, struct err 
             break;
         s = c + 1;
     }
-    static const char *const before_dl[] = {"AfterInstall", "ApplicationStart",
+    static const char *const before_dl[] = {"AfterInstall",       "ApplicationStart",
                                             "BeforeAllowTraffic", "AfterAllowTraffic",
-                                            "ValidateService", "Install"};
+                                            "ValidateService",    "Install"};
     static const char *const before_inst[] = {"AfterInstall", "ApplicationStart",
                                               "BeforeAllowTraffic", "AfterAllowTraffic",
                                               "ValidateService"};
@@ -393,15 +425,18 @@ int local_events(const char *events_arg, char ***ret, size_t *ret_n, struct err 
         err_set(err, ERR_USAGE,
                 "The only events that can be specified before DownloadBundle are "
                 "BeforeBlockTraffic,AfterBlockTraffic,ApplicationStop. Please fix the order of "
-                "your specified events: %s", events_arg);
+                "your specified events: %s",
+                events_arg);
         local_events_free(ev);
         return -1;
     }
     if (!order_ok(ev, n, "Install", before_inst, 5)) {
-        err_set(err, ERR_USAGE,
-                "The only events that can be specified before Install are "
-                "BeforeBlockTraffic,AfterBlockTraffic,ApplicationStop,DownloadBundle,BeforeInstall. "
-                "Please fix the order of your specified events: %s", events_arg);
+        err_set(
+            err, ERR_USAGE,
+            "The only events that can be specified before Install are "
+            "BeforeBlockTraffic,AfterBlockTraffic,ApplicationStop,DownloadBundle,BeforeInstall. "
+            "Please fix the order of your specified events: %s",
+            events_arg);
         local_events_free(ev);
         return -1;
     }
@@ -478,8 +513,7 @@ char *local_build_spec(const struct local_opts *o, const struct local_bundle *b,
     json_add_str(doc, "ApplicationId", o->bundle_location);
     json_add_str(doc, "ApplicationName",
                  o->application_name ? o->application_name : o->bundle_location);
-    json_add_str(doc, "AppSpecFilename",
-                 o->appspec_filename ? o->appspec_filename : "appspec.yml");
+    json_add_str(doc, "AppSpecFilename", o->appspec_filename ? o->appspec_filename : "appspec.yml");
     json_add_str(doc, "DeploymentGroupId", o->group_id);
     json_add_str(doc, "DeploymentGroupName", o->group_name);
     json_add_str(doc, "DeploymentId", deployment_id);

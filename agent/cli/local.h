@@ -35,11 +35,11 @@ struct local_opts {
     char *appspec_filename;     /* owned; NULL: appspec.yml with fallbacks */
     bool help;
     bool version;
-    bool validate_only;         /* "validate" sub-command: check the bundle, run nothing */
-    bool restart;               /* --restart: reuse the group's last successful archive */
-    char *reuse_from;           /* owned; ReuseArchiveFromDeploymentId of the spec (V-012), set
-                                 * by the runner for --restart; NULL: none */
-    bool json;                  /* --json (validate only): the report as JSON on stdout */
+    bool validate_only; /* "validate" sub-command: check the bundle, run nothing */
+    bool restart;       /* --restart: reuse the group's last successful archive */
+    char *reuse_from;   /* owned; ReuseArchiveFromDeploymentId of the spec (V-012), set
+                         * by the runner for --restart; NULL: none */
+    bool json;          /* --json (validate only): the report as JSON on stdout */
 };
 
 /* The resolved bundle (after local_validate). */

@@ -14,15 +14,15 @@
 
 #include "parse/lint.h"
 
-#define LOCALCHECK_EVENT_LIMIT_S 3600      /* CodeDeploy's maximum per lifecycle event */
-#define LOCALCHECK_MAX_CONFLICTS 20        /* conflicting destinations listed per files entry */
+#define LOCALCHECK_EVENT_LIMIT_S 3600 /* CodeDeploy's maximum per lifecycle event */
+#define LOCALCHECK_MAX_CONFLICTS 20   /* conflicting destinations listed per files entry */
 
 struct localcheck_opts {
-    const char *bundle_dir;            /* borrowed; absolute path of the directory bundle */
-    const char *appspec_name;          /* borrowed; -A, NULL = appspec.yml then appspec.yaml */
-    const char *file_exists_behavior;  /* borrowed; -b (NULL = DISALLOW) when the AppSpec has none */
-    const char *root_dir;              /* borrowed; :root_dir: for the cleanup file, or NULL */
-    const char *group_id;              /* borrowed; deployment group id, or NULL */
+    const char *bundle_dir;           /* borrowed; absolute path of the directory bundle */
+    const char *appspec_name;         /* borrowed; -A, NULL = appspec.yml then appspec.yaml */
+    const char *file_exists_behavior; /* borrowed; -b (NULL = DISALLOW) when the AppSpec has none */
+    const char *root_dir;             /* borrowed; :root_dir: for the cleanup file, or NULL */
+    const char *group_id;             /* borrowed; deployment group id, or NULL */
 };
 
 /*

@@ -27,8 +27,8 @@
 struct display {
     bool tty;
     uint64_t event_start_ms;
-    uint64_t bytes_shown_ms; /* last progress output */
-    bool bar_drawn;          /* a progress bar is on the current line */
+    uint64_t bytes_shown_ms;         /* last progress output */
+    bool bar_drawn;                  /* a progress bar is on the current line */
     enum executor_phase shown_phase; /* of the last progress output */
 };
 
@@ -100,28 +100,30 @@ static void print_help(const char *config_file)
     bool have = config_load(config_file, &loaded, NULL) == 0;
     if (have)
         root = loaded.root_dir;
-    printf("Usage: codedeploy-local [options] [validate]\n\n"
-           "Deploys a revision on this host without the CodeDeploy service, running the same\n"
-           "lifecycle events as the agent. Deployments go under %s.\n\n"
-           "  -l, --bundle-location LOC       directory, archive, s3://bucket/key[?versionId=V&etag=E]\n"
-           "                                  or a GitHub URL (default: the current directory)\n"
-           "  -t, --type TYPE                 tgz, tar, zip or directory (default: directory)\n"
-           "  -b, --file-exists-behavior B    DISALLOW, OVERWRITE or RETAIN (default: DISALLOW)\n"
-           "  -g, --deployment-group ID       deployment group id (default: %s)\n"
-           "  -d, --deployment-group-name N   DEPLOYMENT_GROUP_NAME for hooks (default: %s)\n"
-           "  -a, --application-name NAME     APPLICATION_NAME for hooks (default: the location)\n"
-           "  -e, --events E1,E2,...          events to run, in order (default: all 11)\n"
-           "  -c, --agent-configuration-file F  agent config (default: %s)\n"
-           "  -A, --appspec-filename NAME     AppSpec file name (default: appspec.yml, then .yaml)\n"
-           "      --restart                   restart the group's last successful revision from its\n"
-           "                                  archive on this host, as agent 2.1's restart\n"
-           "                                  deployments do; the bundle location is used only\n"
-           "                                  when that archive cannot be reused\n"
-           "  -h, --help                      this help\n"
-           "  -v, --version                   print the version\n\n"
-           "  validate [--json]               list every problem a deployment of the bundle would\n"
-           "                                  hit, run nothing; exit 1 on errors, 0 on warnings\n",
-           root, LOCAL_DEFAULT_GROUP, LOCAL_DEFAULT_GROUP_NAME, LOCAL_DEFAULT_CONFIG);
+    printf(
+        "Usage: codedeploy-local [options] [validate]\n\n"
+        "Deploys a revision on this host without the CodeDeploy service, running the same\n"
+        "lifecycle events as the agent. Deployments go under %s.\n\n"
+        "  -l, --bundle-location LOC       directory, archive, "
+        "s3://bucket/key[?versionId=V&etag=E]\n"
+        "                                  or a GitHub URL (default: the current directory)\n"
+        "  -t, --type TYPE                 tgz, tar, zip or directory (default: directory)\n"
+        "  -b, --file-exists-behavior B    DISALLOW, OVERWRITE or RETAIN (default: DISALLOW)\n"
+        "  -g, --deployment-group ID       deployment group id (default: %s)\n"
+        "  -d, --deployment-group-name N   DEPLOYMENT_GROUP_NAME for hooks (default: %s)\n"
+        "  -a, --application-name NAME     APPLICATION_NAME for hooks (default: the location)\n"
+        "  -e, --events E1,E2,...          events to run, in order (default: all 11)\n"
+        "  -c, --agent-configuration-file F  agent config (default: %s)\n"
+        "  -A, --appspec-filename NAME     AppSpec file name (default: appspec.yml, then .yaml)\n"
+        "      --restart                   restart the group's last successful revision from its\n"
+        "                                  archive on this host, as agent 2.1's restart\n"
+        "                                  deployments do; the bundle location is used only\n"
+        "                                  when that archive cannot be reused\n"
+        "  -h, --help                      this help\n"
+        "  -v, --version                   print the version\n\n"
+        "  validate [--json]               list every problem a deployment of the bundle would\n"
+        "                                  hit, run nothing; exit 1 on errors, 0 on warnings\n",
+        root, LOCAL_DEFAULT_GROUP, LOCAL_DEFAULT_GROUP_NAME, LOCAL_DEFAULT_CONFIG);
     if (have)
         config_done(&loaded);
     config_done(&cfg);
@@ -204,12 +206,13 @@ static int run_events(const struct localrun_ops *ops, const struct deploy_spec *
         print_tail(res.log);
         fflush(stdout);
         if (script)
-            fprintf(stderr, "Your local deployment failed while trying to execute your script "
-                    "at %s/deployment-archive/%s\n", folder, res.script_name);
+            fprintf(stderr,
+                    "Your local deployment failed while trying to execute your script "
+                    "at %s/deployment-archive/%s\n",
+                    folder, res.script_name);
         else
             fprintf(stderr, "ERROR: %s\n", res.message);
-        fprintf(stderr, "See the deployment log at %s/logs/scripts.log for more details\n",
-                folder);
+        fprintf(stderr, "See the deployment log at %s/logs/scripts.log for more details\n", folder);
         exec_result_done(&res);
         return 1;
     }
@@ -243,7 +246,8 @@ static int validate_bundle(const struct local_opts *o, const struct local_bundle
     }
     struct config cfg;
     bool have_cfg = config_load(o->config_file, &cfg, NULL) == 0;
-    struct localcheck_opts co = {.bundle_dir = b->location, .appspec_name = o->appspec_filename,
+    struct localcheck_opts co = {.bundle_dir = b->location,
+                                 .appspec_name = o->appspec_filename,
                                  .file_exists_behavior = o->file_exists_behavior,
                                  .root_dir = have_cfg ? cfg.root_dir : NULL,
                                  .group_id = o->group_id};
@@ -275,19 +279,20 @@ static int validate_bundle(const struct local_opts *o, const struct local_bundle
 
 /* --restart: the deployment id of the group's last successful revision, to be named as
  * ReuseArchiveFromDeploymentId (V-012, V-050) in the local spec. */
-static int restart_source(const char *root_dir, const char *group_id, char **ret,
-                          struct err *err)
+static int restart_source(const char *root_dir, const char *group_id, char **ret, struct err *err)
 {
     AUTOFREE char *dir = NULL;
     if (layout_read_last_successful(root_dir, group_id, &dir, err) < 0)
         return -1;
     if (!dir)
-        return err_set(err, ERR_NOT_FOUND, "--restart: deployment group '%s' has no successful "
-                       "deployment on this host to restart", group_id);
+        return err_set(err, ERR_NOT_FOUND,
+                       "--restart: deployment group '%s' has no successful "
+                       "deployment on this host to restart",
+                       group_id);
     const char *base = strrchr(dir, '/');
     *ret = xstrdup(base ? base + 1 : dir);
-    printf("Restarting deployment %s of deployment group %s from its archive on this host\n",
-           *ret, group_id);
+    printf("Restarting deployment %s of deployment group %s from its archive on this host\n", *ret,
+           group_id);
     return 0;
 }
 
@@ -306,8 +311,10 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
         fprintf(stderr, "ERROR: %s\n", e.msg);
         return 1;
     }
-    struct log_opts lo = {.program = "codedeploy-local", .log_dir = cfg.log_dir,
-                          .verbose = cfg.verbose, .quiet_stderr = true};
+    struct log_opts lo = {.program = "codedeploy-local",
+                          .log_dir = cfg.log_dir,
+                          .verbose = cfg.verbose,
+                          .quiet_stderr = true};
     if (log_open(&lo, &e) < 0) {
         fprintf(stderr, "warning: %s; logging to stderr only\n", e.msg);
         err_clear(&e);
@@ -339,7 +346,8 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
     if (need_id && identity_init(&id, &cfg, false, NULL, &e) < 0)
         goto fail;
     if (b->kind == LOCAL_KIND_S3 && !id.creds) {
-        err_set(&e, ERR_AUTH, "We were unable to download content from the Amazon S3 bucket due "
+        err_set(&e, ERR_AUTH,
+                "We were unable to download content from the Amazon S3 bucket due "
                 "to missing or invalid credentials. For information about specifying your AWS "
                 "credentials, see https://aws.amazon.com/blogs/security/"
                 "a-new-and-standardized-way-to-manage-credentials-in-the-aws-sdks");
@@ -366,7 +374,8 @@ static int deploy(const struct localrun_ops *ops, const struct local_opts *o,
     eo.region = id.region;
     eo.domain = id.domain;
     eo.creds = id.creds;
-    eo.host_id = id.host_identifier ? id.host_identifier : local_host_name(hostbuf, sizeof(hostbuf));
+    eo.host_id =
+        id.host_identifier ? id.host_identifier : local_host_name(hostbuf, sizeof(hostbuf));
     eo.hookenv = env;
     eo.progress = on_progress;
     eo.progress_arg = &disp;

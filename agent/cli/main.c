@@ -33,15 +33,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: codedeploy-agent [--config_file <path>] start|stop|restart|status|run|version\n"
-               "       codedeploy-agent [--config_file <path>] status --json | history [N] [--json]\n"
-               "  start    start the agent in the background\n"
-               "  stop     stop the agent, waiting for a running lifecycle event\n"
-               "  restart  stop, then start\n"
-               "  status   tell whether the agent runs and what it is doing (--json for tools)\n"
-               "  history  the last N deployments on this host (default 10), from the agent's records\n"
-               "  run      run the agent in the foreground (used by the systemd unit)\n"
-               "  version  print the version (also --version)\n");
+    fprintf(
+        f, "Usage: codedeploy-agent [--config_file <path>] start|stop|restart|status|run|version\n"
+           "       codedeploy-agent [--config_file <path>] status --json | history [N] [--json]\n"
+           "  start    start the agent in the background\n"
+           "  stop     stop the agent, waiting for a running lifecycle event\n"
+           "  restart  stop, then start\n"
+           "  status   tell whether the agent runs and what it is doing (--json for tools)\n"
+           "  history  the last N deployments on this host (default 10), from the agent's records\n"
+           "  run      run the agent in the foreground (used by the systemd unit)\n"
+           "  version  print the version (also --version)\n");
 }
 
 static int load_config(const char *path, struct config *cfg)
@@ -63,8 +64,10 @@ static int check_dirs(const struct config *cfg)
     } dirs[] = {{cfg->log_dir, "log directory"}, {cfg->pid_dir, "PID directory"}};
     for (size_t i = 0; i < 2; i++) {
         if (mkdir_p(dirs[i].dir, 0755, NULL) < 0 || access(dirs[i].dir, W_OK) != 0) {
-            fprintf(stderr, "error: Please make sure the path of the %s exists and is "
-                    "writable: \"%s\"\n", dirs[i].what, dirs[i].dir);
+            fprintf(stderr,
+                    "error: Please make sure the path of the %s exists and is "
+                    "writable: \"%s\"\n",
+                    dirs[i].what, dirs[i].dir);
             return -1;
         }
     }
@@ -80,8 +83,8 @@ static int check_trusted_dirs(const struct config *cfg)
     if (pw)
         uid = pw->pw_uid;
     struct err e = ERR_INIT;
-    if (layout_check_host_dirs(cfg->root_dir, cfg->ongoing_deployment_tracking, cfg->log_dir,
-                               uid, &e) < 0) {
+    if (layout_check_host_dirs(cfg->root_dir, cfg->ongoing_deployment_tracking, cfg->log_dir, uid,
+                               &e) < 0) {
         fprintf(stderr, "error: %s\n", e.msg);
         return -1;
     }
@@ -114,7 +117,7 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
         return 0;
     if (geteuid() != 0) {
         fprintf(stderr, "error: Can't drop privileges as unprivileged user. Please run this "
-                "command as a privileged user.\n");
+                        "command as a privileged user.\n");
         return -1;
     }
     if (check_only)
@@ -131,8 +134,7 @@ static int drop_to_config_user(const struct config *cfg, bool check_only)
         return -1;
     }
     if (pw->pw_uid != 0 && setresuid(0, 0, 0) == 0) {
-        fprintf(stderr, "error: cannot switch to user '%s': root could be regained\n",
-                cfg->user);
+        fprintf(stderr, "error: cannot switch to user '%s': root could be regained\n", cfg->user);
         return -1;
     }
     return 0;
@@ -170,8 +172,8 @@ static int run_foreground(const struct config *cfg, int ready_fd)
     struct err e = ERR_INIT;
     if (check_trusted_dirs(cfg) < 0)
         return 1;
-    struct log_opts lo = {.program = cfg->program_name, .log_dir = cfg->log_dir,
-                          .verbose = cfg->verbose};
+    struct log_opts lo = {
+        .program = cfg->program_name, .log_dir = cfg->log_dir, .verbose = cfg->verbose};
     if (log_open(&lo, &e) < 0) {
         fprintf(stderr, "error: %s\n", e.msg);
         return 1;

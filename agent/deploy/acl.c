@@ -96,7 +96,7 @@ static int acl_build(const struct appspec_permission *perm, bool is_default, mod
                 return -1;
             named = true;
         } else if (have[e.tag]) {
-            continue;  /* one base entry of each kind */
+            continue; /* one base entry of each kind */
         }
         have[e.tag] = true;
         out[n++] = e;
@@ -128,7 +128,7 @@ static int acl_set(int fd, const char *xname, const struct acl_ent *ents, size_t
     size_t len = 4 + n * 8;
     AUTOFREE unsigned char *b = xmalloc(len);
     uint32_t v = ACL_XATTR_VERSION;
-    memcpy(b, &v, 4);  /* the format is little-endian; so are the hosts we run on */
+    memcpy(b, &v, 4); /* the format is little-endian; so are the hosts we run on */
     for (size_t i = 0; i < n; i++) {
         memcpy(b + 4 + i * 8, &ents[i].tag, 2);
         memcpy(b + 6 + i * 8, &ents[i].perm, 2);
@@ -152,10 +152,11 @@ int acl_apply(int fd, const struct appspec_permission *perm, mode_t mode, const 
         r = acl_set(fd, "system.posix_acl_default", ents, n);
     }
     if (r < 0)
-        return err_sys(err,
-                       "The deployment failed because of a problem with the acls permission "
-                       "settings in the application specification file for this object: %s. "
-                       MSG_TAIL_APPSPEC " Error",
-                       path);
+        return err_sys(
+            err,
+            "The deployment failed because of a problem with the acls permission "
+            "settings in the application specification file for this object: %s. " MSG_TAIL_APPSPEC
+            " Error",
+            path);
     return 0;
 }

@@ -25,8 +25,8 @@
 #include "base/fsutil.h"
 
 struct exec {
-    const struct install_opts *o;  /* borrowed */
-    int cleanup_fd;                /* borrowed */
+    const struct install_opts *o; /* borrowed */
+    int cleanup_fd;               /* borrowed */
     bool is_root;
     bool selinux;
 };
@@ -92,12 +92,12 @@ static int copy_regular(struct exec *x, const char *src, const char *target, str
     AUTOCLOSE int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (in < 0)
         return err_sys(err, "install '%s': open source '%s'", target, src);
-    struct stat st;  /* the bundle's owner and mode, also when a hook as root sealed it */
+    struct stat st; /* the bundle's owner and mode, also when a hook as root sealed it */
     if (archmeta_fstat(in, &st) < 0)
         return err_sys(err, "install '%s': stat source '%s'", target, src);
     if (!S_ISREG(st.st_mode))
-        return err_set(err, ERR_INSTALL, "install '%s': source '%s' is not a regular file",
-                       target, src);
+        return err_set(err, ERR_INSTALL, "install '%s': source '%s' is not a regular file", target,
+                       src);
     AUTOFREE char *tmp = temp_beside(target);
     int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
@@ -108,7 +108,7 @@ static int copy_regular(struct exec *x, const char *src, const char *target, str
         r = err_sys(err, "install '%s': copy from '%s'", target, src);
     else if (x->is_root && fchown(out, st.st_uid, st.st_gid) < 0)
         r = err_sys(err, "install '%s': set owner", target);
-    else if (fchmod(out, st.st_mode & 07777) < 0)  /* after chown, which clears setid */
+    else if (fchmod(out, st.st_mode & 07777) < 0) /* after chown, which clears setid */
         r = err_sys(err, "install '%s': set mode", target);
     else if (futimens(out, ts) < 0)
         r = err_sys(err, "install '%s': set times", target);
@@ -132,17 +132,17 @@ static int exec_copy(struct exec *x, const struct step *s, struct err *err)
     if (S_ISLNK(st.st_mode))
         return copy_symlink(s->src, s->dst, err);
     if (!S_ISREG(st.st_mode))
-        return err_set(err, ERR_INSTALL, "install '%s': source '%s' is not a regular file",
-                       s->dst, s->src);
+        return err_set(err, ERR_INSTALL, "install '%s': source '%s' is not a regular file", s->dst,
+                       s->src);
     return copy_regular(x, s->src, s->dst, err);
 }
 
 static int exec_mkdir(struct exec *x, const struct step *s, struct err *err)
 {
-    if (mkdir(s->dst, 0777) < 0) {  /* 0777 minus umask */
+    if (mkdir(s->dst, 0777) < 0) { /* 0777 minus umask */
         struct stat st;
         if (errno == EEXIST && stat(s->dst, &st) == 0 && S_ISDIR(st.st_mode))
-            return 0;  /* appeared meanwhile: not ours, so not recorded */
+            return 0; /* appeared meanwhile: not ours, so not recorded */
         return err_sys(err, "install: create directory '%s'", s->dst);
     }
     return cleanup_append(x->cleanup_fd, false, s->dst, err);
@@ -167,8 +167,9 @@ static int exec_chmod(struct exec *x, const struct step *s, struct err *err)
     bool link;
     AUTOCLOSE int fd = open_target(s->dst, &link, err);
     if (link) {
-        install_note(x->o, "Not changing the mode of symbolic link '%s' (it would change its target)",
-             s->dst);
+        install_note(x->o,
+                     "Not changing the mode of symbolic link '%s' (it would change its target)",
+                     s->dst);
         return 0;
     }
     if (fd < 0)
@@ -192,7 +193,7 @@ static int exec_chown(const struct step *s, struct err *err)
     struct stat st;
     if (lstat(s->dst, &st) < 0)
         return err_sys(err, "install: chown '%s'", s->dst);
-    if (lchown(s->dst, uid, gid) < 0)  /* never the link's target */
+    if (lchown(s->dst, uid, gid) < 0) /* never the link's target */
         return err_sys(err, "install: chown '%s'", s->dst);
     /* chown() clears setuid/setgid on files; keep what chmod or the copy set. */
     if (S_ISREG(st.st_mode) && (st.st_mode & 06000)) {
@@ -240,7 +241,7 @@ static int exec_semanage(struct exec *x, const struct step *s, struct err *err)
     const struct appspec_context *c = s->perm->context;
     if (!x->selinux) {
         install_note(x->o, "SELinux is not enabled on this host; skipping context '%s' for '%s'",
-             c->type, s->dst);
+                     c->type, s->dst);
         return 0;
     }
     AUTOFREE char *real = realpath(s->dst, NULL);
@@ -269,10 +270,11 @@ static int exec_step(struct exec *x, const struct step *s, struct err *err)
     return err_set(err, ERR_INSTALL, "install: unknown step");
 }
 
-int apply_plan(const struct plan *p, const struct install_opts *o, int cleanup_fd,
-               struct err *err)
+int apply_plan(const struct plan *p, const struct install_opts *o, int cleanup_fd, struct err *err)
 {
-    struct exec x = {.o = o, .cleanup_fd = cleanup_fd, .is_root = geteuid() == 0,
+    struct exec x = {.o = o,
+                     .cleanup_fd = cleanup_fd,
+                     .is_root = geteuid() == 0,
                      .selinux = selinux_enabled(o->selinux)};
     for (size_t i = 0; i < p->n; i++)
         if (exec_step(&x, &p->steps[i], err) < 0)

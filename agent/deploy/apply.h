@@ -20,7 +20,6 @@ struct install_opts;
  * Errors: ERR_SYSTEM "install '<target>': ..." for a filesystem failure, ERR_INSTALL for a
  * non-regular source, an unknown owner/group, an ACL or SELinux failure.
  */
-int apply_plan(const struct plan *p, const struct install_opts *o, int cleanup_fd,
-               struct err *err);
+int apply_plan(const struct plan *p, const struct install_opts *o, int cleanup_fd, struct err *err);
 
 #endif

@@ -32,19 +32,19 @@ const char *bundle_status_reason(long status);
  * written at base + off.  A minimum transfer rate is checked on every chunk.
  */
 struct bundle_sink {
-    int fd;                    /* borrowed; -1: digest only */
-    uint64_t base;             /* file offset of this sink's first byte */
-    uint64_t off;              /* bytes taken so far */
-    EVP_MD_CTX *md5;           /* owned; NULL: no MD5 wanted */
-    struct checksum_run *cks;  /* owned; NULL: no additional checksum wanted */
-    struct unpack_stream *ex;  /* owned; NULL: no extraction while downloading */
+    int fd;                   /* borrowed; -1: digest only */
+    uint64_t base;            /* file offset of this sink's first byte */
+    uint64_t off;             /* bytes taken so far */
+    EVP_MD_CTX *md5;          /* owned; NULL: no MD5 wanted */
+    struct checksum_run *cks; /* owned; NULL: no additional checksum wanted */
+    struct unpack_stream *ex; /* owned; NULL: no extraction while downloading */
     char head[BUNDLE_HEAD_BYTES];
     size_t head_len;
-    uint64_t min_bps;          /* 0: no minimum rate */
+    uint64_t min_bps; /* 0: no minimum rate */
     uint64_t window_ms;
     uint64_t win_start_ms, win_bytes;
-    struct err why;            /* why bundle_sink_write refused */
-    int why_kind;              /* enum bundle_sink_fail */
+    struct err why; /* why bundle_sink_write refused */
+    int why_kind;   /* enum bundle_sink_fail */
 };
 
 enum bundle_sink_fail { SINK_OK, SINK_SLOW, SINK_DISK, SINK_EXTRACT, SINK_STOP };
@@ -74,34 +74,34 @@ struct s3_ctx {
     struct endpoint_s3_object obj;      /* owned */
     long clock_offset_sec;              /* */
     int fd;
-    uint64_t have;                      /* bytes of the object in .part when this request started */
+    uint64_t have; /* bytes of the object in .part when this request started */
     uint64_t start_usec;
-    char *want_etag;                    /* owned; the spec's ETag unquoted, NULL when none */
+    char *want_etag; /* owned; the spec's ETag unquoted, NULL when none */
     /* The object being fetched, learnt from the response that delivered its first bytes; every
      * later response must be the same object or the download starts over. */
-    char *etag;                         /* owned; NULL: unknown, so no resume is possible */
-    char *version;                      /* owned */
-    uint64_t total;                     /* object size, 0 unknown */
-    bool kms;                           /* the ETag is not the MD5 of the content */
-    int cks_alg;                        /* enum checksum_alg of cks_value, -1 for none */
-    char *cks_value;                    /* owned; x-amz-checksum-* of the whole object */
-    struct err refused;                 /* why s3_begin refused a response */
-    bool refused_fatal;                 /* ... and whether starting over cannot help */
-    struct bundle_sink sink;            /* the single stream's bytes */
-    bool go_parts;                      /* the first answer showed a parts download is due */
-    bool one_stream;                    /* parts were tried and are not of one size */
-    int parts;                          /* parts fetched by bundle_s3_parts */
+    char *etag;              /* owned; NULL: unknown, so no resume is possible */
+    char *version;           /* owned */
+    uint64_t total;          /* object size, 0 unknown */
+    bool kms;                /* the ETag is not the MD5 of the content */
+    int cks_alg;             /* enum checksum_alg of cks_value, -1 for none */
+    char *cks_value;         /* owned; x-amz-checksum-* of the whole object */
+    struct err refused;      /* why s3_begin refused a response */
+    bool refused_fatal;      /* ... and whether starting over cannot help */
+    struct bundle_sink sink; /* the single stream's bytes */
+    bool go_parts;           /* the first answer showed a parts download is due */
+    bool one_stream;         /* parts were tried and are not of one size */
+    int parts;               /* parts fetched by bundle_s3_parts */
 };
 
 /* One signed S3 request on http. */
 struct s3_call {
     struct http_client *http;
-    const char *method;        /* "GET" or "HEAD" */
-    int part;                  /* > 0: ?partNumber= */
-    uint64_t from, to;         /* Range bytes=from-to when ranged; to UINT64_MAX: open */
+    const char *method; /* "GET" or "HEAD" */
+    int part;           /* > 0: ?partNumber= */
+    uint64_t from, to;  /* Range bytes=from-to when ranged; to UINT64_MAX: open */
     bool ranged;
-    const char *if_match;      /* unquoted ETag or NULL */
-    bool checksum_mode;        /* x-amz-checksum-mode: ENABLED */
+    const char *if_match; /* unquoted ETag or NULL */
+    bool checksum_mode;   /* x-amz-checksum-mode: ENABLED */
     http_begin_fn begin;
     http_write_fn write;
     http_progress_fn progress;

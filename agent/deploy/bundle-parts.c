@@ -33,14 +33,14 @@ struct parts {
     struct s3_ctx *c;
     struct part *p;
     size_t n;
-    bool by_number;        /* ?partNumber=i (multipart ETag) */
+    bool by_number; /* ?partNumber=i (multipart ETag) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    size_t next;           /* next part to hand out */
-    bool failed;           /* stop everything */
-    bool uneven;           /* parts cannot work here: fall back to one stream */
-    struct err err;        /* the first failure */
-    uint64_t written;      /* bytes written by all workers (atomic) */
+    size_t next;      /* next part to hand out */
+    bool failed;      /* stop everything */
+    bool uneven;      /* parts cannot work here: fall back to one stream */
+    struct err err;   /* the first failure */
+    uint64_t written; /* bytes written by all workers (atomic) */
 };
 
 struct worker {
@@ -110,21 +110,24 @@ static int part_begin(void *arg, long status, const struct http_headers *h)
     const struct part *p = &ps->p[w->idx];
     AUTOFREE char *etag = bundle_etag_unquote(http_headers_get(h, "ETag"));
     if (!etag || !str_eq(etag, c->etag))
-        return refuse(w, true, c->want_etag ? ERR_SIGNATURE : ERR_HTTP, "answered from another "
-                      "object (ETag %s, expected %s)", etag ? etag : "none", c->etag);
+        return refuse(w, true, c->want_etag ? ERR_SIGNATURE : ERR_HTTP,
+                      "answered from another "
+                      "object (ETag %s, expected %s)",
+                      etag ? etag : "none", c->etag);
     uint64_t from = p->start + w->sink.off, to = p->start + p->len - 1, s = 0, e = 0, t = 0;
     const char *cr = http_headers_get(h, "Content-Range");
     bool whole = status == 200 && p->start == 0 && p->len == c->total;
-    if (!whole && (status != 206 || bundle_parse_content_range(cr, &s, &e, &t) < 0 ||
-                   s != from || e != to || t != c->total)) {
+    if (!whole && (status != 206 || bundle_parse_content_range(cr, &s, &e, &t) < 0 || s != from ||
+                   e != to || t != c->total)) {
         /* Parts not where the plan put them, or a server or proxy that ignores Range: one
          * stream instead (ps->uneven is read by bundle_s3_parts after the join). */
         bool fallback = (ps->by_number && w->sink.off == 0) || status == 200;
         if (fallback)
             ps->uneven = true;
-        return refuse(w, fallback, ERR_HTTP, "asked for bytes %" PRIu64 "-%" PRIu64
-                      "/%" PRIu64 ", answered %ld with Content-Range '%s'", from, to, c->total,
-                      status, cr ? cr : "");
+        return refuse(w, fallback, ERR_HTTP,
+                      "asked for bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
+                      ", answered %ld with Content-Range '%s'",
+                      from, to, c->total, status, cr ? cr : "");
     }
     bundle_sink_restart_window(&w->sink);
     return 0;
@@ -199,8 +202,9 @@ static int part_attempt(struct worker *w, struct err *e)
     } else if (resp.status == 200 || resp.status == 206) {
         step = w->sink.off == p->len ? 0 : 1;
         if (step)
-            err_set(e, ERR_HTTP, "S3 GetObject s3://%s/%s: part %zu ended at byte %" PRIu64
-                    " of %" PRIu64, c->src->bucket, c->src->key, w->idx + 1, w->sink.off, p->len);
+            err_set(e, ERR_HTTP,
+                    "S3 GetObject s3://%s/%s: part %zu ended at byte %" PRIu64 " of %" PRIu64,
+                    c->src->bucket, c->src->key, w->idx + 1, w->sink.off, p->len);
     } else {
         step = part_error_answer(w, &resp, e) ? 1 : -1;
     }
@@ -269,15 +273,15 @@ static int plan_by_number(struct s3_ctx *c, uint64_t *ret_size, size_t *ret_n)
     uint64_t n = 0;
     if (!dash || parse_uint(dash + 1, 1, 10000, &n, NULL) < 0)
         return 1;
-    struct s3_call call = {.http = c->o->http, .method = "HEAD", .part = 1,
-                           .if_match = c->etag};
+    struct s3_call call = {.http = c->o->http, .method = "HEAD", .part = 1, .if_match = c->etag};
     struct http_response resp;
     struct err e = ERR_INIT;
     int r = bundle_s3_call(c, &call, &resp, &e);
     uint64_t s = 0, end = 0, t = 0;
     bool ok = r == 0 && resp.status == 206 &&
-              bundle_parse_content_range(http_headers_get(&resp.headers, "Content-Range"), &s,
-                                         &end, &t) == 0 && s == 0 && t == c->total;
+              bundle_parse_content_range(http_headers_get(&resp.headers, "Content-Range"), &s, &end,
+                                         &t) == 0 &&
+              s == 0 && t == c->total;
     http_response_done(&resp);
     uint64_t size = end + 1;
     /* Equal parts but the last, which may be shorter: what the AWS CLI and SDKs upload. */
@@ -323,8 +327,8 @@ static int feed(struct parts *ps, struct err *err)
             ssize_t r = pread(c->fd, buf, want, (off_t)at);
             if (r <= 0) {
                 struct err e = ERR_INIT;
-                err_sys(&e, "S3 GetObject s3://%s/%s: read back '%s'", c->src->bucket,
-                        c->src->key, c->tmp);
+                err_sys(&e, "S3 GetObject s3://%s/%s: read back '%s'", c->src->bucket, c->src->key,
+                        c->tmp);
                 fail(ps, &e, false);
                 return -1;
             }
@@ -363,9 +367,10 @@ static int check_multipart(struct parts *ps, struct err *err)
         (void)snprintf(got + 2 * i, 3, "%02x", raw[i]);
     (void)snprintf(got + 32, sizeof(got) - 32, "-%zu", ps->n);
     if (strcasecmp(got, c->etag) != 0)
-        return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: downloaded parts have the "
-                       "multipart ETag %s but the object's is %s", c->src->bucket, c->src->key,
-                       got, c->etag);
+        return err_set(err, ERR_SIGNATURE,
+                       "S3 GetObject s3://%s/%s: downloaded parts have the "
+                       "multipart ETag %s but the object's is %s",
+                       c->src->bucket, c->src->key, got, c->etag);
     return 0;
 }
 
@@ -407,8 +412,8 @@ int bundle_s3_parts(struct s3_ctx *c, struct err *err)
     pthread_mutex_init(&ps.lock, NULL);
     pthread_cond_init(&ps.cond, NULL);
     bundle_sink_reset(&c->sink);
-    c->sink.fd = -1;      /* the workers write the file; the sink reads it back */
-    c->sink.min_bps = 0;  /* the workers check the rate of each connection */
+    c->sink.fd = -1;     /* the workers write the file; the sink reads it back */
+    c->sink.min_bps = 0; /* the workers check the rate of each connection */
     bundle_s3_digests(c);
     int rc = bundle_s3_extract_start(c, err);
     size_t nw = (size_t)(c->o->connections > 0 ? c->o->connections : BUNDLE_CONNECTIONS);

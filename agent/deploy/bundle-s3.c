@@ -19,7 +19,6 @@
 /* What one attempt came to. */
 enum s3_step { S3_DONE, S3_AGAIN, S3_AGAIN_FREE, S3_FAILED };
 
-
 static void s3_progress(void *arg, uint64_t done, uint64_t total)
 {
     struct s3_ctx *c = arg;
@@ -68,8 +67,8 @@ static int s3_start_over(struct s3_ctx *c, struct err *err)
     (void)unpack_stream_finish(c->sink.ex, false, NULL, NULL);
     c->sink.ex = NULL;
     if (ftruncate(c->fd, 0) < 0)
-        return err_sys(err, "S3 GetObject s3://%s/%s: truncate '%s'", c->src->bucket,
-                       c->src->key, c->tmp);
+        return err_sys(err, "S3 GetObject s3://%s/%s: truncate '%s'", c->src->bucket, c->src->key,
+                       c->tmp);
     return 0;
 }
 
@@ -113,8 +112,10 @@ static int s3_check_size(struct s3_ctx *c, uint64_t total)
 {
     if (total <= s3_max_bytes(c))
         return 0;
-    return s3_refuse(c, true, ERR_LIMIT, "object of %" PRIu64 " bytes is larger than the limit "
-                     "of %" PRIu64 " bytes", total, s3_max_bytes(c));
+    return s3_refuse(c, true, ERR_LIMIT,
+                     "object of %" PRIu64 " bytes is larger than the limit "
+                     "of %" PRIu64 " bytes",
+                     total, s3_max_bytes(c));
 }
 
 /* A 200 is the whole object: adopt it as the object being fetched, from byte 0. */
@@ -158,19 +159,25 @@ static int s3_begin_part(struct s3_ctx *c, const struct http_headers *h, const c
     if (c->have == 0 || !c->etag)
         return s3_refuse(c, false, ERR_HTTP, "206 Partial Content to a request without Range");
     if (!etag || !str_eq(etag, c->etag))
-        return s3_refuse(c, false, ERR_HTTP, "resume at byte %" PRIu64 " answered from another "
-                         "object (ETag %s, expected %s)", c->have, etag ? etag : "none", c->etag);
+        return s3_refuse(c, false, ERR_HTTP,
+                         "resume at byte %" PRIu64 " answered from another "
+                         "object (ETag %s, expected %s)",
+                         c->have, etag ? etag : "none", c->etag);
     const char *cr = http_headers_get(h, "Content-Range");
     uint64_t start = 0, end = 0, total = 0;
     if (bundle_parse_content_range(cr, &start, &end, &total) < 0 || start != c->have ||
         end + 1 != total || (c->total && total != c->total))
-        return s3_refuse(c, false, ERR_HTTP, "resume at byte %" PRIu64 " of %" PRIu64
-                         " answered with Content-Range '%s'", c->have, c->total, cr ? cr : "");
+        return s3_refuse(c, false, ERR_HTTP,
+                         "resume at byte %" PRIu64 " of %" PRIu64
+                         " answered with Content-Range '%s'",
+                         c->have, c->total, cr ? cr : "");
     const char *cl = http_headers_get(h, "Content-Length");
     uint64_t len = 0;
     if (cl && (parse_uint(cl, 0, UINT64_MAX, &len, NULL) < 0 || len != end - start + 1))
-        return s3_refuse(c, false, ERR_HTTP, "Content-Length '%s' does not match Content-Range "
-                         "'%s'", cl, cr);
+        return s3_refuse(c, false, ERR_HTTP,
+                         "Content-Length '%s' does not match Content-Range "
+                         "'%s'",
+                         cl, cr);
     if (s3_check_size(c, total) < 0)
         return -1;
     c->total = total;
@@ -194,8 +201,10 @@ static int s3_begin(void *arg, long status, const struct http_headers *h)
     struct s3_ctx *c = arg;
     AUTOFREE char *etag = bundle_etag_unquote(http_headers_get(h, "ETag"));
     if (c->want_etag && etag && !str_eq(c->want_etag, etag))
-        return s3_refuse(c, true, ERR_SIGNATURE, "Expected deployment artifact bundle etag %s "
-                         "but was actually %s", c->want_etag, etag);
+        return s3_refuse(c, true, ERR_SIGNATURE,
+                         "Expected deployment artifact bundle etag %s "
+                         "but was actually %s",
+                         c->want_etag, etag);
     if (status == 200)
         return s3_begin_whole(c, h, etag);
     if (status == 206)
@@ -245,8 +254,7 @@ int bundle_s3_call(struct s3_ctx *c, const struct s3_call *call, struct http_res
     struct http_headers h;
     s3_headers(c, call, &h);
     AUTOFREE char *url = call->part > 0 ? xasprintf("%s%cpartNumber=%d", c->obj.url,
-                                                    strchr(c->obj.url, '?') ? '&' : '?',
-                                                    call->part)
+                                                    strchr(c->obj.url, '?') ? '&' : '?', call->part)
                                         : xstrdup(c->obj.url);
     struct sigv4_creds sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
     struct sigv4_params sp = {
@@ -358,8 +366,7 @@ static int s3_prepare(struct s3_ctx *c, struct err *err)
 }
 
 /* A transport failure or a refused response. */
-static enum s3_step s3_broken(struct s3_ctx *c, struct s3_retry *st, long status,
-                              struct err *err)
+static enum s3_step s3_broken(struct s3_ctx *c, struct s3_retry *st, long status, struct err *err)
 {
     if (err_is_set(&c->refused)) {
         err_clear(&st->last);
@@ -395,33 +402,37 @@ static enum s3_step s3_received(struct s3_ctx *c, struct s3_retry *st, struct er
     if (!c->total)
         c->total = size; /* a 200 without Content-Length that ended cleanly */
     if (size < c->total) {
-        err_set(&st->last, ERR_HTTP, "S3 GetObject s3://%s/%s: transfer ended at byte %" PRIu64
-                " of %" PRIu64, c->src->bucket, c->src->key, size, c->total);
+        err_set(&st->last, ERR_HTTP,
+                "S3 GetObject s3://%s/%s: transfer ended at byte %" PRIu64 " of %" PRIu64,
+                c->src->bucket, c->src->key, size, c->total);
         return S3_AGAIN;
     }
     if (size > c->total) {
-        err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: received %" PRIu64 " bytes but "
-                "the object has %" PRIu64, c->src->bucket, c->src->key, size, c->total);
+        err_set(err, ERR_SIGNATURE,
+                "S3 GetObject s3://%s/%s: received %" PRIu64 " bytes but "
+                "the object has %" PRIu64,
+                c->src->bucket, c->src->key, size, c->total);
         return S3_FAILED;
     }
     return S3_DONE;
 }
 
 /* 412: If-Match failed.  Without a spec ETag the object changed: fetch the new one whole. */
-static enum s3_step s3_precondition_failed(struct s3_ctx *c, struct s3_retry *st,
-                                           struct err *err)
+static enum s3_step s3_precondition_failed(struct s3_ctx *c, struct s3_retry *st, struct err *err)
 {
     AUTOFREE char *actual = s3_actual_etag(c);
     const char *b = c->src->bucket, *k = c->src->key;
     if (c->want_etag) {
-        err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: Expected deployment artifact "
-                "bundle etag %s but was actually %s", b, k, c->want_etag,
-                actual ? actual : "unknown");
+        err_set(err, ERR_SIGNATURE,
+                "S3 GetObject s3://%s/%s: Expected deployment artifact "
+                "bundle etag %s but was actually %s",
+                b, k, c->want_etag, actual ? actual : "unknown");
         return S3_FAILED;
     }
-    err_set(&st->last, ERR_HTTP, "S3 GetObject s3://%s/%s: the object changed during the "
-            "download (ETag %s, now %s)", b, k, c->etag ? c->etag : "unknown",
-            actual ? actual : "unknown");
+    err_set(&st->last, ERR_HTTP,
+            "S3 GetObject s3://%s/%s: the object changed during the "
+            "download (ETag %s, now %s)",
+            b, k, c->etag ? c->etag : "unknown", actual ? actual : "unknown");
     return s3_start_over(c, err) < 0 ? S3_FAILED : S3_AGAIN;
 }
 
@@ -444,8 +455,7 @@ static enum s3_step s3_error_answer(struct s3_ctx *c, struct s3_retry *st,
     AUTOFREE char *msg = bundle_xml_text(body, "Message");
     long off = 0;
     if (!st->skew_fixed && sigv4_is_skew_error(code, msg) &&
-        sigv4_clock_offset(http_headers_get(&resp->headers, "Date"), time(NULL), &off,
-                           NULL) == 0) {
+        sigv4_clock_offset(http_headers_get(&resp->headers, "Date"), time(NULL), &off, NULL) == 0) {
         st->skew_fixed = true;
         c->clock_offset_sec = off;
         return S3_AGAIN_FREE;
@@ -526,14 +536,18 @@ static int s3_verify(struct s3_ctx *c, struct err *err)
         return -1;
     uint64_t size = file_size(c->fd);
     if (c->total && size != c->total)
-        return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: have %" PRIu64 " bytes "
-                       "but the object has %" PRIu64, b, k, size, c->total);
+        return err_set(err, ERR_SIGNATURE,
+                       "S3 GetObject s3://%s/%s: have %" PRIu64 " bytes "
+                       "but the object has %" PRIu64,
+                       b, k, size, c->total);
     if (c->sink.md5) {
         char md5[33];
         bundle_sink_md5_hex(&c->sink, md5);
         if (strcasecmp(md5, c->etag) != 0)
-            return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: downloaded content "
-                           "has MD5 %s but the ETag is %s", b, k, md5, c->etag);
+            return err_set(err, ERR_SIGNATURE,
+                           "S3 GetObject s3://%s/%s: downloaded content "
+                           "has MD5 %s but the ETag is %s",
+                           b, k, md5, c->etag);
     }
     if (!c->sink.cks)
         return 0; /* none, or composite: those need the part boundaries (README) */
@@ -541,9 +555,10 @@ static int s3_verify(struct s3_ctx *c, struct err *err)
     AUTOFREE char *got = checksum_run_base64(c->sink.cks);
     c->sink.cks = NULL;
     if (!str_eq(got, c->cks_value))
-        return err_set(err, ERR_SIGNATURE, "S3 GetObject s3://%s/%s: downloaded content has "
-                       "%s checksum %s but S3 says %s", b, k, checksum_alg_name(alg), got,
-                       c->cks_value);
+        return err_set(err, ERR_SIGNATURE,
+                       "S3 GetObject s3://%s/%s: downloaded content has "
+                       "%s checksum %s but S3 says %s",
+                       b, k, checksum_alg_name(alg), got, c->cks_value);
     return 0;
 }
 
@@ -612,11 +627,19 @@ int bundle_fetch_s3(const struct bundle_s3_source *src, const struct bundle_s3_o
 {
     const char *b = src->bucket ? src->bucket : "", *k = src->key ? src->key : "";
     if (!o->region || !o->creds || !o->http)
-        return err_set(err, ERR_CONFIG, "S3 GetObject s3://%s/%s: no region, credentials or "
-                       "HTTP client", b, k);
+        return err_set(err, ERR_CONFIG,
+                       "S3 GetObject s3://%s/%s: no region, credentials or "
+                       "HTTP client",
+                       b, k);
     AUTOFREE char *tmp = xasprintf("%s.part", dest);
-    struct s3_ctx c = {.src = src, .o = o, .tmp = tmp, .region = xstrdup(o->region), .fd = -1,
-                       .start_usec = now_usec(), .cks_alg = -1, .refused = ERR_INIT,
+    struct s3_ctx c = {.src = src,
+                       .o = o,
+                       .tmp = tmp,
+                       .region = xstrdup(o->region),
+                       .fd = -1,
+                       .start_usec = now_usec(),
+                       .cks_alg = -1,
+                       .refused = ERR_INIT,
                        .want_etag = bundle_etag_unquote(src->etag)};
     if (c.want_etag && !*c.want_etag) {
         free(c.want_etag);

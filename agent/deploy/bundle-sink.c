@@ -58,11 +58,12 @@ static int check_rate(struct bundle_sink *s, size_t len)
         return 0;
     }
     s->why_kind = SINK_SLOW;
-    return err_set(&s->why, ERR_TIMEOUT, "the body arrived at %" PRIu64 " bytes/s over the last "
+    return err_set(&s->why, ERR_TIMEOUT,
+                   "the body arrived at %" PRIu64 " bytes/s over the last "
                    "%" PRIu64 " ms, below the minimum transfer rate of %" PRIu64 " bytes/s "
                    "(:download_min_rate_bytes_per_second: over "
-                   ":download_min_rate_window_seconds:)", s->win_bytes * 1000 / span, span,
-                   s->min_bps);
+                   ":download_min_rate_window_seconds:)",
+                   s->win_bytes * 1000 / span, span, s->min_bps);
 }
 
 static int write_at(struct bundle_sink *s, const char *p, size_t len)
@@ -136,6 +137,8 @@ int bundle_sink_xml_error(const struct bundle_sink *s, const char *bucket, const
         return 0;
     AUTOFREE char *msg = bundle_xml_text(p, "Message");
     int kind = str_eq(code, "SlowDown") || http_is_throttle_code(code) ? ERR_THROTTLED : ERR_HTTP;
-    return err_set(err, kind, "S3 GetObject s3://%s/%s: S3 answered 200 OK with an error document "
-                   "instead of the object: %s: %s", bucket, key, code, msg ? msg : "");
+    return err_set(err, kind,
+                   "S3 GetObject s3://%s/%s: S3 answered 200 OK with an error document "
+                   "instead of the object: %s: %s",
+                   bucket, key, code, msg ? msg : "");
 }

@@ -21,7 +21,6 @@
 #include "base/hash.h"
 #include "base/util.h"
 
-
 void bundle_result_done(struct bundle_result *r)
 {
     if (!r)
@@ -154,22 +153,38 @@ char *bundle_xml_text(const char *xml, const char *tag)
 const char *bundle_status_reason(long status)
 {
     switch (status) {
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 416:
+        return "Range Not Satisfiable";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "";
     }
 }
 
@@ -199,8 +214,8 @@ int bundle_s3_error_op(struct err *err, const char *op, const char *bucket, cons
     if (code && (str_eq(code, "SlowDown") || http_is_throttle_code(code)))
         kind = ERR_THROTTLED;
     if (code && msg)
-        return err_set(err, kind, "S3 %s s3://%s/%s: %ld %s: %s", op, bucket, key, status,
-                       code, msg);
+        return err_set(err, kind, "S3 %s s3://%s/%s: %ld %s: %s", op, bucket, key, status, code,
+                       msg);
     if (code)
         return err_set(err, kind, "S3 %s s3://%s/%s: %ld %s", op, bucket, key, status, code);
     /* HEAD and some proxies answer without a body: name the status. */
@@ -237,7 +252,8 @@ char *bundle_github_url(const char *api_base, const struct bundle_github_source 
     if (!fmt) {
         err_set(err, ERR_UNSUPPORTED,
                 "GitHub revision specified with bundle_type other than zip or tar "
-                "[bundle_type=%s]", type);
+                "[bundle_type=%s]",
+                type);
         return NULL;
     }
     const char *names[] = {"account", "repository", "commit id"};
@@ -270,7 +286,6 @@ static void gh_progress(void *arg, uint64_t done, uint64_t total)
     double secs = (double)(now_usec() - g->start_usec) / 1e6;
     g->o->progress(g->o->progress_arg, done, total, secs > 0 ? (double)done / secs : 0.0);
 }
-
 
 /* "scheme://host[:port]" prefix length of url, 0 when it has none. */
 static size_t origin_len(const char *url)
@@ -326,17 +341,17 @@ static int gh_get(const struct bundle_github_opts *o, const char *url, const cha
         *ret_status = resp.status;
         *ret_size = resp.bytes_streamed;
         const char *loc = http_headers_get(&resp.headers, "Location");
-        bool redirect = r == 0 && loc && (resp.status == 301 || resp.status == 302 ||
-                                          resp.status == 303 || resp.status == 307 ||
-                                          resp.status == 308);
+        bool redirect = r == 0 && loc &&
+                        (resp.status == 301 || resp.status == 302 || resp.status == 303 ||
+                         resp.status == 307 || resp.status == 308);
         char *next = redirect ? resolve_location(cur, loc) : NULL;
         http_response_done(&resp);
         if (!redirect)
             return r;
         if (!next || (str_has_prefix(cur, "https://") && !str_has_prefix(next, "https://"))) {
             free(next);
-            return err_set(err, ERR_UNSAFE, "GitHub download '%s': refusing redirect to '%s'",
-                           url, loc);
+            return err_set(err, ERR_UNSAFE, "GitHub download '%s': refusing redirect to '%s'", url,
+                           loc);
         }
         free(cur);
         cur = next;
@@ -345,9 +360,8 @@ static int gh_get(const struct bundle_github_opts *o, const char *url, const cha
                    BUNDLE_GITHUB_MAX_REDIRECTS);
 }
 
-int bundle_fetch_github(const struct bundle_github_source *src,
-                        const struct bundle_github_opts *o, const char *dest,
-                        struct bundle_result *ret, struct err *err)
+int bundle_fetch_github(const struct bundle_github_source *src, const struct bundle_github_opts *o,
+                        const char *dest, struct bundle_result *ret, struct err *err)
 {
     static const uint64_t default_waits[BUNDLE_GITHUB_RETRIES] = {10000, 30000, 90000};
     AUTOFREE char *url = bundle_github_url(o->api_base, src, err);
@@ -405,8 +419,10 @@ int bundle_fetch_github(const struct bundle_github_source *src,
         }
     }
     if (rc < 0) {
-        err_set(err, ERR_HTTP, "Could not download bundle at '%s' after %d retries. Server "
-                "returned codes: %s", url, BUNDLE_GITHUB_RETRIES, codes.data ? codes.data : "");
+        err_set(err, ERR_HTTP,
+                "Could not download bundle at '%s' after %d retries. Server "
+                "returned codes: %s",
+                url, BUNDLE_GITHUB_RETRIES, codes.data ? codes.data : "");
         goto out;
     }
     if (rename(tmp, dest) < 0) {

@@ -38,15 +38,15 @@
 
 struct creds_provider;
 
-#define BUNDLE_S3_ATTEMPTS 5          /* first try + resumes / retries */
-#define BUNDLE_S3_RETRY_BASE_MS 300   /* 0.3 s x 2^n, R-064 */
+#define BUNDLE_S3_ATTEMPTS 5        /* first try + resumes / retries */
+#define BUNDLE_S3_RETRY_BASE_MS 300 /* 0.3 s x 2^n, R-064 */
 #define BUNDLE_GITHUB_API "https://api.github.com"
 #define BUNDLE_GITHUB_RETRIES 3
 #define BUNDLE_GITHUB_MAX_REDIRECTS 5
 #define BUNDLE_MAX_BYTES_DEFAULT (32ULL * 1024 * 1024 * 1024)
 /* Objects of at least this size are fetched in parts over several connections (issue 14). */
 #define BUNDLE_PARTS_MIN_BYTES (64ULL * 1024 * 1024)
-#define BUNDLE_CONNECTIONS 8                   /* :s3_download_connections: */
+#define BUNDLE_CONNECTIONS 8                    /* :s3_download_connections: */
 #define BUNDLE_PART_BYTES (16ULL * 1024 * 1024) /* :s3_download_part_size_mb: */
 
 /* Sleep hook for retry waits (tests make them instant and record them). */
@@ -73,19 +73,19 @@ struct bundle_s3_opts {
     uint64_t retry_base_ms;        /* wait before retry n is base << (n - 1); 0: 300 */
     bundle_sleep_fn sleep;         /* NULL: real sleep */
     void *sleep_arg;
-    bundle_progress_fn progress;   /* may be NULL */
+    bundle_progress_fn progress; /* may be NULL */
     void *progress_arg;
     /* Parts: an object of at least parts_min_bytes (0: BUNDLE_PARTS_MIN_BYTES), and any object
      * with a multipart ETag, is fetched part by part over up to `connections` clients made from
      * http_opts (NULL: one stream, no parts), each part retried and resumed on its own. */
     const struct http_client_opts *http_opts; /* borrowed */
-    int connections;               /* 0: BUNDLE_CONNECTIONS */
-    uint64_t part_bytes;           /* 0: BUNDLE_PART_BYTES (ranges of objects with one ETag) */
+    int connections;                          /* 0: BUNDLE_CONNECTIONS */
+    uint64_t part_bytes; /* 0: BUNDLE_PART_BYTES (ranges of objects with one ETag) */
     uint64_t parts_min_bytes;
     /* A request whose body arrives slower than min_rate_bps, measured over rate_window_ms, is
      * abandoned (and resumed, up to the attempts); 0: no minimum. */
     uint64_t min_rate_bps;
-    uint64_t rate_window_ms;       /* 0: 60 s */
+    uint64_t rate_window_ms; /* 0: 60 s */
     /* Extract a tar bundle while it downloads (NULL: don't).  The bytes go to the extraction in
      * order; it is restarted when the download restarts from zero, and removed when the object
      * fails to verify. */
@@ -93,9 +93,9 @@ struct bundle_s3_opts {
 };
 
 struct bundle_extract {
-    enum unpack_format fmt;        /* UNPACK_TAR or UNPACK_TGZ */
-    const char *dest;              /* borrowed; the deployment-archive directory */
-    const struct unpack_opts *opts;/* borrowed; may be NULL */
+    enum unpack_format fmt;         /* UNPACK_TAR or UNPACK_TGZ */
+    const char *dest;               /* borrowed; the deployment-archive directory */
+    const struct unpack_opts *opts; /* borrowed; may be NULL */
 };
 
 struct bundle_result {
@@ -129,13 +129,13 @@ struct bundle_github_source {
 };
 
 struct bundle_github_opts {
-    const char *api_base;         /* borrowed; NULL: BUNDLE_GITHUB_API (tests: http://127.0.0.1:N) */
-    struct http_client *http;     /* borrowed */
-    uint64_t max_bytes;           /* 0: BUNDLE_MAX_BYTES_DEFAULT */
-    const uint64_t *retry_ms;     /* BUNDLE_GITHUB_RETRIES waits; NULL: 10000, 30000, 90000 */
-    bundle_sleep_fn sleep;        /* NULL: real sleep */
+    const char *api_base;     /* borrowed; NULL: BUNDLE_GITHUB_API (tests: http://127.0.0.1:N) */
+    struct http_client *http; /* borrowed */
+    uint64_t max_bytes;       /* 0: BUNDLE_MAX_BYTES_DEFAULT */
+    const uint64_t *retry_ms; /* BUNDLE_GITHUB_RETRIES waits; NULL: 10000, 30000, 90000 */
+    bundle_sleep_fn sleep;    /* NULL: real sleep */
     void *sleep_arg;
-    bundle_progress_fn progress;  /* may be NULL */
+    bundle_progress_fn progress; /* may be NULL */
     void *progress_arg;
 };
 

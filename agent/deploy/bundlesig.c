@@ -70,8 +70,8 @@ static char *key_name(const char *file, size_t n, EVP_PKEY *pkey, bool ed)
     size_t cl = 0;
     if (!ed && !EVP_PKEY_get_group_name(pkey, curve, sizeof(curve), &cl))
         (void)snprintf(curve, sizeof(curve), "unknown curve");
-    return xasprintf("%s#%zu (%s%s%s, sha256:%s)", file, n, ed ? "Ed25519" : "ECDSA",
-                     ed ? "" : " ", ed ? "" : curve, hex);
+    return xasprintf("%s#%zu (%s%s%s, sha256:%s)", file, n, ed ? "Ed25519" : "ECDSA", ed ? "" : " ",
+                     ed ? "" : curve, hex);
 }
 
 /* Append pkey (taken) or refuse it. */
@@ -114,8 +114,10 @@ struct bundlesig_keys *bundlesig_keys_load(const char *pem_path, struct err *err
         long left = BIO_get_mem_data(bio, &rest);
         if (left <= 0 || !memmem(rest, (size_t)left, "-----BEGIN ", 11)) {
             if (k->n == 0)
-                r = err_set(err, ERR_CONFIG, ":bundle_signing_public_keys: %s: no PEM PUBLIC KEY "
-                            "block", pem_path);
+                r = err_set(err, ERR_CONFIG,
+                            ":bundle_signing_public_keys: %s: no PEM PUBLIC KEY "
+                            "block",
+                            pem_path);
             break;
         }
         ERR_clear_error();
@@ -124,7 +126,8 @@ struct bundlesig_keys *bundlesig_keys_load(const char *pem_path, struct err *err
             const char *why = ERR_reason_error_string(ERR_peek_last_error());
             r = err_set(err, ERR_CONFIG,
                         ":bundle_signing_public_keys: %s: block %zu is not a readable PEM PUBLIC "
-                        "KEY (%s)", pem_path, k->n + 1, why ? why : "?");
+                        "KEY (%s)",
+                        pem_path, k->n + 1, why ? why : "?");
             break;
         }
         if ((r = add_key(k, pem_path, pkey, err)) < 0)
@@ -176,10 +179,10 @@ static bool verify_one(const struct sigkey *key, const unsigned char *data, size
                        const unsigned char *sig, size_t sig_len)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx &&
-              EVP_DigestVerifyInit(ctx, NULL, key->ed25519 ? NULL : EVP_sha256(), NULL,
-                                   key->pkey) == 1 &&
-              EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
+    bool ok =
+        ctx &&
+        EVP_DigestVerifyInit(ctx, NULL, key->ed25519 ? NULL : EVP_sha256(), NULL, key->pkey) == 1 &&
+        EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
     return ok;

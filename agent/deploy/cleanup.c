@@ -64,7 +64,7 @@ static void parse_lines(const char *path, const char *data, size_t len,
     while (s < end) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl)
-            break;  /* a torn last line is ignored */
+            break; /* a torn last line is ignored */
         const char *p = s;
         size_t n = (size_t)(nl - s);
         s = nl + 1;
@@ -94,8 +94,10 @@ static int open_checked(const char *path, const struct install_opts *o, struct c
             return -1;
         if (errno == ELOOP) {
             c->present = true;
-            install_note(o, "The cleanup file '%s' is a symbolic link; not removing the previous "
-                          "install's files", path);
+            install_note(o,
+                         "The cleanup file '%s' is a symbolic link; not removing the previous "
+                         "install's files",
+                         path);
             return -1;
         }
         return err_sys(err, "read the previous install's cleanup file '%s'", path) - 1;
@@ -108,8 +110,10 @@ static int open_checked(const char *path, const struct install_opts *o, struct c
         return -2;
     }
     if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
-        install_note(o, "The cleanup file '%s' is not a regular file owned by the agent and "
-                      "writable only by it; not removing the previous install's files", path);
+        install_note(o,
+                     "The cleanup file '%s' is not a regular file owned by the agent and "
+                     "writable only by it; not removing the previous install's files",
+                     path);
         close(fd);
         return -1;
     }
@@ -177,7 +181,7 @@ int cleanup_remove(const struct cleanup_list *c, bool selinux, struct err *err)
         const char *p = c->lines[i].path;
         if (c->lines[i].semanage) {
             if (selinux)
-                selinux_forget(p);  /* failures ignored */
+                selinux_forget(p); /* failures ignored */
             continue;
         }
         struct stat st;
@@ -198,8 +202,8 @@ int cleanup_remove(const struct cleanup_list *c, bool selinux, struct err *err)
 
 int cleanup_create(const char *path, struct err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                  LAYOUT_STATE_FILE_MODE);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, LAYOUT_STATE_FILE_MODE);
     if (fd < 0)
         return err_sys(err, "Install: create the cleanup file '%s'", path);
     (void)fchmod(fd, LAYOUT_STATE_FILE_MODE);

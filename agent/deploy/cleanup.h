@@ -18,15 +18,15 @@ struct install_opts;
 struct map;
 
 struct cleanup_line {
-    char *path;     /* owned */
-    bool semanage;  /* "semanage\0<path>" */
+    char *path;    /* owned */
+    bool semanage; /* "semanage\0<path>" */
 };
 
 struct cleanup_list {
-    struct cleanup_line *lines;  /* owned */
+    struct cleanup_line *lines; /* owned */
     size_t n;
-    bool present;  /* the file exists */
-    bool trusted;  /* safe to act on (V-063) */
+    bool present; /* the file exists */
+    bool trusted; /* safe to act on (V-063) */
 };
 
 /* Largest cleanup file read (ERR_LIMIT beyond). */

@@ -67,9 +67,9 @@ struct level {
 };
 
 struct walk {
-    struct level *v;  /* owned */
+    struct level *v; /* owned */
     size_t n, cap;
-    int src, dst;     /* owned; fds of the directories v[n-1] */
+    int src, dst; /* owned; fds of the directories v[n-1] */
     const char *shown;
 };
 
@@ -114,8 +114,8 @@ static int copy_entries(struct walk *w, struct level *l, struct err *err)
 }
 
 /* Enter src_name, creating dst_name in the destination: open both, copy its files. */
-static int enter(struct walk *w, int src_at, const char *src_name, int dst_at,
-                 const char *dst_name, struct err *err)
+static int enter(struct walk *w, int src_at, const char *src_name, int dst_at, const char *dst_name,
+                 struct err *err)
 {
     struct stat s, d;
     int src = dirfd_open(src_at, src_name, &s);
@@ -139,8 +139,11 @@ static int enter(struct walk *w, int src_at, const char *src_name, int dst_at,
         w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
     }
     struct level *l = &w->v[w->n++];
-    *l = (struct level){.src_dev = s.st_dev, .src_ino = s.st_ino,
-                        .dst_dev = d.st_dev, .dst_ino = d.st_ino, .mode = s.st_mode & 07777};
+    *l = (struct level){.src_dev = s.st_dev,
+                        .src_ino = s.st_ino,
+                        .dst_dev = d.st_dev,
+                        .dst_ino = d.st_ino,
+                        .mode = s.st_mode & 07777};
     return copy_entries(w, l, err);
 }
 
@@ -183,7 +186,7 @@ static int leave(struct walk *w, struct err *err)
 static int walk_tree(struct walk *w, struct err *err)
 {
     for (;;) {
-        assert(w->v && w->n > 0);  /* enter() of the top succeeded */
+        assert(w->v && w->n > 0); /* enter() of the top succeeded */
         struct level *l = &w->v[w->n - 1];
         if (l->n_subdirs) {
             AUTOFREE char *sub = l->subdirs[--l->n_subdirs];

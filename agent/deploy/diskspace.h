@@ -32,7 +32,7 @@ struct diskspace_need {
 
 struct diskspace_free {
     uint64_t bytes;
-    uint64_t inodes;       /* meaningful only when has_inodes */
+    uint64_t inodes; /* meaningful only when has_inodes */
     int has_inodes;
 };
 

@@ -18,8 +18,7 @@
 /* Without inotify (instance limit reached), the lock is retried this often. */
 #define NO_INOTIFY_RETRY_MS 250
 
-static int open_lock(const char *root_dir, const char *group_id, char **ret_path,
-                     struct err *err)
+static int open_lock(const char *root_dir, const char *group_id, char **ret_path, struct err *err)
 {
     AUTOCLOSE int dfd = layout_open_dir(root_dir, LAYOUT_LOCKS_DIR, err);
     if (dfd < 0)
@@ -43,8 +42,8 @@ static int open_lock(const char *root_dir, const char *group_id, char **ret_path
 static void wait_for_close(int in_fd, long timeout_ms, const struct stop *stop)
 {
     if (in_fd < 0) {
-        long t = timeout_ms < 0 || timeout_ms > NO_INOTIFY_RETRY_MS ? NO_INOTIFY_RETRY_MS
-                                                                    : timeout_ms;
+        long t =
+            timeout_ms < 0 || timeout_ms > NO_INOTIFY_RETRY_MS ? NO_INOTIFY_RETRY_MS : timeout_ms;
         (void)stop_wait_ms(stop, (uint64_t)t);
         return;
     }
@@ -85,8 +84,8 @@ int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
         if ((wait_ms >= 0 && now >= deadline) || stop_requested(stop)) {
             close(fd);
             return err_set(err, ERR_TIMEOUT,
-                           "deployment group '%s' is busy (another deployment holds %s)",
-                           group_id, path);
+                           "deployment group '%s' is busy (another deployment holds %s)", group_id,
+                           path);
         }
         wait_for_close(in_fd, wait_ms < 0 ? -1 : (long)(deadline - now), stop);
     }

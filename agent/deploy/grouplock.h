@@ -15,7 +15,8 @@
 struct stop;
 
 /* Take the lock, waiting up to wait_ms (0: do not wait; < 0: forever, but return early when stop
- * (borrowed, may be NULL) is requested).  Returns the lock fd (>= 0), or -1 with ERR_TIMEOUT "deployment group
+ * (borrowed, may be NULL) is requested).  Returns the lock fd (>= 0), or -1 with ERR_TIMEOUT
+ * "deployment group
  * '<group>' is busy (another deployment holds <path>)" or ERR_SYSTEM / ERR_UNSAFE. */
 int grouplock_acquire(const char *root_dir, const char *group_id, long wait_ms,
                       const struct stop *stop, struct err *err);

@@ -92,8 +92,8 @@ static enum history_status apply(cJSON *rec, const struct history_command *c, in
     }
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", c->event);
-    cJSON_AddStringToObject(ev, "result", c->succeeded ? (c->noop ? "Skipped" : "Succeeded")
-                                                       : "Failed");
+    cJSON_AddStringToObject(ev, "result",
+                            c->succeeded ? (c->noop ? "Skipped" : "Succeeded") : "Failed");
     cJSON_AddNumberToObject(ev, "duration_s", dur);
     cJSON_AddItemToArray(events, ev);
     enum history_status now = before;
@@ -141,8 +141,8 @@ static struct rec_ref *list_refs(const char *root_dir, size_t *ret_n)
             continue;
         }
         v = xrealloc(v, (n + 1) * sizeof(*v));
-        v[n++] = (struct rec_ref){p, (int64_t)st.st_mtim.tv_sec * 1000 +
-                                         st.st_mtim.tv_nsec / 1000000};
+        v[n++] =
+            (struct rec_ref){p, (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000};
     }
     if (d)
         closedir(d);
@@ -242,7 +242,8 @@ void history_print(FILE *out, const char *root_dir, size_t n)
     fprintf(out, "%-14s %-24s %-10s %-19s %9s  %s\n", "DEPLOYMENT", "GROUP", "RESULT", "STARTED",
             "DURATION", "FAILED EVENT / SCRIPT");
     const cJSON *r;
-    cJSON_ArrayForEach(r, arr) {
+    cJSON_ArrayForEach(r, arr)
+    {
         char started[32];
         fmt_time((int64_t)get_num(r, "started_ms"), started, sizeof(started));
         const char *grp = get_str(r, "deployment_group");

@@ -29,18 +29,18 @@
 enum history_status { HISTORY_IN_PROGRESS, HISTORY_SUCCEEDED, HISTORY_FAILED };
 
 struct history_command {
-    const char *deployment_id;     /* borrowed */
-    const char *application;       /* borrowed; may be NULL */
-    const char *group_name;        /* borrowed; may be NULL */
-    const char *group_id;          /* borrowed; may be NULL */
-    const char *event;             /* borrowed; the lifecycle command */
-    const char *last_event;        /* borrowed; the deployment's final event, NULL: ValidateService */
+    const char *deployment_id; /* borrowed */
+    const char *application;   /* borrowed; may be NULL */
+    const char *group_name;    /* borrowed; may be NULL */
+    const char *group_id;      /* borrowed; may be NULL */
+    const char *event;         /* borrowed; the lifecycle command */
+    const char *last_event;    /* borrowed; the deployment's final event, NULL: ValidateService */
     bool succeeded;
-    bool noop;                     /* nothing ran (kept in the record, counts as success) */
+    bool noop; /* nothing ran (kept in the record, counts as success) */
     uint64_t duration_ms;
-    const char *script;            /* borrowed; failing script or "" */
-    const char *message;           /* borrowed; failure message or "" */
-    int64_t end_wall_ms;           /* 0: now */
+    const char *script;  /* borrowed; failing script or "" */
+    const char *message; /* borrowed; failure message or "" */
+    int64_t end_wall_ms; /* 0: now */
 };
 
 /*

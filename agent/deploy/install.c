@@ -73,8 +73,8 @@ static int execute(const struct install_opts *o, const struct plan *p, const cha
 }
 
 struct paths {
-    char *cleanup;  /* owned */
-    char *json;     /* owned */
+    char *cleanup; /* owned */
+    char *json;    /* owned */
 };
 
 /* Steps 1-6 of install.h; *ret_touched tells whether the previous install was (partly) removed. */
@@ -115,8 +115,7 @@ static int reinstall(const struct install_opts *o, const char *prev_dir, const c
     AUTOFREE char *archive = layout_archive_dir(prev_dir);
     AUTOFREE char *spec_path = NULL;
     struct appspec *as = NULL;
-    if (appspec_find(archive, NULL, &spec_path, err) < 0 ||
-        appspec_load(spec_path, &as, err) < 0)
+    if (appspec_find(archive, NULL, &spec_path, err) < 0 || appspec_load(spec_path, &as, err) < 0)
         return -1;
     struct plan p = {.archive_dir = archive, .feb = APPSPEC_FEB_RETAIN};
     int r = plan_make(&p, as, err);
@@ -129,13 +128,12 @@ static int reinstall(const struct install_opts *o, const char *prev_dir, const c
 
 /* After a failure that removed the previous install: take away what this Install created and
  * install the last successful revision again.  Says how it went at the end of e->msg. */
-static void restore_previous(const struct install_opts *o, const char *cleanup_path,
-                             struct err *e)
+static void restore_previous(const struct install_opts *o, const char *cleanup_path, struct err *e)
 {
     AUTOFREE char *prev = NULL;
     struct err re = ERR_INIT;
     if (layout_read_last_successful(o->root_dir, o->group_id, &prev, &re) < 0 || !prev)
-        return;  /* nothing to restore: the cleanup file lists what was created */
+        return; /* nothing to restore: the cleanup file lists what was created */
     int r = remove_listed(o, cleanup_path, selinux_enabled(o->selinux), &re);
     if (r == 0)
         r = reinstall(o, prev, cleanup_path, &re);

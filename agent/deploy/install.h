@@ -42,10 +42,10 @@ struct install_ops {
 };
 
 struct install_opts {
-    const char *root_dir;        /* borrowed; :root_dir: */
-    const char *group_id;        /* borrowed; DeploymentGroupId */
-    const char *deployment_dir;  /* borrowed; "<root>/<group>/<deployment id>" */
-    const char *archive_dir;     /* borrowed; the unpacked revision (deployment-archive) */
+    const char *root_dir;       /* borrowed; :root_dir: */
+    const char *group_id;       /* borrowed; DeploymentGroupId */
+    const char *deployment_dir; /* borrowed; "<root>/<group>/<deployment id>" */
+    const char *archive_dir;    /* borrowed; the unpacked revision (deployment-archive) */
     /* borrowed, may be NULL: AgentActionOverrides...FileExistsBehavior of the deployment spec
      * (already upper-cased, R-085); used when the AppSpec has no file_exists_behavior (R-172). */
     const char *spec_file_exists_behavior;
@@ -54,8 +54,8 @@ struct install_opts {
     int selinux;
     /* Lines worth logging at INFO/WARN by the caller; may be NULL. */
     void (*note)(void *ctx, const char *msg);
-    void *note_ctx;              /* borrowed */
-    const struct install_ops *ops;  /* borrowed, may be NULL */
+    void *note_ctx;                /* borrowed */
+    const struct install_ops *ops; /* borrowed, may be NULL */
 };
 
 /*

@@ -47,7 +47,7 @@ static void add_perm_fields(struct json *o, const struct step *s)
 static void step_json(struct json *o, const struct step *s)
 {
     static const char *const names[] = {
-        [STEP_COPY] = "copy",       [STEP_MKDIR] = "mkdir",         [STEP_CHMOD] = "chmod",
+        [STEP_COPY] = "copy",       [STEP_MKDIR] = "mkdir",       [STEP_CHMOD] = "chmod",
         [STEP_SETFACL] = "setfacl", [STEP_SEMANAGE] = "semanage", [STEP_CHOWN] = "chown",
     };
     json_add_str(o, "type", names[s->kind]);

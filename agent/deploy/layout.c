@@ -90,9 +90,8 @@ char *layout_deployment_logs_dir(const char *root_dir)
 char *layout_deployments_log(const char *root_dir, const char *program_name)
 {
     AUTOFREE char *d = path_join(root_dir, LAYOUT_DEPLOYMENT_LOGS_DIR);
-    AUTOFREE char *name = xasprintf("%s-deployments.log",
-                                    program_name && *program_name ? program_name
-                                                                  : "codedeploy-agent");
+    AUTOFREE char *name = xasprintf(
+        "%s-deployments.log", program_name && *program_name ? program_name : "codedeploy-agent");
     return path_join(d, name);
 }
 
@@ -207,8 +206,7 @@ int layout_read_last_successful(const char *root_dir, const char *group_id, char
     return read_state(root_dir, name, ret, err);
 }
 
-int layout_read_most_recent(const char *root_dir, const char *group_id, char **ret,
-                            struct err *err)
+int layout_read_most_recent(const char *root_dir, const char *group_id, char **ret, struct err *err)
 {
     AUTOFREE char *name = xasprintf("%s%s", group_id, LAYOUT_MOST_RECENT_SUFFIX);
     return read_state(root_dir, name, ret, err);
@@ -244,7 +242,7 @@ int layout_record_most_recent(const char *root_dir, const char *group_id,
 /* ---- retention ---- */
 
 struct rev {
-    char *name;  /* owned */
+    char *name; /* owned */
     struct timespec mtime;
 };
 
@@ -282,8 +280,8 @@ static void revs_free(struct rev *revs, size_t n)
 
 /* The entries of gdir except current_id: 1 with *ret and *ret_n set, 0 when gdir does not exist,
  * -1 when it cannot be listed. */
-static int list_revisions(const char *gdir, const char *current_id, struct rev **ret,
-                          size_t *ret_n, struct err *err)
+static int list_revisions(const char *gdir, const char *current_id, struct rev **ret, size_t *ret_n,
+                          struct err *err)
 {
     int fd = open(gdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -416,8 +414,10 @@ static int check_entry(int dfd, const char *dir, const char *name, uid_t uid, bo
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : err_sys(err, "examine '%s'", shown);
     if (S_ISLNK(st.st_mode))
-        return err_set(err, ERR_UNSAFE, "'%s' is a symbolic link; the agent does not follow "
-                       "links below its root directory", shown);
+        return err_set(err, ERR_UNSAFE,
+                       "'%s' is a symbolic link; the agent does not follow "
+                       "links below its root directory",
+                       shown);
     if (want_dir && !S_ISDIR(st.st_mode))
         return err_set(err, ERR_UNSAFE, "'%s' is not a directory", shown);
     return S_ISDIR(st.st_mode) ? safepath_check_stat(&st, shown, uid, false, err) : 0;
@@ -431,7 +431,7 @@ static int check_tree(int dfd, const char *dir, const char *name, uid_t uid, int
 static int check_child(int dfd, const char *dir, const char *name, uint8_t type, uid_t uid,
                        int depth, struct err *err)
 {
-    if (depth == 0 || type != DT_DIR)  /* bundle.tar may be a link (codedeploy-local) */
+    if (depth == 0 || type != DT_DIR) /* bundle.tar may be a link (codedeploy-local) */
         return depth == 1 ? 0 : check_entry(dfd, dir, name, uid, false, err);
     if (depth == 1)
         return strcmp(name, LAYOUT_LOGS_DIR) == 0 ? check_tree(dfd, dir, name, uid, 0, err) : 0;
@@ -462,8 +462,7 @@ static int check_tree(int dfd, const char *dir, const char *name, uid_t uid, int
     return r;
 }
 
-int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid,
-                      struct err *err)
+int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid, struct err *err)
 {
     AUTOCLOSE int fd = safepath_open_dir(root_dir, uid, err);
     if (fd < 0)

@@ -36,17 +36,19 @@
 #define LAYOUT_INSTRUCTIONS_DIR "deployment-instructions"
 #define LAYOUT_DEPLOYMENT_LOGS_DIR "deployment-logs"
 #define LAYOUT_ONGOING_DIR_DEFAULT "ongoing-deployment"
-#define LAYOUT_LOCKS_DIR ".cdagent-locks"  /* deploy/grouplock */
-#define LAYOUT_BUNDLE_ETAG_FILE ".bundle-etag"      /* v2 marker, V-051 */
-#define LAYOUT_BUNDLE_SOURCE_FILE ".bundle-source"  /* v2 marker, V-051 */
+#define LAYOUT_LOCKS_DIR ".cdagent-locks"          /* deploy/grouplock */
+#define LAYOUT_BUNDLE_ETAG_FILE ".bundle-etag"     /* v2 marker, V-051 */
+#define LAYOUT_BUNDLE_SOURCE_FILE ".bundle-source" /* v2 marker, V-051 */
 #define LAYOUT_LAST_SUCCESSFUL_SUFFIX "_last_successful_install"
 #define LAYOUT_MOST_RECENT_SUFFIX "_most_recent_install"
 #define LAYOUT_CLEANUP_SUFFIX "-cleanup"
 #define LAYOUT_INSTALL_JSON_SUFFIX "-install.json"
 
-#define LAYOUT_DIR_MODE 0755         /* directories the agent creates */
-#define LAYOUT_FILE_MODE 0644        /* ordinary files the agent creates */
-#define LAYOUT_STATE_FILE_MODE 0600  /* files in deployment-instructions/ and ongoing-deployment/ */
+#define LAYOUT_DIR_MODE 0755  /* directories the agent creates */
+#define LAYOUT_FILE_MODE 0644 /* ordinary files the agent creates */
+#define LAYOUT_STATE_FILE_MODE                                                                     \
+    0600 /* files in deployment-instructions/ and ongoing-deployment/                              \
+          */
 
 /* State files are tiny; anything larger is not ours (read cap). */
 #define LAYOUT_STATE_FILE_MAX 65536
@@ -87,8 +89,7 @@ int layout_check_id(const char *id, const char *what, struct err *err);
  * way, and none of them may hold a symbolic link where the agent keeps its files.  The message
  * names the path, its owner and mode.  ERR_UNSAFE, ERR_NOT_FOUND, ERR_SYSTEM.
  */
-int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid,
-                      struct err *err);
+int layout_check_root(const char *root_dir, const char *tracking_dir, uid_t uid, struct err *err);
 /* At start (daemon and codedeploy-local): create root_dir and log_dir when missing, then refuse
  * either when it is not trusted: layout_check_root() for the root dir, safepath_check() for
  * log_dir (NULL: none), both for uid.  Errors as layout_check_root(), prefixed with which

@@ -17,7 +17,7 @@
 #include "deploy/lexpath.h"
 #include "base/buf.h"
 
-#define MAX_SOURCE_DEPTH 128  /* nested directories below one files.source */
+#define MAX_SOURCE_DEPTH 128 /* nested directories below one files.source */
 
 void plan_done(struct plan *p)
 {
@@ -94,7 +94,7 @@ static int plan_mkdir(struct plan *p, const char *dir, struct err *err)
                        "try again.",
                        dir, (const char *)e->val);
     if (e)
-        return 0;  /* planned once */
+        return 0; /* planned once */
     /* Ruby fails on this only when executing; finding it now keeps the previous install
      * intact (R-171). */
     if (host_exists(p, dir) && !host_is_dir(p, dir))
@@ -163,8 +163,7 @@ static int plan_copy(struct plan *p, const char *src, const char *target, struct
 }
 
 /* Directory links inside a source tree are followed only when they stay in the archive. */
-static int check_inside(const struct plan *p, const char *path, const char *shown,
-                        struct err *err)
+static int check_inside(const struct plan *p, const char *path, const char *shown, struct err *err)
 {
     char *real = realpath(path, NULL);
     if (!real)
@@ -181,8 +180,7 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int plan_dir(struct plan *p, const char *src, const char *dst, int depth,
-                    struct err *err);
+static int plan_dir(struct plan *p, const char *src, const char *dst, int depth, struct err *err);
 
 /* Paths Linux cannot name in one call fail here, with both ends of the path shown whole. */
 static int too_long(const char *path, struct err *err)
@@ -214,7 +212,7 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
     }
     closedir(d);
     if (n > 1)
-        qsort(names, n, sizeof(*names), name_cmp);  /* byte-wise order */
+        qsort(names, n, sizeof(*names), name_cmp); /* byte-wise order */
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         if (r == 0) {
@@ -240,8 +238,7 @@ static int plan_dir_entries(struct plan *p, const char *src, const char *dst, in
     return r;
 }
 
-static int plan_dir(struct plan *p, const char *src, const char *dst, int depth,
-                    struct err *err)
+static int plan_dir(struct plan *p, const char *src, const char *dst, int depth, struct err *err)
 {
     if (depth > MAX_SOURCE_DEPTH)
         return err_set(err, ERR_INSTALL,
@@ -255,8 +252,8 @@ static int plan_dir(struct plan *p, const char *src, const char *dst, int depth,
 
 static int plan_file_entry(struct plan *p, const struct appspec_file *f, struct err *err)
 {
-    AUTOFREE char *src = f->source_rel[0] ? lexpath_join(p->archive_norm, f->source_rel)
-                                          : xstrdup(p->archive_norm);
+    AUTOFREE char *src =
+        f->source_rel[0] ? lexpath_join(p->archive_norm, f->source_rel) : xstrdup(p->archive_norm);
     AUTOFREE char *dst = lexpath_norm(f->destination);
     struct stat lst, st;
     if (lstat(src, &lst) < 0)
@@ -326,8 +323,8 @@ static int check_names(const struct appspec_permission *perm, struct err *err)
     for (size_t i = 0; i < perm->n_acls; i++) {
         const struct appspec_acl *a = &perm->acls[i];
         uint32_t id;
-        if ((a->tag == APPSPEC_ACL_USER || a->tag == APPSPEC_ACL_GROUP) && a->name &&
-            a->name[0] && acl_lookup_id(a, perm->object, &id, err) < 0)
+        if ((a->tag == APPSPEC_ACL_USER || a->tag == APPSPEC_ACL_GROUP) && a->name && a->name[0] &&
+            acl_lookup_id(a, perm->object, &id, err) < 0)
             return -1;
     }
     struct err ignored = {0};
@@ -381,8 +378,7 @@ static int plan_perm_target(struct plan *p, const struct appspec_permission *per
     return 0;
 }
 
-static int plan_permission(struct plan *p, const struct appspec_permission *perm,
-                           struct err *err)
+static int plan_permission(struct plan *p, const struct appspec_permission *perm, struct err *err)
 {
     AUTOFREE char *object = lexpath_norm(perm->object);
     struct map_ent *e = map_get(&p->targets, object);
@@ -414,7 +410,7 @@ static int plan_permission(struct plan *p, const struct appspec_permission *perm
         return plan_perm_target(p, perm, object, false, err);
     }
     if (!((e && e->tag == STEP_MKDIR) || host_is_dir(p, object)))
-        return 0;  /* not something this Install creates: ignored */
+        return 0; /* not something this Install creates: ignored */
     bool checked = false;
     size_t n_file = p->n_file_steps;
     for (size_t i = 0; i < n_file; i++) {
@@ -427,7 +423,7 @@ static int plan_permission(struct plan *p, const struct appspec_permission *perm
         if (!checked && check_names(perm, err) < 0)
             return -1;
         checked = true;
-        AUTOFREE char *t = xstrdup(s->dst);  /* add_step may move steps */
+        AUTOFREE char *t = xstrdup(s->dst); /* add_step may move steps */
         if (plan_perm_target(p, perm, t, is_dir, err) < 0)
             return -1;
     }
@@ -471,7 +467,6 @@ void plan_set_file_exists(struct plan *p, const struct appspec *as, const char *
         p->feb = APPSPEC_FEB_RETAIN;
     } else {
         p->feb = APPSPEC_FEB_UNSET;
-        p->feb_text = spec;  /* fails only when a conflict needs it */
+        p->feb_text = spec; /* fails only when a conflict needs it */
     }
 }
-

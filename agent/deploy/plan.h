@@ -19,24 +19,24 @@ enum step_kind { STEP_COPY = 1, STEP_MKDIR, STEP_CHMOD, STEP_SETFACL, STEP_SEMAN
 
 struct step {
     enum step_kind kind;
-    char *src;  /* owned; copy source (absolute, lexical); otherwise NULL */
-    char *dst;  /* owned; copy target, mkdir directory, or permission target */
-    const struct appspec_permission *perm;  /* borrowed; permission steps */
-    bool dst_is_dir;  /* permission steps: target is a planned mkdir */
+    char *src; /* owned; copy source (absolute, lexical); otherwise NULL */
+    char *dst; /* owned; copy target, mkdir directory, or permission target */
+    const struct appspec_permission *perm; /* borrowed; permission steps */
+    bool dst_is_dir;                       /* permission steps: target is a planned mkdir */
 };
 
 struct plan {
-    const char *archive_dir;  /* borrowed; the unpacked revision */
-    char *archive_real;       /* owned; realpath of archive_dir */
-    char *archive_norm;       /* owned; archive_dir absolute and lexically normalised */
+    const char *archive_dir; /* borrowed; the unpacked revision */
+    char *archive_real;      /* owned; realpath of archive_dir */
+    char *archive_norm;      /* owned; archive_dir absolute and lexically normalised */
     enum appspec_file_exists feb;
-    const char *feb_text;     /* borrowed; unrecognised spec value, or NULL */
-    struct step *steps;       /* owned */
+    const char *feb_text; /* borrowed; unrecognised spec value, or NULL */
+    struct step *steps;   /* owned */
     size_t n, cap;
-    size_t n_file_steps;      /* copies and mkdirs, which come first */
-    struct map targets;       /* copy/mkdir target -> tag kind, val src */
-    struct map permitted;     /* targets that already got permissions */
-    struct map gone;          /* what the previous install's removal will take away */
+    size_t n_file_steps;  /* copies and mkdirs, which come first */
+    struct map targets;   /* copy/mkdir target -> tag kind, val src */
+    struct map permitted; /* targets that already got permissions */
+    struct map gone;      /* what the previous install's removal will take away */
 };
 
 /*

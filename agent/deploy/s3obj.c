@@ -14,7 +14,7 @@
 #include "net/sigv4.h"
 
 struct s3_call {
-    const char *op;           /* "HeadObject", "GetObject", "PutObject" */
+    const char *op; /* "HeadObject", "GetObject", "PutObject" */
     const char *method;
     const char *bucket, *key, *version;
     const void *body;
@@ -30,7 +30,9 @@ static int s3_call(const struct s3obj_opts *o, const struct s3_call *c, struct h
     memset(resp, 0, sizeof(*resp));
     http_headers_init(&resp->headers);
     buf_init(&resp->body, 0);
-    struct endpoint_s3_opts eo = {.region = o->region, .domain = o->domain, .fips = o->use_fips,
+    struct endpoint_s3_opts eo = {.region = o->region,
+                                  .domain = o->domain,
+                                  .fips = o->use_fips,
                                   .override_url = o->endpoint_override};
     struct endpoint_s3_object obj = {0};
     if (endpoint_s3_object(&eo, c->bucket, c->key, c->version, &obj, err) < 0) {
@@ -53,9 +55,13 @@ static int s3_call(const struct s3obj_opts *o, const struct s3_call *c, struct h
     int r = sigv4_sign_headers(c->method, obj.url, &h, c->body, c->len, &sc, &sp, err);
     creds_done(&cr);
     if (r == 0) {
-        struct http_request req = {.method = c->method, .url = obj.url, .headers = &h,
-                                   .body = c->body, .body_len = c->len,
-                                   .max_response = c->max_response, .out_fd = -1,
+        struct http_request req = {.method = c->method,
+                                   .url = obj.url,
+                                   .headers = &h,
+                                   .body = c->body,
+                                   .body_len = c->len,
+                                   .max_response = c->max_response,
+                                   .out_fd = -1,
                                    .timeout_ms = o->timeout_ms};
         http_response_done(resp);
         r = http_request(o->http, &req, resp, err);
@@ -73,11 +79,11 @@ static int s3_call(const struct s3obj_opts *o, const struct s3_call *c, struct h
     return r;
 }
 
-int s3obj_head(const struct s3obj_opts *o, const char *bucket, const char *key,
-               const char *version, uint64_t *ret_size, struct err *err)
+int s3obj_head(const struct s3obj_opts *o, const char *bucket, const char *key, const char *version,
+               uint64_t *ret_size, struct err *err)
 {
-    struct s3_call c = {.op = "HeadObject", .method = "HEAD", .bucket = bucket, .key = key,
-                        .version = version};
+    struct s3_call c = {
+        .op = "HeadObject", .method = "HEAD", .bucket = bucket, .key = key, .version = version};
     struct http_response resp;
     if (s3_call(o, &c, &resp, err) < 0)
         return -1;
@@ -97,8 +103,8 @@ int s3obj_head(const struct s3obj_opts *o, const char *bucket, const char *key,
 int s3obj_get(const struct s3obj_opts *o, const char *bucket, const char *key, size_t max,
               char **ret, size_t *ret_len, struct err *err)
 {
-    struct s3_call c = {.op = "GetObject", .method = "GET", .bucket = bucket, .key = key,
-                        .max_response = max};
+    struct s3_call c = {
+        .op = "GetObject", .method = "GET", .bucket = bucket, .key = key, .max_response = max};
     struct http_response resp;
     if (s3_call(o, &c, &resp, err) < 0)
         return -1;
@@ -114,8 +120,13 @@ int s3obj_get(const struct s3obj_opts *o, const char *bucket, const char *key, s
 int s3obj_put(const struct s3obj_opts *o, const char *bucket, const char *key, const void *body,
               size_t len, const char *content_type, struct err *err)
 {
-    struct s3_call c = {.op = "PutObject", .method = "PUT", .bucket = bucket, .key = key,
-                        .body = body, .len = len, .content_type = content_type};
+    struct s3_call c = {.op = "PutObject",
+                        .method = "PUT",
+                        .bucket = bucket,
+                        .key = key,
+                        .body = body,
+                        .len = len,
+                        .content_type = content_type};
     struct http_response resp;
     if (s3_call(o, &c, &resp, err) < 0)
         return -1;

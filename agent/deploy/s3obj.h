@@ -35,8 +35,8 @@ struct s3obj_opts {
  * HeadObject: *ret_size gets Content-Length.  version may be NULL (latest).  Errors: as
  * s3obj_get; ERR_PARSE when the answer has no usable Content-Length.
  */
-int s3obj_head(const struct s3obj_opts *o, const char *bucket, const char *key,
-               const char *version, uint64_t *ret_size, struct err *err);
+int s3obj_head(const struct s3obj_opts *o, const char *bucket, const char *key, const char *version,
+               uint64_t *ret_size, struct err *err);
 
 /*
  * GetObject of a small object into memory: *ret (caller frees, NUL-terminated for convenience)

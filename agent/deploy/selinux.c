@@ -102,7 +102,7 @@ int selinux_apply(const struct appspec_context *c, const char *real_path,
     }
     argv[k++] = (char *)"-t";
     argv[k++] = c->type;
-    if (c->range) {  /* no -r without a range */
+    if (c->range) { /* no -r without a range */
         argv[k++] = (char *)"-r";
         argv[k++] = c->range;
     }

@@ -14,13 +14,13 @@
 
 struct fs {
     dev_t dev;
-    char *dir;           /* owned; the first existing directory seen on it */
+    char *dir; /* owned; the first existing directory seen on it */
     struct statvfs vfs;
     uint64_t need_bytes, need_inodes, freed_bytes, freed_inodes;
 };
 
 struct tally {
-    struct fs *v;  /* owned */
+    struct fs *v; /* owned */
     size_t n;
     space_statvfs_fn *statvfs_fn;
 };
@@ -116,8 +116,7 @@ static int check_fs(const struct fs *f, struct err *err)
                    "margin), removing the previous install frees %" PRIu64 " bytes and %" PRIu64
                    " inodes, and %" PRIu64 " bytes and %" PRIu64 " inodes are free; nothing was "
                    "changed. Free space on that file system, and then try again.",
-                   f->dir, bytes, inodes, f->freed_bytes, f->freed_inodes, free_bytes,
-                   free_inodes);
+                   f->dir, bytes, inodes, f->freed_bytes, f->freed_inodes, free_bytes, free_inodes);
 }
 
 int space_check(const struct plan *p, space_statvfs_fn *statvfs_fn, struct err *err)

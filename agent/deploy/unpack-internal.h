@@ -17,33 +17,33 @@ struct archive;
 
 /* A directory entry whose mode, times and owner wait for the end of a successful extraction. */
 struct dir_meta {
-    char *rel;                       /* owned; cleaned name below the destination */
-    uint64_t seq;                    /* entry number: the last entry for a directory wins */
+    char *rel;    /* owned; cleaned name below the destination */
+    uint64_t seq; /* entry number: the last entry for a directory wins */
     mode_t mode;
-    struct timespec times[2];        /* atime, mtime; UTIME_OMIT when the archive has none */
+    struct timespec times[2]; /* atime, mtime; UTIME_OMIT when the archive has none */
     bool set_owner;
     uid_t uid;
     gid_t gid;
 };
 
 struct job {
-    const char *archive_path;        /* borrowed; NULL when reading in_fd */
-    int in_fd;                       /* owned; a stream to read instead of archive_path, or -1 */
+    const char *archive_path; /* borrowed; NULL when reading in_fd */
+    int in_fd;                /* owned; a stream to read instead of archive_path, or -1 */
     enum unpack_format fmt;
-    const char *dest;                /* borrowed */
+    const char *dest; /* borrowed */
     struct unpack_opts opts;
-    char *prefix;                    /* owned; "" (relative mode) or "<realpath dest>/" */
-    struct archive *ar;              /* owned */
-    struct archive *aw;              /* owned */
+    char *prefix;       /* owned; "" (relative mode) or "<realpath dest>/" */
+    struct archive *ar; /* owned */
+    struct archive *aw; /* owned */
     struct unpack_stats stats;
-    int root_fd;                     /* the destination directory */
-    char *parent_rel;                /* owned; directory last opened by open_parent(), or NULL */
-    int parent_fd;                   /* its descriptor, or -1 */
-    struct dir_meta *dirs;           /* owned; directory entries, applied after success */
+    int root_fd;           /* the destination directory */
+    char *parent_rel;      /* owned; directory last opened by open_parent(), or NULL */
+    int parent_fd;         /* its descriptor, or -1 */
+    struct dir_meta *dirs; /* owned; directory entries, applied after success */
     size_t ndirs, dirs_cap;
     bool is_root;
     /* One-entry caches for owner lookups. */
-    char *last_uname, *last_gname;   /* owned */
+    char *last_uname, *last_gname; /* owned */
     uid_t last_uid;
     gid_t last_gid;
     struct err err;

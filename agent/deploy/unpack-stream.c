@@ -18,11 +18,11 @@ struct unpack_stream {
 };
 
 int unpack_stream_start(enum unpack_format fmt, const char *dest_dir,
-                        const struct unpack_opts *opts, struct unpack_stream **ret,
-                        struct err *err)
+                        const struct unpack_opts *opts, struct unpack_stream **ret, struct err *err)
 {
     if (fmt == UNPACK_ZIP)
-        return err_set(err, ERR_UNSUPPORTED, "Error extracting zip archive: a zip file cannot "
+        return err_set(err, ERR_UNSUPPORTED,
+                       "Error extracting zip archive: a zip file cannot "
                        "be extracted while it downloads");
     struct unpack_stream *s = xcalloc(1, sizeof(*s));
     unpack_job_init(&s->j, fmt, dest_dir, opts);

@@ -47,7 +47,6 @@
 
 #define READ_BLOCK_BYTES (128 * 1024)
 
-
 enum unpack_format unpack_format_from_type(const char *bundle_type)
 {
     if (str_eq(bundle_type, "zip"))
@@ -56,7 +55,6 @@ enum unpack_format unpack_format_from_type(const char *bundle_type)
         return UNPACK_TGZ;
     return UNPACK_TAR;
 }
-
 
 const char *unpack_kind(const struct job *j)
 {
@@ -217,7 +215,8 @@ static int vet_link_target(struct job *j, const char *name, const char *hrel)
     if (fd < 0 && link)
         return unsafe(j, name, "hard link target lies outside the archive");
     struct stat st;
-    bool is_link = fd >= 0 && fstatat(fd, slash ? slash + 1 : hrel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+    bool is_link = fd >= 0 &&
+                   fstatat(fd, slash ? slash + 1 : hrel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                    S_ISLNK(st.st_mode);
     if (fd >= 0)
         close(fd);
@@ -231,8 +230,8 @@ static int write_failed(struct job *j, const char *name)
     if (e == ENOSPC || e == EDQUOT)
         return disk_full(j, e);
     const char *s = archive_error_string(j->aw);
-    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", unpack_kind(j), name,
-                   s ? s : "write failed");
+    return err_set(&j->err, ERR_ARCHIVE, "Error extracting %s archive: '%s': %s", unpack_kind(j),
+                   name, s ? s : "write failed");
 }
 
 static int read_failed(struct job *j, const char *what)
@@ -310,8 +309,8 @@ static int finish_meta(struct job *j, struct archive_entry *e, const char *path,
         lookup_uid(j, e, &uid);
         lookup_gid(j, e, &gid);
         if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'", unpack_kind(j),
-                           rel);
+            return err_sys(&j->err, "Error extracting %s archive: set owner of '%s'",
+                           unpack_kind(j), rel);
         chowned = true;
     }
     /* chown() clears setid bits, and libarchive restores them only when the archive's owner is
@@ -474,8 +473,8 @@ static int apply_dirs(struct job *j)
         int fd = open_dir_at(j, d->rel, strlen(d->rel), false, NULL);
         if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
             continue;
-        if (fd < 0 || (d->set_owner && fchown(fd, d->uid, d->gid) < 0) ||
-            fchmod(fd, d->mode) < 0 || futimens(fd, d->times) < 0) {
+        if (fd < 0 || (d->set_owner && fchown(fd, d->uid, d->gid) < 0) || fchmod(fd, d->mode) < 0 ||
+            futimens(fd, d->times) < 0) {
             int e = errno;
             if (fd >= 0)
                 close(fd);
@@ -507,8 +506,8 @@ static int extract_entries(struct job *j)
             name = archive_entry_pathname_utf8(e);
         if (!name || !*name)
             return err_set(&j->err, ERR_ARCHIVE,
-                           "Error extracting %s archive: entry %llu has no usable name", unpack_kind(j),
-                           (unsigned long long)j->stats.entries);
+                           "Error extracting %s archive: entry %llu has no usable name",
+                           unpack_kind(j), (unsigned long long)j->stats.entries);
         AUTOFREE char *orig = xstrdup(name);
         AUTOFREE char *rel = xmalloc(strlen(orig) + 1);
         bool skip;
@@ -542,7 +541,8 @@ static int open_reader(struct job *j)
 {
     j->ar = archive_read_new();
     if (!j->ar)
-        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", unpack_kind(j));
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory",
+                       unpack_kind(j));
     if (j->fmt == UNPACK_ZIP) {
         /* The seekable reader takes modes and symlink flags from the central directory. */
         archive_read_support_format_zip_seekable(j->ar);
@@ -562,7 +562,8 @@ static int open_writer(struct job *j, bool relative)
 {
     j->aw = archive_write_disk_new();
     if (!j->aw)
-        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory", unpack_kind(j));
+        return err_set(&j->err, ERR_SYSTEM, "Error extracting %s archive: out of memory",
+                       unpack_kind(j));
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                 ARCHIVE_EXTRACT_SECURE_SYMLINKS;
     /* Absolute names are refused by clean_name() in both modes; libarchive can double-check
@@ -583,10 +584,11 @@ static void run_job(struct job *j)
     }
     if (!j->opts.no_private_cwd && unshare(CLONE_FS) == 0) {
         if (chdir(j->dest) < 0) {
-            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", unpack_kind(j), j->dest);
+            j->rc = err_sys(&j->err, "Error extracting %s archive: enter '%s'", unpack_kind(j),
+                            j->dest);
             return;
         }
-        umask(022);  /* entries without a stored mode land at 0644 (V-052) */
+        umask(022); /* entries without a stored mode land at 0644 (V-052) */
         relative = true;
         j->prefix = xstrdup("");
         j->root_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -725,15 +727,15 @@ int unpack_job_result(struct job *j, struct unpack_stats *ret_stats, struct err 
 }
 
 int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
-                   const struct unpack_opts *opts, struct unpack_stats *ret_stats,
-                   struct err *err)
+                   const struct unpack_opts *opts, struct unpack_stats *ret_stats, struct err *err)
 {
     struct job j;
     unpack_job_init(&j, fmt, dest_dir, opts);
     j.archive_path = archive_path;
     struct stat st;
     if (stat(archive_path, &st) < 0)
-        return err_sys(err, "Error extracting %s archive: open '%s'", unpack_kind(&j), archive_path);
+        return err_sys(err, "Error extracting %s archive: open '%s'", unpack_kind(&j),
+                       archive_path);
     if (st.st_size == 0)
         return err_set(err, ERR_ARCHIVE, "Error extracting %s archive: '%s' is empty (0 bytes)",
                        unpack_kind(&j), archive_path);

@@ -10,10 +10,10 @@
  * through a symbolic link, hard links whose target is absolute, climbs out, goes through a link
  * or is itself a symbolic link, and archives beyond the entry-count or extracted-byte caps.
  * Directory modes, times and owners are applied only once every entry succeeded, so a failed
- * extraction changes nothing outside (nor inside) the destination before it is removed.  Device nodes, FIFOs and
- * sockets are skipped and reported through opts->warn.  setuid/setgid bits are cleared unless
- * opts->allow_setid.  Ownership from the archive is applied by this module itself (never
- * ARCHIVE_EXTRACT_OWNER) only when opts->restore_owner is set and the process is root.
+ * extraction changes nothing outside (nor inside) the destination before it is removed.  Device
+ * nodes, FIFOs and sockets are skipped and reported through opts->warn.  setuid/setgid bits are
+ * cleared unless opts->allow_setid.  Ownership from the archive is applied by this module itself
+ * (never ARCHIVE_EXTRACT_OWNER) only when opts->restore_owner is set and the process is root.
  *
  * Nothing here logs above debug.  The module does not know about deployments: callers pass the
  * bundle path and the deployment-archive path (see layout.h).
@@ -35,35 +35,35 @@
 #define UNPACK_DISK_FULL_MSG "The disk is (or was) full during extraction."
 
 enum unpack_format {
-    UNPACK_TAR = 0,  /* tar, any compression libarchive can detect */
-    UNPACK_TGZ,      /* same reader as UNPACK_TAR (kept apart only for messages) */
+    UNPACK_TAR = 0, /* tar, any compression libarchive can detect */
+    UNPACK_TGZ,     /* same reader as UNPACK_TAR (kept apart only for messages) */
     UNPACK_ZIP,
 };
 
 #define UNPACK_PROGRESS_BYTES (1024 * 1024)
 
 struct unpack_opts {
-    uint64_t max_bytes;    /* cap on bytes actually written; 0 = UNPACK_DEFAULT_MAX_BYTES */
-    uint64_t max_entries;  /* cap on archive entries; 0 = UNPACK_DEFAULT_MAX_ENTRIES */
-    bool allow_setid;      /* keep setuid/setgid bits from the archive (else cleared) */
-    bool restore_owner;    /* when root: owner/group by name if known on the host, else numeric */
-    bool reject_links;     /* refuse any symlink or hard link entry (v2 reject_symlinks_in_bundle) */
+    uint64_t max_bytes;   /* cap on bytes actually written; 0 = UNPACK_DEFAULT_MAX_BYTES */
+    uint64_t max_entries; /* cap on archive entries; 0 = UNPACK_DEFAULT_MAX_ENTRIES */
+    bool allow_setid;     /* keep setuid/setgid bits from the archive (else cleared) */
+    bool restore_owner;   /* when root: owner/group by name if known on the host, else numeric */
+    bool reject_links;    /* refuse any symlink or hard link entry (v2 reject_symlinks_in_bundle) */
     /* Skip the private-cwd thread mode and use the absolute-path mode that otherwise only runs
      * where unshare(CLONE_FS) is refused (for tests of that mode). */
     bool no_private_cwd;
     /* Non-fatal notices (skipped device node, ...), one line each; may be NULL. */
     void (*warn)(void *ctx, const char *msg);
-    void *warn_ctx;        /* borrowed, passed to warn */
+    void *warn_ctx; /* borrowed, passed to warn */
     /* Progress (may be NULL): file bytes written and entries read so far, called about every
      * UNPACK_PROGRESS_BYTES written, possibly from a helper thread while unpack_archive waits. */
     void (*progress)(void *ctx, uint64_t bytes, uint64_t entries);
-    void *progress_ctx;    /* borrowed, passed to progress */
+    void *progress_ctx; /* borrowed, passed to progress */
 };
 
 struct unpack_stats {
-    uint64_t entries;      /* entries read from the archive */
-    uint64_t bytes;        /* file bytes written */
-    uint64_t skipped;      /* entries skipped (device nodes, FIFOs, sockets) */
+    uint64_t entries; /* entries read from the archive */
+    uint64_t bytes;   /* file bytes written */
+    uint64_t skipped; /* entries skipped (device nodes, FIFOs, sockets) */
 };
 
 /* Bundle type of the deployment spec ("tar", "tgz", "zip", anything else = tar, R-123). */
@@ -80,8 +80,7 @@ enum unpack_format unpack_format_from_type(const char *bundle_type);
  *                for corrupt or unreadable archives (R-124).
  */
 int unpack_archive(const char *archive_path, enum unpack_format fmt, const char *dest_dir,
-                   const struct unpack_opts *opts, struct unpack_stats *ret_stats,
-                   struct err *err);
+                   const struct unpack_opts *opts, struct unpack_stats *ret_stats, struct err *err);
 
 /*
  * Extraction while the archive downloads (tar, any compression; not zip, whose directory is at

@@ -37,8 +37,7 @@ static __attribute__((noreturn)) void capture_exec(const struct capture_child *c
 }
 
 /* Read rd into b until EOF, the deadline or the limit. */
-static int read_until(int rd, struct buf *b, uint64_t timeout_ms, const char *what,
-                      struct err *err)
+static int read_until(int rd, struct buf *b, uint64_t timeout_ms, const char *what, struct err *err)
 {
     uint64_t deadline = now_ms() + timeout_ms;
     char chunk[8192];
@@ -63,8 +62,8 @@ static int read_until(int rd, struct buf *b, uint64_t timeout_ms, const char *wh
     }
 }
 
-int capture_run(char *const *argv, char *const *envp, size_t max, uint64_t timeout_ms,
-                char **ret, size_t *ret_len, struct err *err)
+int capture_run(char *const *argv, char *const *envp, size_t max, uint64_t timeout_ms, char **ret,
+                size_t *ret_len, struct err *err)
 {
     AUTOCLOSE int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0)

@@ -16,7 +16,7 @@
  * timeout_ms; stderr is discarded.  *ret is NUL-terminated after *ret_len bytes (ret_len may be
  * NULL); the caller frees it.  Errors: ERR_SYSTEM (pipe, fork), ERR_TIMEOUT (process group
  * killed), ERR_LIMIT (more than max bytes; killed), ERR_UNKNOWN (non-zero exit). */
-int capture_run(char *const *argv, char *const *envp, size_t max, uint64_t timeout_ms,
-                char **ret, size_t *ret_len, struct err *err);
+int capture_run(char *const *argv, char *const *envp, size_t max, uint64_t timeout_ms, char **ret,
+                size_t *ret_len, struct err *err);
 
 #endif

@@ -18,16 +18,22 @@
 
 struct scriptlog_stream;
 
-#define DRAIN_MAX 256           /* background readers per set at most */
+#define DRAIN_MAX 256 /* background readers per set at most */
 
 struct drain_set {
     pthread_mutex_t mu;
-    pthread_cond_t cv;          /* signalled when a reader ends */
-    size_t n;                   /* readers running */
-    int stop[2];                /* a byte written here stops every reader; created lazily */
+    pthread_cond_t cv; /* signalled when a reader ends */
+    size_t n;          /* readers running */
+    int stop[2];       /* a byte written here stops every reader; created lazily */
 };
 
-#define DRAIN_SET_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {-1, -1}}
+#define DRAIN_SET_INIT                                                                             \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,                                    \
+        {                                                                                          \
+            -1, -1                                                                                 \
+        }                                                                                          \
+    }
 
 /* Hand fds[0..1] (stdout, stderr; -1 for closed) and their streams (NULL allowed) to a new
  * reader; takes ownership and sets them to -1/NULL.  When no reader can be started (DRAIN_MAX,

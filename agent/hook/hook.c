@@ -32,7 +32,7 @@
 #include "base/buf.h"
 #include "base/path.h"
 
-#define SUP_EXIT_WAIT_MS 5000   /* the supervisor must exit this soon after its last job */
+#define SUP_EXIT_WAIT_MS 5000 /* the supervisor must exit this soon after its last job */
 #define READ_CHUNK 65536
 
 const char *hook_signal_name(int sig)
@@ -41,14 +41,16 @@ const char *hook_signal_name(int sig)
         int sig;
         const char *name;
     } names[] = {
-        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
-        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
-        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGCHLD, "SIGCHLD"},
-        {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"}, {SIGTSTP, "SIGTSTP"}, {SIGTTIN, "SIGTTIN"},
-        {SIGTTOU, "SIGTTOU"}, {SIGURG, "SIGURG"},   {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
-        {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"}, {SIGIO, "SIGIO"},
-        {SIGPWR, "SIGPWR"},   {SIGSYS, "SIGSYS"},
+        {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+        {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
+        {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
+        {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+        {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
+        {SIGIO, "SIGIO"},         {SIGPWR, "SIGPWR"},   {SIGSYS, "SIGSYS"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (names[i].sig == sig)
@@ -87,9 +89,17 @@ static void launch_done(struct sup_launch *L)
 }
 
 static const char *const preserved_names[] = {
-    "LIFECYCLE_EVENT", "DEPLOYMENT_ID", "APPLICATION_NAME", "DEPLOYMENT_GROUP_NAME",
-    "DEPLOYMENT_GROUP_ID", "BUNDLE_BUCKET", "BUNDLE_KEY", "BUNDLE_VERSION", "BUNDLE_ETAG",
-    "BUNDLE_COMMIT", NULL,
+    "LIFECYCLE_EVENT",
+    "DEPLOYMENT_ID",
+    "APPLICATION_NAME",
+    "DEPLOYMENT_GROUP_NAME",
+    "DEPLOYMENT_GROUP_ID",
+    "BUNDLE_BUCKET",
+    "BUNDLE_KEY",
+    "BUNDLE_VERSION",
+    "BUNDLE_ETAG",
+    "BUNDLE_COMMIT",
+    NULL,
 };
 
 static bool env_has(char *const *envp, const char *name)
@@ -142,8 +152,7 @@ static const char *find_sudo(void)
 static char *msg_head(const struct hook_opts *o)
 {
     if (o->runas && *o->runas)
-        return xasprintf("Script at specified location: %s run as user %s", o->location,
-                         o->runas);
+        return xasprintf("Script at specified location: %s run as user %s", o->location, o->runas);
     return xasprintf("Script at specified location: %s", o->location);
 }
 
@@ -170,8 +179,7 @@ static int check_script(const struct hook_opts *o, struct hook_result *res, stru
     warn_msg(o, w);
     if (chmod(o->path, (st.st_mode & 07777) | 0111) < 0 || access(o->path, X_OK) < 0)
         return err_set(err, ERR_SCRIPT_EXECUTABILITY,
-                       "Unable to set script at specified location: %s as executable",
-                       o->location);
+                       "Unable to set script at specified location: %s as executable", o->location);
     res->made_executable = true;
     return 0;
 }
@@ -198,7 +206,7 @@ static int resolve_user(const struct hook_opts *o, struct sup_launch *L, struct 
         return err_set(err, ERR_SCRIPT_FAILED, "%s failed with error: unknown user", head);
     *ret_set = true;
     if (found->pw_uid == geteuid() && found->pw_gid == getegid())
-        return 0;  /* already that user: nothing to drop */
+        return 0; /* already that user: nothing to drop */
     if (geteuid() != 0)
         return err_set(err, ERR_SCRIPT_FAILED,
                        "%s failed with error: the agent must run as root to use runas", head);
@@ -294,8 +302,8 @@ struct run {
 static void read_status(struct run *R)
 {
     for (;;) {
-        ssize_t r = read(R->L->status[0], (char *)&R->pend + R->pend_len,
-                         sizeof(R->pend) - R->pend_len);
+        ssize_t r =
+            read(R->L->status[0], (char *)&R->pend + R->pend_len, sizeof(R->pend) - R->pend_len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -359,12 +367,12 @@ static void wait_events(struct run *R, uint64_t wake_ms, char *buf)
     uint64_t wait = wake_ms > now ? wake_ms - now : 0;
     if (wait > 60000)
         wait = 60000;
-    struct pollfd pf[4] = {{.fd = R->fds[0], .events = POLLIN},
-                           {.fd = R->fds[1], .events = POLLIN},
-                           {.fd = R->L->status[0], .events = POLLIN},
-                           /* once requested it stays readable: watch it only until then */
-                           {.fd = stop_requested(R->o->cancel) ? -1 : stop_fd(R->o->cancel),
-                            .events = POLLIN}};
+    struct pollfd pf[4] = {
+        {.fd = R->fds[0], .events = POLLIN},
+        {.fd = R->fds[1], .events = POLLIN},
+        {.fd = R->L->status[0], .events = POLLIN},
+        /* once requested it stays readable: watch it only until then */
+        {.fd = stop_requested(R->o->cancel) ? -1 : stop_fd(R->o->cancel), .events = POLLIN}};
     int pr = poll(pf, 4, (int)wait);
     if (pr <= 0)
         return;
@@ -455,11 +463,11 @@ static void left_open_record(struct run *R)
     for (int i = 0; i < 2; i++)
         if (R->fds[i] >= 0 && pids.len == 0)
             proctree_pipe_holders(R->fds[i], R->sup, &pids);
-    AUTOFREE char *rec = xasprintf("[agent]Script at specified location: %s exited but left "
-                                   "STDOUT/STDERR open (background process%s); no longer waiting "
-                                   "for its output, which goes to the journal as "
-                                   HOOK_BG_IDENT " from now on",
-                                   R->o->location, pids.len ? pids.data : "");
+    AUTOFREE char *rec =
+        xasprintf("[agent]Script at specified location: %s exited but left "
+                  "STDOUT/STDERR open (background process%s); no longer waiting "
+                  "for its output, which goes to the journal as " HOOK_BG_IDENT " from now on",
+                  R->o->location, pids.len ? pids.data : "");
     buf_done(&pids);
     if (R->o->log)
         scriptlog_record(R->o->log, rec, strlen(rec));
@@ -515,7 +523,7 @@ static int judge(struct run *R, enum outcome out, struct hook_result *res, struc
     case OUT_LEFT_OPEN:
         res->outputs_left_open = true;
         if (o->output_grace_ms >= 0)
-            break;  /* judged by its exit status */
+            break; /* judged by its exit status */
         return err_set(err, ERR_OUTPUTS_LEFT_OPEN,
                        "Script at specified location: %s failed to close %s", o->location,
                        R->fds[0] >= 0 ? "STDOUT" : "STDERR");
@@ -555,8 +563,8 @@ static enum outcome run_loop(struct run *R, char *buf)
         if (R->exited) {
             /* the script is done but something holds its output */
             if (o->output_grace_ms >= 0) {
-                uint64_t grace = o->output_grace_ms ? (uint64_t)o->output_grace_ms
-                                                     : HOOK_OUTPUT_GRACE_MS;
+                uint64_t grace =
+                    o->output_grace_ms ? (uint64_t)o->output_grace_ms : HOOK_OUTPUT_GRACE_MS;
                 uint64_t until = R->exit_ms + grace;
                 if (now >= until || now >= R->deadline_ms || cancelled(R))
                     return OUT_LEFT_OPEN;
@@ -635,16 +643,16 @@ static void try_scope(struct run *R, struct hook_result *res)
     const struct hook_opts *o = R->o;
     if (!o->scope_deployment_id || !scope_available())
         return;
-    AUTOFREE char *unit = scope_unit_name(o->scope_deployment_id,
-                                          o->scope_event ? o->scope_event : "hook",
-                                          (unsigned)R->sup);
-    AUTOFREE char *desc = xasprintf("CodeDeploy hook %s of %s", o->location,
-                                    o->scope_deployment_id);
+    AUTOFREE char *unit = scope_unit_name(
+        o->scope_deployment_id, o->scope_event ? o->scope_event : "hook", (unsigned)R->sup);
+    AUTOFREE char *desc =
+        xasprintf("CodeDeploy hook %s of %s", o->location, o->scope_deployment_id);
     struct err e = ERR_INIT;
     if (scope_start(unit, R->sup, desc, &e) < 0) {
         /* One WARN per hook (issue 13): what it starts stays in the agent's control group. */
         log_warn("hook %s runs without its own systemd scope, so what it starts stays in the "
-                 "agent's control group: %s", o->location, e.msg);
+                 "agent's control group: %s",
+                 o->location, e.msg);
         return;
     }
     res->in_scope = true;
@@ -658,8 +666,8 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
     res->exit_code = -1;
     uint64_t t0 = now_ms();
 
-    struct sup_launch L = {.devnull = -1, .out = {-1, -1}, .errp = {-1, -1}, .status = {-1, -1},
-                       .ctl = {-1, -1}};
+    struct sup_launch L = {
+        .devnull = -1, .out = {-1, -1}, .errp = {-1, -1}, .status = {-1, -1}, .ctl = {-1, -1}};
     struct passwd pw;
     AUTOFREE char *pwbuf = NULL;
     bool have_pw = false;
@@ -682,8 +690,8 @@ int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *
         R.o = opts;
     }
 
-    if (check_script(opts, res, err) < 0 || resolve_user(opts, &L, &pw, &pwbuf, &have_pw, err) < 0 ||
-        build_argv(opts, &L, err) < 0)
+    if (check_script(opts, res, err) < 0 ||
+        resolve_user(opts, &L, &pw, &pwbuf, &have_pw, err) < 0 || build_argv(opts, &L, err) < 0)
         goto out;
     L.envp = build_envp(opts->envp, have_pw ? &pw : NULL);
     if (open_fds(&L, err) < 0 || spawn(&R, err) < 0)
@@ -718,7 +726,6 @@ out:
     res->duration_ms = now_ms() - t0;
     return rc;
 }
-
 
 void hook_drain_shutdown(uint64_t timeout_ms)
 {

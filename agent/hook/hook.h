@@ -50,8 +50,8 @@
 struct stop;
 
 #define HOOK_DEFAULT_TIMEOUT_S 3600
-#define HOOK_KILL_GRACE_MS 10000       /* SIGTERM -> SIGKILL (R-165) */
-#define HOOK_OUTPUT_GRACE_MS 5000      /* :hook_output_grace_seconds: default (R-168) */
+#define HOOK_KILL_GRACE_MS 10000  /* SIGTERM -> SIGKILL (R-165) */
+#define HOOK_OUTPUT_GRACE_MS 5000 /* :hook_output_grace_seconds: default (R-168) */
 #define HOOK_UMASK 022
 
 struct drain_set;
@@ -73,38 +73,37 @@ struct hook_opts {
                                 * deadline, then code 6 (:hook_output_grace_seconds: -1) */
     int64_t kill_grace_ms;     /* <= 0: HOOK_KILL_GRACE_MS */
     const struct stop *cancel; /* borrowed; requested: agent stops, kill the hook (ERR_CANCELLED) */
-    const char *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope
-                                * "cdagent-hook-<deployment>-<event>-<supervisor pid>.scope" */
-    const char *scope_event;   /* borrowed; for the scope name */
+    const char
+        *scope_deployment_id; /* borrowed; non-NULL: try a transient systemd scope
+                               * "cdagent-hook-<deployment>-<event>-<supervisor pid>.scope" */
+    const char *scope_event;  /* borrowed; for the scope name */
     hook_warn_fn warn;
     void *warn_ctx;
-    struct drain_set *drains;  /* borrowed; background readers (R-168); NULL: the process-wide
-                                * set of hook_drain_shutdown() */
+    struct drain_set *drains; /* borrowed; background readers (R-168); NULL: the process-wide
+                               * set of hook_drain_shutdown() */
 };
 
 struct hook_result {
-    pid_t pid;                 /* the script's pid (= its pgid), 0 if never started */
-    int exit_code;             /* exit status, 128+signal when killed, -1 when not run */
-    int term_signal;           /* signal that killed it, else 0 */
-    bool made_executable;      /* chmod a+x was applied (R-153) */
+    pid_t pid;            /* the script's pid (= its pgid), 0 if never started */
+    int exit_code;        /* exit status, 128+signal when killed, -1 when not run */
+    int term_signal;      /* signal that killed it, else 0 */
+    bool made_executable; /* chmod a+x was applied (R-153) */
     bool timed_out;
-    bool outputs_left_open;    /* pipes were still open after exit (detached or code 6) */
+    bool outputs_left_open; /* pipes were still open after exit (detached or code 6) */
     bool cancelled;
-    bool in_scope;             /* ran in its own systemd scope */
+    bool in_scope; /* ran in its own systemd scope */
     uint64_t duration_ms;
 };
 
 /* Run one script.  Returns 0 when it exited 0, else -1 with err->code:
  *   ERR_SCRIPT_MISSING        "Script does not exist at specified location: <path>"
  *   ERR_SCRIPT_EXECUTABILITY  "Unable to set script at specified location: <loc> as executable"
- *   ERR_SCRIPT_TIMED_OUT      "Script at specified location: <loc> failed to complete in <n> seconds"
- *   ERR_SCRIPT_FAILED         "... failed with exit code <n>[ (SIG...)]", "... failed with error
- *                              <class> with message <detail>", "... run as user <u> failed with
- *                              error: unknown user", runas without root
- *   ERR_OUTPUTS_LEFT_OPEN     "Script at specified location: <loc> failed to close STDOUT|STDERR"
- *   ERR_CANCELLED             the cancel token was requested
- *   ERR_SYSTEM                pipes/fork failed
- * ret (NULL allowed) is filled in every case, as far as the script got. */
+ *   ERR_SCRIPT_TIMED_OUT      "Script at specified location: <loc> failed to complete in <n>
+ * seconds" ERR_SCRIPT_FAILED         "... failed with exit code <n>[ (SIG...)]", "... failed with
+ * error <class> with message <detail>", "... run as user <u> failed with error: unknown user",
+ * runas without root ERR_OUTPUTS_LEFT_OPEN     "Script at specified location: <loc> failed to close
+ * STDOUT|STDERR" ERR_CANCELLED             the cancel token was requested ERR_SYSTEM pipes/fork
+ * failed ret (NULL allowed) is filled in every case, as far as the script got. */
 int hook_run(const struct hook_opts *opts, struct hook_result *ret, struct err *err);
 
 /* Stop every background output reader of the process-wide set (agent shutdown) and wait up to

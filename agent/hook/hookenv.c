@@ -11,25 +11,53 @@
 extern char **environ;
 
 struct hookenv {
-    char **base;  /* owned; filtered "NAME=value" strings */
+    char **base; /* owned; filtered "NAME=value" strings */
 };
 
 /* Exact names hooks never inherit (R-159, V-043, STYLE §8). */
 static const char *const denied_names[] = {
     /* AWS credentials and tokens */
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_CREDENTIAL_FILE", "AWS_CREDENTIALS_FILE",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "GITHUB_TOKEN", "GH_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_CREDENTIAL_FILE",
+    "AWS_CREDENTIALS_FILE",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
     /* systemd's per-service plumbing: meaningless or harmful in a hook */
-    "NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_PID", "LISTEN_FDS",
-    "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM", "CREDENTIALS_DIRECTORY", "MAINPID",
-    "MANAGERPID", "SYSTEMD_EXEC_PID", "TRIGGER_UNIT", "TRIGGER_PATH", "TRIGGER_TIMER_REALTIME_USEC",
-    "TRIGGER_TIMER_MONOTONIC_USEC", "MONITOR_SERVICE_RESULT", "MONITOR_EXIT_CODE",
-    "MONITOR_EXIT_STATUS", "MONITOR_INVOCATION_ID", "MONITOR_UNIT", "MEMORY_PRESSURE_WATCH",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_PID",
+    "WATCHDOG_USEC",
+    "LISTEN_PID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+    "INVOCATION_ID",
+    "JOURNAL_STREAM",
+    "CREDENTIALS_DIRECTORY",
+    "MAINPID",
+    "MANAGERPID",
+    "SYSTEMD_EXEC_PID",
+    "TRIGGER_UNIT",
+    "TRIGGER_PATH",
+    "TRIGGER_TIMER_REALTIME_USEC",
+    "TRIGGER_TIMER_MONOTONIC_USEC",
+    "MONITOR_SERVICE_RESULT",
+    "MONITOR_EXIT_CODE",
+    "MONITOR_EXIT_STATUS",
+    "MONITOR_INVOCATION_ID",
+    "MONITOR_UNIT",
+    "MEMORY_PRESSURE_WATCH",
     "MEMORY_PRESSURE_WRITE",
     /* shell bookkeeping from the capture itself */
-    "_", "PWD", "OLDPWD", "SHLVL",
+    "_",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
     NULL,
 };
 
@@ -137,13 +165,13 @@ struct hookenv *hookenv_new(const struct hookenv_opts *opts, struct err *err)
         AUTOFREE char *script = xasprintf("[ -f \"$0\" ] && %s \"$0\" >/dev/null 2>&1 "
                                           "</dev/null; exec %s -0",
                                           bash ? "source" : ".", envbin);
-        char *argv[] = {xstrdup(shell), xstrdup("-a"), xstrdup("-c"), xstrdup(script),
-                        xstrdup(profile), NULL};
+        char *argv[] = {xstrdup(shell),  xstrdup("-a"),    xstrdup("-c"),
+                        xstrdup(script), xstrdup(profile), NULL};
         char **cenv = capture_env(agent_env);
         char *out = NULL;
         size_t len = 0;
         int rc = capture_run(argv, cenv, HOOKENV_CAPTURE_MAX, HOOKENV_CAPTURE_TIMEOUT_MS, &out,
-                              &len, err);
+                             &len, err);
         hookenv_envp_free(cenv);
         for (int i = 0; argv[i]; i++)
             free(argv[i]);

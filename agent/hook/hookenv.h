@@ -26,30 +26,31 @@
 #define HOOKENV_CAPTURE_MAX (1024 * 1024)
 
 struct hookenv_opts {
-    const char *profile;      /* borrowed; NULL: "/etc/profile"; "": do not source a profile */
-    const char *shell;        /* borrowed; NULL: "/bin/bash" (then "/bin/sh" when missing) */
-    char *const *agent_env;   /* borrowed; NULL: environ */
+    const char *profile;        /* borrowed; NULL: "/etc/profile"; "": do not source a profile */
+    const char *shell;          /* borrowed; NULL: "/bin/bash" (then "/bin/sh" when missing) */
+    char *const *agent_env;     /* borrowed; NULL: environ */
     const char *const *secrets; /* borrowed, NULL-terminated; values never passed to hooks */
 };
 
 /* The variables describing the current deployment; NULL or "" members are not set. */
 struct hookenv_vars {
     const char *lifecycle_event;
-    const char *deployment_id;        /* after ARN stripping */
+    const char *deployment_id; /* after ARN stripping */
     const char *application_name;
     const char *deployment_group_name;
     const char *deployment_group_id;
-    const char *bundle_bucket;        /* S3 revisions */
+    const char *bundle_bucket; /* S3 revisions */
     const char *bundle_key;
     const char *bundle_version;
     const char *bundle_etag;
-    const char *bundle_commit;        /* GitHub revisions */
+    const char *bundle_commit; /* GitHub revisions */
 };
 
 struct hookenv;
 
 /* Capture the base environment.  Errors: ERR_SYSTEM / ERR_TIMEOUT / ERR_PARSE when the profile
- * cannot be sourced (the caller should warn and retry with profile ""), never when profile is "". */
+ * cannot be sourced (the caller should warn and retry with profile ""), never when profile is "".
+ */
 struct hookenv *hookenv_new(const struct hookenv_opts *opts, struct err *err);
 void hookenv_free(struct hookenv *env);
 

@@ -15,8 +15,8 @@
 
 #include "base/buf.h"
 
-#define PROCTREE_MAX_PROCS 65536  /* /proc entries examined */
-#define PROCTREE_MAX_TREE 16384   /* descendants tracked */
+#define PROCTREE_MAX_PROCS 65536 /* /proc entries examined */
+#define PROCTREE_MAX_TREE 16384  /* descendants tracked */
 
 struct proc_pair {
     pid_t pid;

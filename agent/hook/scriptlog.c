@@ -15,36 +15,36 @@
 #include "base/buf.h"
 #include "base/fsutil.h"
 
-#define PREFIX_MAX 64   /* timestamp, "[stdout]" and slack */
+#define PREFIX_MAX 64 /* timestamp, "[stdout]" and slack */
 
 struct scriptlog {
     pthread_mutex_t mu;
     int refs;
-    char *path;            /* owned; NULL: no file */
-    char *dlog_path;       /* owned; NULL: no deployments log */
-    char *deployment_id;   /* owned */
+    char *path;          /* owned; NULL: no file */
+    char *dlog_path;     /* owned; NULL: no deployments log */
+    char *deployment_id; /* owned */
     uint64_t rotate_bytes;
     uint64_t drotate_bytes;
     int keep;
     time_t (*clock)(void);
-    int fd;                /* scripts.log, -1 until first record */
+    int fd; /* scripts.log, -1 until first record */
     uint64_t size;
-    bool open_failed;      /* do not retry opening for every record */
-    char *line;            /* owned scratch: one formatted record */
+    bool open_failed; /* do not retry opening for every record */
+    char *line;       /* owned scratch: one formatted record */
     size_t line_cap;
     /* tail: newest whole records, at most SCRIPTLOG_TAIL_MAX bytes */
     char tail[SCRIPTLOG_TAIL_MAX];
     size_t tail_len;
-    size_t rec_len[SCRIPTLOG_TAIL_MAX];  /* lengths of the records in tail, oldest first */
+    size_t rec_len[SCRIPTLOG_TAIL_MAX]; /* lengths of the records in tail, oldest first */
     size_t nrec;
     char error[ERR_MSG_MAX];
 };
 
 struct scriptlog_stream {
-    struct scriptlog *log;  /* owned reference */
-    const char *prefix;     /* "[stdout]" / "[stderr]" */
+    struct scriptlog *log; /* owned reference */
+    const char *prefix;    /* "[stdout]" / "[stderr]" */
     size_t max;
-    char *buf;              /* owned; pending partial line */
+    char *buf; /* owned; pending partial line */
     size_t len;
 };
 
@@ -154,7 +154,7 @@ static int open_scripts(struct scriptlog *log)
         log->open_failed = true;
         return -1;
     }
-    (void)fchmod(log->fd, 0644);  /* re-applied on every open (V-045) */
+    (void)fchmod(log->fd, 0644); /* re-applied on every open (V-045) */
     struct stat st;
     log->size = fstat(log->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return 0;
@@ -221,8 +221,8 @@ static void write_dlog(struct scriptlog *log, const char *rec, size_t n)
         rec++;
         n--;
     }
-    while (n > 0 && (rec[n - 1] == ' ' || rec[n - 1] == '\t' || rec[n - 1] == '\n' ||
-                     rec[n - 1] == '\r'))
+    while (n > 0 &&
+           (rec[n - 1] == ' ' || rec[n - 1] == '\t' || rec[n - 1] == '\n' || rec[n - 1] == '\r'))
         n--;
     uint64_t ms = log->clock ? (uint64_t)log->clock() * 1000 : wall_ms();
     time_t t = (time_t)(ms / 1000);
@@ -436,19 +436,20 @@ void scriptlog_stream_free(struct scriptlog_stream *s)
     free(s);
 }
 
-/* Length of the escape sequence at s[0] == ESC within len bytes (the whole rest if unterminated). */
+/* Length of the escape sequence at s[0] == ESC within len bytes (the whole rest if unterminated).
+ */
 static size_t ansi_len(const unsigned char *s, size_t len)
 {
     if (len < 2)
         return len;
     unsigned char c = s[1];
     size_t i;
-    if (c == '[') {  /* CSI: parameters, intermediates, final byte */
+    if (c == '[') { /* CSI: parameters, intermediates, final byte */
         for (i = 2; i < len; i++) {
             if (s[i] >= 0x40 && s[i] <= 0x7E)
                 return i + 1;
             if (s[i] < 0x20 || s[i] > 0x3F)
-                return i;  /* malformed: drop what we saw, keep this byte */
+                return i; /* malformed: drop what we saw, keep this byte */
         }
         return len;
     }

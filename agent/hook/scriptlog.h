@@ -43,13 +43,13 @@
 enum scriptlog_fd { SCRIPTLOG_STDOUT = 1, SCRIPTLOG_STDERR = 2 };
 
 struct scriptlog_opts {
-    const char *path;             /* borrowed; ".../logs/scripts.log"; NULL: tail only */
-    const char *deployments_log;  /* borrowed; deployments log path; NULL: not written */
-    const char *deployment_id;    /* borrowed; for the deployments log records */
-    uint64_t rotate_bytes;        /* 0: SCRIPTLOG_ROTATE_BYTES */
+    const char *path;            /* borrowed; ".../logs/scripts.log"; NULL: tail only */
+    const char *deployments_log; /* borrowed; deployments log path; NULL: not written */
+    const char *deployment_id;   /* borrowed; for the deployments log records */
+    uint64_t rotate_bytes;       /* 0: SCRIPTLOG_ROTATE_BYTES */
     uint64_t deployments_rotate_bytes; /* 0: DEPLOYMENTS_LOG_ROTATE_BYTES */
-    int keep_files;               /* 0: SCRIPTLOG_KEEP_FILES (both logs) */
-    time_t (*clock)(void);        /* NULL: time(); tests pin timestamps */
+    int keep_files;                    /* 0: SCRIPTLOG_KEEP_FILES (both logs) */
+    time_t (*clock)(void);             /* NULL: time(); tests pin timestamps */
 };
 
 struct scriptlog;
@@ -74,7 +74,8 @@ char *scriptlog_tail(struct scriptlog *log, size_t *ret_len);
 /* The last write or rotation error (for a debug line), or NULL; valid until the next call. */
 const char *scriptlog_last_error(struct scriptlog *log);
 
-/* A line splitter for one output pipe; holds a reference to log.  max_line 0: SCRIPTLOG_LINE_MAX. */
+/* A line splitter for one output pipe; holds a reference to log.  max_line 0: SCRIPTLOG_LINE_MAX.
+ */
 struct scriptlog_stream *scriptlog_stream_new(struct scriptlog *log, enum scriptlog_fd which,
                                               size_t max_line);
 /* Feed raw bytes; each complete line becomes a record. */
@@ -85,7 +86,8 @@ void scriptlog_stream_flush(struct scriptlog_stream *s);
 void scriptlog_stream_free(struct scriptlog_stream *s);
 
 /* ---- pure helpers, exposed for tests ---- */
-/* Strip ANSI escape sequences (CSI, OSC, two-byte ESC sequences) in place; returns the new length. */
+/* Strip ANSI escape sequences (CSI, OSC, two-byte ESC sequences) in place; returns the new length.
+ */
 size_t scriptlog_strip_ansi(char *s, size_t len);
 /* "YYYY-MM-DD HH:MM:SS" local time of t into out (20 bytes). */
 void scriptlog_format_ts(time_t t, char out[20]);

@@ -16,23 +16,34 @@
 
 #include "hook/hook.h"
 
-#define KILL_ROUNDS 10000       /* SIGKILL sweeps over the tree at most */
-#define KILL_RESCAN_MS 1        /* a sweep that found nobody waits this long for SIGCHLD */
+#define KILL_ROUNDS 10000 /* SIGKILL sweeps over the tree at most */
+#define KILL_RESCAN_MS 1  /* a sweep that found nobody waits this long for SIGCHLD */
 
 const char *sup_stage_name(int stage)
 {
     switch (stage) {
-    case SUP_STAGE_FORK: return "fork";
-    case SUP_STAGE_SETSID: return "setsid";
-    case SUP_STAGE_STDIO: return "dup2";
-    case SUP_STAGE_CLOSE_FDS: return "close_range";
-    case SUP_STAGE_SETGROUPS: return "setgroups";
-    case SUP_STAGE_SETRESGID: return "setresgid";
-    case SUP_STAGE_SETRESUID: return "setresuid";
-    case SUP_STAGE_VERIFY_DROP: return "verify privilege drop";
-    case SUP_STAGE_CHDIR: return "chdir";
-    case SUP_STAGE_EXEC: return "execve";
-    default: return "start";
+    case SUP_STAGE_FORK:
+        return "fork";
+    case SUP_STAGE_SETSID:
+        return "setsid";
+    case SUP_STAGE_STDIO:
+        return "dup2";
+    case SUP_STAGE_CLOSE_FDS:
+        return "close_range";
+    case SUP_STAGE_SETGROUPS:
+        return "setgroups";
+    case SUP_STAGE_SETRESGID:
+        return "setresgid";
+    case SUP_STAGE_SETRESUID:
+        return "setresuid";
+    case SUP_STAGE_VERIFY_DROP:
+        return "verify privilege drop";
+    case SUP_STAGE_CHDIR:
+        return "chdir";
+    case SUP_STAGE_EXEC:
+        return "execve";
+    default:
+        return "start";
     }
 }
 
@@ -108,7 +119,7 @@ static __attribute__((noreturn)) void child_exec(const struct sup_launch *L)
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     execve(L->exec_path, L->argv, L->envp);
-    if (errno == ENOEXEC)  /* no "#!" line: like Ruby's spawn, run it with /bin/sh */
+    if (errno == ENOEXEC) /* no "#!" line: like Ruby's spawn, run it with /bin/sh */
         execve("/bin/sh", L->sh_argv, L->envp);
     child_fail(L, SUP_STAGE_EXEC, errno);
 }
@@ -148,7 +159,7 @@ static __attribute__((noreturn)) void sup_kill_all(const struct sup_launch *L, i
     for (int round = 0; round < KILL_ROUNDS; round++) {
         size_t n = proctree_signal_descendants(script, SIGKILL, L->pairs, L->tree);
         if (!sup_reap(L, script, script_done))
-            break;  /* no child left: the whole tree is gone */
+            break; /* no child left: the whole tree is gone */
         if (n == 0) {
             /* a child not yet visible in /proc: its SIGCHLD, or a rescan soon */
             wait_sigchld(sfd, KILL_RESCAN_MS);
@@ -168,7 +179,7 @@ static __attribute__((noreturn)) void sup_kill_all(const struct sup_launch *L, i
 
 void sup_close_all_but(int *keep, int n)
 {
-    for (int i = 1; i < n; i++) {  /* insertion sort: n is tiny */
+    for (int i = 1; i < n; i++) { /* insertion sort: n is tiny */
         int v = keep[i], j = i - 1;
         while (j >= 0 && keep[j] > v) {
             keep[j + 1] = keep[j];
@@ -280,7 +291,7 @@ void sup_main(const struct sup_launch *L)
         if (!children && !S.ctl_open)
             _exit(0);
         if (S.script_done && !S.ctl_open)
-            _exit(0);  /* the agent went away: leave the rest alone */
+            _exit(0); /* the agent went away: leave the rest alone */
         if (pf[1].revents & (POLLIN | POLLHUP | POLLERR))
             on_control(L, &S);
     }

@@ -28,10 +28,10 @@
 #define SUP_CTL_KILL 'K'
 #define SUP_CTL_RELEASE 'R'
 
-#define SUP_EXEC_FAILED 1  /* a = stage, b = errno */
-#define SUP_STARTED 2      /* a = pid of the script */
-#define SUP_EXITED 3       /* a = wait status */
-#define SUP_ALL_GONE 4     /* every process of the hook is gone */
+#define SUP_EXEC_FAILED 1 /* a = stage, b = errno */
+#define SUP_STARTED 2     /* a = pid of the script */
+#define SUP_EXITED 3      /* a = wait status */
+#define SUP_ALL_GONE 4    /* every process of the hook is gone */
 
 /* Where starting the script failed (SUP_EXEC_FAILED's a). */
 enum sup_stage {
@@ -55,14 +55,14 @@ struct sup_msg {
 
 /* Everything the supervisor and the script need, prepared before fork. */
 struct sup_launch {
-    const char *exec_path;   /* borrowed */
-    char **argv;             /* owned */
-    char **sh_argv;          /* owned; "/bin/sh <path>" for ENOEXEC */
-    char **envp;             /* owned strings */
-    bool drop;               /* change user */
+    const char *exec_path; /* borrowed */
+    char **argv;           /* owned */
+    char **sh_argv;        /* owned; "/bin/sh <path>" for ENOEXEC */
+    char **envp;           /* owned strings */
+    bool drop;             /* change user */
     uid_t uid;
     gid_t gid;
-    gid_t *groups;           /* owned */
+    gid_t *groups; /* owned */
     int ngroups;
     int devnull;
     int out[2], errp[2];     /* output pipes */

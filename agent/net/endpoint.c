@@ -20,12 +20,9 @@ static const struct {
     const char *partition;
     const char *domain;
 } partitions[] = {
-    {"cn-", "aws-cn", "amazonaws.com.cn"},
-    {"us-gov-", "aws-us-gov", "amazonaws.com"},
-    {"eusc-", "aws-eusc", "amazonaws.eu"},
-    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov"},
-    {"us-isof-", "aws-iso-f", "csp.hci.ic.gov"},
-    {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"},
+    {"cn-", "aws-cn", "amazonaws.com.cn"},       {"us-gov-", "aws-us-gov", "amazonaws.com"},
+    {"eusc-", "aws-eusc", "amazonaws.eu"},       {"us-isob-", "aws-iso-b", "sc2s.sgov.gov"},
+    {"us-isof-", "aws-iso-f", "csp.hci.ic.gov"}, {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"},
     {"us-iso-", "aws-iso", "c2s.ic.gov"},
 };
 
@@ -135,8 +132,8 @@ static bool is_set(const char *s)
     return s && *s;
 }
 
-int endpoint_commands_resolve(const struct endpoint_commands_opts *o,
-                              struct endpoint_commands *ret, struct err *err)
+int endpoint_commands_resolve(const struct endpoint_commands_opts *o, struct endpoint_commands *ret,
+                              struct err *err)
 {
     if (!region_chars_ok(o->region, 0))
         return err_set(err, ERR_CONFIG, "resolve the CodeDeploy endpoint: invalid region '%s'",
@@ -150,7 +147,8 @@ int endpoint_commands_resolve(const struct endpoint_commands_opts *o,
         if (!r.host)
             return err_set(err, ERR_CONFIG,
                            "use :deploy_control_endpoint: '%s': not an http:// or https:// URL "
-                           "with a host", o->override_url);
+                           "with a host",
+                           o->override_url);
         r.url = xstrdup(o->override_url);
     } else {
         const char *domain = is_set(o->domain) ? o->domain : endpoint_domain_for_region(o->region);
@@ -232,7 +230,8 @@ static int s3_base(const struct endpoint_s3_opts *o, char **ret_scheme, char **r
              * parameters are set whenever this returns 0. */
             (void)err_set(err, ERR_CONFIG,
                           "use :s3_endpoint_override: '%s': not an http:// or https:// URL "
-                          "with a host", o->override_url);
+                          "with a host",
+                          o->override_url);
             return -1;
         }
         size_t bl = strcspn(rest, "?#");
@@ -248,8 +247,9 @@ static int s3_base(const struct endpoint_s3_opts *o, char **ret_scheme, char **r
     else if (strcmp(o->region, "eusc-de-east-1") == 0)
         *ret_host = xstrdup("s3.eusc-de-east-1.amazonaws.eu");
     else
-        *ret_host = xasprintf("s3.%s.%s", o->region,
-                              is_set(o->domain) ? o->domain : endpoint_domain_for_region(o->region));
+        *ret_host =
+            xasprintf("s3.%s.%s", o->region,
+                      is_set(o->domain) ? o->domain : endpoint_domain_for_region(o->region));
     *ret_scheme = xstrdup("https");
     *ret_base = xstrdup("");
     return 0;

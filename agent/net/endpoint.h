@@ -35,11 +35,11 @@ bool endpoint_fips_allowed(const char *region);
 int endpoint_check_domain(const char *domain, const char *region, struct err *err);
 
 struct endpoint_commands_opts {
-    const char *region;        /* borrowed; required */
-    const char *domain;        /* borrowed; NULL or "": derived from region */
-    bool fips;                 /* :use_fips_mode: */
-    bool secure;               /* :enable_auth_policy: */
-    const char *override_url;  /* borrowed; :deploy_control_endpoint:, NULL or "": none */
+    const char *region;       /* borrowed; required */
+    const char *domain;       /* borrowed; NULL or "": derived from region */
+    bool fips;                /* :use_fips_mode: */
+    bool secure;              /* :enable_auth_policy: */
+    const char *override_url; /* borrowed; :deploy_control_endpoint:, NULL or "": none */
 };
 
 struct endpoint_commands {
@@ -53,22 +53,22 @@ struct endpoint_commands {
  * Resolve the Commands endpoint.  Errors: ERR_CONFIG when the region is missing or malformed
  * (not [0-9a-z-]), or the override is not an http:// or https:// URL with a host.
  */
-int endpoint_commands_resolve(const struct endpoint_commands_opts *o,
-                              struct endpoint_commands *ret, struct err *err);
+int endpoint_commands_resolve(const struct endpoint_commands_opts *o, struct endpoint_commands *ret,
+                              struct err *err);
 void endpoint_commands_done(struct endpoint_commands *e);
 
 struct endpoint_s3_opts {
-    const char *region;        /* borrowed; required */
-    const char *domain;        /* borrowed; NULL or "": derived from region */
-    bool fips;                 /* :use_fips_mode: */
-    const char *override_url;  /* borrowed; :s3_endpoint_override:, NULL or "": none */
+    const char *region;       /* borrowed; required */
+    const char *domain;       /* borrowed; NULL or "": derived from region */
+    bool fips;                /* :use_fips_mode: */
+    const char *override_url; /* borrowed; :s3_endpoint_override:, NULL or "": none */
 };
 
 struct endpoint_s3_object {
-    char *url;          /* owned; full object URL, key encoded, "?versionId=" when given */
-    char *host;         /* owned; host[:port] for the Host header (and signing) */
-    char *path_query;   /* owned; "/key?versionId=..." or "/bucket/key..." as sent */
-    bool path_style;    /* true: bucket in the path */
+    char *url;        /* owned; full object URL, key encoded, "?versionId=" when given */
+    char *host;       /* owned; host[:port] for the Host header (and signing) */
+    char *path_query; /* owned; "/key?versionId=..." or "/bucket/key..." as sent */
+    bool path_style;  /* true: bucket in the path */
 };
 
 /*

@@ -46,4 +46,3 @@ const char *http_headers_get(const struct http_headers *h, const char *name)
             return h->items[i].value;
     return NULL;
 }
-

@@ -38,10 +38,10 @@
 struct http_client {
     long connect_timeout_ms;
     long read_timeout_ms;
-    char *proxy_uri;          /* owned; may carry a password: wiped on free */
-    char *user_agent;         /* owned */
-    const struct stop *stop;  /* borrowed; may be NULL */
-    struct wirelog *wire;     /* borrowed; NULL: no wire log */
+    char *proxy_uri;         /* owned; may carry a password: wiped on free */
+    char *user_agent;        /* owned */
+    const struct stop *stop; /* borrowed; may be NULL */
+    struct wirelog *wire;    /* borrowed; NULL: no wire log */
 };
 
 /* State of one transfer, shared with the curl callbacks. */
@@ -55,15 +55,15 @@ struct xfer {
     uint64_t deadline_ms;           /* monotonic; 0: none (req->timeout_ms) */
     curl_off_t seen_down, seen_up;  /* progress counters at last_activity_ms */
     size_t header_bytes;
-    bool decided;                   /* stream-or-memory decided for this response */
+    bool decided; /* stream-or-memory decided for this response */
     bool streaming;
     bool cancelled;
     bool idle_timeout;
-    bool deadline_hit;              /* req->timeout_ms passed before the response was complete */
+    bool deadline_hit; /* req->timeout_ms passed before the response was complete */
     bool limit_hit;
-    bool refused;                   /* req->begin refused the response */
+    bool refused; /* req->begin refused the response */
     int write_errno;
-    unsigned long wire_id;          /* this request's number in the wire log */
+    unsigned long wire_id; /* this request's number in the wire log */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -72,9 +72,18 @@ struct xfer {
 bool http_is_throttle_code(const char *error_code)
 {
     static const char *const codes[] = {
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "LimitExceededException",
-        "RequestThrottled", "BandwidthLimitExceeded", "PriorRequestNotComplete", NULL,
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "LimitExceededException",
+        "RequestThrottled",
+        "BandwidthLimitExceeded",
+        "PriorRequestNotComplete",
+        NULL,
     };
     for (size_t i = 0; error_code && codes[i]; i++)
         if (strcmp(error_code, codes[i]) == 0)
@@ -114,8 +123,8 @@ char *http_uri_encode(const char *s, bool encode_slash)
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         bool keep = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
-                    ch == '~' || (!encode_slash && ch == '/');
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+                    (!encode_slash && ch == '/');
         if (keep) {
             out[o++] = (char)ch;
         } else {
@@ -154,8 +163,7 @@ bool http_host_allows_plain(const char *host)
     if (inet_pton(AF_INET6, h, &a6) != 1)
         return false;
     (void)inet_pton(AF_INET6, "fd00:ec2::254", &imds6);
-    return memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0 ||
-           memcmp(&a6, &imds6, sizeof(a6)) == 0;
+    return memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0 || memcmp(&a6, &imds6, sizeof(a6)) == 0;
 }
 
 /* ---- client ---- */
@@ -176,14 +184,14 @@ struct http_client *http_client_new(const struct http_client_opts *opts, struct 
         return NULL;
     }
     struct http_client *c = xcalloc(1, sizeof(*c));
-    c->connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-                                                                  : HTTP_CONNECT_TIMEOUT_MS;
-    c->read_timeout_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
-                                                            : HTTP_DEFAULT_READ_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : HTTP_CONNECT_TIMEOUT_MS;
+    c->read_timeout_ms =
+        opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms : HTTP_DEFAULT_READ_TIMEOUT_MS;
     if (opts && opts->proxy_uri && *opts->proxy_uri)
         c->proxy_uri = xstrdup(opts->proxy_uri);
-    c->user_agent = opts && opts->user_agent ? xstrdup(opts->user_agent)
-                                             : xstrdup("cdagent/" CDAGENT_VERSION);
+    c->user_agent =
+        opts && opts->user_agent ? xstrdup(opts->user_agent) : xstrdup("cdagent/" CDAGENT_VERSION);
     c->stop = opts ? opts->stop : NULL;
     c->wire = opts ? opts->wire : NULL;
     return c;
@@ -387,7 +395,8 @@ static int check_url(const char *url, char **ret_host, char **ret_origin, struct
     } else if (strcasecmp(scheme, "http") == 0 && !http_host_allows_plain(host)) {
         rc = err_set(err, ERR_UNSAFE,
                      "request '%s': plain http is allowed only to loopback and IMDS addresses, "
-                     "use https", shown);
+                     "use https",
+                     shown);
     } else {
         *ret_host = xstrdup(host);
         *ret_origin = xasprintf("%s://%s:%s", scheme, host, port);
@@ -565,8 +574,9 @@ static CURLcode drive(struct xfer *x, CURLM *m)
 static bool is_tls_error(CURLcode rc)
 {
     return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
-           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_CACERT_BADFILE ||
-           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CRL_BADFILE;
+           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER ||
+           rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
+           rc == CURLE_SSL_CRL_BADFILE;
 }
 
 /* EMFILE or ENFILE when a failed connection came from running out of file descriptors (curl
@@ -599,7 +609,8 @@ static int map_limit(const struct xfer *x, const char *m, const char *shown, str
     if (x->deadline_hit)
         return err_set(err, ERR_TIMEOUT,
                        "%s %s: request deadline of %ld ms exceeded (response incomplete, %lld "
-                       "body bytes received)", m, shown, x->req->timeout_ms, (long long)got);
+                       "body bytes received)",
+                       m, shown, x->req->timeout_ms, (long long)got);
     if (x->idle_timeout)
         return err_set(err, ERR_TIMEOUT, "%s %s: read timeout, no data for %ld ms", m, shown,
                        x->c->read_timeout_ms);
@@ -651,8 +662,7 @@ static void response_init(const struct http_request *req, struct http_response *
 }
 
 /* One transfer on a pooled handle. */
-static int transfer(struct xfer *x, struct httpshare_handle *h, const char *host,
-                    struct err *err)
+static int transfer(struct xfer *x, struct httpshare_handle *h, const char *host, struct err *err)
 {
     struct http_client *c = x->c;
     const struct http_request *req = x->req;

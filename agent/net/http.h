@@ -2,16 +2,18 @@
  * http: the only libcurl user.  A client holds options only: each request borrows a transfer
  * handle from the process-wide pool of net/httpshare (warm keep-alive connections, TLS sessions,
  * DNS and the parsed trust store shared by every client and thread, R-055), so short-lived
- * clients cost no new connection.  A client is used by one thread at a time.  TLS peer and host verification are always on; the trust
- * store can be replaced through SSL_CERT_FILE / AWS_SSL_CA_BUNDLE / AWS_CA_BUNDLE (a PEM bundle;
- * when several are set AWS_CA_BUNDLE wins, then AWS_SSL_CA_BUNDLE) or AWS_SSL_CA_DIRECTORY
- * (R-052); an override replaces the system store.  Plain http:// is accepted only for loopback
- * addresses and the IMDS address (169.254.169.254, fd00:ec2::254); anything else is ERR_UNSAFE.
- * The proxy comes from opts.proxy_uri (user-info for basic auth, CONNECT for https; applied to
- * every host), else HTTPS_PROXY/https_proxy/NO_PROXY as libcurl reads them except that loopback
- * targets never use an environment proxy; a request with no_proxy set (IMDS) never uses one.  Response bodies kept in memory are capped (ERR_LIMIT); bodies streamed to a
- * file descriptor are capped by max_response as well.  A transfer waits on the stop token's fd
- * beside libcurl's sockets; once the stop is requested the request fails with ERR_CANCELLED.
+ * clients cost no new connection.  A client is used by one thread at a time.  TLS peer and host
+ * verification are always on; the trust store can be replaced through SSL_CERT_FILE /
+ * AWS_SSL_CA_BUNDLE / AWS_CA_BUNDLE (a PEM bundle; when several are set AWS_CA_BUNDLE wins, then
+ * AWS_SSL_CA_BUNDLE) or AWS_SSL_CA_DIRECTORY (R-052); an override replaces the system store.  Plain
+ * http:// is accepted only for loopback addresses and the IMDS address (169.254.169.254,
+ * fd00:ec2::254); anything else is ERR_UNSAFE. The proxy comes from opts.proxy_uri (user-info for
+ * basic auth, CONNECT for https; applied to every host), else HTTPS_PROXY/https_proxy/NO_PROXY as
+ * libcurl reads them except that loopback targets never use an environment proxy; a request with
+ * no_proxy set (IMDS) never uses one.  Response bodies kept in memory are capped (ERR_LIMIT);
+ * bodies streamed to a file descriptor are capped by max_response as well.  A transfer waits on the
+ * stop token's fd beside libcurl's sockets; once the stop is requested the request fails with
+ * ERR_CANCELLED.
  *
  * This module does no retries and no signing: callers (commands, bundle, imds) decide, using
  * http_is_retryable() for the classification of spec R-064.
@@ -33,8 +35,8 @@ struct wirelog;
 #define HTTP_CONNECT_TIMEOUT_MS 15000
 #define HTTP_DEFAULT_MAX_RESPONSE (1024 * 1024)
 
-
-/* Called as data arrives on streamed downloads: total bytes so far and expected total (0 unknown). */
+/* Called as data arrives on streamed downloads: total bytes so far and expected total (0 unknown).
+ */
 typedef void (*http_progress_fn)(void *arg, uint64_t done, uint64_t total);
 /* Streamed downloads: called once per 2xx response when its headers are complete, before its first
  * body byte reaches out_fd (the callee may truncate or seek out_fd).  Returning -1 aborts the
@@ -45,13 +47,13 @@ typedef int (*http_begin_fn)(void *arg, long status, const struct http_headers *
 typedef int (*http_write_fn)(void *arg, const void *data, size_t len);
 
 struct http_client_opts {
-    long connect_timeout_ms;  /* 0: HTTP_CONNECT_TIMEOUT_MS */
-    long read_timeout_ms;     /* no byte for this long fails the request; 0: 80000 */
-    const char *proxy_uri;    /* borrowed; NULL: environment */
-    const char *user_agent;   /* borrowed; NULL: "cdagent/<version>" */
-    const struct stop *stop;  /* borrowed; may be NULL */
-    struct wirelog *wire;     /* borrowed; NULL: no wire log.  Else request and response header
-                               * lines of every request go there, redacted (R-203) */
+    long connect_timeout_ms; /* 0: HTTP_CONNECT_TIMEOUT_MS */
+    long read_timeout_ms;    /* no byte for this long fails the request; 0: 80000 */
+    const char *proxy_uri;   /* borrowed; NULL: environment */
+    const char *user_agent;  /* borrowed; NULL: "cdagent/<version>" */
+    const struct stop *stop; /* borrowed; may be NULL */
+    struct wirelog *wire;    /* borrowed; NULL: no wire log.  Else request and response header
+                              * lines of every request go there, redacted (R-203) */
 };
 
 struct http_request {
@@ -61,23 +63,23 @@ struct http_request {
     const struct http_headers *headers; /* may be NULL; sent as given (signed by the caller) */
     const void *body;                   /* may be NULL */
     size_t body_len;
-    size_t max_response;                /* 0: HTTP_DEFAULT_MAX_RESPONSE */
-    int out_fd;                         /* >= 0: stream a 2xx body there instead of memory */
-    long timeout_ms;                    /* whole-request deadline; 0: none (the read timeout still
-                                         * applies).  Hitting it fails with ERR_TIMEOUT "request
-                                         * deadline of N ms exceeded" */
-    bool no_proxy;                      /* true for IMDS */
-    http_progress_fn progress;          /* may be NULL; streamed downloads only, called per chunk */
+    size_t max_response;       /* 0: HTTP_DEFAULT_MAX_RESPONSE */
+    int out_fd;                /* >= 0: stream a 2xx body there instead of memory */
+    long timeout_ms;           /* whole-request deadline; 0: none (the read timeout still
+                                * applies).  Hitting it fails with ERR_TIMEOUT "request
+                                * deadline of N ms exceeded" */
+    bool no_proxy;             /* true for IMDS */
+    http_progress_fn progress; /* may be NULL; streamed downloads only, called per chunk */
     void *progress_arg;
-    http_begin_fn begin;                /* may be NULL; streamed downloads only */
+    http_begin_fn begin; /* may be NULL; streamed downloads only */
     void *begin_arg;
-    http_write_fn write;                /* may be NULL; set: stream a 2xx body there (out_fd is
-                                         * then unused) */
+    http_write_fn write; /* may be NULL; set: stream a 2xx body there (out_fd is
+                          * then unused) */
     void *write_arg;
-    bool follow_redirects;              /* follow up to 5 redirects, to https:// only; a custom
-                                         * Authorization header goes to the first host only */
-    bool wire_bodies;                   /* also wire-log the request body and an in-memory
-                                         * response body (Commands calls; never S3 objects) */
+    bool follow_redirects; /* follow up to 5 redirects, to https:// only; a custom
+                            * Authorization header goes to the first host only */
+    bool wire_bodies;      /* also wire-log the request body and an in-memory
+                            * response body (Commands calls; never S3 objects) */
 };
 
 struct http_response {

@@ -10,15 +10,15 @@
 
 /* Everything one signing computes.  All strings owned; release with sigv4_result_done(). */
 struct sigv4_result {
-    char amz_date[17];        /* "20150830T123600Z" */
-    char *scope;              /* "20150830/us-east-1/service/aws4_request" */
-    char *signed_headers;     /* "host;x-amz-date" */
-    char *payload_hash;       /* hex SHA-256 of the body or UNSIGNED-PAYLOAD */
+    char amz_date[17];    /* "20150830T123600Z" */
+    char *scope;          /* "20150830/us-east-1/service/aws4_request" */
+    char *signed_headers; /* "host;x-amz-date" */
+    char *payload_hash;   /* hex SHA-256 of the body or UNSIGNED-PAYLOAD */
     char *canonical_request;
     char *string_to_sign;
-    char signature[65];       /* lower-case hex */
-    char *authorization;      /* header mode: the Authorization value */
-    char *query;              /* presign mode: the X-Amz-* parameters to append (with Signature) */
+    char signature[65];  /* lower-case hex */
+    char *authorization; /* header mode: the Authorization value */
+    char *query;         /* presign mode: the X-Amz-* parameters to append (with Signature) */
 };
 void sigv4_result_done(struct sigv4_result *r);
 

@@ -17,8 +17,8 @@
 
 /* Headers never signed: they are added or rewritten by the transport or by proxies. */
 static const char *const unsigned_headers[] = {
-    "authorization", "user-agent", "expect", "x-amzn-trace-id", "connection",
-    "transfer-encoding", NULL,
+    "authorization", "user-agent",        "expect", "x-amzn-trace-id",
+    "connection",    "transfer-encoding", NULL,
 };
 
 /* One (name, value) pair; name lower-cased for headers, raw for query parameters. */
@@ -204,8 +204,7 @@ char *sigv4_canonical_query(const char *query, const char *extra)
     buf_init(&b, SIZE_MAX);
     (void)buf_append(&b, "", 0, NULL);
     for (size_t i = 0; i < enc.n; i++)
-        (void)buf_appendf(&b, NULL, "%s%s=%s", i ? "&" : "", enc.items[i].name,
-                          enc.items[i].value);
+        (void)buf_appendf(&b, NULL, "%s%s=%s", i ? "&" : "", enc.items[i].name, enc.items[i].value);
     kv_done(&raw);
     kv_done(&enc);
     return buf_steal(&b);
@@ -402,8 +401,7 @@ static int format_date(const struct sigv4_params *p, char out[17], struct err *e
     time_t t = (p->now ? p->now : time(NULL)) + (time_t)p->clock_offset_sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm) || strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
-        return err_set(err, ERR_SIGNATURE, "sign request: cannot format time %lld",
-                       (long long)t);
+        return err_set(err, ERR_SIGNATURE, "sign request: cannot format time %lld", (long long)t);
     return 0;
 }
 
@@ -557,9 +555,9 @@ int sigv4_compute(const char *method, const char *url, const struct http_headers
         kv_add(&qp, xstrdup("X-Amz-Signature"), xstrdup(r.signature));
         r.query = kv_join_encoded(&qp);
     } else {
-        r.authorization = xasprintf("%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                                    SIGV4_ALGORITHM, creds->access_key_id, r.scope,
-                                    r.signed_headers, r.signature);
+        r.authorization =
+            xasprintf("%s Credential=%s/%s, SignedHeaders=%s, Signature=%s", SIGV4_ALGORITHM,
+                      creds->access_key_id, r.scope, r.signed_headers, r.signature);
     }
     kv_done(&qp);
     target_done(&t);
@@ -635,14 +633,17 @@ static bool parse_http_date(const char *s, struct tm *tm)
     memset(tm, 0, sizeof(*tm));
     /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
     if (sscanf(s, "%15[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh, &mm, &ss,
-               &used) == 7 && used > 0) {
+               &used) == 7 &&
+        used > 0) {
         /* accepted */
-    } else if (sscanf(s, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh,
-                      &mm, &ss, &used) == 7 && used > 0) {
+    } else if (sscanf(s, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n", wday, &d, mon, &y, &hh, &mm,
+                      &ss, &used) == 7 &&
+               used > 0) {
         /* RFC 850 two-digit year: the 1900s/2000s split of RFC 9110. */
         y += y < 70 ? 2000 : 1900;
-    } else if (sscanf(s, "%15[A-Za-z] %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &d, &hh, &mm, &ss,
-                      &y, &used) == 7 && used > 0) {
+    } else if (sscanf(s, "%15[A-Za-z] %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &d, &hh, &mm, &ss, &y,
+                      &used) == 7 &&
+               used > 0) {
         /* asctime */
     } else {
         return false;

@@ -38,8 +38,13 @@ struct wirelog {
 static bool is_secret_header(const char *name, size_t n)
 {
     static const char *const names[] = {
-        "Authorization", "Proxy-Authorization", "X-Amz-Security-Token",
-        "X-Aws-Ec2-Metadata-Token", "Cookie", "Set-Cookie", NULL,
+        "Authorization",
+        "Proxy-Authorization",
+        "X-Amz-Security-Token",
+        "X-Aws-Ec2-Metadata-Token",
+        "Cookie",
+        "Set-Cookie",
+        NULL,
     };
     for (size_t i = 0; names[i]; i++)
         if (strlen(names[i]) == n && strncasecmp(name, names[i], n) == 0)
@@ -50,8 +55,16 @@ static bool is_secret_header(const char *name, size_t n)
 static bool is_secret_param(const char *name, size_t n)
 {
     static const char *const names[] = {
-        "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "Signature",
-        "AWSAccessKeyId", "x-amz-security-token", "token", "access_token", "sig", NULL,
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "X-Amz-Security-Token",
+        "Signature",
+        "AWSAccessKeyId",
+        "x-amz-security-token",
+        "token",
+        "access_token",
+        "sig",
+        NULL,
     };
     for (size_t i = 0; names[i]; i++)
         if (strlen(names[i]) == n && strncasecmp(name, names[i], n) == 0)

@@ -18,19 +18,19 @@
 
 struct err;
 
-#define APPSPEC_MAX_MERGE_VISITS 256  /* merged mappings visited per lookup */
+#define APPSPEC_MAX_MERGE_VISITS 256 /* merged mappings visited per lookup */
 
 /* Validation state shared by the section checks. */
 struct appspec_ctx {
-    const char *file;       /* borrowed: name for messages */
-    const char *text;       /* borrowed: the document, for hints */
+    const char *file; /* borrowed: name for messages */
+    const char *text; /* borrowed: the document, for hints */
     size_t len;
-    struct err *err;        /* borrowed */
-    struct appspec *as;     /* borrowed: being built */
-    size_t entries;         /* files + permissions + scripts so far */
-    bool failed;            /* appspec_fail() was called (err may be NULL) */
-    int fail_line;          /* line named by the failure (0 = none) */
-    struct lint_hint hint;  /* set by a section that knows the fix; line 0 = none */
+    struct err *err;       /* borrowed */
+    struct appspec *as;    /* borrowed: being built */
+    size_t entries;        /* files + permissions + scripts so far */
+    bool failed;           /* appspec_fail() was called (err may be NULL) */
+    int fail_line;         /* line named by the failure (0 = none) */
+    struct lint_hint hint; /* set by a section that knows the fix; line 0 = none */
 };
 
 /* Edit distance (optimal string alignment, ASCII case-insensitive). */
@@ -42,8 +42,8 @@ int appspec_failv(struct appspec_ctx *c, int code, int line, const char *fmt, va
 int appspec_fail(struct appspec_ctx *c, int code, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Add "<file> line <line>: <fmt...>" to c->as->warnings. */
-void appspec_warn(struct appspec_ctx *c, enum appspec_warning_kind kind, int line,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void appspec_warn(struct appspec_ctx *c, enum appspec_warning_kind kind, int line, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
 /* Set c->hint about line (quoted from the document text) unless one is set; returns -1. */
 int appspec_hint(struct appspec_ctx *c, int line, const char *advice);
 

@@ -21,13 +21,13 @@ struct err;
 struct lint_hint;
 struct lint_report;
 
-#define APPSPEC_MAX_SIZE_BYTES (1024 * 1024)  /* bigger input is ERR_LIMIT */
-#define APPSPEC_MAX_DEPTH 64                  /* YAML nesting deeper than this is ERR_LIMIT */
-#define APPSPEC_MAX_ENTRIES 20000             /* files, permissions, events, scripts, aliased */
-#define APPSPEC_MAX_EVENTS 1000               /* distinct events under hooks */
-#define APPSPEC_DEFAULT_TIMEOUT_S 3600        /* */
-#define APPSPEC_EVENT_TIMEOUT_WARN_S 3600     /* sum per event above this is a warning */
-#define APPSPEC_TIMEOUT_CLAMP_S 2147483647u   /* no maximum; huge values are clamped */
+#define APPSPEC_MAX_SIZE_BYTES (1024 * 1024) /* bigger input is ERR_LIMIT */
+#define APPSPEC_MAX_DEPTH 64                 /* YAML nesting deeper than this is ERR_LIMIT */
+#define APPSPEC_MAX_ENTRIES 20000            /* files, permissions, events, scripts, aliased */
+#define APPSPEC_MAX_EVENTS 1000              /* distinct events under hooks */
+#define APPSPEC_DEFAULT_TIMEOUT_S 3600       /* */
+#define APPSPEC_EVENT_TIMEOUT_WARN_S 3600    /* sum per event above this is a warning */
+#define APPSPEC_TIMEOUT_CLAMP_S 2147483647u  /* no maximum; huge values are clamped */
 #define APPSPEC_DEFAULT_NAME "appspec.yml"
 /* ERR_UNSAFE: an AppSpec path (the argument) that leads out of the revision. */
 #define APPSPEC_MSG_OUTSIDE "AppSpec path %s resolves outside the revision directory"
@@ -37,7 +37,7 @@ struct lint_report;
 extern const char *const appspec_default_events[APPSPEC_N_DEFAULT_EVENTS];
 
 enum appspec_file_exists {
-    APPSPEC_FEB_UNSET = 0,  /* key absent: the spec override or DISALLOW applies */
+    APPSPEC_FEB_UNSET = 0, /* key absent: the spec override or DISALLOW applies */
     APPSPEC_FEB_DISALLOW,
     APPSPEC_FEB_OVERWRITE,
     APPSPEC_FEB_RETAIN,
@@ -45,11 +45,11 @@ enum appspec_file_exists {
 
 /* One `files` entry. */
 struct appspec_file {
-    char *source;       /* owned; as written (surrounding whitespace kept, as Ruby) */
-    char *source_rel;   /* owned; archive-relative, lexically normalised: "" = whole archive;
-                         * resolve it with appspec_path_in_archive() before use (R-131) */
-    char *destination;  /* owned; absolute ("/" prepended to a relative one, with a warning) */
-    int line;           /* line of the entry in the AppSpec */
+    char *source;      /* owned; as written (surrounding whitespace kept, as Ruby) */
+    char *source_rel;  /* owned; archive-relative, lexically normalised: "" = whole archive;
+                        * resolve it with appspec_path_in_archive() before use (R-131) */
+    char *destination; /* owned; absolute ("/" prepended to a relative one, with a warning) */
+    int line;          /* line of the entry in the AppSpec */
 };
 
 /* Permission `type` bits. */
@@ -67,70 +67,70 @@ enum appspec_acl_tag {
 struct appspec_acl {
     bool is_default;
     enum appspec_acl_tag tag;
-    char *name;          /* owned; "" for base, mask and other entries */
-    unsigned perms;      /* rwx bits: 4 r, 2 w, 1 x */
-    char *canonical;     /* owned; "[default:]<user|group|mask|other>:<name>:<rwx>" */
+    char *name;      /* owned; "" for base, mask and other entries */
+    unsigned perms;  /* rwx bits: 4 r, 2 w, 1 x */
+    char *canonical; /* owned; "[default:]<user|group|mask|other>:<name>:<rwx>" */
 };
 
 /* SELinux context of a permission entry. */
 struct appspec_context {
-    char *user;   /* owned; NULL when neither `name` nor `user` given */
-    char *type;   /* owned; never NULL */
-    char *range;  /* owned; normalised ("s0:c0.c2"); NULL when absent */
+    char *user;  /* owned; NULL when neither `name` nor `user` given */
+    char *type;  /* owned; never NULL */
+    char *range; /* owned; normalised ("s0:c0.c2"); NULL when absent */
 };
 
 /* One `permissions` entry (R-145 - R-149). */
 struct appspec_permission {
-    char *object;        /* owned; stripped, as written (install normalises it) */
-    char *pattern;       /* owned; "**" by default */
-    char **except;       /* owned array of owned strings */
+    char *object;  /* owned; stripped, as written (install normalises it) */
+    char *pattern; /* owned; "**" by default */
+    char **except; /* owned array of owned strings */
     size_t n_except;
-    unsigned type;       /* APPSPEC_TYPE_* bits; both by default; 0 for `type: []` */
-    char *owner;         /* owned; NULL = leave unchanged */
-    char *group;         /* owned; NULL = leave unchanged */
+    unsigned type; /* APPSPEC_TYPE_* bits; both by default; 0 for `type: []` */
+    char *owner;   /* owned; NULL = leave unchanged */
+    char *group;   /* owned; NULL = leave unchanged */
     bool has_mode;
-    mode_t mode;         /* 0 - 07777, valid when has_mode */
-    char *mode_text;     /* owned; the mode as validated (left-padded, e.g. "0644"); NULL if none */
-    struct appspec_acl *acls;  /* owned array; NULL/0 when no `acls` */
+    mode_t mode;     /* 0 - 07777, valid when has_mode */
+    char *mode_text; /* owned; the mode as validated (left-padded, e.g. "0644"); NULL if none */
+    struct appspec_acl *acls; /* owned array; NULL/0 when no `acls` */
     size_t n_acls;
-    bool acls_have_default;    /* some entry is a default entry (R-188 is checked by install) */
-    struct appspec_context *context;  /* owned; NULL when no `context` */
+    bool acls_have_default; /* some entry is a default entry (R-188 is checked by install) */
+    struct appspec_context *context; /* owned; NULL when no `context` */
     int line;
 };
 
 /* One hook script. */
 struct appspec_script {
-    char *location;      /* owned; stripped, as written (a leading '/' is archive-relative) */
-    char *location_rel;  /* owned; archive-relative, lexically normalised; resolve it with
-                          * appspec_path_in_archive() before use (R-131, R-151) */
-    uint32_t timeout_s;  /* APPSPEC_DEFAULT_TIMEOUT_S when not given */
-    char *runas;         /* owned; NULL when not given */
-    bool sudo;           /* Ruby truthiness of `sudo` */
+    char *location;     /* owned; stripped, as written (a leading '/' is archive-relative) */
+    char *location_rel; /* owned; archive-relative, lexically normalised; resolve it with
+                         * appspec_path_in_archive() before use (R-131, R-151) */
+    uint32_t timeout_s; /* APPSPEC_DEFAULT_TIMEOUT_S when not given */
+    char *runas;        /* owned; NULL when not given */
+    bool sudo;          /* Ruby truthiness of `sudo` */
     int line;
 };
 
 /* One event under `hooks` (events whose value is null are not recorded, R-141). */
 struct appspec_event {
-    char *name;                      /* owned; free text (custom events allowed) */
-    struct appspec_script *scripts;  /* owned array, file order */
-    size_t n_scripts;                /* may be 0 for `Event: []` */
+    char *name;                     /* owned; free text (custom events allowed) */
+    struct appspec_script *scripts; /* owned array, file order */
+    size_t n_scripts;               /* may be 0 for `Event: []` */
     int line;
 };
 
 /* What a warning is about, so `codedeploy-local validate` can rank it. */
 enum appspec_warning_kind {
     APPSPEC_WARN_OTHER = 0,
-    APPSPEC_WARN_HOOK_NAME,      /* a hook name one typo away from a default event */
-    APPSPEC_WARN_EVENT_TIMEOUT,  /* an event's timeouts add up to more than 3600 s */
+    APPSPEC_WARN_HOOK_NAME,     /* a hook name one typo away from a default event */
+    APPSPEC_WARN_EVENT_TIMEOUT, /* an event's timeouts add up to more than 3600 s */
 };
 
 struct appspec {
-    char *filename;                  /* owned; name used in messages ("appspec.yml") */
-    struct appspec_file *files;      /* owned array */
+    char *filename;             /* owned; name used in messages ("appspec.yml") */
+    struct appspec_file *files; /* owned array */
     size_t n_files;
-    struct appspec_permission *permissions;  /* owned array */
+    struct appspec_permission *permissions; /* owned array */
     size_t n_permissions;
-    struct appspec_event *events;    /* owned array, order of first appearance */
+    struct appspec_event *events; /* owned array, order of first appearance */
     size_t n_events;
     enum appspec_file_exists file_exists_behavior;
     /* owned; "<file> line <n>: ..." lines for the caller to log at WARN: unquoted octal modes
@@ -138,8 +138,8 @@ struct appspec {
      * hook names one typo away from a default event ("did you mean"). */
     char **warnings;
     size_t n_warnings;
-    enum appspec_warning_kind *warning_kinds;  /* owned; parallel to warnings */
-    int *warning_lines;                        /* owned; parallel to warnings */
+    enum appspec_warning_kind *warning_kinds; /* owned; parallel to warnings */
+    int *warning_lines;                       /* owned; parallel to warnings */
 };
 
 /* Free everything; accepts NULL. */

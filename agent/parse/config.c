@@ -168,8 +168,8 @@ static const struct key_def keys[] = {
     {"max_bundle_entries", OFF(max_bundle_entries), 1, INT64_MAX, K_COUNT, F_NONE},
     {"s3_download_connections", OFF(s3_download_connections), 1, 64, K_COUNT, F_NONE},
     {"s3_download_part_size_mb", OFF(s3_download_part_size_mb), 1, 5120, K_COUNT, F_NONE},
-    {"download_min_rate_bytes_per_second", OFF(download_min_rate_bytes_per_second), 0,
-     INT64_MAX, K_COUNT, F_NONE},
+    {"download_min_rate_bytes_per_second", OFF(download_min_rate_bytes_per_second), 0, INT64_MAX,
+     K_COUNT, F_NONE},
     {"download_min_rate_window_seconds", OFF(download_min_rate_window_seconds), 1, 3600, K_COUNT,
      F_NONE},
     {"hook_logs_s3_uri", OFF(hook_logs_s3_uri), 0, 0, K_TEXT, F_NONE},
@@ -702,4 +702,3 @@ const char *config_default_path(void)
 {
     return file_exists(CONFIG_ETC_PATH) ? CONFIG_ETC_PATH : CONFIG_OPT_PATH;
 }
-

@@ -148,14 +148,14 @@ struct config {
     uint64_t download_min_rate_window_seconds;   /* :download_min_rate_window_seconds: 60
                                                   * [cdagent], 1..3600 */
     /* ---- issue 16 extras [cdagent], all off by default (README "Beyond the other agents") ---- */
-    char *hook_logs_s3_uri;       /* :hook_logs_s3_uri: null.  s3://bucket/prefix for each event's
-                                   * full hook output (run/hooklogs.h) */
-    uint64_t hook_logs_max_bytes; /* :hook_logs_max_bytes: 16 MiB.  Size syntax as above */
-    int max_revisions_disk_mb;    /* :max_revisions_disk_mb: 0 (off), >= 0.  Disk budget of one
-                                   * deployment group's revisions (deploy/retention.h) */
+    char *hook_logs_s3_uri;         /* :hook_logs_s3_uri: null.  s3://bucket/prefix for each event's
+                                     * full hook output (run/hooklogs.h) */
+    uint64_t hook_logs_max_bytes;   /* :hook_logs_max_bytes: 16 MiB.  Size syntax as above */
+    int max_revisions_disk_mb;      /* :max_revisions_disk_mb: 0 (off), >= 0.  Disk budget of one
+                                     * deployment group's revisions (deploy/retention.h) */
     int bundle_expansion_allowance; /* :bundle_expansion_allowance: 1, >= 1.  Disk check: a
                                      * bundle may unpack to this many times its size */
-    char *metrics_file;           /* :metrics_file: null.  Prometheus textfile (run/metrics.h) */
+    char *metrics_file;             /* :metrics_file: null.  Prometheus textfile (run/metrics.h) */
     char *bundle_signing_public_keys; /* :bundle_signing_public_keys: null.  PEM file of Ed25519 /
                                        * ECDSA public keys: S3 revisions must be signed */
 

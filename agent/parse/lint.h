@@ -13,22 +13,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LINT_QUOTE_MAX 100  /* bytes of a line quoted back */
+#define LINT_QUOTE_MAX 100 /* bytes of a line quoted back */
 
 enum lint_severity { LINT_ERROR = 0, LINT_WARNING };
 
 /* One problem a deployment of the bundle would hit (error) or may hit (warning). */
 struct lint_problem {
     enum lint_severity severity;
-    char *file;     /* owned; path inside the bundle ("appspec.yml", "scripts/start.sh") */
-    int line;       /* 1-based; 0 = the file as a whole */
-    char *message;  /* owned; what is wrong */
-    char *quote;    /* owned; the offending line as written (see lint_quote_line), or NULL */
-    char *fix;      /* owned; what to change, or NULL */
+    char *file;    /* owned; path inside the bundle ("appspec.yml", "scripts/start.sh") */
+    int line;      /* 1-based; 0 = the file as a whole */
+    char *message; /* owned; what is wrong */
+    char *quote;   /* owned; the offending line as written (see lint_quote_line), or NULL */
+    char *fix;     /* owned; what to change, or NULL */
 };
 
 struct lint_report {
-    struct lint_problem *v;  /* owned, in the order found */
+    struct lint_problem *v; /* owned, in the order found */
     size_t n, cap;
 };
 
@@ -57,7 +57,7 @@ char *lint_quote_line(const char *text, size_t len, int line);
 
 /* A hint: the line it is about, that line quoted, and the advice. */
 struct lint_hint {
-    int line;                        /* 0 = no hint */
+    int line; /* 0 = no hint */
     char quote[LINT_QUOTE_MAX + 16];
     char advice[256];
 };
@@ -75,9 +75,9 @@ void lint_hint_format(const struct lint_hint *h, char *out, size_t outsz);
 
 /* The first line of a script as far as the kernel reads it (issue 17: "#!/bin/bash\r"). */
 struct lint_shebang {
-    bool present;        /* the script starts with "#!" */
-    char interp[256];    /* the interpreter path as the kernel sees it, '\r' included */
-    bool cr;             /* the interpreter ends with '\r' (a Windows line ending) */
+    bool present;     /* the script starts with "#!" */
+    char interp[256]; /* the interpreter path as the kernel sees it, '\r' included */
+    bool cr;          /* the interpreter ends with '\r' (a Windows line ending) */
 };
 
 /* Read the "#!" line from the first len bytes of a script. */

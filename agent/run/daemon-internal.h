@@ -49,8 +49,8 @@ struct daemon_ops {
 extern const struct daemon_ops daemon_ops_real;
 
 struct inflight {
-    char *hcid;      /* owned */
-    char *group;     /* owned; NULL until the specification names it */
+    char *hcid;  /* owned */
+    char *group; /* owned; NULL until the specification names it */
     struct inflight *next;
 };
 
@@ -59,36 +59,36 @@ struct daemon {
     const struct daemon_ops *ops; /* static */
     struct identity id;
     struct endpoint_commands ep;
-    char *agent_version;      /* owned */
-    char *tracking_dir;       /* owned */
-    char *state_path;         /* owned */
-    struct hookenv *hookenv;  /* owned */
+    char *agent_version;     /* owned */
+    char *tracking_dir;      /* owned */
+    char *state_path;        /* owned */
+    struct hookenv *hookenv; /* owned */
     struct commands_client *poll_client;
-    pthread_mutex_t poll_mu;  /* the poll client, shared by the poll loop and fail_uncreated() */
-    struct wirelog *wire;     /* owned; NULL unless :log_aws_wire */
+    pthread_mutex_t poll_mu; /* the poll client, shared by the poll loop and fail_uncreated() */
+    struct wirelog *wire;    /* owned; NULL unless :log_aws_wire */
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;        /* workers finishing, groups freed, wake-ups */
+    pthread_cond_t cv; /* workers finishing, groups freed, wake-ups */
     int workers;
     struct inflight *inflight;
-    int wake_fd;              /* eventfd, readable once a worker finished: poll at once */
-    struct stop exiting;      /* the watchdog thread ends */
+    int wake_fd;                /* eventfd, readable once a worker finished: poll at once */
+    struct stop exiting;        /* the watchdog thread ends */
     volatile sig_atomic_t *hup; /* SIGHUP seen: the watchdog thread reopens the log */
 
     /* Watchdog (issue 13): WATCHDOG=1 only while every thread checks in (see alive.h). */
-    struct alive *alive;      /* owned */
-    int loop_slot;            /* the main thread: set-up, poll loop, shutdown */
-    uint64_t loop_budget_ms;  /* its longest step between check-ins: half of WatchdogSec */
-    uint64_t watchdog_usec;   /* 0: the unit asks for no watchdog */
+    struct alive *alive;     /* owned */
+    int loop_slot;           /* the main thread: set-up, poll loop, shutdown */
+    uint64_t loop_budget_ms; /* its longest step between check-ins: half of WatchdogSec */
+    uint64_t watchdog_usec;  /* 0: the unit asks for no watchdog */
 
     /* What we are doing, for STATUS= and the state file (under mu). */
-    char current[512];        /* "" when idle */
+    char current[512]; /* "" when idle */
     uint64_t current_since_ms;
-    char last[256];           /* "d-ABC Succeeded" */
+    char last[256]; /* "d-ABC Succeeded" */
     time_t last_at;
     char backoff[320];
-    bool started;             /* set-up done: polling */
-    bool stopping;            /* graceful stop: waiting for the running commands */
+    bool started;  /* set-up done: polling */
+    bool stopping; /* graceful stop: waiting for the running commands */
 };
 
 struct worker {
@@ -117,8 +117,7 @@ void daemon_loop_checkin(struct daemon *d, uint64_t extra_ms);
 void daemon_status_publish(struct daemon *d);
 void daemon_status_set_current(struct daemon *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void daemon_status_set_last(struct daemon *d, const char *deployment, const char *command,
-                            bool ok);
+void daemon_status_set_last(struct daemon *d, const char *deployment, const char *command, bool ok);
 /* executor progress callback; arg is the struct worker. */
 void daemon_exec_progress(void *arg, const struct executor_progress *p);
 

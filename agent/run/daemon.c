@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "aws/commands.h"
 #include "run/alive.h"
 #include "run/daemon-internal.h"
@@ -41,7 +40,7 @@
 #include "net/wirelog.h"
 #include "sys/version.h"
 
-static struct stop sig_stop;  /* SIGTERM/SIGINT/SIGQUIT: stop polling */
+static struct stop sig_stop; /* SIGTERM/SIGINT/SIGQUIT: stop polling */
 static volatile sig_atomic_t sig_hup;
 /* Requested when running hooks must be stopped (forced shutdown, R-078). */
 static struct stop kill_hooks;
@@ -115,13 +114,19 @@ static void poll_client_sleep(void *arg, uint64_t ms)
 static struct commands_client *new_client(struct daemon *d, bool interruptible, struct err *err)
 {
     struct commands_opts co = {
-        .endpoint = d->ep.url, .region = d->id.region, .secure = d->cfg->enable_auth_policy,
-        .agent_version = d->agent_version, .proxy_uri = d->cfg->proxy_uri,
+        .endpoint = d->ep.url,
+        .region = d->id.region,
+        .secure = d->cfg->enable_auth_policy,
+        .agent_version = d->agent_version,
+        .proxy_uri = d->cfg->proxy_uri,
         .read_timeout_ms = (long)d->cfg->http_read_timeout * 1000,
-        .get_creds = get_creds, .creds_arg = d,
+        .get_creds = get_creds,
+        .creds_arg = d,
         /* the poll client's waits (up to 37.5 s behind the V-026 throttle gate) end at SIGTERM */
-        .stop = interruptible ? &sig_stop : NULL, .wire = d->wire,
-        .sleep = interruptible ? poll_client_sleep : NULL, .sleep_arg = interruptible ? d : NULL,
+        .stop = interruptible ? &sig_stop : NULL,
+        .wire = d->wire,
+        .sleep = interruptible ? poll_client_sleep : NULL,
+        .sleep_arg = interruptible ? d : NULL,
     };
     return commands_client_new(&co, err);
 }
@@ -227,8 +232,8 @@ static void fail_command(const struct daemon *d, struct commands_client *c, cons
                          const struct err *e)
 {
     log_err(LOG_PRIO_ERR, e, "Command failed");
-    AUTOFREE char *diag = diag_payload(err_diag_code(e) ? err_diag_code(e) : ERR_UNKNOWN, "",
-                                       e->msg, "", 0, 0);
+    AUTOFREE char *diag =
+        diag_payload(err_diag_code(e) ? err_diag_code(e) : ERR_UNKNOWN, "", e->msg, "", 0, 0);
     complete(d, c, hcid, false, diag);
 }
 
@@ -352,7 +357,8 @@ static void run_command(struct worker *w, struct commands_client *c)
     if (stop_requested(&kill_hooks) && !res.succeeded) {
         /* Forced shutdown: leave the tracking file for the next start to report. */
         log_warn("%s was stopped by the agent shutdown; it will be reported as failed at the next "
-                 "start", hc->command_name);
+                 "start",
+                 hc->command_name);
         exec_result_done(&res);
         goto out;
     }
@@ -377,8 +383,8 @@ out:
 static void fail_uncreated(struct daemon *d, const struct host_command *hc, const struct err *why)
 {
     log_err(LOG_PRIO_ERR, why, "Cannot create a Commands client for %s", hc->command_name);
-    AUTOFREE char *msg = xasprintf("Failed: the agent could not create a Commands client: %s",
-                                   why->msg);
+    AUTOFREE char *msg =
+        xasprintf("Failed: the agent could not create a Commands client: %s", why->msg);
     AUTOFREE char *diag = diag_payload(ERR_UNKNOWN, "", msg, "", 0, 0);
     struct err e = ERR_INIT;
     pthread_mutex_lock(&d->poll_mu);
@@ -416,18 +422,22 @@ void daemon_recover(struct daemon *d)
     if (!dep)
         return;
     log_warn("Deployment tracking file found: %s. The agent likely restarted while running a "
-             "customer-supplied script. Failing the lifecycle event.", d->tracking_dir);
+             "customer-supplied script. Failing the lifecycle event.",
+             d->tracking_dir);
     AUTOFREE char *diag = diag_payload(ERR_FAILED_AFTER_RESTART, "",
                                        "Failed: Failing in-progress lifecycle event after an "
-                                       "agent restart.", "", 0, 0);
+                                       "agent restart.",
+                                       "", 0, 0);
     struct err err = ERR_INIT;
     daemon_loop_checkin(d, poll_call_budget_ms(d));
     int r = d->ops->complete(d->poll_client, hcid, false, diag, &err);
     log_call(d->poll_client, "CommandStatus: Failed");
     if (r < 0) {
         /* Keep the files so the next start reports the command instead of losing it. */
-        log_err(LOG_PRIO_ERR, &err, "Could not report the interrupted command of deployment %s; "
-                "will retry at the next start", dep);
+        log_err(LOG_PRIO_ERR, &err,
+                "Could not report the interrupted command of deployment %s; "
+                "will retry at the next start",
+                dep);
     } else {
         /* only the newest command is failed; the others are just removed. */
         struct err re = ERR_INIT;
@@ -652,8 +662,8 @@ static void install_signals(void)
      * kill it at once (issue 18 item 5): a handler that does nothing, which exec resets to the
      * default for hooks and helpers, unlike SIG_IGN. */
     sa.sa_handler = on_stray_signal;
-    const int stray[] = {SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGXFSZ,
-                         SIGSTKFLT, SIGTSTP, SIGTTIN, SIGTTOU};
+    const int stray[] = {SIGUSR1, SIGUSR2,   SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
+                         SIGXFSZ, SIGSTKFLT, SIGTSTP, SIGTTIN,   SIGTTOU};
     for (size_t i = 0; i < sizeof(stray) / sizeof(stray[0]); i++)
         sigaction(stray[i], &sa, NULL);
     for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
@@ -687,7 +697,8 @@ static int wait_for_workers(struct daemon *d)
     }
     hook_drain_shutdown(1000);
     if (left > 0)
-        log_warn("%d command(s) did not finish; their tracking files stay for the next start", left);
+        log_warn("%d command(s) did not finish; their tracking files stay for the next start",
+                 left);
     else
         log_info("All agent child threads have been shut down");
     return left;
@@ -725,9 +736,11 @@ static int setup(struct daemon *d, struct err *err)
     d->backoff[0] = '\0';
     pthread_mutex_unlock(&d->mu);
     if (cfg->use_fips_mode && !endpoint_fips_allowed(d->id.region))
-        return err_set(err, ERR_CONFIG, "use_fips_mode can be set to true only in regions located "
+        return err_set(err, ERR_CONFIG,
+                       "use_fips_mode can be set to true only in regions located "
                        "in the USA");
-    struct endpoint_commands_opts eo = {.region = d->id.region, .domain = d->id.domain,
+    struct endpoint_commands_opts eo = {.region = d->id.region,
+                                        .domain = d->id.domain,
                                         .fips = cfg->use_fips_mode,
                                         .secure = cfg->enable_auth_policy,
                                         .override_url = cfg->deploy_control_endpoint};
@@ -745,7 +758,8 @@ static int setup(struct daemon *d, struct err *err)
     struct hookenv_opts ho = {0};
     d->hookenv = hookenv_new(&ho, &he);
     if (!d->hookenv) {
-        log_err(LOG_PRIO_WARNING, &he, "Cannot source /etc/profile for the hook environment, "
+        log_err(LOG_PRIO_WARNING, &he,
+                "Cannot source /etc/profile for the hook environment, "
                 "using the agent's environment");
         struct hookenv_opts h2 = {.profile = ""};
         d->hookenv = hookenv_new(&h2, err);

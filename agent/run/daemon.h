@@ -23,8 +23,8 @@ struct config;
 /* Polls that bring no new work start at least this far apart, whatever :wait_between_runs:
  * says (0 with an instant empty answer polled ~3 500 times a second, issue 18 item 5). */
 #define DAEMON_MIN_POLL_GAP_MS 1000
-#define DAEMON_COMPLETE_RETRY_MIN_S 600  /* keep retrying a completion this long */
-#define DAEMON_STOP_KILL_WAIT_S 15        /* after killing hooks on a forced stop */
+#define DAEMON_COMPLETE_RETRY_MIN_S 600 /* keep retrying a completion this long */
+#define DAEMON_STOP_KILL_WAIT_S 15      /* after killing hooks on a forced stop */
 /* STATUS= is refreshed this often, so its elapsed seconds are never more than 1 s stale. */
 #define DAEMON_STATUS_REFRESH_MS 500
 /* Watchdog budgets of a worker (see alive.h): a step other than a hook script (download,

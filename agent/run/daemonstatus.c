@@ -69,7 +69,8 @@ void daemon_status_set_current(struct daemon *d, const char *fmt, ...)
 void daemon_status_set_last(struct daemon *d, const char *deployment, const char *command, bool ok)
 {
     pthread_mutex_lock(&d->mu);
-    snprintf(d->last, sizeof(d->last), "%s %s %s", deployment, command, ok ? "Succeeded" : "Failed");
+    snprintf(d->last, sizeof(d->last), "%s %s %s", deployment, command,
+             ok ? "Succeeded" : "Failed");
     d->last_at = time(NULL);
     d->current[0] = '\0';
     pthread_mutex_unlock(&d->mu);
@@ -81,8 +82,9 @@ void daemon_exec_progress(void *arg, const struct executor_progress *p)
     struct worker *w = arg;
     struct daemon *d = w->d;
     /* The hook runner ends a script at its timeout; other steps report progress often. */
-    alive_checkin(d->alive, w->slot, (p->phase == EXEC_PHASE_SCRIPT ? DAEMON_SCRIPT_BUDGET_S :
-                                      DAEMON_STEP_BUDGET_S) * 1000ULL);
+    alive_checkin(d->alive, w->slot,
+                  (p->phase == EXEC_PHASE_SCRIPT ? DAEMON_SCRIPT_BUDGET_S : DAEMON_STEP_BUDGET_S) *
+                      1000ULL);
     if (p->phase == EXEC_PHASE_BYTES || p->phase == EXEC_PHASE_UNPACK) {
         /* "d-X: DownloadBundle 120/200 MB, 45 MB/s", at most once a second (issue 16). */
         static _Thread_local uint64_t last_ms;
@@ -116,7 +118,8 @@ static void watchdog_ping(struct daemon *d, bool *stalled)
     } else if (!*stalled) {
         *stalled = true;
         log_warn("No progress from %s: no watchdog pings until it checks in (systemd restarts "
-                 "the agent after WatchdogSec=)", who);
+                 "the agent after WatchdogSec=)",
+                 who);
     }
 }
 
@@ -162,4 +165,3 @@ bool daemon_watchdog_start(struct daemon *d, pthread_t *t)
     d->loop_slot = alive_join(d->alive, "the poll loop", d->loop_budget_ms);
     return pthread_create(t, NULL, watchdog_main, d) == 0;
 }
-

@@ -25,15 +25,15 @@ static size_t utf8_seq(const unsigned char *s, size_t len, size_t *ret_bad)
     } else if (c >= 0xE0 && c <= 0xEF) {
         need = 3;
         if (c == 0xE0)
-            lo = 0xA0;  /* no overlongs */
+            lo = 0xA0; /* no overlongs */
         else if (c == 0xED)
-            hi = 0x9F;  /* no surrogates */
+            hi = 0x9F; /* no surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         need = 4;
         if (c == 0xF0)
             lo = 0x90;
         else if (c == 0xF4)
-            hi = 0x8F;  /* <= U+10FFFF */
+            hi = 0x8F; /* <= U+10FFFF */
     } else {
         return 0;
     }
@@ -93,14 +93,29 @@ static void esc_append(struct buf *b, const unsigned char *p, size_t n)
     char tmp[8];
     unsigned char c = p[0];
     switch (c) {
-    case '"': (void)buf_append(b, "\\\"", 2, NULL); return;
-    case '\\': (void)buf_append(b, "\\\\", 2, NULL); return;
-    case '\b': (void)buf_append(b, "\\b", 2, NULL); return;
-    case '\f': (void)buf_append(b, "\\f", 2, NULL); return;
-    case '\n': (void)buf_append(b, "\\n", 2, NULL); return;
-    case '\r': (void)buf_append(b, "\\r", 2, NULL); return;
-    case '\t': (void)buf_append(b, "\\t", 2, NULL); return;
-    default: break;
+    case '"':
+        (void)buf_append(b, "\\\"", 2, NULL);
+        return;
+    case '\\':
+        (void)buf_append(b, "\\\\", 2, NULL);
+        return;
+    case '\b':
+        (void)buf_append(b, "\\b", 2, NULL);
+        return;
+    case '\f':
+        (void)buf_append(b, "\\f", 2, NULL);
+        return;
+    case '\n':
+        (void)buf_append(b, "\\n", 2, NULL);
+        return;
+    case '\r':
+        (void)buf_append(b, "\\r", 2, NULL);
+        return;
+    case '\t':
+        (void)buf_append(b, "\\t", 2, NULL);
+        return;
+    default:
+        break;
     }
     if (c < 0x20) {
         snprintf(tmp, sizeof(tmp), "\\u%04x", c);
@@ -224,8 +239,8 @@ char *diag_payload(int error_code, const char *script_name, const char *message,
                    size_t log_len, size_t max_chars)
 {
     size_t sn_len, msg_len, lg_len;
-    AUTOFREE char *sn = diag_utf8_sanitize(script_name, script_name ? strlen(script_name) : 0,
-                                           &sn_len);
+    AUTOFREE char *sn =
+        diag_utf8_sanitize(script_name, script_name ? strlen(script_name) : 0, &sn_len);
     AUTOFREE char *msg = diag_utf8_sanitize(message, message ? strlen(message) : 0, &msg_len);
     AUTOFREE char *lg = diag_utf8_sanitize(log, log ? log_len : 0, &lg_len);
     if (max_chars == 0)

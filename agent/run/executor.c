@@ -31,9 +31,9 @@
 
 /* The hook events the service sends, each mapped to the AppSpec event of that name. */
 static const char *const hook_events[] = {
-    "BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop",    "BeforeInstall",
-    "AfterInstall",       "ApplicationStart",  "ValidateService",    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
+    "BeforeBlockTraffic", "AfterBlockTraffic",  "ApplicationStop",
+    "BeforeInstall",      "AfterInstall",       "ApplicationStart",
+    "ValidateService",    "BeforeAllowTraffic", "AfterAllowTraffic",
 };
 #define N_HOOK_EVENTS (sizeof(hook_events) / sizeof(hook_events[0]))
 
@@ -50,7 +50,8 @@ static bool is_hook_event(const char *c)
 void executor_opts_from_config(const struct config *cfg, struct executor_opts *ret)
 {
     *ret = (struct executor_opts){
-        .root_dir = cfg->root_dir, .program_name = cfg->program_name,
+        .root_dir = cfg->root_dir,
+        .program_name = cfg->program_name,
         .max_revisions = (unsigned)cfg->max_revisions,
         .max_bundle_bytes = cfg->max_bundle_extracted_bytes,
         .max_bundle_entries = cfg->max_bundle_entries,
@@ -60,13 +61,15 @@ void executor_opts_from_config(const struct config *cfg, struct executor_opts *r
         .hook_output_grace_s = cfg->hook_output_grace_seconds,
         .enable_deployments_log = cfg->enable_deployments_log,
         .enable_archive_reuse = cfg->enable_archive_reuse,
-        .s3_endpoint_override = cfg->s3_endpoint_override, .use_fips = cfg->use_fips_mode,
+        .s3_endpoint_override = cfg->s3_endpoint_override,
+        .use_fips = cfg->use_fips_mode,
         .proxy_uri = cfg->proxy_uri,
         .s3_connections = (int)cfg->s3_download_connections,
         .s3_part_bytes = cfg->s3_download_part_size_mb << 20,
         .min_rate_bps = cfg->download_min_rate_bytes_per_second,
         .min_rate_window_ms = cfg->download_min_rate_window_seconds * 1000,
-        .hook_logs_s3_uri = cfg->hook_logs_s3_uri, .hook_logs_max_bytes = cfg->hook_logs_max_bytes,
+        .hook_logs_s3_uri = cfg->hook_logs_s3_uri,
+        .hook_logs_max_bytes = cfg->hook_logs_max_bytes,
         .max_revisions_disk_bytes = (uint64_t)cfg->max_revisions_disk_mb * 1024 * 1024,
         .bundle_expansion_allowance = (unsigned)cfg->bundle_expansion_allowance,
         .bundle_signing_public_keys = cfg->bundle_signing_public_keys,
@@ -89,7 +92,8 @@ bool executor_command_supported(const struct executor_opts *o, const char *comma
 static enum revision_choice choose_revision(const char *event, const struct deploy_spec *spec)
 {
     bool bg_rollback = spec_is_blue_green_rollback(spec);
-    bool block = strcmp(event, "BeforeBlockTraffic") == 0 || strcmp(event, "AfterBlockTraffic") == 0;
+    bool block =
+        strcmp(event, "BeforeBlockTraffic") == 0 || strcmp(event, "AfterBlockTraffic") == 0;
     if (bg_rollback) {
         if (block)
             return REV_MOST_RECENT;
@@ -111,8 +115,8 @@ static int select_revision_dir(const struct executor_opts *o, const char *event,
                                const struct deploy_spec *spec, char **ret_dir,
                                char **ret_state_file, struct err *err)
 {
-    AUTOFREE char *cur = layout_deployment_dir(o->root_dir, spec->deployment_group_id,
-                                               spec->deployment_id);
+    AUTOFREE char *cur =
+        layout_deployment_dir(o->root_dir, spec->deployment_group_id, spec->deployment_id);
     enum revision_choice c = choose_revision(event, spec);
     *ret_dir = NULL;
     *ret_state_file = NULL;
@@ -156,7 +160,8 @@ static int load_appspec(const char *revision_dir, const struct deploy_spec *spec
                        "unpacked to directory \"%s\", and the AppSpec file was expected but not "
                        "found at path \"%s\". Consult the AWS CodeDeploy Appspec documentation "
                        "for more information at http://docs.aws.amazon.com/codedeploy/latest/"
-                       "userguide/reference-appspec-file.html", name, archive, full);
+                       "userguide/reference-appspec-file.html",
+                       name, archive, full);
     }
     if (appspec_find(archive, spec->appspec_filename, &path, err) < 0)
         return -1;
@@ -234,9 +239,8 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
                         bool *ret_extracted, struct err *err)
 {
     const struct spec_revision *rev = &spec->revision;
-    struct http_client_opts ho = {.proxy_uri = o->proxy_uri, .read_timeout_ms = 80000,
-                                  .stop = o->stop,
-                                  .wire = o->wire};
+    struct http_client_opts ho = {
+        .proxy_uri = o->proxy_uri, .read_timeout_ms = 80000, .stop = o->stop, .wire = o->wire};
     struct http_client *http = http_client_new(&ho, err);
     if (!http)
         return -1;
@@ -254,11 +258,16 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
                            rev->bucket, rev->key);
         }
         struct bundle_s3_source src = {rev->bucket, rev->key, rev->version, rev->etag};
-        struct bundle_s3_opts so = {.region = o->region, .domain = o->domain,
+        struct bundle_s3_opts so = {.region = o->region,
+                                    .domain = o->domain,
                                     .endpoint_override = o->s3_endpoint_override,
-                                    .use_fips = o->use_fips, .creds = o->creds, .http = http,
-                                    .max_bytes = o->max_bundle_bytes, .progress = dl_progress,
-                                    .progress_arg = &dc, .http_opts = &ho,
+                                    .use_fips = o->use_fips,
+                                    .creds = o->creds,
+                                    .http = http,
+                                    .max_bytes = o->max_bundle_bytes,
+                                    .progress = dl_progress,
+                                    .progress_arg = &dc,
+                                    .http_opts = &ho,
                                     .connections = o->s3_connections,
                                     .part_bytes = o->s3_part_bytes,
                                     .min_rate_bps = o->min_rate_bps,
@@ -270,9 +279,11 @@ static int fetch_remote(const struct executor_opts *o, const struct deploy_spec 
     } else {
         struct bundle_github_source src = {rev->account, rev->repository, rev->commit_id,
                                            rev->bundle_type_name, spec->github_access_token};
-        struct bundle_github_opts go = {.api_base = o->github_api_base, .http = http,
+        struct bundle_github_opts go = {.api_base = o->github_api_base,
+                                        .http = http,
                                         .max_bytes = o->max_bundle_bytes,
-                                        .progress = dl_progress, .progress_arg = &dc};
+                                        .progress = dl_progress,
+                                        .progress_arg = &dc};
         log_info("Downloading GitHub %s/%s at %s", rev->account, rev->repository, rev->commit_id);
         r = bundle_fetch_github(&src, &go, bundle, &res, err);
     }
@@ -335,14 +346,18 @@ static bool try_reuse(const struct executor_opts *o, const struct deploy_spec *s
         return false;
     if (!o->enable_archive_reuse) {
         log_info("Archive reuse from deployment %s is off (:enable_archive_reuse: false), "
-                 "downloading the bundle", from);
+                 "downloading the bundle",
+                 from);
         return false;
     }
-    struct reuse_request r = {.root_dir = o->root_dir, .group_id = spec->deployment_group_id,
-                              .deployment_id = spec->deployment_id, .source_id = from,
+    struct reuse_request r = {.root_dir = o->root_dir,
+                              .group_id = spec->deployment_group_id,
+                              .deployment_id = spec->deployment_id,
+                              .source_id = from,
                               .appspec_filename = spec->appspec_filename,
                               .allow_local_ids = o->local,
-                              .reject_links = o->reject_links, .allow_setid = o->allow_setid};
+                              .reject_links = o->reject_links,
+                              .allow_setid = o->allow_setid};
     struct err e = ERR_INIT;
     if (reuse_archive(&r, &e) < 0) {
         log_warn("Cannot reuse the archive of deployment %s: %s; downloading the bundle instead",
@@ -434,8 +449,8 @@ static int do_download(const struct executor_opts *o, const struct deploy_spec *
     if (!reused && obtain_bundle(o, spec, dep_dir, &extracted, err) < 0)
         return -1;
     struct err me = ERR_INIT;
-    if (bundlemeta_write_source(dep_dir, reused ? BUNDLEMETA_SOURCE_REUSE
-                                                : BUNDLEMETA_SOURCE_DOWNLOADED, &me) < 0)
+    if (bundlemeta_write_source(
+            dep_dir, reused ? BUNDLEMETA_SOURCE_REUSE : BUNDLEMETA_SOURCE_DOWNLOADED, &me) < 0)
         log_warn("Writing %s: %s, ignoring", BUNDLEMETA_SOURCE_FILE, me.msg);
     /* V-049 step 4: the agent file mode, never through a local-file symlink. */
     AUTOFREE char *bundle = layout_bundle_path(dep_dir);
@@ -472,7 +487,8 @@ static int do_install(const struct executor_opts *o, const struct deploy_spec *s
     if (r == 0) {
         struct install_opts io = {.root_dir = o->root_dir,
                                   .group_id = spec->deployment_group_id,
-                                  .deployment_dir = dep_dir, .archive_dir = archive,
+                                  .deployment_dir = dep_dir,
+                                  .archive_dir = archive,
                                   .spec_file_exists_behavior = spec->file_exists_behavior,
                                   .note = install_note};
         r = install_run(as, &io, err);
@@ -497,7 +513,8 @@ static void blame_previous_revision(struct exec_result *ret, const char *state_f
 {
     char *m = xasprintf("%s (this script belongs to the previous revision recorded in %s; "
                         "redeploy with --ignore-application-stop-failures or remove that file to "
-                        "skip it)", ret->message ? ret->message : "", state_file);
+                        "skip it)",
+                        ret->message ? ret->message : "", state_file);
     free(ret->message);
     ret->message = m;
 }
@@ -530,12 +547,19 @@ static void do_hooks(const struct executor_opts *o, const char *event,
     }
     const void *cb_arg[3] = {o, spec, event};
     struct hookrun_opts ho = {
-        .event = event, .revision_dir = rev_dir, .deployment_dir = dep_dir,
-        .spec = spec, .root_dir = o->root_dir, .program_name = o->program_name,
-        .scripts = scripts, .n_scripts = n,
+        .event = event,
+        .revision_dir = rev_dir,
+        .deployment_dir = dep_dir,
+        .spec = spec,
+        .root_dir = o->root_dir,
+        .program_name = o->program_name,
+        .scripts = scripts,
+        .n_scripts = n,
         .output_grace_s = o->hook_output_grace_s,
         .enable_deployments_log = o->enable_deployments_log,
-        .stop = o->stop, .env = o->hookenv, .script_started = script_started,
+        .stop = o->stop,
+        .env = o->hookenv,
+        .script_started = script_started,
         .cb_arg = (void *)cb_arg,
     };
     hookrun_event(&ho, ret);

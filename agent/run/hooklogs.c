@@ -116,8 +116,8 @@ static void report_failure(const char *deployment_id, const char *key, const str
         log_debug("Uploading hook output to %s failed: %s", key, e->msg);
 }
 
-static int put(const struct hooklogs_opts *o, const char *bucket, const char *key,
-               const char *text, size_t len, struct err *err)
+static int put(const struct hooklogs_opts *o, const char *bucket, const char *key, const char *text,
+               size_t len, struct err *err)
 {
     struct s3obj_opts so = o->s3;
     if (!so.timeout_ms)

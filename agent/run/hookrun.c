@@ -35,8 +35,7 @@ static char **build_env(const struct hookrun_opts *o)
     const struct spec_revision *rev = &s->revision;
     bool s3 = rev->type == SPEC_REV_S3;
     /* V-042: without an ETag in the spec, the one S3 returned (or a reused archive carried). */
-    AUTOFREE char *marker_etag =
-        s3 && !rev->etag ? bundlemeta_read_etag(o->deployment_dir) : NULL;
+    AUTOFREE char *marker_etag = s3 && !rev->etag ? bundlemeta_read_etag(o->deployment_dir) : NULL;
     struct hookenv_vars v = {
         .lifecycle_event = o->event,
         .deployment_id = s->deployment_id,
@@ -52,8 +51,10 @@ static char **build_env(const struct hookrun_opts *o)
     if (o->env)
         return hookenv_build(o->env, &v);
     /* No captured base environment (tests): only the deployment variables and a PATH. */
-    struct hookenv_opts ho = {.profile = "", .agent_env = (char *const[]){
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL}};
+    struct hookenv_opts ho = {
+        .profile = "",
+        .agent_env = (char *const[]){
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL}};
     struct hookenv *e = hookenv_new(&ho, NULL);
     char **envp = e ? hookenv_build(e, &v) : NULL;
     hookenv_free(e);
@@ -92,8 +93,8 @@ static bool runs_as_root(const struct appspec_script *sc)
 /* Before sc runs as root: archmeta_guard(), so nobody else can change what runs (issue 11
  * item 4).  A script that does not exist fails as missing (R-152) here, not later, so nobody can
  * put one there in between. */
-static int guard_root_script(const char *archive, const struct appspec_script *sc,
-                             const char *path, struct err *err)
+static int guard_root_script(const char *archive, const struct appspec_script *sc, const char *path,
+                             struct err *err)
 {
     if (!runs_as_root(sc))
         return 0;
@@ -141,9 +142,10 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
     AUTOFREE char *archive = layout_archive_dir(o->revision_dir);
     AUTOFREE char *log_path = layout_scripts_log(o->deployment_dir);
     AUTOFREE char *dlog = make_log_dirs(o, o->enable_deployments_log)
-                              ? layout_deployments_log(o->root_dir, o->program_name) : NULL;
-    struct scriptlog_opts lo = {.path = log_path, .deployments_log = dlog,
-                                .deployment_id = o->spec->deployment_id};
+                              ? layout_deployments_log(o->root_dir, o->program_name)
+                              : NULL;
+    struct scriptlog_opts lo = {
+        .path = log_path, .deployments_log = dlog, .deployment_id = o->spec->deployment_id};
     struct scriptlog *log = scriptlog_new(&lo);
     char **envp = build_env(o);
     bool use_scope = scope_available();
@@ -172,9 +174,15 @@ void hookrun_event(const struct hookrun_opts *o, struct exec_result *ret)
                  sc->runas ? ", as " : "", sc->runas ? sc->runas : "");
         scriptlog_script(log, sc->location);
         struct hook_opts ho = {
-            .path = path, .location = sc->location, .runas = sc->runas, .sudo = sc->sudo,
-            .timeout_s = sc->timeout_s, .envp = envp, .log = log,
-            .output_grace_ms = grace_ms, .cancel = o->stop,
+            .path = path,
+            .location = sc->location,
+            .runas = sc->runas,
+            .sudo = sc->sudo,
+            .timeout_s = sc->timeout_s,
+            .envp = envp,
+            .log = log,
+            .output_grace_ms = grace_ms,
+            .cancel = o->stop,
             .scope_deployment_id = use_scope ? o->spec->deployment_id : NULL,
             .scope_event = o->event,
             .warn = hook_warn,

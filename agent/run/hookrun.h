@@ -26,10 +26,10 @@ struct hookrun_opts {
     const char *program_name;
     const struct appspec_script *scripts;
     size_t n_scripts;
-    int output_grace_s;         /* -1: Ruby behaviour */
+    int output_grace_s; /* -1: Ruby behaviour */
     bool enable_deployments_log;
-    const struct stop *stop;    /* borrowed; may be NULL */
-    const struct hookenv *env;  /* borrowed; NULL: an environment with only the hook variables */
+    const struct stop *stop;   /* borrowed; may be NULL */
+    const struct hookenv *env; /* borrowed; NULL: an environment with only the hook variables */
     void (*script_started)(void *arg, const char *location);
     void *cb_arg;
 };

@@ -56,8 +56,9 @@ static void label_escape(const char *s, char *out, size_t n)
 
 static void render_events(struct buf *b)
 {
-    buf_appendf(b, NULL, "# HELP cdagent_lifecycle_events_total Lifecycle commands run, by event "
-                         "and result.\n# TYPE cdagent_lifecycle_events_total counter\n");
+    buf_appendf(b, NULL,
+                "# HELP cdagent_lifecycle_events_total Lifecycle commands run, by event "
+                "and result.\n# TYPE cdagent_lifecycle_events_total counter\n");
     for (size_t i = 0; i < m.nev; i++) {
         char e[160];
         label_escape(m.ev[i].name, e, sizeof(e));
@@ -67,8 +68,9 @@ static void render_events(struct buf *b)
                     "\n",
                     e, m.ev[i].ok, e, m.ev[i].failed);
     }
-    buf_appendf(b, NULL, "# HELP cdagent_lifecycle_event_duration_seconds Duration of lifecycle "
-                         "commands.\n# TYPE cdagent_lifecycle_event_duration_seconds histogram\n");
+    buf_appendf(b, NULL,
+                "# HELP cdagent_lifecycle_event_duration_seconds Duration of lifecycle "
+                "commands.\n# TYPE cdagent_lifecycle_event_duration_seconds histogram\n");
     for (size_t i = 0; i < m.nev; i++) {
         char e[160];
         label_escape(m.ev[i].name, e, sizeof(e));

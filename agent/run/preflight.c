@@ -17,9 +17,12 @@
 
 static struct s3obj_opts s3_opts(const struct executor_opts *o, struct http_client *http)
 {
-    return (struct s3obj_opts){.region = o->region, .domain = o->domain,
+    return (struct s3obj_opts){.region = o->region,
+                               .domain = o->domain,
                                .endpoint_override = o->s3_endpoint_override,
-                               .use_fips = o->use_fips, .creds = o->creds, .http = http};
+                               .use_fips = o->use_fips,
+                               .creds = o->creds,
+                               .http = http};
 }
 
 static void prune_budget(const struct executor_opts *o, const struct deploy_spec *spec)
@@ -116,8 +119,10 @@ int preflight_verify_signature(const struct executor_opts *o, const struct deplo
     int r = s3obj_get(&so, rev->bucket, sig_key, BUNDLESIG_MAX_BYTES, &sig, &sig_len, err);
     if (r < 0) {
         err->code = err->code == ERR_NOT_FOUND ? ERR_SIGNATURE : err->code;
-        err_prefix(err, "signed revisions are required (:bundle_signing_public_keys:) and the "
-                        "signature %s could not be fetched", what);
+        err_prefix(err,
+                   "signed revisions are required (:bundle_signing_public_keys:) and the "
+                   "signature %s could not be fetched",
+                   what);
     } else {
         size_t which = 0;
         r = bundlesig_verify_file(keys, bundle, sig, sig_len, what, &which, err);
@@ -132,8 +137,7 @@ int preflight_verify_signature(const struct executor_opts *o, const struct deplo
     return r;
 }
 
-int preflight_check_settings(const char *signing_keys, const char *hook_logs_uri,
-                             struct err *err)
+int preflight_check_settings(const char *signing_keys, const char *hook_logs_uri, struct err *err)
 {
     if (signing_keys && *signing_keys) {
         struct bundlesig_keys *k = bundlesig_keys_load(signing_keys, err);

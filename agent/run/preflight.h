@@ -34,7 +34,6 @@ int preflight_verify_signature(const struct executor_opts *o, const struct deplo
 
 /* At start-up: a key file that cannot be loaded or a hook-log URI that is not s3://bucket[/prefix]
  * is a configuration error (ERR_CONFIG), found before any deployment (either may be NULL). */
-int preflight_check_settings(const char *signing_keys, const char *hook_logs_uri,
-                             struct err *err);
+int preflight_check_settings(const char *signing_keys, const char *hook_logs_uri, struct err *err);
 
 #endif

@@ -43,9 +43,9 @@ void progress_bar(char *out, size_t n, uint64_t done, uint64_t total, double rat
 void progress_line(char *out, size_t n, uint64_t done, uint64_t total, double rate_bps)
 {
     if (total)
-        (void)snprintf(out, n, "    downloaded %.1f of %.1f MB (%d%%), %.1f MB/s", (double)done / MB,
-                       (double)total / MB, (int)((double)done * 100.0 / (double)total),
-                       rate_bps / MB);
+        (void)snprintf(out, n, "    downloaded %.1f of %.1f MB (%d%%), %.1f MB/s",
+                       (double)done / MB, (double)total / MB,
+                       (int)((double)done * 100.0 / (double)total), rate_bps / MB);
     else
         (void)snprintf(out, n, "    downloaded %.1f MB, %.1f MB/s", (double)done / MB,
                        rate_bps / MB);

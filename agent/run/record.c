@@ -30,9 +30,13 @@ static void upload_hook_output(const struct executor_opts *o, const char *comman
         return;
     AUTOFREE char *log = layout_scripts_log(deployment_dir);
     struct hooklogs_opts ho = {
-        .uri = o->hook_logs_s3_uri, .host_id = o->host_id, .max_bytes = o->hook_logs_max_bytes,
-        .s3 = {.region = o->region, .domain = o->domain,
-               .endpoint_override = o->s3_endpoint_override, .use_fips = o->use_fips,
+        .uri = o->hook_logs_s3_uri,
+        .host_id = o->host_id,
+        .max_bytes = o->hook_logs_max_bytes,
+        .s3 = {.region = o->region,
+               .domain = o->domain,
+               .endpoint_override = o->s3_endpoint_override,
+               .use_fips = o->use_fips,
                .creds = o->creds},
         .proxy_uri = o->proxy_uri,
     };
@@ -50,10 +54,17 @@ void record_command_end(const struct executor_opts *o, const char *command,
                            : NULL;
     int64_t end = (int64_t)wall_ms();
     struct history_command hc = {
-        .deployment_id = spec->deployment_id, .application = spec->application_name,
-        .group_name = spec->deployment_group_name, .group_id = spec->deployment_group_id,
-        .event = command, .last_event = last, .succeeded = ret->succeeded, .noop = ret->noop,
-        .duration_ms = duration_ms, .script = ret->script_name, .message = ret->message,
+        .deployment_id = spec->deployment_id,
+        .application = spec->application_name,
+        .group_name = spec->deployment_group_name,
+        .group_id = spec->deployment_group_id,
+        .event = command,
+        .last_event = last,
+        .succeeded = ret->succeeded,
+        .noop = ret->noop,
+        .duration_ms = duration_ms,
+        .script = ret->script_name,
+        .message = ret->message,
         .end_wall_ms = end,
     };
     enum history_status st = HISTORY_IN_PROGRESS;

@@ -10,12 +10,12 @@
 
 struct exec_result {
     bool succeeded;
-    int error_code;     /* 0-7 */
-    char *script_name;  /* owned; "" when not script-related */
-    char *message;      /* owned */
-    char *log;          /* owned; output tail ("" when none) */
-    bool noop;          /* no script ran (hook events) */
-    char *note;         /* owned; DownloadBundle's "BundleSource=..." (V-009), else NULL */
+    int error_code;    /* 0-7 */
+    char *script_name; /* owned; "" when not script-related */
+    char *message;     /* owned */
+    char *log;         /* owned; output tail ("" when none) */
+    bool noop;         /* no script ran (hook events) */
+    char *note;        /* owned; DownloadBundle's "BundleSource=..." (V-009), else NULL */
 };
 
 /* Free the owned strings and zero *r. */

@@ -21,16 +21,16 @@ bool scope_available(void)
 
 static bool unit_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == ':' || c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+           c == '_' || c == '.' || c == '-';
 }
 
 char *scope_unit_name(const char *deployment_id, const char *event, unsigned n)
 {
     char tail[32];
     snprintf(tail, sizeof(tail), "-%u.scope", n);
-    char *body = xasprintf("cdagent-hook-%s-%s", deployment_id ? deployment_id : "",
-                           event ? event : "");
+    char *body =
+        xasprintf("cdagent-hook-%s-%s", deployment_id ? deployment_id : "", event ? event : "");
     for (char *p = body; *p; p++)
         if (!unit_char_ok(*p))
             *p = '_';

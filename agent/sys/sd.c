@@ -152,10 +152,9 @@ static int build_start_request(sd_bus *bus, const char *unit, const char *descri
                                sd_bus_message **ret)
 {
     sd_bus_message *m = NULL;
-    int r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1",
-                                           "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager",
-                                           "StartTransientUnit");
+    int r = sd_bus_message_new_method_call(
+        bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager", "StartTransientUnit");
     if (r >= 0)
         r = sd_bus_message_append(m, "ss", unit, "fail");
     if (r >= 0)

@@ -45,8 +45,9 @@ char *sd_own_syslog_identifier(void);
 
 /* StartTransientUnit(unit, "fail") with Description, PIDs=[pid], CollectMode=inactive-or-failed
  * on the system bus or, when no bus daemon runs (minimal images, containers), as root on
- * systemd's private socket SD_PRIVATE_SOCKET (issue 13), waiting up to timeout_ms for the reply.  The job itself runs
- * asynchronously.  Errors: ERR_SYSTEM naming the bus step or the D-Bus error message. */
+ * systemd's private socket SD_PRIVATE_SOCKET (issue 13), waiting up to timeout_ms for the reply.
+ * The job itself runs asynchronously.  Errors: ERR_SYSTEM naming the bus step or the D-Bus error
+ * message. */
 int sd_start_transient_scope(const char *unit, const char *description, pid_t pid,
                              uint64_t timeout_ms, struct err *err);
 

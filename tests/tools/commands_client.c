@@ -53,7 +53,8 @@ static uint64_t virtual_clock(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: commands_client [--secure] [--virtual-time] --endpoint URL --region R [--version V] "
+    fprintf(stderr, "usage: commands_client [--secure] [--virtual-time] --endpoint URL --region R "
+                    "[--version V] "
                     "poll|spec|ack|complete|update ARGS...\n");
     exit(2);
 }
@@ -153,8 +154,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "error: %s: %s\n", err_code_name(e.code), e.msg);
     fprintf(stderr, "op=%s status=%ld retries=%d offset=%lld ms=%llu code=%s slept=%llu\n",
             ci->operation ? ci->operation : "", ci->status, ci->retries,
-            (long long)commands_clock_offset(c), (unsigned long long)ci->elapsed_ms,
-            ci->error_code, (unsigned long long)virtual_slept_ms);
+            (long long)commands_clock_offset(c), (unsigned long long)ci->elapsed_ms, ci->error_code,
+            (unsigned long long)virtual_slept_ms);
     commands_client_free(c);
     return rc < 0 ? 1 : 0;
 }

@@ -82,7 +82,8 @@ int main(int argc, char **argv)
         return do_unpack(argc, argv);
     if (argc >= 5 && str_eq(argv[1], "install"))
         return do_install(argc, argv);
-    fprintf(stderr, "usage: deploy_files unpack TYPE ARCHIVE DEST [MAX_ENTRIES MAX_BYTES]\n"
-                    "       deploy_files install ROOT GROUP DEPLOYMENT_ID [FILE_EXISTS_BEHAVIOR]\n");
+    fprintf(stderr,
+            "usage: deploy_files unpack TYPE ARCHIVE DEST [MAX_ENTRIES MAX_BYTES]\n"
+            "       deploy_files install ROOT GROUP DEPLOYMENT_ID [FILE_EXISTS_BEHAVIOR]\n");
     return 2;
 }

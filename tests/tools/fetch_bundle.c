@@ -47,10 +47,9 @@ static void fast_sleep(void *arg, uint64_t ms)
 }
 
 struct args {
-    const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret,
-        *token, *api, *account, *repo, *commit, *type;
-    uint64_t attempts, retry_ms, max_bytes, connections, part_bytes, parts_min, min_rate,
-        window_ms;
+    const char *region, *endpoint, *bucket, *key, *dest, *version, *etag, *key_id, *secret, *token,
+        *api, *account, *repo, *commit, *type;
+    uint64_t attempts, retry_ms, max_bytes, connections, part_bytes, parts_min, min_rate, window_ms;
     const char *extract, *unpack_after;
     bool timing;
     bool fips, progress, fast_sleep, imds;
@@ -126,12 +125,12 @@ static int parse(int argc, char **argv, struct args *a)
             i++;
             continue;
         }
-        static const char *names[] = {"--region", "--endpoint", "--bucket", "--key", "--dest",
-                                      "--version", "--etag", "--key-id", "--secret", "--token",
-                                      "--api", "--account", "--repo", "--commit", "--type"};
-        const char **slots[] = {&a->region, &a->endpoint, &a->bucket, &a->key, &a->dest,
-                                &a->version, &a->etag, &a->key_id, &a->secret, &a->token,
-                                &a->api, &a->account, &a->repo, &a->commit, &a->type};
+        static const char *names[] = {"--region",  "--endpoint", "--bucket", "--key",    "--dest",
+                                      "--version", "--etag",     "--key-id", "--secret", "--token",
+                                      "--api",     "--account",  "--repo",   "--commit", "--type"};
+        const char **slots[] = {&a->region,  &a->endpoint, &a->bucket, &a->key,    &a->dest,
+                                &a->version, &a->etag,     &a->key_id, &a->secret, &a->token,
+                                &a->api,     &a->account,  &a->repo,   &a->commit, &a->type};
         for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
             if (str_eq(o, names[k]))
                 slot = slots[k];
@@ -163,7 +162,8 @@ int main(int argc, char **argv)
         /* reported below */
     } else if (str_eq(argv[1], "s3")) {
         struct creds_opts co = {.iam_user_arn = "arn:aws:iam::123456789012:user/test",
-                                .access_key_id = a.key_id, .secret_access_key = a.secret};
+                                .access_key_id = a.key_id,
+                                .secret_access_key = a.secret};
         if (a.imds) {
             struct imds_opts io = {0};
             m = imds_new(&io, &e);
@@ -182,18 +182,29 @@ int main(int argc, char **argv)
             struct creds_opts so = {.iam_session_arn = "arn:aws:sts::1:assumed-role/r/s",
                                     .credentials_file = path};
             cp = write_file_atomic(path, ini, strlen(ini), 0600, &e) == 0
-                     ? creds_provider_new(&so, &e) : NULL;
+                     ? creds_provider_new(&so, &e)
+                     : NULL;
         }
         if (cp) {
             struct bundle_s3_source src = {a.bucket, a.key, a.version, a.etag};
             struct bundle_extract bx = {unpack_format_from_type(a.type), a.extract, NULL};
             struct bundle_s3_opts so = {
-                .region = a.region, .endpoint_override = a.endpoint, .use_fips = a.fips,
-                .creds = cp, .http = http, .attempts = (int)a.attempts,
-                .retry_base_ms = a.retry_ms, .max_bytes = a.max_bytes, .progress = a.progress || a.timing ? progress : NULL,
-                .progress_arg = a.progress ? &a : NULL, .http_opts = a.connections ? &ho : NULL, .connections = (int)a.connections,
-                .part_bytes = a.part_bytes, .parts_min_bytes = a.parts_min,
-                .min_rate_bps = a.min_rate, .rate_window_ms = a.window_ms,
+                .region = a.region,
+                .endpoint_override = a.endpoint,
+                .use_fips = a.fips,
+                .creds = cp,
+                .http = http,
+                .attempts = (int)a.attempts,
+                .retry_base_ms = a.retry_ms,
+                .max_bytes = a.max_bytes,
+                .progress = a.progress || a.timing ? progress : NULL,
+                .progress_arg = a.progress ? &a : NULL,
+                .http_opts = a.connections ? &ho : NULL,
+                .connections = (int)a.connections,
+                .part_bytes = a.part_bytes,
+                .parts_min_bytes = a.parts_min,
+                .min_rate_bps = a.min_rate,
+                .rate_window_ms = a.window_ms,
                 .extract = a.extract ? &bx : NULL,
             };
             uint64_t t0 = now_usec();
@@ -208,8 +219,12 @@ int main(int argc, char **argv)
     } else if (str_eq(argv[1], "github")) {
         struct bundle_github_source src = {a.account, a.repo, a.commit, a.type, a.token};
         struct bundle_github_opts go = {
-            .api_base = a.api, .http = http, .max_bytes = a.max_bytes, .sleep = a.fast_sleep ? fast_sleep : NULL,
-            .progress = a.progress ? progress : NULL, .progress_arg = &a,
+            .api_base = a.api,
+            .http = http,
+            .max_bytes = a.max_bytes,
+            .sleep = a.fast_sleep ? fast_sleep : NULL,
+            .progress = a.progress ? progress : NULL,
+            .progress_arg = &a,
         };
         r = bundle_fetch_github(&src, &go, a.dest, &res, &e);
     } else {

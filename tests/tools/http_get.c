@@ -146,17 +146,18 @@ static int sign(struct opts *o, struct err *err)
     *slash = '\0';
     struct sigv4_creds creds = {getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
                                 getenv("AWS_SESSION_TOKEN")};
-    struct sigv4_params p = {.region = spec, .service = slash + 1, .s3_mode = o->s3,
+    struct sigv4_params p = {.region = spec,
+                             .service = slash + 1,
+                             .s3_mode = o->s3,
                              .clock_offset_sec = o->clock_offset};
-    return sigv4_sign_headers(o->req.method, o->req.url, &o->headers, o->req.body,
-                              o->req.body_len, &creds, &p, err);
+    return sigv4_sign_headers(o->req.method, o->req.url, &o->headers, o->req.body, o->req.body_len,
+                              &creds, &p, err);
 }
 
 static void print_response(const struct http_response *r, uint64_t progress_calls)
 {
     fprintf(stderr, "status=%ld bytes=%zu streamed=%llu progress_calls=%llu\n", r->status,
-            r->body.len, (unsigned long long)r->bytes_streamed,
-            (unsigned long long)progress_calls);
+            r->body.len, (unsigned long long)r->bytes_streamed, (unsigned long long)progress_calls);
     for (size_t i = 0; i < r->headers.n; i++)
         fprintf(stderr, "header %s: %s\n", r->headers.items[i].name, r->headers.items[i].value);
     if (r->body.len)

@@ -144,9 +144,8 @@ int main(int argc, char **argv)
                 r = creds_get(cp, &c, &e);
                 if (r == 0) {
                     val = xasprintf("source=%s key=%s secret=%s token=%s",
-                                    creds_source_name(creds_provider_source(cp)),
-                                    c.access_key_id, c.secret_access_key,
-                                    c.session_token ? c.session_token : "");
+                                    creds_source_name(creds_provider_source(cp)), c.access_key_id,
+                                    c.secret_access_key, c.session_token ? c.session_token : "");
                     creds_done(&c);
                 }
             }

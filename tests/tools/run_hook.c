@@ -55,14 +55,21 @@ static const char *run_event(const struct event *ev, int *rc, struct err *err)
         const struct script *s = &ev->scripts[i];
         const char *rel = s->location;
         while (*rel == '/')
-            rel++;  /* relative to the archive root even with a leading '/' */
+            rel++; /* relative to the archive root even with a leading '/' */
         AUTOFREE char *path = path_join(ev->archive, rel);
         scriptlog_script(ev->log, s->location);
         struct hook_opts ho = {
-            .path = path, .location = s->location, .runas = s->runas, .timeout_s = s->timeout_s,
-            .envp = ev->envp, .log = ev->log, .output_grace_ms = ev->grace_ms,
-            .kill_grace_ms = ev->kill_grace_ms, .scope_deployment_id = ev->deployment_id,
-            .scope_event = ev->name, .warn = warn_cb,
+            .path = path,
+            .location = s->location,
+            .runas = s->runas,
+            .timeout_s = s->timeout_s,
+            .envp = ev->envp,
+            .log = ev->log,
+            .output_grace_ms = ev->grace_ms,
+            .kill_grace_ms = ev->kill_grace_ms,
+            .scope_deployment_id = ev->deployment_id,
+            .scope_event = ev->name,
+            .warn = warn_cb,
         };
         if (hook_run(&ho, NULL, err) < 0) {
             *rc = -1;
@@ -74,7 +81,8 @@ static const char *run_event(const struct event *ev, int *rc, struct err *err)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: run_hook --archive DIR --event NAME [options] LOCATION[:TIMEOUT[:RUNAS]]...\n");
+    fprintf(stderr,
+            "usage: run_hook --archive DIR --event NAME [options] LOCATION[:TIMEOUT[:RUNAS]]...\n");
     return 2;
 }
 
@@ -153,16 +161,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "hookenv: %s\n", err.msg);
         return 2;
     }
-    struct hookenv_vars vars = {.lifecycle_event = event, .deployment_id = dep,
+    struct hookenv_vars vars = {.lifecycle_event = event,
+                                .deployment_id = dep,
                                 .application_name = "TestApp",
                                 .deployment_group_name = "TestGroup",
                                 .deployment_group_id = "0000-test-group"};
     char **envp = hookenv_build(env, &vars);
-    struct scriptlog_opts so = {.path = logp, .deployments_log = dlog, .deployment_id = dep,
-                                .rotate_bytes = rotate};
+    struct scriptlog_opts so = {
+        .path = logp, .deployments_log = dlog, .deployment_id = dep, .rotate_bytes = rotate};
     struct scriptlog *log = scriptlog_new(&so);
-    struct event ev = {.name = event, .archive = archive, .scripts = scripts, .n = n,
-                       .envp = envp, .log = log, .grace_ms = grace, .kill_grace_ms = kgrace,
+    struct event ev = {.name = event,
+                       .archive = archive,
+                       .scripts = scripts,
+                       .n = n,
+                       .envp = envp,
+                       .log = log,
+                       .grace_ms = grace,
+                       .kill_grace_ms = kgrace,
                        .deployment_id = scope ? dep : NULL};
     int rc;
     uint64_t t0 = now_ms();

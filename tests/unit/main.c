@@ -112,7 +112,8 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 
 static int run_one(const struct test_entry *t)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "%s/cdagent-unit-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/cdagent-unit-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

@@ -84,14 +84,14 @@ void test_fail_exit(void) __attribute__((noreturn));
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
         if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
-            FAILF("ASSERT_STREQ(%s, %s):\n    got:      \"%s\"\n    expected: \"%s\"", #a, #b,    \
+            FAILF("ASSERT_STREQ(%s, %s):\n    got:      \"%s\"\n    expected: \"%s\"", #a, #b,     \
                   a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                         \
     } while (0)
 #define ASSERT_CONTAINS(hay, needle)                                                               \
     do {                                                                                           \
         const char *h_ = (hay), *n_ = (needle);                                                    \
         if (!h_ || !n_ || !strstr(h_, n_))                                                         \
-            FAILF("ASSERT_CONTAINS(%s, %s):\n    \"%s\"\n    does not contain \"%s\"", #hay,      \
+            FAILF("ASSERT_CONTAINS(%s, %s):\n    \"%s\"\n    does not contain \"%s\"", #hay,       \
                   #needle, h_ ? h_ : "(null)", n_ ? n_ : "(null)");                                \
     } while (0)
 #define ASSERT_NOT_CONTAINS(hay, needle)                                                           \

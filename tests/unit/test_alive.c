@@ -9,9 +9,9 @@ TEST(alive_overdue_slot_stops_the_pings_until_it_checks_in)
 {
     struct alive *a = alive_new();
     char who[64] = "";
-    ASSERT_TRUE(alive_ok(a, who, sizeof(who)));          /* nobody watched yet */
+    ASSERT_TRUE(alive_ok(a, who, sizeof(who))); /* nobody watched yet */
     int loop = alive_join(a, "the poll loop", 60000);
-    int worker = alive_join(a, "command Install", 0);    /* budget 0: overdue at once */
+    int worker = alive_join(a, "command Install", 0); /* budget 0: overdue at once */
     ASSERT_TRUE(loop >= 0 && worker >= 0 && loop != worker);
     ASSERT_FALSE(alive_ok(a, who, sizeof(who)));
     ASSERT_STREQ(who, "command Install");
@@ -34,7 +34,7 @@ TEST(alive_forever_and_full)
     for (int i = 1; i < ALIVE_SLOTS; i++)
         ASSERT_TRUE(alive_join(a, "more", ALIVE_FOREVER) >= 0);
     ASSERT_EQ(alive_join(a, "one too many", 0), -1);
-    alive_checkin(a, -1, 0);                              /* ignored */
+    alive_checkin(a, -1, 0); /* ignored */
     alive_leave(a, s);
     ASSERT_TRUE(alive_join(a, "again", ALIVE_FOREVER) == s);
     ASSERT_TRUE(alive_ok(a, NULL, 0));

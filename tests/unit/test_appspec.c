@@ -233,15 +233,15 @@ TEST(appspec_full_fixture_hooks_R141_R142)
     s = appspec_hooks_for(as, "AfterInstall", &n);
     ASSERT_EQ(n, 2);
     ASSERT_STREQ(s[0].location, "scripts/after1.sh");
-    ASSERT_EQ(s[0].timeout_s, 30);  /* "30" -> 30 */
-    ASSERT_EQ(s[1].timeout_s, 12);  /* float truncated */
+    ASSERT_EQ(s[0].timeout_s, 30); /* "30" -> 30 */
+    ASSERT_EQ(s[1].timeout_s, 12); /* float truncated */
     ASSERT_TRUE(s[1].sudo);
     ASSERT_EQ(s[1].line, 40);
 
     s = appspec_hooks_for(as, "ApplicationStart", &n);
-    ASSERT_STREQ(s[0].runas, "deploy");  /* stripped */
+    ASSERT_STREQ(s[0].runas, "deploy"); /* stripped */
     s = appspec_hooks_for(as, "ValidateService", &n);
-    ASSERT_FALSE(s[0].sudo);  /* sudo: no */
+    ASSERT_FALSE(s[0].sudo); /* sudo: no */
 
     const char *events[] = {"BeforeBlockTraffic", "AfterBlockTraffic", "BeforeAllowTraffic",
                             "AfterAllowTraffic", "CustomEvent"};
@@ -355,15 +355,16 @@ TEST(appspec_yaml_syntax_error_names_line_and_column_R133)
 
 TEST(appspec_version_values_C142_R135)
 {
-    const char *ok[] = {"version: 0.0\n", "version: 0\n", "version: \"0.0\"\n", "version: '0.0'\n",
-                        "version: 0.00\n", "version: 0.\n", "version: !!str 0.0\n"};
+    const char *ok[] = {"version: 0.0\n",      "version: 0\n",    "version: \"0.0\"\n",
+                        "version: '0.0'\n",    "version: 0.00\n", "version: 0.\n",
+                        "version: !!str 0.0\n"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         AUTOFREE char *t = xasprintf("%sos: linux\n", ok[i]);
         appspec_free(parse_ok(t));
     }
 #define VMSG(v)                                                                                    \
     "The deployment failed because an invalid version value (" v ") was entered in the "           \
-    "application specification file. Make sure your AppSpec file specifies \"0.0\" as the "       \
+    "application specification file. Make sure your AppSpec file specifies \"0.0\" as the "        \
     "version, and then try again."
     ASSERT_REJECTS("version: invalid\nos: linux\n", ERR_APPSPEC, VMSG("invalid"));
     ASSERT_REJECTS("os: linux\n", ERR_APPSPEC, VMSG(""));
@@ -377,7 +378,7 @@ TEST(appspec_os_values_C143_R136)
 {
 #define OSMSG(v)                                                                                   \
     "The deployment failed because the application specification file specifies an unsupported "   \
-    "operating system (" v "). Specify either \"linux\" or \"windows\" in the os section of the " \
+    "operating system (" v "). Specify either \"linux\" or \"windows\" in the os section of the "  \
     "AppSpec file, and then try again."
     ASSERT_REJECTS("version: 0.0\nos: windows\n", ERR_APPSPEC, OSMSG("windows"));
     ASSERT_REJECTS("version: 0.0\nos: unsupported\n", ERR_APPSPEC, OSMSG("unsupported"));
@@ -525,8 +526,7 @@ TEST(appspec_hooks_null_and_location_C147_R141_R142)
                    "the AppSpec file, and then try again.");
     ASSERT_REJECTS(HDR "hooks:\n  AfterInstall:\n    - location: ''\n", ERR_APPSPEC,
                    "no location value");
-    ASSERT_REJECTS(HDR "hooks:\n  - BeforeInstall: fn\n", ERR_APPSPEC,
-                   "'hooks' must be a mapping");
+    ASSERT_REJECTS(HDR "hooks:\n  - BeforeInstall: fn\n", ERR_APPSPEC, "'hooks' must be a mapping");
     ASSERT_REJECTS(HDR "hooks:\n  AfterInstall: a.sh\n", ERR_APPSPEC,
                    "hook 'AfterInstall' must be a list of scripts");
     ASSERT_REJECTS(HDR "hooks:\n  AfterInstall:\n    - a.sh\n", ERR_APPSPEC,
@@ -566,8 +566,8 @@ TEST(appspec_timeouts_C148_R142)
     appspec_free(as);
     const char *bad[] = {"foo", "0", "-1", "'0'", "'abc'", "[1]", "false", "'30s'"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        AUTOFREE char *t = xasprintf(HDR "hooks:\n  A:\n    - location: a\n      timeout: %s\n",
-                                     bad[i]);
+        AUTOFREE char *t =
+            xasprintf(HDR "hooks:\n  A:\n    - location: a\n      timeout: %s\n", bad[i]);
         ASSERT_REJECTS(t, ERR_APPSPEC,
                        "appspec.yml line 6: The deployment failed because an invalid timeout value "
                        "was provided for a script in the application specification file. Make "
@@ -601,8 +601,8 @@ TEST(appspec_sudo_is_ruby_truthiness_R142)
     ASSERT_TRUE(s[0].sudo);
     ASSERT_FALSE(s[1].sudo);
     ASSERT_FALSE(s[2].sudo);
-    ASSERT_TRUE(s[3].sudo);  /* a string is truthy in Ruby */
-    ASSERT_TRUE(s[4].sudo);  /* so is 0 */
+    ASSERT_TRUE(s[3].sudo); /* a string is truthy in Ruby */
+    ASSERT_TRUE(s[4].sudo); /* so is 0 */
     ASSERT_FALSE(s[5].sudo);
     appspec_free(as);
 }
@@ -625,8 +625,8 @@ TEST(appspec_unknown_hook_did_you_mean_C149_R144)
     ASSERT_TRUE(has_warning(as, "typo_hook.yml line 7: unknown hook 'BeforInstall'; did you mean "
                                 "'BeforeInstall'?"));
     struct err e = ERR_INIT;
-    ASSERT_FAIL(appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, NULL, 0,
-                                     &e));
+    ASSERT_FAIL(
+        appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, NULL, 0, &e));
     ASSERT_EQ(e.code, ERR_APPSPEC);
     ASSERT_STREQ(e.msg, "typo_hook.yml file contains unknown lifecycle events: [\"BeforInstall\"] "
                         "(typo_hook.yml line 7: unknown hook 'BeforInstall'; did you mean "
@@ -635,8 +635,8 @@ TEST(appspec_unknown_hook_did_you_mean_C149_R144)
 
     as = parse_ok(HDR "hooks:\n  Foo:\n    - location: a\n  Bar:\n    - location: b\n");
     err_clear(&e);
-    ASSERT_FAIL(appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, NULL, 0,
-                                     &e));
+    ASSERT_FAIL(
+        appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, NULL, 0, &e));
     ASSERT_STREQ(e.msg, "appspec.yml file contains unknown lifecycle events: [\"Foo\", \"Bar\"] "
                         "(appspec.yml line 4: unknown hook 'Foo')");
     /* Mapping names outside the list count too. */
@@ -644,11 +644,11 @@ TEST(appspec_unknown_hook_did_you_mean_C149_R144)
     as = parse_ok(HDR);
     const char *mapping[] = {"ApplicationStart", "Extra"};
     err_clear(&e);
-    ASSERT_FAIL(appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, mapping,
-                                     2, &e));
+    ASSERT_FAIL(
+        appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, mapping, 2, &e));
     ASSERT_STREQ(e.msg, "appspec.yml file contains unknown lifecycle events: [\"Extra\"]");
-    ASSERT_OK(appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, mapping,
-                                   1, NULL));
+    ASSERT_OK(appspec_check_events(as, appspec_default_events, APPSPEC_N_DEFAULT_EVENTS, mapping, 1,
+                                   NULL));
     appspec_free(as);
 }
 
@@ -758,13 +758,13 @@ TEST(appspec_unquoted_octal_mode_keeps_text_C153_R146_R229)
 {
     struct appspec *as = load_fixture("tests/data/appspec/good/modes.yml");
     ASSERT_EQ(as->n_permissions, 6);
-    ASSERT_EQ(as->permissions[0].mode, 0644);  /* not 0420 */
+    ASSERT_EQ(as->permissions[0].mode, 0644); /* not 0420 */
     ASSERT_STREQ(as->permissions[0].mode_text, "0644");
     ASSERT_EQ(as->permissions[1].mode, 0644);
     ASSERT_EQ(as->permissions[2].mode, 0644);
     ASSERT_EQ(as->permissions[3].mode, 012);
     ASSERT_EQ(as->permissions[4].mode, 04755);
-    ASSERT_EQ(as->permissions[5].mode, 0755);  /* Ruby: 493 -> invalid character (9) */
+    ASSERT_EQ(as->permissions[5].mode, 0755); /* Ruby: 493 -> invalid character (9) */
     ASSERT_EQ(as->n_warnings, 2);
     ASSERT_STREQ(as->warnings[0], "modes.yml line 6: unquoted mode 0644 is read as octal 0644; "
                                   "the Ruby agent would have read it as decimal 420 (quote the "
@@ -782,10 +782,10 @@ TEST(appspec_acl_rendering_C154_R147)
                                       "      - 'g:admins:'\n      - bob:4\n      - d:o:x\n"
                                       "      - g:mask:1\n      - d::rw-\n");
     const struct appspec_permission *p = &as->permissions[0];
-    const char *want[] = {"default:user:bob:rwx", "mask::---", "user:mask:rwx",
-                          "default:group:staff:r-x", "default:mask::rw-", "group:admins:---",
-                          "user:bob:r--", "default:other::--x", "group:mask:--x",
-                          "default:user::rw-"};
+    const char *want[] = {
+        "default:user:bob:rwx", "mask::---",        "user:mask:rwx", "default:group:staff:r-x",
+        "default:mask::rw-",    "group:admins:---", "user:bob:r--",  "default:other::--x",
+        "group:mask:--x",       "default:user::rw-"};
     ASSERT_EQ(p->n_acls, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < p->n_acls; i++)
         ASSERT_STREQ(p->acls[i].canonical, want[i]);
@@ -803,8 +803,8 @@ TEST(appspec_acl_rejections_C155_C156_R147)
 {
     const char *base[] = {"u::7", "g::7", "o:7", "user::rwx"};
     for (size_t i = 0; i < 4; i++) {
-        AUTOFREE char *t = xasprintf(HDR "permissions:\n  - object: /a\n    acls: ['%s']\n",
-                                     base[i]);
+        AUTOFREE char *t =
+            xasprintf(HDR "permissions:\n  - object: /a\n    acls: ['%s']\n", base[i]);
         AUTOFREE char *m = xasprintf("The deployment failed because of a problem with the acls "
                                      "permission settings in the application specification file. "
                                      "Use mode to set the base acl entry (%s). Update the "
@@ -812,11 +812,11 @@ TEST(appspec_acl_rejections_C155_C156_R147)
                                      base[i]);
         ASSERT_REJECTS(t, ERR_APPSPEC, m);
     }
-    const char *invalid[] = {"7", "d:u:bob:x:7", "x:u:bob:7", "d:d:bob:7", "q:bob:7", "m:bob:7",
-                             "d:o:bob:7"};
+    const char *invalid[] = {"7",       "d:u:bob:x:7", "x:u:bob:7", "d:d:bob:7",
+                             "q:bob:7", "m:bob:7",     "d:o:bob:7"};
     for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
-        AUTOFREE char *t = xasprintf(HDR "permissions:\n  - object: /a\n    acls: ['%s']\n",
-                                     invalid[i]);
+        AUTOFREE char *t =
+            xasprintf(HDR "permissions:\n  - object: /a\n    acls: ['%s']\n", invalid[i]);
         AUTOFREE char *m = xasprintf("The deployment failed because of a problem with the acls "
                                      "permission settings in the application specification file. "
                                      "Invalid acl entry (%s).",
@@ -1118,8 +1118,8 @@ TEST(appspec_path_in_archive_follows_links_R131)
         if (appspec_path_in_archive(dir, bad[i], &p, &e) == 0)
             FAILF("'%s' accepted as '%s'", bad[i], p);
         ASSERT_EQ(e.code, ERR_UNSAFE);
-        AUTOFREE char *m = xasprintf("AppSpec path %s resolves outside the revision directory",
-                                     bad[i]);
+        AUTOFREE char *m =
+            xasprintf("AppSpec path %s resolves outside the revision directory", bad[i]);
         ASSERT_STREQ(e.msg, m);
     }
     ASSERT_NULL(p);
@@ -1156,16 +1156,18 @@ TEST(appspec_hint_comes_after_the_spec_message)
     struct appspec *as = NULL;
     const char *t = "version: 0.0\nos: linux\nfiles:\n  -source: /\n   destination: /var/www\n";
     ASSERT_FAIL(appspec_parse(t, strlen(t), "appspec.yml", &as, &e));
-    ASSERT_STREQ(e.msg, "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
-                        "in this context; hint: line 4 `  -source: /`: a list item needs `- ` with "
-                        "a space: `- source: /`");
+    ASSERT_STREQ(e.msg,
+                 "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
+                 "in this context; hint: line 4 `  -source: /`: a list item needs `- ` with "
+                 "a space: `- source: /`");
     /* appspec_parse_hinted keeps them apart for validate. */
     struct lint_hint h;
     int line = 0;
     struct err e2 = ERR_INIT;
     ASSERT_FAIL(appspec_parse_hinted(t, strlen(t), "appspec.yml", &as, &h, &line, &e2));
-    ASSERT_STREQ(e2.msg, "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
-                        "in this context");
+    ASSERT_STREQ(e2.msg,
+                 "appspec.yml line 5 column 15: invalid YAML: mapping values are not allowed "
+                 "in this context");
     ASSERT_EQ(line, 5);
     ASSERT_EQ(h.line, 4);
     ASSERT_STREQ(h.advice, "a list item needs `- ` with a space: `- source: /`");
@@ -1219,8 +1221,8 @@ TEST(appspec_warning_kinds_for_validate)
     as = load_fixture("tests/data/appspec/good/big_timeouts.yml");
     bool timeout = false;
     for (size_t i = 0; i < as->n_warnings; i++)
-        timeout = timeout || (as->warning_kinds[i] == APPSPEC_WARN_EVENT_TIMEOUT &&
-                              as->warning_lines[i] > 0);
+        timeout = timeout ||
+                  (as->warning_kinds[i] == APPSPEC_WARN_EVENT_TIMEOUT && as->warning_lines[i] > 0);
     ASSERT_TRUE(timeout);
     appspec_free(as);
 }

@@ -212,8 +212,10 @@ TEST(log_line_format_matches_spec)
 TEST(log_file_redacts_secrets_and_filters_debug)
 {
     struct err e = ERR_INIT;
-    struct log_opts o = {.program = "codedeploy-agent", .log_dir = test_tmpdir(),
-                         .verbose = false, .quiet_stderr = true};
+    struct log_opts o = {.program = "codedeploy-agent",
+                         .log_dir = test_tmpdir(),
+                         .verbose = false,
+                         .quiet_stderr = true};
     ASSERT_OK(log_open(&o, &e));
     log_add_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     log_info("key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY here");
@@ -303,8 +305,9 @@ TEST(stop_request_from_signal_handler)
 
 TEST(path_normalise_is_lexical_and_absolute)
 {
-    const char *cases[][2] = {{"/a//b/./c/", "/a/b/c"}, {"/a/b/../c", "/a/c"}, {"/../..", "/"},
-                              {"", "/"}, {"a/b", "/a/b"}, {"/a/b/../../..", "/"}};
+    const char *cases[][2] = {{"/a//b/./c/", "/a/b/c"}, {"/a/b/../c", "/a/c"},
+                              {"/../..", "/"},          {"", "/"},
+                              {"a/b", "/a/b"},          {"/a/b/../../..", "/"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         AUTOFREE char *n = path_normalise(cases[i][0]);
         ASSERT_STREQ(n, cases[i][1]);
@@ -429,8 +432,8 @@ TEST(log_file_is_never_opened_through_a_link_issue18)
     test_write("victim", "");
     char *lf = path_join(test_tmpdir(), "codedeploy-agent.log");
     ASSERT_OK(symlink(victim, lf));
-    struct log_opts o = {.program = "codedeploy-agent", .log_dir = test_tmpdir(),
-                         .quiet_stderr = true};
+    struct log_opts o = {
+        .program = "codedeploy-agent", .log_dir = test_tmpdir(), .quiet_stderr = true};
     struct err e = ERR_INIT;
     ASSERT_FAIL(log_open(&o, &e));
     log_info("must not reach the victim");

@@ -34,8 +34,9 @@ TEST(bundle_s3_error_names_object_status_code_R114)
     ASSERT_STREQ(e.msg, "S3 GetObject s3://b/k/a.tar: 403 AccessDenied: Access Denied & more");
     ASSERT_EQ(e.code, ERR_AUTH);
     err_clear(&e);
-    bundle_s3_error(&e, "b", "k", 404, "<Error><Code>NoSuchKey</Code><Message>The specified "
-                                       "key does not exist.</Message></Error>");
+    bundle_s3_error(&e, "b", "k", 404,
+                    "<Error><Code>NoSuchKey</Code><Message>The specified "
+                    "key does not exist.</Message></Error>");
     ASSERT_STREQ(e.msg, "S3 GetObject s3://b/k: 404 NoSuchKey: The specified key does not exist.");
     ASSERT_EQ(e.code, ERR_NOT_FOUND);
     err_clear(&e);
@@ -96,8 +97,15 @@ TEST(bundle_content_range_parsed_strictly)
     ASSERT_EQ(s, 100);
     ASSERT_EQ(e, 199);
     ASSERT_EQ(t, 200);
-    const char *bad[] = {NULL, "", "bytes 100-199/*", "bytes */200", "items 0-1/2",
-                         "bytes 5-4/10", "bytes 0-10/10", "bytes 0-9/10x", "bytes -1-9/10",
+    const char *bad[] = {NULL,
+                         "",
+                         "bytes 100-199/*",
+                         "bytes */200",
+                         "items 0-1/2",
+                         "bytes 5-4/10",
+                         "bytes 0-10/10",
+                         "bytes 0-9/10x",
+                         "bytes -1-9/10",
                          "bytes 0-99999999999999999999/1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         s = e = t = 7;
@@ -200,7 +208,7 @@ TEST(bundle_sink_minimum_rate_names_the_limit)
     struct bundle_sink s;
     bundle_sink_init(&s, -1, 0, &o);
     ASSERT_OK(bundle_sink_write(&s, "x", 1)); /* within the window: no verdict yet */
-    struct timespec ts = {0, 30 * 1000000L};   /* one wait past the window, not a poll */
+    struct timespec ts = {0, 30 * 1000000L};  /* one wait past the window, not a poll */
     nanosleep(&ts, NULL);
     ASSERT_FAIL(bundle_sink_write(&s, "y", 1));
     ASSERT_EQ(s.why_kind, SINK_SLOW);

@@ -39,8 +39,8 @@ struct script {
     size_t n_sleeps;
     int creds_calls;
     int refreshes;
-    struct stop stop;  /* zeroed: a flag without an fd is enough here */
-    bool advance; /* sleeps advance the fake monotonic clock (V-026 gate tests) */
+    struct stop stop; /* zeroed: a flag without an fd is enough here */
+    bool advance;     /* sleeps advance the fake monotonic clock (V-026 gate tests) */
 };
 
 static uint64_t fake_mono_ms = 5000000;
@@ -662,8 +662,13 @@ TEST(commands_r044_endpoint_override_used_verbatim)
 /* ---- V-026: the process-wide throttle gate ---- */
 
 #define THROTTLE                                                                                   \
-    {400, 0, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", NULL, NULL}
-#define SERVER_ERROR {500, 0, "{\"__type\":\"ServerException\",\"message\":\"boom\"}", NULL, NULL}
+    {                                                                                              \
+        400, 0, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", NULL, NULL   \
+    }
+#define SERVER_ERROR                                                                               \
+    {                                                                                              \
+        500, 0, "{\"__type\":\"ServerException\",\"message\":\"boom\"}", NULL, NULL                \
+    }
 
 static void assert_between(uint64_t v, uint64_t lo, uint64_t hi)
 {
@@ -785,11 +790,10 @@ TEST(commands_v026_gate_shared_by_clients_pending_trip_counts_once)
 TEST(commands_v026_five_throttle_retries_for_each_operation)
 {
     for (int op = 0; op < 4; op++) {
-        static const char *const ok_body[] = {
-            "{}", "{\"CommandStatus\":\"Succeeded\"}", "{\"DeploymentSystem\":\"CodeDeploy\"}",
-            "{}"};
-        const struct canned steps[] = {THROTTLE, THROTTLE, THROTTLE, THROTTLE, THROTTLE,
-                                       {200, 0, ok_body[op], NULL, NULL}};
+        static const char *const ok_body[] = {"{}", "{\"CommandStatus\":\"Succeeded\"}",
+                                              "{\"DeploymentSystem\":\"CodeDeploy\"}", "{}"};
+        const struct canned steps[] = {THROTTLE, THROTTLE, THROTTLE,
+                                       THROTTLE, THROTTLE, {200, 0, ok_body[op], NULL, NULL}};
         struct script s = {.steps = steps, .n = 6, .advance = true};
         struct commands_client *c = client(&s, false);
         struct err e = ERR_INIT;
@@ -914,8 +918,14 @@ static void poll_fails(struct commands_client *c, int code, const char *text)
 static struct commands_client *real_client(struct script *s, const char *ep, long deadline_ms)
 {
     struct commands_opts o = {
-        .endpoint = ep, .region = "us-east-1", .get_creds = creds_cb, .creds_arg = s,
-        .read_timeout_ms = 60000, .deadline_ms = deadline_ms, .sleep = sleep_cb, .sleep_arg = s,
+        .endpoint = ep,
+        .region = "us-east-1",
+        .get_creds = creds_cb,
+        .creds_arg = s,
+        .read_timeout_ms = 60000,
+        .deadline_ms = deadline_ms,
+        .sleep = sleep_cb,
+        .sleep_arg = s,
     };
     struct err e = ERR_INIT;
     struct commands_client *c = commands_client_new(&o, &e);

@@ -91,9 +91,13 @@ TEST(creds_precedence_session_then_user_then_imds_R038)
     const char *path = test_write("c.ini", "[default]\naws_access_key_id=FILEKEY\n"
                                            "aws_secret_access_key=filesecret\n");
     struct creds_opts o = {
-        .iam_session_arn = "arn:aws:sts::1:assumed-role/r/s", .credentials_file = path,
-        .iam_user_arn = "arn:aws:iam::1:user/u", .access_key_id = "USERKEY",
-        .secret_access_key = "usersecret", .imds_fetch = fake_fetch, .imds_fetch_arg = &f,
+        .iam_session_arn = "arn:aws:sts::1:assumed-role/r/s",
+        .credentials_file = path,
+        .iam_user_arn = "arn:aws:iam::1:user/u",
+        .access_key_id = "USERKEY",
+        .secret_access_key = "usersecret",
+        .imds_fetch = fake_fetch,
+        .imds_fetch_arg = &f,
     };
     struct err e = ERR_INIT;
     struct creds c;
@@ -167,8 +171,10 @@ TEST(creds_missing_session_file_message_R039)
     struct clock clk = {1000000};
     const char *path = test_write("gone.ini", "x");
     unlink(path);
-    struct creds_opts o = {.iam_session_arn = "arn:s", .credentials_file = path,
-                           .clock = fake_clock, .clock_arg = &clk};
+    struct creds_opts o = {.iam_session_arn = "arn:s",
+                           .credentials_file = path,
+                           .clock = fake_clock,
+                           .clock_arg = &clk};
     struct creds_provider *p = creds_provider_new(&o, NULL);
     struct creds c;
     struct err e = ERR_INIT;
@@ -190,8 +196,10 @@ TEST(creds_session_file_reread_on_change_and_age_R039)
     struct clock clk = {1000000};
     const char *path = test_write("s.ini", "[default]\naws_access_key_id=K1\n"
                                            "aws_secret_access_key=S1\naws_session_token=T1\n");
-    struct creds_opts o = {.iam_session_arn = "arn:s", .credentials_file = path,
-                           .clock = fake_clock, .clock_arg = &clk};
+    struct creds_opts o = {.iam_session_arn = "arn:s",
+                           .credentials_file = path,
+                           .clock = fake_clock,
+                           .clock_arg = &clk};
     struct creds_provider *p = creds_provider_new(&o, NULL);
     struct creds c;
     ASSERT_OK(creds_get(p, &c, NULL));
@@ -243,8 +251,10 @@ TEST(creds_session_file_broken_later_keeps_recent_creds)
     struct clock clk = {1000000};
     const char *path = test_write("b.ini", "[default]\naws_access_key_id=K1\n"
                                            "aws_secret_access_key=S1\n");
-    struct creds_opts o = {.iam_session_arn = "arn:s", .credentials_file = path,
-                           .clock = fake_clock, .clock_arg = &clk};
+    struct creds_opts o = {.iam_session_arn = "arn:s",
+                           .credentials_file = path,
+                           .clock = fake_clock,
+                           .clock_arg = &clk};
     struct creds_provider *p = creds_provider_new(&o, NULL);
     struct creds c;
     ASSERT_OK(creds_get(p, &c, NULL));
@@ -266,8 +276,8 @@ TEST(creds_imds_refresh_windows_R040)
 {
     struct clock clk = {100 * MIN_MS};
     struct fetcher f = {.expiry = 100 * MIN_MS + 60 * MIN_MS};
-    struct creds_opts o = {.imds_fetch = fake_fetch, .imds_fetch_arg = &f, .clock = fake_clock,
-                           .clock_arg = &clk};
+    struct creds_opts o = {
+        .imds_fetch = fake_fetch, .imds_fetch_arg = &f, .clock = fake_clock, .clock_arg = &clk};
     struct creds_provider *p = creds_provider_new(&o, NULL);
     struct creds c;
     ASSERT_OK(creds_get(p, &c, NULL));

@@ -8,22 +8,25 @@
 /* R-190, C-207: the spec's example failure payload, member order and compact form. */
 TEST(diag_r190_failure_example_exact)
 {
-    const char *log = "LifecycleEvent - ApplicationStart\nScript - scripts/start.sh\n[stderr]boom\n";
+    const char *log =
+        "LifecycleEvent - ApplicationStart\nScript - scripts/start.sh\n[stderr]boom\n";
     AUTOFREE char *p = diag_payload(4, "scripts/start.sh",
                                     "Script at specified location: scripts/start.sh failed with "
                                     "exit code 1",
                                     log, strlen(log), 0);
-    ASSERT_STREQ(p, "{\"error_code\":4,\"script_name\":\"scripts/start.sh\",\"message\":\"Script at "
-                    "specified location: scripts/start.sh failed with exit code 1\",\"log\":"
-                    "\"LifecycleEvent - ApplicationStart\\nScript - scripts/start.sh\\n[stderr]"
-                    "boom\\n\"}");
+    ASSERT_STREQ(p,
+                 "{\"error_code\":4,\"script_name\":\"scripts/start.sh\",\"message\":\"Script at "
+                 "specified location: scripts/start.sh failed with exit code 1\",\"log\":"
+                 "\"LifecycleEvent - ApplicationStart\\nScript - scripts/start.sh\\n[stderr]"
+                 "boom\\n\"}");
 }
 
 /* R-192, C-206 */
 TEST(diag_r192_success_payload_exact)
 {
     AUTOFREE char *p = diag_success_payload();
-    ASSERT_STREQ(p, "{\"error_code\":0,\"script_name\":\"\",\"message\":\"Succeeded: \",\"log\":\"\"}");
+    ASSERT_STREQ(
+        p, "{\"error_code\":0,\"script_name\":\"\",\"message\":\"Succeeded: \",\"log\":\"\"}");
     AUTOFREE char *q = diag_payload(0, NULL, DIAG_NOOP_MESSAGE, NULL, 0, 0);
     ASSERT_STREQ(q, "{\"error_code\":0,\"script_name\":\"\",\"message\":\"Succeeded: "
                     "CompletedNoopCommand\",\"log\":\"\"}");
@@ -49,7 +52,8 @@ TEST(diag_r196_ack_payload_exact)
 /* R-195: control characters escaped, '/' and non-ASCII not escaped. */
 TEST(diag_r195_escaping)
 {
-    const char log[] = "a/b \"q\" \\ \t\r\n\b\f\x01\x1f\x7f caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+    const char log[] =
+        "a/b \"q\" \\ \t\r\n\b\f\x01\x1f\x7f caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
     AUTOFREE char *p = diag_payload(4, "s/x.sh", "m", log, sizeof(log) - 1, 0);
     ASSERT_STREQ(p, "{\"error_code\":4,\"script_name\":\"s/x.sh\",\"message\":\"m\",\"log\":\"a/b "
                     "\\\"q\\\" \\\\ \\t\\r\\n\\b\\f\\u0001\\u001f\x7f caf\xc3\xa9 \xe2\x82\xac "
@@ -59,7 +63,12 @@ TEST(diag_r195_escaping)
 /* R-195, C-210: invalid UTF-8 becomes U+FFFD (one per maximal invalid subpart); NUL escaped. */
 TEST(diag_r195_invalid_utf8_replaced)
 {
-    const char in[] = "x\xff" "y\xc3" "z\xe2\x82" "w\xed\xa0\x80" "v\xc0\xaf" "\0u";
+    const char in[] = "x\xff"
+                      "y\xc3"
+                      "z\xe2\x82"
+                      "w\xed\xa0\x80"
+                      "v\xc0\xaf"
+                      "\0u";
     size_t n;
     AUTOFREE char *s = diag_utf8_sanitize(in, sizeof(in) - 1, &n);
     ASSERT_STREQ(s, "x\xef\xbf\xbdy\xef\xbf\xbdz\xef\xbf\xbdw\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"

@@ -15,8 +15,10 @@
 #include "base/fsutil.h"
 
 static struct deploy_spec spec = {
-    .deployment_id = (char *)"d-EXEC00001", .deployment_group_id = (char *)"g-exec",
-    .deployment_group_name = (char *)"Group", .application_name = (char *)"App",
+    .deployment_id = (char *)"d-EXEC00001",
+    .deployment_group_id = (char *)"g-exec",
+    .deployment_group_name = (char *)"Group",
+    .application_name = (char *)"App",
 };
 
 static char *root(void)
@@ -54,8 +56,10 @@ static void on_progress(void *arg, const struct executor_progress *p)
 
 static void opts(struct executor_opts *o, const char *root_dir)
 {
-    *o = (struct executor_opts){.root_dir = root_dir, .program_name = "codedeploy-agent",
-                                .max_revisions = 5, .hook_output_grace_s = 1,
+    *o = (struct executor_opts){.root_dir = root_dir,
+                                .program_name = "codedeploy-agent",
+                                .max_revisions = 5,
+                                .hook_output_grace_s = 1,
                                 .progress = on_progress};
     seen[0] = '\0';
 }

@@ -17,9 +17,14 @@ static void cmd(const char *root, const char *dep, const char *event, bool ok, i
                 enum history_status *st, bool *fin)
 {
     struct err e = ERR_INIT;
-    struct history_command c = {.deployment_id = dep, .application = "app", .group_name = "grp",
-                                .group_id = "g-1", .event = event, .succeeded = ok,
-                                .duration_ms = 1500, .script = ok ? "" : "scripts/start.sh",
+    struct history_command c = {.deployment_id = dep,
+                                .application = "app",
+                                .group_name = "grp",
+                                .group_id = "g-1",
+                                .event = event,
+                                .succeeded = ok,
+                                .duration_ms = 1500,
+                                .script = ok ? "" : "scripts/start.sh",
                                 .message = ok ? "" : "Script at specified location: ... failed",
                                 .end_wall_ms = end};
     ASSERT_OK(history_record(root, &c, st, fin, &e));
@@ -85,10 +90,15 @@ TEST(metrics_text_counts_and_escapes)
     ASSERT_CONTAINS(t, "cdagent_info{version=\"0.1.0\"} 1\n");
     ASSERT_CONTAINS(t, "cdagent_deployments_total{result=\"succeeded\"} 1\n");
     ASSERT_CONTAINS(t, "cdagent_deployments_total{result=\"failed\"} 1\n");
-    ASSERT_CONTAINS(t, "cdagent_lifecycle_events_total{event=\"ApplicationStart\",result=\"failed\"} 1\n");
-    ASSERT_CONTAINS(t, "cdagent_lifecycle_event_duration_seconds_bucket{event=\"ApplicationStart\",le=\"5\"} 1\n");
-    ASSERT_CONTAINS(t, "cdagent_lifecycle_event_duration_seconds_bucket{event=\"ApplicationStart\",le=\"30\"} 2\n");
-    ASSERT_CONTAINS(t, "cdagent_lifecycle_event_duration_seconds_count{event=\"ApplicationStart\"} 2\n");
+    ASSERT_CONTAINS(
+        t, "cdagent_lifecycle_events_total{event=\"ApplicationStart\",result=\"failed\"} 1\n");
+    ASSERT_CONTAINS(
+        t,
+        "cdagent_lifecycle_event_duration_seconds_bucket{event=\"ApplicationStart\",le=\"5\"} 1\n");
+    ASSERT_CONTAINS(t, "cdagent_lifecycle_event_duration_seconds_bucket{event=\"ApplicationStart\","
+                       "le=\"30\"} 2\n");
+    ASSERT_CONTAINS(
+        t, "cdagent_lifecycle_event_duration_seconds_count{event=\"ApplicationStart\"} 2\n");
     ASSERT_CONTAINS(t, "event=\"My\\\"Event\"");
     ASSERT_CONTAINS(t, "cdagent_bundle_downloaded_bytes_total 1234\n");
     ASSERT_CONTAINS(t, "cdagent_last_successful_deployment_timestamp_seconds 1800000000.000\n");

@@ -54,8 +54,12 @@ static char *read_log(void)
 static int run(const char *path, const char *loc, uint64_t timeout_s, struct scriptlog *log,
                struct hook_result *res, struct err *err)
 {
-    struct hook_opts o = {.path = path, .location = loc, .timeout_s = timeout_s,
-                          .envp = env_default, .log = log, .output_grace_ms = 500,
+    struct hook_opts o = {.path = path,
+                          .location = loc,
+                          .timeout_s = timeout_s,
+                          .envp = env_default,
+                          .log = log,
+                          .output_grace_ms = 500,
                           .kill_grace_ms = 1000};
     return hook_run(&o, res, err);
 }
@@ -172,8 +176,12 @@ TEST(hook_r153_made_executable)
 {
     AUTOFREE char *p = script("noexec.sh", "#!/bin/sh\necho ran\n", 0644);
     struct scriptlog *log = tmp_log();
-    struct hook_opts o = {.path = p, .location = "noexec.sh", .timeout_s = 10,
-                          .envp = env_default, .log = log, .warn = count_warn};
+    struct hook_opts o = {.path = p,
+                          .location = "noexec.sh",
+                          .timeout_s = 10,
+                          .envp = env_default,
+                          .log = log,
+                          .warn = count_warn};
     struct hook_result res;
     struct err err = ERR_INIT;
     warnings = 0;
@@ -206,7 +214,7 @@ TEST(hook_r153_chmod_fails)
         ASSERT_OK(setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid));
     } else {
         free(p);
-        p = xstrdup("/etc/hostname");  /* root's, not executable, cannot be chmodded by us */
+        p = xstrdup("/etc/hostname"); /* root's, not executable, cannot be chmodded by us */
         if (access(p, F_OK) < 0 || access(p, X_OK) == 0)
             SKIP("no suitable root-owned non-executable file");
     }
@@ -258,7 +266,7 @@ TEST(hook_r160_fds_and_signals)
     sigemptyset(&s);
     sigaddset(&s, SIGUSR1);
     sigprocmask(SIG_BLOCK, &s, NULL);
-    int leak = open("/dev/null", O_RDONLY);  /* not close-on-exec on purpose */
+    int leak = open("/dev/null", O_RDONLY); /* not close-on-exec on purpose */
     ASSERT_TRUE(leak >= 3);
     AUTOFREE char *p = script("fds.sh",
                               "#!/bin/sh\nexec /bin/sh -c 'ls /proc/self/fd | tr \"\\n\" \" \"; "
@@ -305,8 +313,13 @@ TEST(hook_r165_timeout)
     struct hook_result res;
     struct err err = ERR_INIT;
     warnings = 0;
-    struct hook_opts o = {.path = p, .location = "slow.sh", .timeout_s = 1, .envp = env_default,
-                          .output_grace_ms = 500, .kill_grace_ms = 1000, .warn = count_warn};
+    struct hook_opts o = {.path = p,
+                          .location = "slow.sh",
+                          .timeout_s = 1,
+                          .envp = env_default,
+                          .output_grace_ms = 500,
+                          .kill_grace_ms = 1000,
+                          .warn = count_warn};
     ASSERT_FAIL(hook_run(&o, &res, &err));
     ASSERT_EQ(err.code, ERR_SCRIPT_TIMED_OUT);
     ASSERT_STREQ(err.msg, "Script at specified location: slow.sh failed to complete in 1 seconds");
@@ -336,13 +349,14 @@ TEST(hook_r165_sigterm_ignored)
 /* processes that left the process group (setsid) or were orphaned die on timeout too. */
 TEST(hook_r165_setsid_grandchild_killed)
 {
-    AUTOFREE char *p = script("escape.sh",
-                              "#!/bin/sh\nd=$(dirname \"$0\")\n"
-                              "setsid sleep 300 </dev/null >/dev/null 2>&1 &\necho $! > \"$d/a.pid\"\n"
-                              "(setsid sh -c 'trap \"\" TERM; sleep 301 & echo $! > \"$0\"; wait' "
-                              "\"$d/b.pid\" </dev/null >/dev/null 2>&1 &)\n"
-                              "sleep 30\n",
-                              0755);
+    AUTOFREE char *p =
+        script("escape.sh",
+               "#!/bin/sh\nd=$(dirname \"$0\")\n"
+               "setsid sleep 300 </dev/null >/dev/null 2>&1 &\necho $! > \"$d/a.pid\"\n"
+               "(setsid sh -c 'trap \"\" TERM; sleep 301 & echo $! > \"$0\"; wait' "
+               "\"$d/b.pid\" </dev/null >/dev/null 2>&1 &)\n"
+               "sleep 30\n",
+               0755);
     struct hook_result res;
     struct err err = ERR_INIT;
     ASSERT_FAIL(run(p, "escape.sh", 1, NULL, &res, &err));
@@ -389,7 +403,7 @@ TEST(hook_r168_background_daemon_detached)
     ASSERT_TRUE(pid_alive(d));
     AUTOFREE char *data = read_log();
     ASSERT_CONTAINS(data, " [stdout]started\n");
-    ASSERT_TRUE(strstr(data, "later") == NULL);   /* not the finished script's log */
+    ASSERT_TRUE(strstr(data, "later") == NULL); /* not the finished script's log */
     AUTOFREE char *rec = xasprintf("[agent]Script at specified location: daemon.sh exited but "
                                    "left STDOUT/STDERR open (background process %d",
                                    (int)d);
@@ -407,8 +421,12 @@ TEST(hook_r168_grace_disabled_code6)
                               "#!/bin/sh\nsleep 300 &\necho $! > \"$(dirname \"$0\")/h.pid\"\n"
                               "exit 0\n",
                               0755);
-    struct hook_opts o = {.path = p, .location = "held.sh", .timeout_s = 1, .envp = env_default,
-                          .output_grace_ms = -1, .kill_grace_ms = 1000};
+    struct hook_opts o = {.path = p,
+                          .location = "held.sh",
+                          .timeout_s = 1,
+                          .envp = env_default,
+                          .output_grace_ms = -1,
+                          .kill_grace_ms = 1000};
     struct hook_result res;
     struct err err = ERR_INIT;
     ASSERT_FAIL(hook_run(&o, &res, &err));
@@ -481,8 +499,12 @@ TEST(hook_cancel_flag)
     ASSERT_OK(stop_init(&cancel_tok, NULL));
     pthread_t t;
     pthread_create(&t, NULL, raise_cancel, NULL);
-    struct hook_opts o = {.path = p, .location = "long.sh", .timeout_s = 60, .envp = env_default,
-                          .kill_grace_ms = 1000, .cancel = &cancel_tok};
+    struct hook_opts o = {.path = p,
+                          .location = "long.sh",
+                          .timeout_s = 60,
+                          .envp = env_default,
+                          .kill_grace_ms = 1000,
+                          .cancel = &cancel_tok};
     struct hook_result res;
     struct err err = ERR_INIT;
     uint64_t t0 = now_ms();
@@ -499,8 +521,11 @@ TEST(hook_cancel_flag)
 TEST(hook_r154_unknown_user)
 {
     AUTOFREE char *p = script("u.sh", "#!/bin/sh\nexit 0\n", 0755);
-    struct hook_opts o = {.path = p, .location = "u.sh", .runas = "no-such-user-cdagent",
-                          .timeout_s = 10, .envp = env_default};
+    struct hook_opts o = {.path = p,
+                          .location = "u.sh",
+                          .runas = "no-such-user-cdagent",
+                          .timeout_s = 10,
+                          .envp = env_default};
     struct err err = ERR_INIT;
     ASSERT_FAIL(hook_run(&o, NULL, &err));
     ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
@@ -520,8 +545,8 @@ static struct passwd *ensure_user(void)
     const char *useradd = access("/usr/sbin/useradd", X_OK) == 0 ? "/usr/sbin/useradd" : NULL;
     if (!useradd)
         SKIP("no useradd");
-    const char *nologin = access("/usr/sbin/nologin", X_OK) == 0 ? "/usr/sbin/nologin"
-                                                                 : "/sbin/nologin";
+    const char *nologin =
+        access("/usr/sbin/nologin", X_OK) == 0 ? "/usr/sbin/nologin" : "/sbin/nologin";
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
@@ -563,8 +588,12 @@ TEST(hook_r154_runas_drops_privileges)
     snprintf(dir, sizeof(dir), "%s/archive/dir with space", test_tmpdir());
     chmod(dir, 0755);
     struct scriptlog *log = tmp_log();
-    struct hook_opts o = {.path = p, .location = "dir with space/who am i.sh",
-                          .runas = TEST_USER, .timeout_s = 10, .envp = env_default, .log = log};
+    struct hook_opts o = {.path = p,
+                          .location = "dir with space/who am i.sh",
+                          .runas = TEST_USER,
+                          .timeout_s = 10,
+                          .envp = env_default,
+                          .log = log};
     struct err err = ERR_INIT;
     int rc = hook_run(&o, NULL, &err);
     AUTOFREE char *tail = scriptlog_tail(log, NULL);
@@ -575,8 +604,8 @@ TEST(hook_r154_runas_drops_privileges)
     AUTOFREE char *envs = xasprintf("[stdout]HOME=%s USER=%s LOGNAME=%s SHELL=%s\n", home,
                                     TEST_USER, TEST_USER, shell);
     ASSERT_CONTAINS(tail, envs);
-    AUTOFREE char *uids = xasprintf("[stdout]Uid:\t%u\t%u\t%u\t%u\n", (unsigned)uid,
-                                    (unsigned)uid, (unsigned)uid, (unsigned)uid);
+    AUTOFREE char *uids = xasprintf("[stdout]Uid:\t%u\t%u\t%u\t%u\n", (unsigned)uid, (unsigned)uid,
+                                    (unsigned)uid, (unsigned)uid);
     ASSERT_CONTAINS(tail, uids);
     ASSERT_NOT_CONTAINS(tail, "regained-root");
     if (access("/usr/bin/python3", X_OK) == 0)
@@ -593,8 +622,8 @@ TEST(hook_r166_runas_failure_message)
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/archive", test_tmpdir());
     chmod(dir, 0755);
-    struct hook_opts o = {.path = p, .location = "f.sh", .runas = TEST_USER, .timeout_s = 10,
-                          .envp = env_default};
+    struct hook_opts o = {
+        .path = p, .location = "f.sh", .runas = TEST_USER, .timeout_s = 10, .envp = env_default};
     struct err err = ERR_INIT;
     ASSERT_FAIL(hook_run(&o, NULL, &err));
     ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
@@ -644,8 +673,12 @@ TEST(hook_scope_fallback_without_systemd)
     ASSERT_FAIL(scope_start("cdagent-hook-x-y-1.scope", getpid(), "t", &err));
     ASSERT_EQ(err.code, ERR_UNSUPPORTED);
     AUTOFREE char *p = script("s.sh", "#!/bin/sh\nexit 0\n", 0755);
-    struct hook_opts o = {.path = p, .location = "s.sh", .timeout_s = 10, .envp = env_default,
-                          .scope_deployment_id = "d-ABC", .scope_event = "ApplicationStart"};
+    struct hook_opts o = {.path = p,
+                          .location = "s.sh",
+                          .timeout_s = 10,
+                          .envp = env_default,
+                          .scope_deployment_id = "d-ABC",
+                          .scope_event = "ApplicationStart"};
     struct hook_result res;
     err_clear(&err);
     ASSERT_OK(hook_run(&o, &res, &err));
@@ -657,7 +690,7 @@ TEST(hook_scope_fallback_without_systemd)
 TEST(hook_r160_supervisor_holds_no_agent_fds)
 {
     int fd = open("/dev/null", O_RDONLY);
-    ASSERT_TRUE(dup2(fd, 77) == 77);  /* not close-on-exec, like a careless library's */
+    ASSERT_TRUE(dup2(fd, 77) == 77); /* not close-on-exec, like a careless library's */
     close(fd);
     AUTOFREE char *p = script("sup.sh",
                               "#!/bin/sh\n[ -e /proc/$PPID/fd/77 ] && echo sup-leaked || echo "
@@ -681,8 +714,8 @@ TEST(hook_r154_sudo_missing)
         access("/usr/local/bin/sudo", X_OK) == 0 || access("/usr/sbin/sudo", X_OK) == 0)
         SKIP("sudo is installed");
     AUTOFREE char *p = script("s.sh", "#!/bin/sh\nexit 0\n", 0755);
-    struct hook_opts o = {.path = p, .location = "s.sh", .sudo = true, .timeout_s = 10,
-                          .envp = env_default};
+    struct hook_opts o = {
+        .path = p, .location = "s.sh", .sudo = true, .timeout_s = 10, .envp = env_default};
     struct err err = ERR_INIT;
     ASSERT_FAIL(hook_run(&o, NULL, &err));
     ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
@@ -700,7 +733,8 @@ TEST(hook_r167_spawn_failure_message)
     ASSERT_FAIL(run(dir, "adir", 10, NULL, NULL, &err));
     ASSERT_EQ(err.code, ERR_SCRIPT_FAILED);
     AUTOFREE char *want = xasprintf("Script at specified location: adir failed with error "
-                                    "Errno::EACCES with message Permission denied - %s", dir);
+                                    "Errno::EACCES with message Permission denied - %s",
+                                    dir);
     ASSERT_STREQ(err.msg, want);
 }
 
@@ -728,8 +762,11 @@ struct conc_arg {
 static void *conc_timeout(void *arg)
 {
     struct conc_arg *a = arg;
-    struct hook_opts o = {.path = a->path, .location = "t.sh", .timeout_s = 1,
-                          .envp = env_default, .kill_grace_ms = 500};
+    struct hook_opts o = {.path = a->path,
+                          .location = "t.sh",
+                          .timeout_s = 1,
+                          .envp = env_default,
+                          .kill_grace_ms = 500};
     a->rc = hook_run(&o, NULL, &a->err);
     return NULL;
 }

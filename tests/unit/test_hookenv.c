@@ -68,10 +68,15 @@ TEST(hookenv_r159_filter_and_r158_vars)
     struct hookenv *env = hookenv_new(&o, &err);
     ASSERT_NOT_NULL(env);
     struct hookenv_vars vars = {
-        .lifecycle_event = "ApplicationStart", .deployment_id = "d-ABCDEF123",
-        .application_name = "WordPress_App", .deployment_group_name = "WordPress_DepGroup",
-        .deployment_group_id = "b1a2189b", .bundle_bucket = "my-bucket", .bundle_key = "app.zip",
-        .bundle_version = "", .bundle_etag = "b10a8db1",
+        .lifecycle_event = "ApplicationStart",
+        .deployment_id = "d-ABCDEF123",
+        .application_name = "WordPress_App",
+        .deployment_group_name = "WordPress_DepGroup",
+        .deployment_group_id = "b1a2189b",
+        .bundle_bucket = "my-bucket",
+        .bundle_key = "app.zip",
+        .bundle_version = "",
+        .bundle_etag = "b10a8db1",
     };
     char **e = hookenv_build(env, &vars);
     ASSERT_TRUE(has(e, "PATH=/usr/bin:/bin"));
@@ -90,9 +95,15 @@ TEST(hookenv_r159_filter_and_r158_vars)
     ASSERT_FALSE(has_name(e, "BUNDLE_COMMIT"));
     ASSERT_FALSE(has_name(e, "DEPLOYMENT_CREATOR"));
     ASSERT_FALSE(has_name(e, "DEPLOYMENT_TYPE"));
-    static const char *const gone[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                       "AWS_SESSION_TOKEN", "AWS_SECRET_KEY", "NOTIFY_SOCKET",
-                                       "WATCHDOG_USEC", "INVOCATION_ID", "SOME_URL", NULL};
+    static const char *const gone[] = {"AWS_ACCESS_KEY_ID",
+                                       "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_SESSION_TOKEN",
+                                       "AWS_SECRET_KEY",
+                                       "NOTIFY_SOCKET",
+                                       "WATCHDOG_USEC",
+                                       "INVOCATION_ID",
+                                       "SOME_URL",
+                                       NULL};
     for (int i = 0; gone[i]; i++)
         if (has_name(e, gone[i]))
             FAILF("%s reached the hook environment", gone[i]);
@@ -108,11 +119,10 @@ TEST(hookenv_r159_filter_and_r158_vars)
  * own output does not disturb the capture; credentials are still removed. */
 TEST(hookenv_r014_profile_sourced)
 {
-    const char *profile = test_write("etc/profile",
-                                     "echo 'profile noise'\necho err-noise >&2\n"
-                                     "PATH=\"$PATH:/opt/cdagent-test/bin\"\n"
-                                     "CUSTOM_PROFILE_VAR='hello world'\n"
-                                     "export EXPLICIT=yes\n");
+    const char *profile = test_write("etc/profile", "echo 'profile noise'\necho err-noise >&2\n"
+                                                    "PATH=\"$PATH:/opt/cdagent-test/bin\"\n"
+                                                    "CUSTOM_PROFILE_VAR='hello world'\n"
+                                                    "export EXPLICIT=yes\n");
     char prof[4096];
     snprintf(prof, sizeof(prof), "%s", profile);
     struct hookenv_opts o = {.profile = prof, .agent_env = agent_env, .secrets = secrets};
@@ -136,8 +146,8 @@ TEST(hookenv_r014_profile_sourced)
     snprintf(spath, sizeof(spath), "%s", sp);
     chmod(spath, 0755);
     struct scriptlog *log = scriptlog_new(NULL);
-    struct hook_opts ho = {.path = spath, .location = "env.sh", .timeout_s = 10, .envp = e,
-                           .log = log};
+    struct hook_opts ho = {
+        .path = spath, .location = "env.sh", .timeout_s = 10, .envp = e, .log = log};
     ASSERT_OK(hook_run(&ho, NULL, &err));
     AUTOFREE char *tail = scriptlog_tail(log, NULL);
     ASSERT_CONTAINS(tail, "[stdout]CUSTOM_PROFILE_VAR=hello world\n");

@@ -17,8 +17,10 @@
 #include "base/fsutil.h"
 
 static struct deploy_spec spec = {
-    .deployment_id = (char *)"d-HOOKRUN01", .deployment_group_id = (char *)"g-1",
-    .deployment_group_name = (char *)"Group", .application_name = (char *)"App",
+    .deployment_id = (char *)"d-HOOKRUN01",
+    .deployment_group_id = (char *)"g-1",
+    .deployment_group_name = (char *)"Group",
+    .application_name = (char *)"App",
 };
 
 /* Write an executable script into <tmp>/rev/deployment-archive/<rel>. */
@@ -52,9 +54,17 @@ static void run_event(struct appspec_script *sc, size_t n, const struct stop *st
     AUTOFREE char *root = tmp("root");
     started[0] = '\0';
     struct hookrun_opts o = {
-        .event = "ApplicationStart", .revision_dir = rev, .deployment_dir = dep, .spec = &spec,
-        .root_dir = root, .program_name = "codedeploy-agent", .scripts = sc, .n_scripts = n,
-        .output_grace_s = 1, .enable_deployments_log = true, .stop = stop,
+        .event = "ApplicationStart",
+        .revision_dir = rev,
+        .deployment_dir = dep,
+        .spec = &spec,
+        .root_dir = root,
+        .program_name = "codedeploy-agent",
+        .scripts = sc,
+        .n_scripts = n,
+        .output_grace_s = 1,
+        .enable_deployments_log = true,
+        .stop = stop,
         .script_started = on_started,
     };
     memset(ret, 0, sizeof(*ret));

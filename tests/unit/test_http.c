@@ -59,9 +59,14 @@ TEST(http_R064_retry_classification)
 
 TEST(http_R064_V025_throttle_codes)
 {
-    static const char *const yes[] = {"Throttling", "ThrottlingException", "ThrottledException",
-                                      "RequestThrottledException", "TooManyRequestsException",
-                                      "RequestLimitExceeded", "SlowDown", "LimitExceededException",
+    static const char *const yes[] = {"Throttling",
+                                      "ThrottlingException",
+                                      "ThrottledException",
+                                      "RequestThrottledException",
+                                      "TooManyRequestsException",
+                                      "RequestLimitExceeded",
+                                      "SlowDown",
+                                      "LimitExceededException",
                                       "RequestThrottled"};
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
         if (!http_is_throttle_code(yes[i]))
@@ -150,8 +155,7 @@ struct server {
     int port;
 };
 
-static void serve_reply(int fd, const char *status, const char *extra, const char *body,
-                        size_t len)
+static void serve_reply(int fd, const char *status, const char *extra, const char *body, size_t len)
 {
     char head[512];
     int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Length: %zu\r\n%s\r\n", status,
@@ -324,14 +328,19 @@ TEST(http_R049_request_headers_as_given)
     http_headers_add(&h, "X-Empty", "");
     static char body[2048];
     memset(body, 'b', sizeof(body));
-    struct http_request req = {.method = "POST", .url = u, .headers = &h, .body = body,
-                               .body_len = sizeof(body), .out_fd = -1};
+    struct http_request req = {.method = "POST",
+                               .url = u,
+                               .headers = &h,
+                               .body = body,
+                               .body_len = sizeof(body),
+                               .out_fd = -1};
     struct http_response r;
     ASSERT_OK(http_request(c, &req, &r, &e));
     ASSERT_EQ(r.status, 200);
     ASSERT_CONTAINS(r.body.data, "POST /echo HTTP/1.1\r\n");
     ASSERT_CONTAINS(r.body.data, "User-Agent: cdagent/" CDAGENT_VERSION "\r\n");
-    ASSERT_CONTAINS(r.body.data, "X-Amz-Target: CodeDeployCommandService_v20141006.PollHostCommand");
+    ASSERT_CONTAINS(r.body.data,
+                    "X-Amz-Target: CodeDeployCommandService_v20141006.PollHostCommand");
     ASSERT_CONTAINS(r.body.data, "X-Empty:");
     ASSERT_CONTAINS(r.body.data, "Content-Length: 2048\r\n");
     ASSERT_NOT_CONTAINS(r.body.data, "Expect:");
@@ -385,8 +394,12 @@ TEST(http_streams_2xx_and_keeps_errors_in_memory)
     ASSERT_TRUE(fd >= 0);
     AUTOFREE char *u = url(&s, "/big");
     uint64_t prog[2] = {0, 0};
-    struct http_request req = {.method = "GET", .url = u, .out_fd = fd, .max_response = 1 << 20,
-                               .progress = count_progress, .progress_arg = prog};
+    struct http_request req = {.method = "GET",
+                               .url = u,
+                               .out_fd = fd,
+                               .max_response = 1 << 20,
+                               .progress = count_progress,
+                               .progress_arg = prog};
     struct http_response r;
     ASSERT_OK(http_request(c, &req, &r, &e));
     ASSERT_EQ(r.status, 200);
@@ -581,8 +594,8 @@ TEST(http_R050_signer_agrees_with_libcurl_aws_sigv4)
     struct tm tm = {0};
     ASSERT_NOT_NULL(strptime(date, "%Y%m%dT%H%M%SZ", &tm));
     struct sigv4_creds cr = {"AKIDCURL", "curl/secret+key", NULL};
-    struct sigv4_params p = {.region = "us-west-2", .service = "codedeploy-commands",
-                             .now = timegm(&tm)};
+    struct sigv4_params p = {
+        .region = "us-west-2", .service = "codedeploy-commands", .now = timegm(&tm)};
     struct sigv4_result r;
     struct err err = ERR_INIT;
     ASSERT_OK(sigv4_compute("POST", "/echo", &h, body, strlen(body), &cr, &p, false, &r, &err));
@@ -632,8 +645,13 @@ TEST(http_r203_wire_log_headers_bodies_opt_in_streams_never)
     http_headers_add(&h, "Authorization", "AWS4-HMAC-SHA256 Credential=AKID/x, Signature=5ec7e7");
     http_headers_add(&h, "X-Amz-Security-Token", "T0KEN-wire-unit");
     AUTOFREE char *u1 = url(&s, "/ok");
-    struct http_request r1 = {.method = "POST", .url = u1, .headers = &h, .body = "{\"a\":1}",
-                              .body_len = 7, .out_fd = -1, .wire_bodies = true};
+    struct http_request r1 = {.method = "POST",
+                              .url = u1,
+                              .headers = &h,
+                              .body = "{\"a\":1}",
+                              .body_len = 7,
+                              .out_fd = -1,
+                              .wire_bodies = true};
     struct http_response resp;
     ASSERT_OK(http_request(c, &r1, &resp, &e));
     http_response_done(&resp);

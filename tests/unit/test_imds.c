@@ -112,7 +112,8 @@ TEST(imds_role_document_errors)
     ASSERT_CONTAINS(e.msg, "SecretAccessKey");
     err_clear(&e);
     ASSERT_FAIL(imds_parse_role_creds("{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S3CRETVALUE\","
-                                      "\"Expiration\":\"soon\"}", &c, &e));
+                                      "\"Expiration\":\"soon\"}",
+                                      &c, &e));
     ASSERT_CONTAINS(e.msg, "Expiration");
     ASSERT_NOT_CONTAINS(e.msg, "S3CRETVALUE");
 }

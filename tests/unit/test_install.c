@@ -83,11 +83,10 @@ static void collect(void *ctx, const char *msg)
 }
 
 static struct buf notes;
-static int test_selinux = -1;  /* the tests below opt in with fake semanage/restorecon */
-static const struct install_ops *test_ops;  /* the disk-full tests inject faults */
+static int test_selinux = -1; /* the tests below opt in with fake semanage/restorecon */
+static const struct install_ops *test_ops; /* the disk-full tests inject faults */
 
-static int install(const char *dep, const struct appspec *as, const char *spec_feb,
-                   struct err *e)
+static int install(const char *dep, const struct appspec *as, const char *spec_feb, struct err *e)
 {
     AUTOFREE char *root = tmp("root");
     AUTOFREE char *depdir = layout_deployment_dir(root, GROUP, dep);
@@ -244,12 +243,12 @@ TEST(install_copies_dirs_files_links_R174_R175_R178_C191_C192_C194_C195_C265)
     AUTOFREE char *a = slurp_rel("dest/www/site/a.txt");
     ASSERT_STREQ(a, "ay");
     AUTOFREE char *c = slurp_rel("dest/etc/app.conf");
-    ASSERT_STREQ(c, "conf");  /* a file source lands at destination/basename */
-    ASSERT_FALSE(exists_rel("dest/www/site/app"));  /* a directory's contents, not itself */
+    ASSERT_STREQ(c, "conf");                       /* a file source lands at destination/basename */
+    ASSERT_FALSE(exists_rel("dest/www/site/app")); /* a directory's contents, not itself */
     ASSERT_EQ(mode_rel("dest/www/site/a.txt"), 0640);
     ASSERT_EQ(mode_rel("dest/www/site/sub/run.sh"), 0755);
     ASSERT_EQ(mode_rel("dest/etc/app.conf"), 0600);
-    ASSERT_EQ(mode_rel("dest/www"), 0755);  /* 0777 minus umask, not the archive's mode */
+    ASSERT_EQ(mode_rel("dest/www"), 0755); /* 0777 minus umask, not the archive's mode */
     AUTOFREE char *ap = tmp("dest/www/site/a.txt");
     struct stat st;
     ASSERT_OK(stat(ap, &st));
@@ -351,8 +350,9 @@ TEST(install_duplicate_targets_R177_C193)
     must_fail("d-1",
               HEAD "files:\n  - source: a\n    destination: @T@/out\n"
                    "  - source: c\n    destination: @T@/out\n",
-              NULL, ERR_INSTALL, "includes an mkdir command more than once for the same "
-                                 "destination path");
+              NULL, ERR_INSTALL,
+              "includes an mkdir command more than once for the same "
+              "destination path");
     must_fail("d-1",
               HEAD "files:\n  - source: c\n    destination: @T@/out\n"
                    "  - source: a\n    destination: @T@/out\n",
@@ -380,8 +380,8 @@ TEST(install_directory_links_in_source_R174_R131)
     AUTOFREE char *bad = path_join(arch, "tree/bad");
     AUTOFREE char *outside = tmp("outside");
     ASSERT_OK(symlink(outside, bad));
-    must_fail("d-1", HEAD "files:\n  - source: tree\n    destination: @T@/out2\n", NULL,
-              ERR_UNSAFE, "AppSpec path /tree/bad resolves outside the revision directory");
+    must_fail("d-1", HEAD "files:\n  - source: tree\n    destination: @T@/out2\n", NULL, ERR_UNSAFE,
+              "AppSpec path /tree/bad resolves outside the revision directory");
     ASSERT_FALSE(exists_rel("out2"));
 }
 
@@ -393,8 +393,8 @@ TEST(install_source_link_outside_refused_R131)
     AUTOFREE char *bad = path_join(arch, "evil");
     AUTOFREE char *outside = tmp("outside");
     ASSERT_OK(symlink(outside, bad));
-    must_fail("d-1", HEAD "files:\n  - source: evil\n    destination: @T@/out\n", NULL,
-              ERR_UNSAFE, "AppSpec path evil resolves outside the revision directory");
+    must_fail("d-1", HEAD "files:\n  - source: evil\n    destination: @T@/out\n", NULL, ERR_UNSAFE,
+              "AppSpec path evil resolves outside the revision directory");
     ASSERT_FALSE(exists_rel("out"));
 }
 
@@ -490,7 +490,7 @@ TEST(install_fe_retain_matrix_R176_C186)
         prepare_conflict(kinds[k]);
         must_install("d-1", feb_yaml("RETAIN"), NULL);
         AUTOFREE char *cl = cleanup_text();
-        ASSERT_STREQ(cl, "");  /* kept, and not listed */
+        ASSERT_STREQ(cl, ""); /* kept, and not listed */
         if (kinds[k] == 'f') {
             AUTOFREE char *c = slurp_rel("out/x.txt");
             ASSERT_STREQ(c, "old");
@@ -515,10 +515,12 @@ TEST(install_file_where_a_directory_is_needed_fails_at_planning_R171)
 {
     rev_file("d-1", "app/sub/x.txt", "x", 0644);
     test_write("out/sub", "a host file");
-    must_fail("d-1", HEAD "file_exists_behavior: OVERWRITE\n"
-                          "files:\n  - source: app\n    destination: @T@/out\n",
-              NULL, ERR_INSTALL, "a file already exists where the application specification "
-                                 "file needs the directory");
+    must_fail("d-1",
+              HEAD "file_exists_behavior: OVERWRITE\n"
+                   "files:\n  - source: app\n    destination: @T@/out\n",
+              NULL, ERR_INSTALL,
+              "a file already exists where the application specification "
+              "file needs the directory");
     AUTOFREE char *c = slurp_rel("out/sub");
     ASSERT_STREQ(c, "a host file");
     ASSERT_FALSE(exists_rel("root/deployment-instructions/" GROUP "-install.json"));
@@ -534,7 +536,7 @@ TEST(install_dangling_symlink_is_not_a_conflict_R176)
     must_install("d-1", feb_yaml(NULL), NULL);
     AUTOFREE char *c = slurp_rel("out/x.txt");
     ASSERT_STREQ(c, "new");
-    ASSERT_FALSE(exists_rel("nowhere"));  /* the link was replaced, not written through */
+    ASSERT_FALSE(exists_rel("nowhere")); /* the link was replaced, not written through */
 }
 
 TEST(install_fe_precedence_R172_C184_C232)
@@ -576,7 +578,7 @@ TEST(install_round_trip_redeploy_and_cleanup_R173_C187_C188)
     basic_revision("d-2");
     AUTOFREE char *gone = xasprintf("root/" GROUP "/d-2/deployment-archive/app/b.txt");
     AUTOFREE char *gp = tmp(gone);
-    unlink(gp);  /* d-2 no longer ships b.txt */
+    unlink(gp); /* d-2 no longer ships b.txt */
     must_install("d-2", basic_yaml, NULL);
     ASSERT_FALSE(exists_rel("dest/www/site/b.txt"));
     ASSERT_TRUE(exists_rel("dest/www/site/a.txt"));
@@ -587,12 +589,12 @@ TEST(install_round_trip_redeploy_and_cleanup_R173_C187_C188)
     AUTOFREE char *root = tmp("root");
     ASSERT_OK(install_remove_previous(root, GROUP, NULL));
     ASSERT_FALSE(exists_rel("dest/www/site/a.txt"));
-    ASSERT_FALSE(exists_rel("dest/www/site/current"));  /* link unlinked */
+    ASSERT_FALSE(exists_rel("dest/www/site/current")); /* link unlinked */
     ASSERT_TRUE(exists_rel("dest/www/site/sub/host-log.txt"));
-    ASSERT_TRUE(exists_rel("dest/www/site/sub"));  /* non-empty: kept */
-    ASSERT_FALSE(exists_rel("dest/etc"));          /* empty: removed */
+    ASSERT_TRUE(exists_rel("dest/www/site/sub")); /* non-empty: kept */
+    ASSERT_FALSE(exists_rel("dest/etc"));         /* empty: removed */
     ASSERT_FALSE(exists_rel("root/deployment-instructions/" GROUP "-cleanup"));
-    ASSERT_TRUE(exists_rel("dest"));  /* pre-existing, never listed */
+    ASSERT_TRUE(exists_rel("dest")); /* pre-existing, never listed */
 }
 
 TEST(install_cleanup_unlinks_symlinks_without_following_C188)
@@ -752,7 +754,7 @@ TEST(install_honours_ruby_cleanup_file_R173_C189)
     must_install("d-9", HEAD "files:\n  - source: index.html\n    destination: @T@/app/www\n",
                  NULL);
     AUTOFREE char *c = slurp_rel("app/www/index.html");
-    ASSERT_STREQ(c, "cdagent");  /* the Ruby file was removed first: no DISALLOW conflict */
+    ASSERT_STREQ(c, "cdagent"); /* the Ruby file was removed first: no DISALLOW conflict */
     ASSERT_FALSE(exists_rel("app/www/css"));
     ASSERT_FALSE(exists_rel("app/www/current"));
     ASSERT_TRUE(exists_rel("app/keep/host.txt"));
@@ -819,7 +821,7 @@ TEST(install_permissions_pattern_except_R183_C197)
     ASSERT_EQ(mode_rel("out/my-file-2.txt"), 0600);
     ASSERT_EQ(mode_rel("out/my-file-3.txt"), 0644);
     ASSERT_EQ(mode_rel("out/notes.md"), 0644);
-    ASSERT_EQ(mode_rel("out/sub/deep.txt"), 0644);  /* only direct children */
+    ASSERT_EQ(mode_rel("out/sub/deep.txt"), 0644); /* only direct children */
 }
 
 TEST(install_permissions_double_star_descendants_not_object_R183_C198)
@@ -830,7 +832,7 @@ TEST(install_permissions_double_star_descendants_not_object_R183_C198)
                       "permissions:\n  - object: @T@/out\n    mode: 750\n    type: [directory]\n"
                       "  - object: @T@/out\n    mode: 0640\n    type: [file]\n",
                  NULL);
-    ASSERT_EQ(mode_rel("out"), 0755);  /* never the object itself */
+    ASSERT_EQ(mode_rel("out"), 0755); /* never the object itself */
     ASSERT_EQ(mode_rel("out/sub"), 0750);
     ASSERT_EQ(mode_rel("out/sub/deep.txt"), 0640);
     ASSERT_EQ(mode_rel("out/notes.md"), 0640);
@@ -862,8 +864,9 @@ TEST(install_permission_on_copied_file_R182_C199)
               HEAD "files:\n  - source: app/notes.md\n    destination: @T@/out2\n"
                    "permissions:\n  - object: @T@/out2/notes.md\n    except: [a, b]\n"
                    "    mode: 0444\n",
-              NULL, ERR_INSTALL, "the except parameter for a pattern in the permissions section "
-                                 "([a, b])");
+              NULL, ERR_INSTALL,
+              "the except parameter for a pattern in the permissions section "
+              "([a, b])");
 }
 
 TEST(install_permission_twice_R184_C200)
@@ -877,7 +880,7 @@ TEST(install_permission_twice_R184_C200)
                    "permissions:\n  - object: @T@/out\n    mode: 0600\n"
                    "  - object: @T@/out\n    pattern: \"*.md\"\n    mode: 0644\n",
               NULL, ERR_INSTALL, want);
-    ASSERT_FALSE(exists_rel("out"));  /* planning failure: nothing written */
+    ASSERT_FALSE(exists_rel("out")); /* planning failure: nothing written */
 }
 
 TEST(install_permission_ignored_when_not_installed_here_R182)
@@ -926,7 +929,8 @@ TEST(install_acl_unknown_user_fails_before_anything_R187)
     must_fail("d-1",
               HEAD "files:\n  - source: app\n    destination: @T@/out\n"
                    "permissions:\n  - object: @T@/out\n    acls: [\"u:no-such-user-cd:rwx\"]\n",
-              NULL, ERR_INSTALL, "Unknown user 'no-such-user-cd' in acl entry user:no-such-user-cd:rwx");
+              NULL, ERR_INSTALL,
+              "Unknown user 'no-such-user-cd' in acl entry user:no-such-user-cd:rwx");
     ASSERT_FALSE(exists_rel("out"));
 }
 
@@ -937,14 +941,16 @@ TEST(install_acl_default_on_file_refused_R188_C202)
               HEAD "files:\n  - source: app\n    destination: @T@/out\n"
                    "permissions:\n  - object: @T@/out\n    acls: [\"d:u:root:rwx\"]\n"
                    "    type: [file]\n",
-              NULL, ERR_INSTALL, "the -d parameter has been specified to apply an acl setting "
-                                 "to a file");
+              NULL, ERR_INSTALL,
+              "the -d parameter has been specified to apply an acl setting "
+              "to a file");
 }
 
 static char *getfacl(const char *rel)
 {
     AUTOFREE char *p = tmp(rel);
-    AUTOFREE char *cmd = xasprintf("getfacl --omit-header --numeric --absolute-names --no-effective '%s' 2>&1", p);
+    AUTOFREE char *cmd =
+        xasprintf("getfacl --omit-header --numeric --absolute-names --no-effective '%s' 2>&1", p);
     FILE *f = popen(cmd, "r");
     if (!f)
         return NULL;
@@ -1018,8 +1024,8 @@ static void fake_selinux_tools(const char *restorecon_rc)
 {
     AUTOFREE char *log = tmp("selinux.log");
     AUTOFREE char *s1 = xasprintf("#!/bin/sh\necho \"semanage $*\" >> '%s'\n", log);
-    AUTOFREE char *s2 = xasprintf("#!/bin/sh\necho \"restorecon $*\" >> '%s'\nexit %s\n", log,
-                                  restorecon_rc);
+    AUTOFREE char *s2 =
+        xasprintf("#!/bin/sh\necho \"restorecon $*\" >> '%s'\nexit %s\n", log, restorecon_rc);
     const char *p1 = test_write("fakebin/semanage", s1);
     ASSERT_OK(chmod(p1, 0755));
     const char *p2 = test_write("fakebin/restorecon", s2);
@@ -1044,12 +1050,12 @@ TEST(install_selinux_commands_and_cleanup_entries_R189_R180_C263)
                       "      range: s0:c0,c1,c2\n",
                  NULL);
     AUTOFREE char *log = slurp_rel("selinux.log");
-    AUTOFREE char *want = xasprintf(
-        "semanage fcontext -a -t httpd_sys_content_t %1$s/out/notes.md\n"
-        "restorecon -v %1$s/out/notes.md\n"
-        "semanage fcontext -a -s system_u -t etc_t -r s0:c0.c2 %1$s/out/my-file-1.txt\n"
-        "restorecon -v %1$s/out/my-file-1.txt\n",
-        test_tmpdir());
+    AUTOFREE char *want =
+        xasprintf("semanage fcontext -a -t httpd_sys_content_t %1$s/out/notes.md\n"
+                  "restorecon -v %1$s/out/notes.md\n"
+                  "semanage fcontext -a -s system_u -t etc_t -r s0:c0.c2 %1$s/out/my-file-1.txt\n"
+                  "restorecon -v %1$s/out/my-file-1.txt\n",
+                  test_tmpdir());
     ASSERT_STREQ(log, want);
     AUTOFREE char *cl = cleanup_text();
     ASSERT_STREQ(cl, "@T@/out\n@T@/out/notes.md\n@T@/out/my-file-1.txt\n"
@@ -1071,8 +1077,8 @@ TEST(install_selinux_failure_message_R189)
 {
     fake_selinux_tools("3");
     perm_revision();
-    AUTOFREE char *want = xasprintf("Failed command: restorecon -v %s/out/notes.md. Exit code: 3",
-                                    test_tmpdir());
+    AUTOFREE char *want =
+        xasprintf("Failed command: restorecon -v %s/out/notes.md. Exit code: 3", test_tmpdir());
     must_fail("d-1",
               HEAD "files:\n  - source: app/notes.md\n    destination: @T@/out\n"
                    "permissions:\n  - object: @T@/out/notes.md\n"
@@ -1151,13 +1157,18 @@ TEST(install_refuses_early_when_bytes_do_not_fit_issue11)
 {
     two_revisions();
     AUTOFREE char *before = cleanup_text();
-    fake_vfs = (struct statvfs){.f_bsize = 4096, .f_frsize = 4096, .f_blocks = 1 << 20,
-                                .f_bavail = 100, .f_bfree = 100, .f_files = 1 << 20,
-                                .f_favail = 1 << 20, .f_ffree = 1 << 20};
+    fake_vfs = (struct statvfs){.f_bsize = 4096,
+                                .f_frsize = 4096,
+                                .f_blocks = 1 << 20,
+                                .f_bavail = 100,
+                                .f_bfree = 100,
+                                .f_files = 1 << 20,
+                                .f_favail = 1 << 20,
+                                .f_ffree = 1 << 20};
     struct install_ops ops = {.statvfs = fake_statvfs};
     test_ops = &ops;
-    AUTOFREE char *where = xasprintf("not enough free space on the file system holding '%s'",
-                                     test_tmpdir());
+    AUTOFREE char *where =
+        xasprintf("not enough free space on the file system holding '%s'", test_tmpdir());
     must_fail("d-2", two_rev_yaml, NULL, ERR_INSTALL, where);
     /* The numbers a person needs: what is free, and that nothing changed. */
     must_fail("d-2", two_rev_yaml, NULL, ERR_INSTALL,
@@ -1170,9 +1181,14 @@ TEST(install_refuses_early_when_inodes_do_not_fit_issue11)
 {
     two_revisions();
     AUTOFREE char *before = cleanup_text();
-    fake_vfs = (struct statvfs){.f_bsize = 4096, .f_frsize = 4096, .f_blocks = 1 << 20,
-                                .f_bavail = 1 << 20, .f_bfree = 1 << 20, .f_files = 1000,
-                                .f_favail = 3, .f_ffree = 3};
+    fake_vfs = (struct statvfs){.f_bsize = 4096,
+                                .f_frsize = 4096,
+                                .f_blocks = 1 << 20,
+                                .f_bavail = 1 << 20,
+                                .f_bfree = 1 << 20,
+                                .f_files = 1000,
+                                .f_favail = 3,
+                                .f_ffree = 3};
     struct install_ops ops = {.statvfs = fake_statvfs};
     struct err e = ERR_INIT;
     ASSERT_FAIL(install_d2_with(&ops, &e));
@@ -1234,7 +1250,8 @@ TEST(install_selinux_tools_get_minimal_env_and_clean_signals_issue11)
 {
     AUTOFREE char *log = tmp("selinux-env.log");
     AUTOFREE char *s1 = xasprintf("#!/bin/sh\nenv >> '%1$s'\ngrep -E '^Sig(Blk|Ign)' "
-                                  "/proc/self/status >> '%1$s'\n", log);
+                                  "/proc/self/status >> '%1$s'\n",
+                                  log);
     const char *p1 = test_write("fakebin2/semanage", s1);
     ASSERT_OK(chmod(p1, 0755));
     const char *p2 = test_write("fakebin2/restorecon", "#!/bin/sh\nexit 0\n");
@@ -1287,7 +1304,7 @@ TEST(install_path_past_path_max_fails_with_a_whole_message_issue11)
     memset(name, 'n', 200);
     name[200] = '\0';
     int fd = open(app, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    for (int i = 0; i < 25; i++) {  /* 25 x 201 bytes: past 4096 */
+    for (int i = 0; i < 25; i++) { /* 25 x 201 bytes: past 4096 */
         ASSERT_OK(mkdirat(fd, name, 0755));
         int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ASSERT_TRUE(sub >= 0);

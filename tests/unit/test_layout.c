@@ -74,7 +74,7 @@ TEST(layout_state_files_no_newline_atomic_0600_R102_R103_C110_C111_C278)
     const char *root = test_tmpdir();
     char *v = (char *)"unset";
     ASSERT_OK(layout_read_last_successful(root, GROUP, &v, NULL));
-    ASSERT_NULL(v);  /* missing file = none */
+    ASSERT_NULL(v); /* missing file = none */
     AUTOFREE char *dep = layout_deployment_dir(root, GROUP, "d-1");
     ASSERT_OK(layout_record_last_successful(root, GROUP, dep, NULL));
     ASSERT_OK(layout_record_most_recent(root, GROUP, dep, NULL));
@@ -82,7 +82,7 @@ TEST(layout_state_files_no_newline_atomic_0600_R102_R103_C110_C111_C278)
     char *raw = NULL;
     size_t len = 0;
     ASSERT_OK(read_file(p, 4096, &raw, &len, NULL));
-    ASSERT_STREQ(raw, dep);  /* exactly the path: no trailing newline */
+    ASSERT_STREQ(raw, dep); /* exactly the path: no trailing newline */
     ASSERT_EQ(len, strlen(dep));
     free(raw);
     struct stat st;
@@ -144,7 +144,7 @@ TEST(layout_prune_keeps_max_revisions_R106_C113)
         snprintf(name, sizeof(name), "d-%d", i);
         make_rev(name, i * 10);
     }
-    make_rev("d-CUR", 0);  /* current is the oldest by mtime yet never a candidate */
+    make_rev("d-CUR", 0); /* current is the oldest by mtime yet never a candidate */
     unsigned removed = 99;
     ASSERT_OK(layout_prune_revisions(test_tmpdir(), GROUP, "d-CUR", 5, &removed, NULL));
     ASSERT_EQ(removed, 2);
@@ -193,7 +193,7 @@ TEST(layout_prune_does_not_follow_symlinks_R106)
     AUTOFREE char *precious = xasprintf("%s/precious", test_tmpdir());
     AUTOFREE char *inside = xasprintf("%s/" GROUP "/d-1/link", test_tmpdir());
     ASSERT_OK(symlink(precious, inside));
-    make_rev("d-1", 10);  /* the new link bumped the directory's mtime */
+    make_rev("d-1", 10); /* the new link bumped the directory's mtime */
     unsigned removed = 0;
     ASSERT_OK(layout_prune_revisions(test_tmpdir(), GROUP, "d-3", 2, &removed, NULL));
     ASSERT_EQ(removed, 1);
@@ -259,7 +259,7 @@ TEST(layout_prune_removes_a_5000_deep_revision_with_few_fds_issue11)
     make_rev("d-CUR", 30);
     AUTOFREE char *top = xasprintf("%s/" GROUP "/d-1", test_tmpdir());
     make_deep_tree(top, 5000);
-    make_rev("d-1", 10);  /* the oldest again */
+    make_rev("d-1", 10); /* the oldest again */
     struct rlimit old_lim, lim;
     ASSERT_OK(getrlimit(RLIMIT_NOFILE, &old_lim));
     lim = old_lim;

@@ -34,7 +34,7 @@ TEST(tracking_write_read_remove_R074)
     char *p = path_join(dir, "d-ABC");
     char *data = NULL;
     ASSERT_OK(read_file(p, 1000, &data, NULL, &e));
-    ASSERT_STREQ(data, "eyJhIjoiYiJ9+/=");  /* no trailing newline */
+    ASSERT_STREQ(data, "eyJhIjoiYiJ9+/="); /* no trailing newline */
     free(data);
     struct stat st;
     ASSERT_OK(stat(p, &st));

@@ -91,9 +91,28 @@ TEST(local_all_flags_short_and_long_R205)
 {
     struct local_opts o;
     struct err e = ERR_INIT;
-    char *argv[] = {"codedeploy-local", "-l", "/x", "--type", "zip", "-b", "OVERWRITE",
-                    "--deployment-group", "g1", "-d", "Fleet", "-a", "App", "-e", "A,B",
-                    "-c", "/c.yml", "--appspec-filename", "other.yml", "-h", "-v", NULL};
+    char *argv[] = {"codedeploy-local",
+                    "-l",
+                    "/x",
+                    "--type",
+                    "zip",
+                    "-b",
+                    "OVERWRITE",
+                    "--deployment-group",
+                    "g1",
+                    "-d",
+                    "Fleet",
+                    "-a",
+                    "App",
+                    "-e",
+                    "A,B",
+                    "-c",
+                    "/c.yml",
+                    "--appspec-filename",
+                    "other.yml",
+                    "-h",
+                    "-v",
+                    NULL};
     ASSERT_OK(parse(&o, &e, argv));
     ASSERT_STREQ(o.bundle_location, "/x");
     ASSERT_STREQ(o.type, "zip");
@@ -147,7 +166,8 @@ TEST(local_validation_messages_R206)
     snprintf(cfgp, sizeof(cfgp), "%s", cfg);
 
     ASSERT_FAIL(validate_with(".", "invalid-type", cfgp, &e, &b));
-    ASSERT_STREQ(e.msg, "type invalid-type is not a valid type. Must be one of tgz,tar,zip,directory");
+    ASSERT_STREQ(e.msg,
+                 "type invalid-type is not a valid type. Must be one of tgz,tar,zip,directory");
     err_clear(&e);
     ASSERT_FAIL(validate_with("http://example.com/b.zip", "zip", cfgp, &e, &b));
     ASSERT_STREQ(e.msg, "location http://example.com/b.zip cannot be http, only encrypted (https) "
@@ -168,7 +188,8 @@ TEST(local_validation_messages_R206)
                         "local file / directory");
     err_clear(&e);
     ASSERT_FAIL(validate_with("https://github.com/onlyowner", "zip", cfgp, &e, &b));
-    ASSERT_CONTAINS(e.msg, "github location https://github.com/onlyowner not in the expected format");
+    ASSERT_CONTAINS(e.msg,
+                    "github location https://github.com/onlyowner not in the expected format");
     err_clear(&e);
     ASSERT_FAIL(validate_with("bad location", "zip", cfgp, &e, &b));
     ASSERT_STREQ(e.msg, "location bad location is not a valid uri");
@@ -190,7 +211,8 @@ TEST(local_directory_needs_appspec_R206)
              "Expecting appspec file at location %s/appspec.yml or %s/appspec.yaml but it is not "
              "found there. Please either run the CLI from within a directory containing the "
              "appspec.yml or appspec.yaml file or specify a bundle location containing an "
-             "appspec.yml or appspec.yaml file in its root directory", dir, dir);
+             "appspec.yml or appspec.yaml file in its root directory",
+             dir, dir);
     ASSERT_STREQ(e.msg, want);
     err_clear(&e);
     test_write("rev/appspec.yaml", "version: 0.0\n");
@@ -259,7 +281,8 @@ TEST(local_s3_and_github_locations_R211)
     local_opts_done(&o);
     local_bundle_done(&b);
 
-    ASSERT_OK(validate_with("https://api.github.com/repos/o/r/tarball/abc123", "tar", cfgp, &e, &b));
+    ASSERT_OK(
+        validate_with("https://api.github.com/repos/o/r/tarball/abc123", "tar", cfgp, &e, &b));
     ASSERT_STREQ(b.commit, "abc123");
     ASSERT_STREQ(b.repository, "r");
     local_bundle_done(&b);

@@ -12,7 +12,7 @@
 
 static time_t fixed_clock(void)
 {
-    return 1714558502;  /* some fixed instant; formatted in local time below */
+    return 1714558502; /* some fixed instant; formatted in local time below */
 }
 
 static char *slurp(const char *path)
@@ -102,12 +102,12 @@ TEST(scriptlog_r163_tail_bounds)
     struct scriptlog_stream *o = scriptlog_stream_new(log, SCRIPTLOG_STDOUT, 0);
     char line[101];
     for (int i = 0; i < 100; i++) {
-        snprintf(line, sizeof(line), "%03d-%090d\n", i, 0);  /* 95 chars + "[stdout]" = 103 */
+        snprintf(line, sizeof(line), "%03d-%090d\n", i, 0); /* 95 chars + "[stdout]" = 103 */
         scriptlog_stream_feed(o, line, strlen(line));
     }
     size_t n;
     AUTOFREE char *tail = scriptlog_tail(log, &n);
-    ASSERT_EQ(n, 103 * 19);  /* 19 * 103 = 1957 <= 2048 < 20 * 103 */
+    ASSERT_EQ(n, 103 * 19); /* 19 * 103 = 1957 <= 2048 < 20 * 103 */
     ASSERT_TRUE(str_has_prefix(tail, "[stdout]081-"));
     ASSERT_TRUE(str_has_suffix(tail, "[stdout]099-000000000000000000000000000000000000000000000000"
                                      "000000000000000000000000000000000000000000\n"));
@@ -235,8 +235,8 @@ TEST(scriptlog_c276_deployments_log_rotation)
 {
     char dpath[4096];
     snprintf(dpath, sizeof(dpath), "%s/dl/codedeploy-agent-deployments.log", test_tmpdir());
-    struct scriptlog_opts o = {.deployments_log = dpath, .deployment_id = "d-1",
-                               .deployments_rotate_bytes = 1000};
+    struct scriptlog_opts o = {
+        .deployments_log = dpath, .deployment_id = "d-1", .deployments_rotate_bytes = 1000};
     struct scriptlog *log = scriptlog_new(&o);
     char rec[200];
     memset(rec, 'q', sizeof(rec) - 1);
@@ -261,8 +261,8 @@ TEST(scriptlog_r200_agent_secrets_redacted)
 {
     log_add_secret("AKIASECRETKEY0123456789");
     log_add_secret("session-token-abcdef");
-    struct scriptlog *log = new_log("dep/logs/scripts.log",
-                                    "deployment-logs/codedeploy-agent-deployments.log");
+    struct scriptlog *log =
+        new_log("dep/logs/scripts.log", "deployment-logs/codedeploy-agent-deployments.log");
     scriptlog_event(log, "ApplicationStart");
     struct scriptlog_stream *o = scriptlog_stream_new(log, SCRIPTLOG_STDOUT, 0);
     static const char out[] = "aws_secret_access_key = AKIASECRETKEY0123456789\n"

@@ -1,14 +1,13 @@
 /*
  * SigV4 signer (spec R-050, R-051, R-109): every v4 case of the published test suite in
- * tests/data/sigv4-test-suite (a verbatim copy of the spec's data), read unchanged from disk, header and query variants,
- * stage by stage (canonical request, string to sign, signature, signed request).  Each case is
- * its own test named after its directory so a failure points at the rule.
+ * tests/data/sigv4-test-suite (a verbatim copy of the spec's data), read unchanged from disk,
+ * header and query variants, stage by stage (canonical request, string to sign, signature, signed
+ * request).  Each case is its own test named after its directory so a failure points at the rule.
  */
 #include "test.h"
 
 #include <dirent.h>
 #include <time.h>
-
 
 #include "net/http.h"
 #include "net/sigv4-internal.h"
@@ -197,8 +196,8 @@ static void check_same_query(const char *name, const char *got, const char *want
     size_t gn = split_sorted(g, gp, 64);
     size_t wn = split_sorted(w, wp, 64);
     if (gn != wn)
-        FAILF("%s: presigned query\n  %s\nhas %zu parameters, expected %zu (%s)", name, got, gn,
-              wn, want);
+        FAILF("%s: presigned query\n  %s\nhas %zu parameters, expected %zu (%s)", name, got, gn, wn,
+              want);
     for (size_t i = 0; i < gn; i++)
         if (strcmp(gp[i], wp[i]) != 0)
             FAILF("%s: presigned query parameter '%s', expected '%s'", name, gp[i], wp[i]);
@@ -209,8 +208,8 @@ static void run_header_variant(const char *dir, const char *name, const struct v
 {
     struct sigv4_result r;
     struct err e = ERR_INIT;
-    if (sigv4_compute(req->method, req->target, &req->headers, req->body, req->body_len,
-                      &c->creds, &c->params, false, &r, &e) < 0)
+    if (sigv4_compute(req->method, req->target, &req->headers, req->body, req->body_len, &c->creds,
+                      &c->params, false, &r, &e) < 0)
         FAILF("%s: sigv4_compute (header): %s", name, e.msg);
     AUTOFREE char *creq = slurp(dir, name, "header-canonical-request.txt");
     AUTOFREE char *sts = slurp(dir, name, "header-string-to-sign.txt");
@@ -242,8 +241,8 @@ static void run_query_variant(const char *dir, const char *name, const struct vr
 {
     struct sigv4_result r;
     struct err e = ERR_INIT;
-    if (sigv4_compute(req->method, req->target, &req->headers, req->body, req->body_len,
-                      &c->creds, &c->params, true, &r, &e) < 0)
+    if (sigv4_compute(req->method, req->target, &req->headers, req->body, req->body_len, &c->creds,
+                      &c->params, true, &r, &e) < 0)
         FAILF("%s: sigv4_compute (query): %s", name, e.msg);
     AUTOFREE char *creq = slurp(dir, name, "query-canonical-request.txt");
     AUTOFREE char *sts = slurp(dir, name, "query-string-to-sign.txt");
@@ -292,43 +291,43 @@ static void run_case(const char *name)
 }
 
 #define VECTORS(X)                                                                                 \
-    X(get_header_key_duplicate, "get-header-key-duplicate")                                       \
-    X(get_header_value_multiline, "get-header-value-multiline")                                   \
-    X(get_header_value_order, "get-header-value-order")                                           \
-    X(get_header_value_trim, "get-header-value-trim")                                             \
-    X(get_relative_normalized, "get-relative-normalized")                                         \
-    X(get_relative_relative_normalized, "get-relative-relative-normalized")                       \
-    X(get_relative_relative_unnormalized, "get-relative-relative-unnormalized")                   \
-    X(get_relative_unnormalized, "get-relative-unnormalized")                                     \
-    X(get_slash_dot_slash_normalized, "get-slash-dot-slash-normalized")                           \
-    X(get_slash_dot_slash_unnormalized, "get-slash-dot-slash-unnormalized")                       \
-    X(get_slash_normalized, "get-slash-normalized")                                               \
-    X(get_slash_pointless_dot_normalized, "get-slash-pointless-dot-normalized")                   \
-    X(get_slash_pointless_dot_unnormalized, "get-slash-pointless-dot-unnormalized")               \
-    X(get_slash_unnormalized, "get-slash-unnormalized")                                           \
-    X(get_slashes_normalized, "get-slashes-normalized")                                           \
-    X(get_slashes_unnormalized, "get-slashes-unnormalized")                                       \
-    X(get_space_normalized, "get-space-normalized")                                               \
-    X(get_space_unnormalized, "get-space-unnormalized")                                           \
-    X(get_unreserved, "get-unreserved")                                                           \
-    X(get_utf8, "get-utf8")                                                                       \
-    X(get_vanilla, "get-vanilla")                                                                 \
-    X(get_vanilla_empty_query_key, "get-vanilla-empty-query-key")                                 \
-    X(get_vanilla_query, "get-vanilla-query")                                                     \
-    X(get_vanilla_query_order_encoded, "get-vanilla-query-order-encoded")                         \
-    X(get_vanilla_query_order_key_case, "get-vanilla-query-order-key-case")                       \
-    X(get_vanilla_query_unreserved, "get-vanilla-query-unreserved")                               \
-    X(get_vanilla_utf8_query, "get-vanilla-utf8-query")                                           \
-    X(get_vanilla_with_session_token, "get-vanilla-with-session-token")                           \
-    X(post_header_key_case, "post-header-key-case")                                               \
-    X(post_header_key_sort, "post-header-key-sort")                                               \
-    X(post_header_value_case, "post-header-value-case")                                           \
-    X(post_sts_header_after, "post-sts-header-after")                                             \
-    X(post_sts_header_before, "post-sts-header-before")                                           \
-    X(post_vanilla, "post-vanilla")                                                               \
-    X(post_vanilla_empty_query_value, "post-vanilla-empty-query-value")                           \
-    X(post_vanilla_query, "post-vanilla-query")                                                   \
-    X(post_x_www_form_urlencoded, "post-x-www-form-urlencoded")                                   \
+    X(get_header_key_duplicate, "get-header-key-duplicate")                                        \
+    X(get_header_value_multiline, "get-header-value-multiline")                                    \
+    X(get_header_value_order, "get-header-value-order")                                            \
+    X(get_header_value_trim, "get-header-value-trim")                                              \
+    X(get_relative_normalized, "get-relative-normalized")                                          \
+    X(get_relative_relative_normalized, "get-relative-relative-normalized")                        \
+    X(get_relative_relative_unnormalized, "get-relative-relative-unnormalized")                    \
+    X(get_relative_unnormalized, "get-relative-unnormalized")                                      \
+    X(get_slash_dot_slash_normalized, "get-slash-dot-slash-normalized")                            \
+    X(get_slash_dot_slash_unnormalized, "get-slash-dot-slash-unnormalized")                        \
+    X(get_slash_normalized, "get-slash-normalized")                                                \
+    X(get_slash_pointless_dot_normalized, "get-slash-pointless-dot-normalized")                    \
+    X(get_slash_pointless_dot_unnormalized, "get-slash-pointless-dot-unnormalized")                \
+    X(get_slash_unnormalized, "get-slash-unnormalized")                                            \
+    X(get_slashes_normalized, "get-slashes-normalized")                                            \
+    X(get_slashes_unnormalized, "get-slashes-unnormalized")                                        \
+    X(get_space_normalized, "get-space-normalized")                                                \
+    X(get_space_unnormalized, "get-space-unnormalized")                                            \
+    X(get_unreserved, "get-unreserved")                                                            \
+    X(get_utf8, "get-utf8")                                                                        \
+    X(get_vanilla, "get-vanilla")                                                                  \
+    X(get_vanilla_empty_query_key, "get-vanilla-empty-query-key")                                  \
+    X(get_vanilla_query, "get-vanilla-query")                                                      \
+    X(get_vanilla_query_order_encoded, "get-vanilla-query-order-encoded")                          \
+    X(get_vanilla_query_order_key_case, "get-vanilla-query-order-key-case")                        \
+    X(get_vanilla_query_unreserved, "get-vanilla-query-unreserved")                                \
+    X(get_vanilla_utf8_query, "get-vanilla-utf8-query")                                            \
+    X(get_vanilla_with_session_token, "get-vanilla-with-session-token")                            \
+    X(post_header_key_case, "post-header-key-case")                                                \
+    X(post_header_key_sort, "post-header-key-sort")                                                \
+    X(post_header_value_case, "post-header-value-case")                                            \
+    X(post_sts_header_after, "post-sts-header-after")                                              \
+    X(post_sts_header_before, "post-sts-header-before")                                            \
+    X(post_vanilla, "post-vanilla")                                                                \
+    X(post_vanilla_empty_query_value, "post-vanilla-empty-query-value")                            \
+    X(post_vanilla_query, "post-vanilla-query")                                                    \
+    X(post_x_www_form_urlencoded, "post-x-www-form-urlencoded")                                    \
     X(post_x_www_form_urlencoded_parameters, "post-x-www-form-urlencoded-parameters")
 
 #define DEFINE_VECTOR(id, dirname)                                                                 \
@@ -372,8 +371,12 @@ static const struct sigv4_creds s3_doc_creds = {"AKIAIOSFODNN7EXAMPLE",
 
 static time_t utc(int y, int mo, int d, int h, int mi, int s)
 {
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = s};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s};
     return timegm(&tm);
 }
 
@@ -383,11 +386,11 @@ TEST(sigv4_R109_s3_documented_get_object)
     struct http_headers h;
     http_headers_init(&h);
     http_headers_add(&h, "Range", "bytes=0-9");
-    struct sigv4_params p = {.region = "us-east-1", .service = "s3", .s3_mode = true,
-                             .now = utc(2013, 5, 24, 0, 0, 0)};
+    struct sigv4_params p = {
+        .region = "us-east-1", .service = "s3", .s3_mode = true, .now = utc(2013, 5, 24, 0, 0, 0)};
     struct err e = ERR_INIT;
-    ASSERT_OK(sigv4_sign_headers("GET", "https://examplebucket.s3.amazonaws.com/test.txt", &h,
-                                 NULL, 0, &s3_doc_creds, &p, &e));
+    ASSERT_OK(sigv4_sign_headers("GET", "https://examplebucket.s3.amazonaws.com/test.txt", &h, NULL,
+                                 0, &s3_doc_creds, &p, &e));
     ASSERT_STREQ(http_headers_get(&h, "host"), "examplebucket.s3.amazonaws.com");
     ASSERT_STREQ(http_headers_get(&h, "x-amz-content-sha256"),
                  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -412,12 +415,15 @@ TEST(sigv4_R109_s3_path_not_normalized_or_double_encoded)
 
 TEST(sigv4_R109_unsigned_payload_and_body_hash)
 {
-    struct sigv4_params p = {.region = "us-east-1", .service = "s3", .s3_mode = true,
-                             .unsigned_payload = true, .now = utc(2020, 1, 2, 3, 4, 5)};
+    struct sigv4_params p = {.region = "us-east-1",
+                             .service = "s3",
+                             .s3_mode = true,
+                             .unsigned_payload = true,
+                             .now = utc(2020, 1, 2, 3, 4, 5)};
     struct sigv4_result r;
     struct err e = ERR_INIT;
-    ASSERT_OK(sigv4_compute("GET", "https://b.s3.amazonaws.com/k", NULL, NULL, 0, &s3_doc_creds,
-                            &p, false, &r, &e));
+    ASSERT_OK(sigv4_compute("GET", "https://b.s3.amazonaws.com/k", NULL, NULL, 0, &s3_doc_creds, &p,
+                            false, &r, &e));
     ASSERT_STREQ(r.payload_hash, "UNSIGNED-PAYLOAD");
     ASSERT_CONTAINS(r.canonical_request, "x-amz-content-sha256:UNSIGNED-PAYLOAD\n");
     ASSERT_TRUE(str_has_suffix(r.canonical_request, "\nUNSIGNED-PAYLOAD"));
@@ -447,8 +453,8 @@ TEST(sigv4_R050_commands_post_signed_headers)
     http_headers_add(&h, "Content-Type", "application/x-amz-json-1.1");
     http_headers_add(&h, "X-Amz-Target", "CodeDeployCommandService_v20141006.PollHostCommand");
     http_headers_add(&h, "User-Agent", "cdagent/0.1.0");
-    struct sigv4_params p = {.region = "us-west-2", .service = "codedeploy-commands",
-                             .now = utc(2026, 12, 1, 8, 0, 0)};
+    struct sigv4_params p = {
+        .region = "us-west-2", .service = "codedeploy-commands", .now = utc(2026, 12, 1, 8, 0, 0)};
     struct err e = ERR_INIT;
     const char *body = "{\"HostIdentifier\":\"arn:aws:ec2:us-west-2:1:instance/i-1\"}";
     ASSERT_OK(sigv4_sign_headers("POST", "https://codedeploy-commands.us-west-2.amazonaws.com:443/",
@@ -465,8 +471,8 @@ TEST(sigv4_R050_commands_post_signed_headers)
 /* the clock offset moves the signing time. */
 TEST(sigv4_R051_clock_offset_applies)
 {
-    struct sigv4_params p = {.region = "r", .service = "s", .now = utc(2026, 12, 1, 8, 0, 0),
-                             .clock_offset_sec = -3600};
+    struct sigv4_params p = {
+        .region = "r", .service = "s", .now = utc(2026, 12, 1, 8, 0, 0), .clock_offset_sec = -3600};
     struct sigv4_result r;
     struct err e = ERR_INIT;
     ASSERT_OK(sigv4_compute("GET", "http://127.0.0.1:9/", NULL, NULL, 0, &s3_doc_creds, &p, false,
@@ -507,7 +513,7 @@ TEST(sigv4_R051_skew_errors)
                                     "Signature expired: 20261201T070000Z is now earlier than "
                                     "20261201T075000Z"));
     ASSERT_FALSE(sigv4_is_skew_error("InvalidSignatureException", "The request signature we "
-                                     "calculated does not match"));
+                                                                  "calculated does not match"));
     ASSERT_FALSE(sigv4_is_skew_error("AccessDeniedException", "Signature expired"));
     ASSERT_FALSE(sigv4_is_skew_error(NULL, NULL));
 }
@@ -539,13 +545,16 @@ TEST(sigv4_bad_inputs_are_errors)
 TEST(sigv4_presign_s3_with_token_after_query)
 {
     struct sigv4_creds c = {"AKID", "SECRET", "T"};
-    struct sigv4_params p = {.region = "us-east-1", .service = "s3", .s3_mode = true,
-                             .unsigned_payload = true, .now = utc(2026, 1, 1, 0, 0, 0),
+    struct sigv4_params p = {.region = "us-east-1",
+                             .service = "s3",
+                             .s3_mode = true,
+                             .unsigned_payload = true,
+                             .now = utc(2026, 1, 1, 0, 0, 0),
                              .expires_sec = 60};
     AUTOFREE char *q = NULL;
     struct err e = ERR_INIT;
-    ASSERT_OK(sigv4_presign_query("GET", "https://b.s3.amazonaws.com/k?versionId=v1", NULL, NULL,
-                                  0, &c, &p, &q, &e));
+    ASSERT_OK(sigv4_presign_query("GET", "https://b.s3.amazonaws.com/k?versionId=v1", NULL, NULL, 0,
+                                  &c, &p, &q, &e));
     ASSERT_CONTAINS(q, "X-Amz-Expires=60&");
     ASSERT_CONTAINS(q, "X-Amz-Security-Token=T&");
     ASSERT_CONTAINS(q, "X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fs3%2Faws4_request");

@@ -25,11 +25,11 @@
 #include "base/util.h"
 
 struct ent {
-    char type;         /* f file, d dir, l symlink, h hardlink, c char device, p fifo */
+    char type; /* f file, d dir, l symlink, h hardlink, c char device, p fifo */
     const char *name;
-    const char *data;  /* file content, link target */
-    int mode;          /* permission bits; 0 = 0644 / 0755 */
-    size_t zeros;      /* file of that many zero bytes instead of data */
+    const char *data; /* file content, link target */
+    int mode;         /* permission bits; 0 = 0644 / 0755 */
+    size_t zeros;     /* file of that many zero bytes instead of data */
 };
 
 enum afmt { A_TAR, A_TGZ, A_TXZ, A_ZIP };
@@ -290,9 +290,9 @@ TEST(unpack_zip_without_unix_modes_gets_defaults_R123)
     int patched = 0;
     for (size_t i = 0; i + 46 <= len; i++) {
         if (memcmp(data + i, "PK\1\2", 4) == 0) {
-            data[i + 5] = 0;  /* version made by: host system 0 = MS-DOS */
+            data[i + 5] = 0; /* version made by: host system 0 = MS-DOS */
             bool dir = data[i + 46 + (unsigned char)data[i + 28] - 1] == '/';
-            data[i + 38] = dir ? 0x10 : 0;  /* DOS directory attribute */
+            data[i + 38] = dir ? 0x10 : 0; /* DOS directory attribute */
             memset(data + i + 39, 0, 3);
             patched++;
         }
@@ -402,10 +402,10 @@ TEST(unpack_restore_owner_when_root_R123)
     AUTOFREE char *q = path_join(dest, "byname");
     struct stat st;
     ASSERT_OK(lstat(p, &st));
-    ASSERT_EQ(st.st_uid, 4321);  /* unknown name: numeric id */
+    ASSERT_EQ(st.st_uid, 4321); /* unknown name: numeric id */
     ASSERT_EQ(st.st_gid, 4322);
     ASSERT_OK(lstat(q, &st));
-    ASSERT_EQ(st.st_uid, 0);  /* known name wins over the numeric id */
+    ASSERT_EQ(st.st_uid, 0); /* known name wins over the numeric id */
     /* Without the option, files belong to the agent. */
     ASSERT_OK(unpack_archive(a, UNPACK_TAR, dest, NULL, NULL, &er));
     ASSERT_OK(lstat(p, &st));
@@ -425,8 +425,7 @@ TEST(unpack_replaces_stale_destination_R107)
 
 /* ---- hostile archives, each in tar and zip, both thread modes ---- */
 
-static void refuse_both(const struct ent *ents, size_t n, int code, const char *msg,
-                        bool zip_too)
+static void refuse_both(const struct ent *ents, size_t n, int code, const char *msg, bool zip_too)
 {
     for (int m = 0; m < 2; m++) {
         for (int z = 0; z < (zip_too ? 2 : 1); z++) {
@@ -598,7 +597,7 @@ TEST(unpack_size_cap_counts_written_bytes_R126)
     int patched = 0;
     for (size_t i = 0; i + 46 <= len; i++) {
         if (memcmp(data + i, "PK\1\2", 4) == 0) {
-            memset(data + i + 24, 0, 4);  /* uncompressed size: 0 */
+            memset(data + i + 24, 0, 4); /* uncompressed size: 0 */
             data[i + 24] = 1;
             patched++;
         }
@@ -621,8 +620,8 @@ TEST(unpack_size_cap_counts_written_bytes_R126)
 TEST(unpack_corrupt_and_empty_archives_R124_C133)
 {
     AUTOFREE char *junk = tmp("junk.tar");
-    ASSERT_OK(write_file_atomic(junk, "this is not an archive at all, just text\n", 41, 0644,
-                                NULL));
+    ASSERT_OK(
+        write_file_atomic(junk, "this is not an archive at all, just text\n", 41, 0644, NULL));
     expect_refused(junk, UNPACK_TAR, NULL, ERR_ARCHIVE, "Error extracting tar archive: ");
     expect_refused(junk, UNPACK_ZIP, NULL, ERR_ARCHIVE, "Error extracting zip archive: ");
     AUTOFREE char *empty = tmp("empty.tar");
@@ -711,21 +710,21 @@ TEST(unpack_strip_single_top_dir_R127_C134)
 
 TEST(unpack_no_strip_cases_R127_C135)
 {
-    test_write("na/top/readme", "x");  /* no appspec name */
+    test_write("na/top/readme", "x"); /* no appspec name */
     AUTOFREE char *na = tmp("na");
     ASSERT_FALSE(strip(na));
-    test_write("nb/top/appspec.yml", "x");  /* two top-level entries */
+    test_write("nb/top/appspec.yml", "x"); /* two top-level entries */
     test_write("nb/other", "x");
     AUTOFREE char *nb = tmp("nb");
     ASSERT_FALSE(strip(nb));
-    test_write("nc/top/appspec.yml", "x");  /* hidden entries count */
+    test_write("nc/top/appspec.yml", "x"); /* hidden entries count */
     test_write("nc/.hidden", "x");
     AUTOFREE char *nc = tmp("nc");
     ASSERT_FALSE(strip(nc));
-    test_write("nd/appspec.yml", "x");  /* single entry that is a file */
+    test_write("nd/appspec.yml", "x"); /* single entry that is a file */
     AUTOFREE char *nd = tmp("nd");
     ASSERT_FALSE(strip(nd));
-    test_write("real/appspec.yml", "x");  /* single entry that is a symlink to a directory */
+    test_write("real/appspec.yml", "x"); /* single entry that is a symlink to a directory */
     AUTOFREE char *ne = tmp("ne");
     AUTOFREE char *real = tmp("real");
     mkdir(ne, 0755);
@@ -752,7 +751,7 @@ TEST(unpack_relative_archive_and_destination_paths)
 
 struct par {
     const char *archive;
-    char *dest;  /* owned */
+    char *dest; /* owned */
     int rc;
 };
 

@@ -96,7 +96,8 @@ TEST(wirelog_r200_registered_secrets_redacted_everywhere)
 
 TEST(wirelog_r120_tokens_and_envelope_payload_redacted_in_bodies)
 {
-    const char *plain = "{\"GitHubAccessToken\" : \"ghp_abc\\\"def\",\"OAuthToken\":\"o1\",\"x\":1}";
+    const char *plain =
+        "{\"GitHubAccessToken\" : \"ghp_abc\\\"def\",\"OAuthToken\":\"o1\",\"x\":1}";
     AUTOFREE char *r1 = wirelog_redact_body(plain, strlen(plain), WIRELOG_OUT);
     ASSERT_STREQ(r1, "{\"GitHubAccessToken\" : \"REDACTED\",\"OAuthToken\":\"REDACTED\",\"x\":1}");
     /* JSON inside a JSON string, as in a TEXT/JSON envelope. */
@@ -104,8 +105,9 @@ TEST(wirelog_r120_tokens_and_envelope_payload_redacted_in_bodies)
     AUTOFREE char *r2 = wirelog_redact_body(nested, strlen(nested), WIRELOG_OUT);
     ASSERT_STREQ(r2, "{\"Payload\":\"{\\\"GitHubAccessToken\\\":\\\"REDACTED\\\",\\\"a\\\":2}\"}");
     /* A received specification envelope may carry the token inside PKCS#7: drop it whole. */
-    const char *spec = "{\"DeploymentSpecification\":{\"GenericEnvelope\":{\"Format\":\"PKCS7/JSON\","
-                       "\"Payload\":\"MIIBase64Der==\"}},\"DeploymentSystem\":\"CodeDeploy\"}";
+    const char *spec =
+        "{\"DeploymentSpecification\":{\"GenericEnvelope\":{\"Format\":\"PKCS7/JSON\","
+        "\"Payload\":\"MIIBase64Der==\"}},\"DeploymentSystem\":\"CodeDeploy\"}";
     AUTOFREE char *r3 = wirelog_redact_body(spec, strlen(spec), WIRELOG_IN);
     ASSERT_NOT_CONTAINS(r3, "MIIBase64Der");
     ASSERT_CONTAINS(r3, "\"Payload\":\"REDACTED\"");
@@ -144,11 +146,11 @@ TEST(wirelog_r203_line_format_and_mode_0640)
     wirelog_free(w);
     AUTOFREE char *s = slurp(path);
     /* 2026-12-01T09:01:26.123 #1 > POST / HTTP/1.1 */
-    const char *want[] = {"#1 > POST / HTTP/1.1\n", "#1 > Host: 127.0.0.1\n",
-                          "#1 > Authorization: REDACTED\n",
-                          "#1 > body: {\"HostIdentifier\":\"h\"}\n", "#1 < HTTP/1.1 200 OK\n",
-                          "#1 < body: {}\n", "#1 < body: {\"x\":1}\n",
-                          "#1 * error: connection reset\n"};
+    const char *want[] = {
+        "#1 > POST / HTTP/1.1\n",         "#1 > Host: 127.0.0.1\n",
+        "#1 > Authorization: REDACTED\n", "#1 > body: {\"HostIdentifier\":\"h\"}\n",
+        "#1 < HTTP/1.1 200 OK\n",         "#1 < body: {}\n",
+        "#1 < body: {\"x\":1}\n",         "#1 * error: connection reset\n"};
     const char *p = s;
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const char *hit = strstr(p, want[i]);
