@@ -55,7 +55,7 @@ cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl ?cmd:w
 ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps cmd:tar:tar cmd:gzip:gzip cmd:find:findutils
 cmd:ldd:libc-bin ?cmd:dash:dash file:/usr/sbin/useradd:passwd
 ?cmd:systemd-nspawn:systemd-container ?cmd:nsenter:util-linux cmd:cpio:cpio cmd:objdump:binutils
-cmd:patch:patch cmd:xz:xz-utils link:-fsanitize=thread:libtsan2
+cmd:patch:patch cmd:xz:xz-utils cmd:strace:strace link:-fsanitize=thread:libtsan2
 cmd:clang:clang fuzz:-fsanitize=fuzzer,address,undefined:libclang-rt-dev|libclang-rt-14-dev
 py:prometheus_client:python3-prometheus-client"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl cmd:zip:zip"
@@ -76,7 +76,7 @@ cmd:rpmbuild:rpm-build cmd:rpmspec:rpm-build rpmq:systemd-rpm-macros:systemd-rpm
 cmd:systemd-analyze:systemd cmd:setfacl:acl cmd:getfacl:acl cmd:curl:curl-minimal|curl
 ?cmd:wget:wget ?file:/usr/sbin/logrotate:logrotate cmd:ps:procps-ng cmd:tar:tar cmd:gzip:gzip
 cmd:find:findutils cmd:ldd:glibc-common ?cmd:dash:dash file:/usr/sbin/useradd:shadow-utils
-link:-fsanitize=thread:libtsan cmd:clang:clang fuzz:-fsanitize=fuzzer,address,undefined:compiler-rt
+cmd:strace:strace link:-fsanitize=thread:libtsan cmd:clang:clang fuzz:-fsanitize=fuzzer,address,undefined:compiler-rt
 ?py:prometheus_client:python3-prometheus_client"
     demo="cmd:python3:python3 cmd:tar:tar cmd:gzip:gzip cmd:curl:curl-minimal|curl cmd:zip:zip"
     bench="cmd:python3:python3 cmd:bsdtar:bsdtar file:/usr/bin/time:time cmd:zip:zip cmd:unzip:unzip"
