@@ -116,7 +116,9 @@ class Container:
                 state = r.stdout.strip()
                 if state in ("running", "degraded"):
                     return
-                if "Failed to connect to bus" in state:   # PID 1 not listening yet
+                # PID 1 not listening yet, or the process found is not yet the container's
+                # manager ("offline", seen under load): look again.
+                if "Failed to connect to bus" in state or state in ("offline", "unknown", ""):
                     time.sleep(0.1)
                     continue
                 raise AssertionError("container %s booted to %r" % (self.name, state))
