@@ -96,7 +96,7 @@ static int check_open(const char *path, uid_t uid, bool want_dir, struct err *er
             return err_set(err, ERR_NOT_FOUND, "'%s' does not exist", path);
         return err_sys(err, "resolve '%s'", path);
     }
-    struct stat st;
+    struct stat st = {0};
     int fd = walk(real, uid, &st, err);
     if (fd < 0)
         return -1;

@@ -22,12 +22,14 @@ static int open_dir(const char *dir, struct err *err)
     AUTOFREE char *parent = xstrdup(dir);
     char *slash = strrchr(parent, '/');
     const char *base = slash ? slash + 1 : dir;
-    if (slash == parent)
+    if (slash == parent) {
         slash[1] = '\0';
-    else if (slash)
+    } else if (slash) {
         *slash = '\0';
-    else
-        strcpy(parent, ".");
+    } else {
+        free(parent);
+        parent = xstrdup(".");
+    }
     if (mkdir_p(parent, LAYOUT_DIR_MODE, err) < 0)
         return -1;
     AUTOCLOSE int pfd = safepath_open_dir(parent, geteuid(), err);

@@ -577,9 +577,9 @@ void daemon_poll_loop(struct daemon *d)
         daemon_loop_checkin(d, poll_call_budget_ms(d));
         pthread_mutex_lock(&d->poll_mu);
         int r = d->ops->poll(d->poll_client, d->id.host_identifier, &hc, &err);
+        daemon_loop_checkin(d, 0); /* the poll is over: a hang from here on is a hang */
         log_call(d->poll_client, d->id.host_identifier);
         pthread_mutex_unlock(&d->poll_mu);
-        daemon_loop_checkin(d, 0);
         if (stop_requested(&sig_stop)) {
             host_command_free(hc);
             break;

@@ -173,7 +173,9 @@ class World:
 
     def started(self, dep, ev, timeout=60):
         p = os.path.join(WORK, dep, "started-" + ev)
-        wait_for(lambda: os.path.exists(p), timeout, "%s %s to start" % (dep, ev))
+        # The hook writes the file in two steps (create, then the time): wait for the time.
+        wait_for(lambda: os.path.exists(p) and os.path.getsize(p) > 0, timeout,
+                 "%s %s to start" % (dep, ev))
         with open(p) as f:
             return float(f.read())
 
