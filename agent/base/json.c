@@ -303,6 +303,32 @@ struct json *json_new_object(void)
     return handle(must(cJSON_CreateObject()));
 }
 
+struct json *json_new_array(void)
+{
+    return handle(must(cJSON_CreateArray()));
+}
+
+struct json *json_dup(const struct json *v)
+{
+    return handle(must(cJSON_Duplicate(cnode(v), true)));
+}
+
+struct json *json_member_rw(struct json *o, const char *key)
+{
+    return cJSON_IsObject(node(o)) ? handle(cJSON_GetObjectItemCaseSensitive(node(o), key)) : NULL;
+}
+
+void json_remove(struct json *o, const char *key)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(node(o), key);
+}
+
+void json_add(struct json *o, const char *key, struct json *item)
+{
+    if (!cJSON_AddItemToObject(node(o), key, node(item)))
+        abort(); /* o is not an object or allocation failed: a caller's bug */
+}
+
 void json_add_str(struct json *o, const char *key, const char *s)
 {
     if (s)
@@ -342,6 +368,11 @@ static void push(struct json *a, cJSON *item)
         cJSON_Delete(item);
         abort(); /* a is not an array: a caller's bug */
     }
+}
+
+void json_push(struct json *a, struct json *item)
+{
+    push(a, node(item));
 }
 
 void json_push_str(struct json *a, const char *s)

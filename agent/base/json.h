@@ -102,6 +102,16 @@ int json_get_object(const struct json *v, const char *path, const struct json **
 /* ---- building ---- */
 
 struct json *json_new_object(void);
+struct json *json_new_array(void);
+/* A new root holding a deep copy of v. */
+struct json *json_dup(const struct json *v);
+/* json_member() on a tree being built, for adding to the member found. */
+struct json *json_member_rw(struct json *o, const char *key);
+/* Remove the first member `key` of object o (no-op when absent). */
+void json_remove(struct json *o, const char *key);
+/* Move root `item` into array a / object o under key; the caller no longer frees item. */
+void json_push(struct json *a, struct json *item);
+void json_add(struct json *o, const char *key, struct json *item);
 /* Add a member to object o (key copied).  json_add_str() with s NULL adds null. */
 void json_add_str(struct json *o, const char *key, const char *s);
 void json_add_num(struct json *o, const char *key, double n);

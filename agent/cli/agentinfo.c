@@ -1,10 +1,11 @@
 /* agentinfo: see agentinfo.h. */
 #include "cli/agentinfo.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "base/json.h"
 #include "base/util.h"
 #include "deploy/diskspace.h"
 #include "deploy/history.h"
@@ -13,30 +14,30 @@
 
 void agentinfo_status_json(FILE *out, const struct config *cfg, pid_t pid, const char *status_text)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "running", pid > 0);
+    struct json *o = json_new_object();
+    json_add_bool(o, "running", pid > 0);
     if (pid > 0)
-        cJSON_AddNumberToObject(o, "pid", (double)pid);
+        json_add_num(o, "pid", (double)pid);
     else
-        cJSON_AddNullToObject(o, "pid");
-    if (status_text)
-        cJSON_AddStringToObject(o, "status", status_text);
-    else
-        cJSON_AddNullToObject(o, "status");
-    cJSON_AddStringToObject(o, "root_dir", cfg->root_dir);
-    cJSON_AddNumberToObject(
+        json_add_null(o, "pid");
+    json_add_str(o, "status", status_text);
+    json_add_str(o, "root_dir", cfg->root_dir);
+    json_add_num(
         o, "revisions_bytes",
         (double)retention_revisions_usage(cfg->root_dir, cfg->ongoing_deployment_tracking));
     char *last = history_list_json(cfg->root_dir, 1);
-    cJSON *arr = cJSON_Parse(last);
+    struct json *arr = json_parse(last, strlen(last), NULL, NULL);
     free(last);
-    cJSON *first = cJSON_DetachItemFromArray(arr, 0);
-    cJSON_AddItemToObject(o, "last_deployment", first ? first : cJSON_CreateNull());
-    cJSON_Delete(arr);
-    char *text = cJSON_Print(o);
+    const struct json *first = json_first(arr);
+    if (first)
+        json_add(o, "last_deployment", json_dup(first));
+    else
+        json_add_null(o, "last_deployment");
+    json_free(arr);
+    char *text = json_print(o, true);
     fprintf(out, "%s\n", text);
     free(text);
-    cJSON_Delete(o);
+    json_free(o);
 }
 
 void agentinfo_print_usage(FILE *out, const struct config *cfg)

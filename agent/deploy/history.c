@@ -1,7 +1,6 @@
 /* history: see history.h. */
 #include "deploy/history.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/json.h"
 #include "base/path.h"
 #include "base/util.h"
 #include "deploy/layout.h"
@@ -26,47 +26,47 @@ static char *record_path(const char *root_dir, const char *deployment_id)
     return xasprintf("%s/%s/%s.json", root_dir, HISTORY_DIR, deployment_id);
 }
 
-static cJSON *load_json(const char *path)
+static struct json *load_json(const char *path)
 {
     char *text = NULL;
-    if (read_file(path, HISTORY_FILE_MAX, &text, NULL, NULL) < 0)
+    size_t len = 0;
+    if (read_file(path, HISTORY_FILE_MAX, &text, &len, NULL) < 0)
         return NULL;
-    cJSON *j = cJSON_Parse(text);
+    struct json *j = json_parse(text, len, NULL, NULL);
     free(text);
-    if (j && !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
+    if (j && json_type(j) != JSON_OBJECT) {
+        json_free(j);
         j = NULL;
     }
     return j;
 }
 
-static void set_str(cJSON *o, const char *name, const char *v)
+static void set_str(struct json *o, const char *name, const char *v)
 {
     if (!v)
         return;
-    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-    cJSON_AddStringToObject(o, name, v);
+    json_remove(o, name);
+    json_add_str(o, name, v);
 }
 
-static void set_num(cJSON *o, const char *name, double v)
+static void set_num(struct json *o, const char *name, double v)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-    cJSON_AddNumberToObject(o, name, v);
+    json_remove(o, name);
+    json_add_num(o, name, v);
 }
 
-static double get_num(const cJSON *o, const char *name)
+static double get_num(const struct json *o, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+    double d = 0;
+    return json_num(json_member(o, name), &d) ? d : 0;
 }
 
-static const char *get_str(const cJSON *o, const char *name)
+static const char *get_str(const struct json *o, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return json_member_str(o, name);
 }
 
-static enum history_status status_of(const cJSON *rec)
+static enum history_status status_of(const struct json *rec)
 {
     const char *s = get_str(rec, "status");
     return str_eq(s, "Succeeded") ? HISTORY_SUCCEEDED
@@ -75,27 +75,25 @@ static enum history_status status_of(const cJSON *rec)
 }
 
 /* Fold command c into rec; returns the new status. */
-static enum history_status apply(cJSON *rec, const struct history_command *c, int64_t end)
+static enum history_status apply(struct json *rec, const struct history_command *c, int64_t end)
 {
     enum history_status before = status_of(rec);
     double dur = (double)c->duration_ms / 1000.0;
-    if (!cJSON_GetObjectItemCaseSensitive(rec, "started_ms"))
+    if (!json_member(rec, "started_ms"))
         set_num(rec, "started_ms", (double)(end - (int64_t)c->duration_ms));
     set_str(rec, "deployment_id", c->deployment_id);
     set_str(rec, "application", c->application);
     set_str(rec, "deployment_group", c->group_name);
     set_str(rec, "deployment_group_id", c->group_id);
-    cJSON *events = cJSON_GetObjectItemCaseSensitive(rec, "events");
-    if (!cJSON_IsArray(events)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "events");
-        events = cJSON_AddArrayToObject(rec, "events");
+    struct json *events = json_member_rw(rec, "events");
+    if (json_type(events) != JSON_ARRAY) {
+        json_remove(rec, "events");
+        events = json_add_array(rec, "events");
     }
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "event", c->event);
-    cJSON_AddStringToObject(ev, "result",
-                            c->succeeded ? (c->noop ? "Skipped" : "Succeeded") : "Failed");
-    cJSON_AddNumberToObject(ev, "duration_s", dur);
-    cJSON_AddItemToArray(events, ev);
+    struct json *ev = json_push_object(events);
+    json_add_str(ev, "event", c->event);
+    json_add_str(ev, "result", c->succeeded ? (c->noop ? "Skipped" : "Succeeded") : "Failed");
+    json_add_num(ev, "duration_s", dur);
     enum history_status now = before;
     if (!c->succeeded && before != HISTORY_FAILED) {
         now = HISTORY_FAILED;
@@ -148,10 +146,10 @@ static struct rec_ref *list_refs(const char *root_dir, size_t *ret_n)
         closedir(d);
     /* Order by the recorded start; the mtime above is the fallback for unreadable files. */
     for (size_t i = 0; i < n; i++) {
-        cJSON *j = load_json(v[i].path);
+        struct json *j = load_json(v[i].path);
         if (j && get_num(j, "started_ms") > 0)
             v[i].started = (int64_t)get_num(j, "started_ms");
-        cJSON_Delete(j);
+        json_free(j);
     }
     if (n > 1)
         qsort(v, n, sizeof(*v), ref_newest_first);
@@ -184,13 +182,13 @@ int history_record(const char *root_dir, const struct history_command *c,
     if (mkdir_p(dir, LAYOUT_DIR_MODE, err) < 0)
         return -1;
     AUTOFREE char *path = record_path(root_dir, c->deployment_id);
-    cJSON *rec = load_json(path);
+    struct json *rec = load_json(path);
     if (!rec)
-        rec = cJSON_CreateObject();
+        rec = json_new_object();
     enum history_status before = status_of(rec);
     enum history_status now = apply(rec, c, c->end_wall_ms ? c->end_wall_ms : (int64_t)wall_ms());
-    char *text = cJSON_PrintUnformatted(rec);
-    cJSON_Delete(rec);
+    char *text = json_print(rec, false);
+    json_free(rec);
     int r = write_file_atomic(path, text, strlen(text), LAYOUT_FILE_MODE, err);
     free(text);
     if (r < 0)
@@ -207,17 +205,17 @@ char *history_list_json(const char *root_dir, size_t n)
 {
     size_t total = 0;
     struct rec_ref *v = list_refs(root_dir, &total);
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < total && (n == 0 || (size_t)cJSON_GetArraySize(arr) < n); i++) {
-        cJSON *j = load_json(v[i].path);
+    struct json *arr = json_new_array();
+    for (size_t i = 0; i < total && (n == 0 || json_count(arr) < n); i++) {
+        struct json *j = load_json(v[i].path);
         if (j && get_str(j, "deployment_id"))
-            cJSON_AddItemToArray(arr, j);
+            json_push(arr, j);
         else
-            cJSON_Delete(j);
+            json_free(j);
     }
     refs_free(v, total);
-    char *text = cJSON_Print(arr);
-    cJSON_Delete(arr);
+    char *text = json_print(arr, true);
+    json_free(arr);
     return text;
 }
 
@@ -232,18 +230,18 @@ static void fmt_time(int64_t ms, char *out, size_t n)
 void history_print(FILE *out, const char *root_dir, size_t n)
 {
     char *text = history_list_json(root_dir, n);
-    cJSON *arr = cJSON_Parse(text);
+    /* Up to HISTORY_KEEP records of at most HISTORY_FILE_MAX bytes each. */
+    const struct json_limits lim = {.max_bytes = (size_t)HISTORY_KEEP * HISTORY_FILE_MAX * 2};
+    struct json *arr = json_parse(text, strlen(text), &lim, NULL);
     free(text);
-    if (cJSON_GetArraySize(arr) == 0) {
+    if (json_count(arr) == 0) {
         fprintf(out, "No deployments recorded in %s/%s\n", root_dir, HISTORY_DIR);
-        cJSON_Delete(arr);
+        json_free(arr);
         return;
     }
     fprintf(out, "%-14s %-24s %-10s %-19s %9s  %s\n", "DEPLOYMENT", "GROUP", "RESULT", "STARTED",
             "DURATION", "FAILED EVENT / SCRIPT");
-    const cJSON *r;
-    cJSON_ArrayForEach(r, arr)
-    {
+    for (const struct json *r = json_first(arr); r; r = json_next(r)) {
         char started[32];
         fmt_time((int64_t)get_num(r, "started_ms"), started, sizeof(started));
         const char *grp = get_str(r, "deployment_group");
@@ -253,7 +251,7 @@ void history_print(FILE *out, const char *root_dir, size_t n)
                 grp ? grp : "-", get_str(r, "status") ? get_str(r, "status") : "?", started,
                 get_num(r, "duration_s"), fe ? fe : "", fs && *fs ? " " : "", fs ? fs : "");
     }
-    cJSON_Delete(arr);
+    json_free(arr);
 }
 
 int64_t history_last_success_ms(const char *root_dir)
@@ -262,10 +260,10 @@ int64_t history_last_success_ms(const char *root_dir)
     struct rec_ref *v = list_refs(root_dir, &n);
     int64_t best = 0;
     for (size_t i = 0; i < n; i++) {
-        cJSON *j = load_json(v[i].path);
+        struct json *j = load_json(v[i].path);
         if (j && status_of(j) == HISTORY_SUCCEEDED && get_num(j, "ended_ms") > (double)best)
             best = (int64_t)get_num(j, "ended_ms");
-        cJSON_Delete(j);
+        json_free(j);
     }
     refs_free(v, n);
     return best;
