@@ -152,16 +152,7 @@ static int load_appspec(const char *revision_dir, const struct deploy_spec *spec
     AUTOFREE char *path = NULL;
     if (!dir_exists(archive)) {
         /* a recorded revision that is gone fails with the R-130 text naming it. */
-        const char *name = spec->appspec_filename ? spec->appspec_filename : "appspec.yml";
-        AUTOFREE char *full = path_join(archive, name);
-        return err_set(err, ERR_NOT_FOUND,
-                       "The CodeDeploy agent did not find an AppSpec file within the unpacked "
-                       "revision directory at revision-relative path \"%s\". The revision was "
-                       "unpacked to directory \"%s\", and the AppSpec file was expected but not "
-                       "found at path \"%s\". Consult the AWS CodeDeploy Appspec documentation "
-                       "for more information at http://docs.aws.amazon.com/codedeploy/latest/"
-                       "userguide/reference-appspec-file.html",
-                       name, archive, full);
+        return appspec_not_found(archive, spec->appspec_filename, err);
     }
     if (appspec_find(archive, spec->appspec_filename, &path, err) < 0)
         return -1;
