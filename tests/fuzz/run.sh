@@ -31,8 +31,16 @@ for bin in "$@"; do
         pass=$((pass + 1)); echo "fuzz $name: ok, ${runs:-?} runs in ${seconds}s, ${cov:-cov: ?}"
     else
         fail=$((fail + 1)); echo "fuzz $name: FAILED (exit $rc), see $log:"
-        grep -m 3 -E 'ERROR|SUMMARY|fuzz_|runtime error' "$log" | sed 's/^/    /'
-        ls "$build/fuzz/artifacts/$name-"* 2>/dev/null | sed 's/^/    input: /'
+        # What the target itself said just before dying, the sanitizer's verdict, and the
+        # stack frames in the project's code (libFuzzer's own frames come first and say little).
+        awk '/ERROR: libFuzzer|ERROR: [A-Za-z]*Sanitizer|runtime error/ { print prev; print; exit }
+             { prev = $0 }' "$log" | sed 's/^/    /'
+        grep -E '^ *#[0-9]+ .* in [a-z_]+ .*(agent|tests)/' "$log" | head -n 8 | sed 's/^/    /'
+        for a in "$build/fuzz/artifacts/$name-"*; do
+            [ -f "$a" ] || continue
+            echo "    input: $a ($(wc -c <"$a") bytes), base64:"
+            head -c 1536 "$a" | base64 -w 96 | sed 's/^/      /'
+        done
     fi
 done
 echo "$pass passed, $fail failed" | tee "$results"
