@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void err_clear(struct err *e)
@@ -20,19 +21,53 @@ bool err_is_set(const struct err *e)
     return e && e->code != ERR_NONE;
 }
 
+/* Store text in e->msg.  Text that does not fit loses its middle, marked "...", never its end:
+ * the end carries the cause (strerror) and what to do, the start says what failed.  The cut
+ * points move to UTF-8 character boundaries. */
+static void store(struct err *e, const char *text)
+{
+    size_t len = strlen(text), cap = sizeof(e->msg) - 1;
+    if (len <= cap) {
+        memcpy(e->msg, text, len + 1);
+        return;
+    }
+    static const char mark[] = " ... ";
+    size_t head = (cap - (sizeof(mark) - 1)) / 2;
+    size_t tail = cap - (sizeof(mark) - 1) - head;
+    while (head > 0 && ((unsigned char)text[head] & 0xC0) == 0x80)
+        head--; /* text[head] is where the cut starts: it must begin a character */
+    const char *end = text + len - tail;
+    while (*end && ((unsigned char)*end & 0xC0) == 0x80)
+        end++;
+    size_t n = 0;
+    memcpy(e->msg, text, head);
+    n += head;
+    memcpy(e->msg + n, mark, sizeof(mark) - 1);
+    n += sizeof(mark) - 1;
+    size_t rest = strlen(end);
+    memcpy(e->msg + n, end, rest + 1);
+}
+
 __attribute__((format(printf, 4, 0))) static void vset(struct err *e, int code, int errnum,
                                                        const char *fmt, va_list ap)
 {
-    int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof(e->msg))
-        n = (int)sizeof(e->msg) - 1;
-    if (errnum) {
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0) {
+        text = NULL;
+        snprintf(e->msg, sizeof(e->msg), "%s (out of memory formatting the message)", fmt);
+    }
+    if (text && errnum) {
         char buf[128];
         const char *s = strerror_r(errnum, buf, sizeof(buf));
-        snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", s);
+        char *with = NULL;
+        if (asprintf(&with, "%s: %s", text, s) >= 0) {
+            free(text);
+            text = with;
+        }
     }
+    if (text)
+        store(e, text);
+    free(text);
     e->code = code ? code : ERR_UNKNOWN;
     e->sys_errno = errnum;
 }
@@ -76,27 +111,19 @@ int err_errno(struct err *e, int errnum, const char *fmt, ...)
 
 void err_prefix(struct err *e, const char *fmt, ...)
 {
-    char pre[ERR_MSG_MAX];
-    char old[ERR_MSG_MAX];
     va_list ap;
     if (!e || e->code == ERR_NONE)
         return;
+    char *pre = NULL, *both = NULL;
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof(pre), fmt, ap);
+    int n = vasprintf(&pre, fmt, ap);
     va_end(ap);
-    memcpy(old, e->msg, sizeof(old));
-    size_t n = strnlen(pre, sizeof(pre) - 1);
-    if (n > sizeof(e->msg) - 3)
-        n = sizeof(e->msg) - 3;
-    memcpy(e->msg, pre, n);
-    e->msg[n++] = ':';
-    e->msg[n++] = ' ';
-    size_t rest = sizeof(e->msg) - 1 - n;
-    size_t ol = strnlen(old, sizeof(old) - 1);
-    if (ol > rest)
-        ol = rest;
-    memcpy(e->msg + n, old, ol);
-    e->msg[n + ol] = '\0';
+    if (n < 0)
+        return; /* out of memory: the message stays as it was */
+    if (asprintf(&both, "%s: %s", pre, e->msg) >= 0)
+        store(e, both);
+    free(both);
+    free(pre);
 }
 
 int err_diag_code(const struct err *e)

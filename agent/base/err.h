@@ -46,9 +46,10 @@ enum err_code {
 };
 
 struct err {
-    int code;      /* enum err_code; ERR_NONE when clear */
-    int sys_errno; /* errno for ERR_SYSTEM, else 0 */
-    char msg[ERR_MSG_MAX];
+    int code;              /* enum err_code; ERR_NONE when clear */
+    int sys_errno;         /* errno for ERR_SYSTEM, else 0 */
+    char msg[ERR_MSG_MAX]; /* a longer message keeps its start and end, its middle becomes
+                            * " ... " (never cut at the end, where the cause is) */
 };
 
 #define ERR_INIT                                                                                   \

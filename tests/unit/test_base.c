@@ -73,6 +73,39 @@ TEST(err_long_message_truncated_safely)
     ASSERT_TRUE(str_has_prefix(e.msg, "ctx: xxx"));
 }
 
+/* Issue 11 item 5: a message too long for the buffer (a path over 4096 bytes) keeps its end,
+ * where the cause and the advice are, and loses its middle instead; UTF-8 is cut between
+ * characters. */
+TEST(err_long_message_keeps_its_end_issue11)
+{
+    struct err e = ERR_INIT;
+    AUTOFREE char *path = xmalloc(5001);
+    memset(path, 'd', 5000);
+    path[5000] = '\0';
+    errno = ENAMETOOLONG;
+    err_sys(&e, "set owner of '/srv/%s/f\xc3\xa9.txt'", path);
+    ASSERT_EQ(strlen(e.msg), ERR_MSG_MAX - 1);
+    ASSERT_TRUE(str_has_prefix(e.msg, "set owner of '/srv/ddd"));
+    ASSERT_CONTAINS(e.msg, "dd ... dd");
+    ASSERT_TRUE(str_has_suffix(e.msg, "/f\xc3\xa9.txt': File name too long"));
+    err_prefix(&e, "Install");
+    ASSERT_TRUE(str_has_prefix(e.msg, "Install: set owner of"));
+    ASSERT_TRUE(str_has_suffix(e.msg, "': File name too long"));
+
+    /* a two-byte character where the cut falls is dropped whole, never halved */
+    struct err u = ERR_INIT;
+    AUTOFREE char *wide = xmalloc(4001);
+    for (int i = 0; i < 4000; i += 2)
+        memcpy(wide + i, "\xc3\xa9", 2);
+    wide[4000] = '\0';
+    err_set(&u, ERR_PARSE, "a%s", wide);
+    const char *mid = strstr(u.msg, " ... ");
+    ASSERT_NOT_NULL(mid);
+    ASSERT_TRUE(((unsigned char)mid[5] & 0xC0) != 0x80);
+    ASSERT_TRUE(((unsigned char)mid[-1] & 0xC0) == 0x80 || (unsigned char)mid[-1] < 0x80);
+    ASSERT_TRUE(((unsigned char)mid[-2] & 0xC0) == 0xC0);
+}
+
 TEST(buf_enforces_max)
 {
     struct buf b;
