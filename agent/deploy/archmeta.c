@@ -151,6 +151,14 @@ int archmeta_guard(const char *archive_dir, const char *rel, struct err *err)
     if (!slash || slash == parent)
         return err_set(err, ERR_UNSAFE, "'%s' is not a deployment archive", archive_dir);
     *slash = '\0';
+    if (geteuid() != 0) {
+        /* An agent that is not root runs a script as root only through sudo (R-154).  It cannot
+         * give files to root, so it only checks: the script and every directory above it must
+         * belong to root or to the agent's user (who may use sudo anyway) and be writable by
+         * nobody else. */
+        AUTOFREE char *path = xasprintf("%s/%s/%s", parent, slash + 1, real_rel);
+        return safepath_check(path, geteuid(), false, err);
+    }
     /* The way as written (the hook runs that path: no link on it may be changed), then the
      * resolved way and the script it names. */
     AUTOFREE char *lexical = xasprintf("%s/%s", slash + 1, rel);

@@ -33,7 +33,9 @@
  * Make "<archive_dir>/<rel>" safe to run as root as described above, then check it.  archive_dir
  * is the agent's deployment-archive (its parent must already be trusted, see
  * layout_check_root); rel is the script's path below it.  Errors: ERR_UNSAFE (a link on the
- * way, or a component still untrusted: path, owner, mode), ERR_SYSTEM.
+ * way, or a component still untrusted: path, owner, mode), ERR_SYSTEM.  An agent that is not
+ * root (a script it runs as root through sudo) changes nothing and only checks the resolved
+ * script and the directories above it for its own uid (safepath_check).
  */
 int archmeta_guard(const char *archive_dir, const char *rel, struct err *err);
 

@@ -12,6 +12,7 @@
 #include "run/result.h"
 #include "hook/hook.h"
 #include "hook/hookenv.h"
+#include "base/nss.h"
 #include "deploy/archmeta.h"
 #include "deploy/bundlemeta.h"
 #include "deploy/layout.h"
@@ -78,16 +79,16 @@ static void fill_failure(struct exec_result *ret, const struct err *e, const cha
     ret->log = tail ? tail : xstrdup("");
 }
 
-/* Will sc run as root (issue 11 item 4)?  The agent is root and runas is unset or names uid 0. */
+/* Will sc run as root (issue 11 item 4)?  The agent is root, or sc goes through sudo (R-154),
+ * and runas is unset or names uid 0. */
 static bool runs_as_root(const struct appspec_script *sc)
 {
-    if (geteuid() != 0)
+    if (geteuid() != 0 && !sc->sudo)
         return false;
     if (!sc->runas || !*sc->runas)
         return true;
-    char buf[16384];
-    struct passwd pw, *res = NULL;
-    return getpwnam_r(sc->runas, &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_uid == 0;
+    uid_t uid = 1;
+    return nss_uid_by_name(sc->runas, &uid, NULL) == 0 && uid == 0;
 }
 
 /* Before sc runs as root: archmeta_guard(), so nobody else can change what runs (issue 11

@@ -3,6 +3,8 @@
  * executor leaves it. */
 #include "test.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +142,46 @@ TEST(hookrun_r152_missing_script)
     ASSERT_EQ(r.error_code, err_diag_code(&want));
     ASSERT_STREQ(r.script_name, "nope.sh");
     ASSERT_CONTAINS(r.message, "Script does not exist at specified location: ");
+    exec_result_done(&r);
+}
+
+/* Issue 11 item 4 with `sudo: true` (R-154): an agent that is not root runs such a script as
+ * root through sudo, so a script others may write is refused before sudo is looked for; one
+ * only the agent's user may write goes on (to sudo, missing or not on this host). */
+TEST(hookrun_sudo_script_others_can_write_is_refused_by_a_non_root_agent_issue11)
+{
+    if (geteuid() != 0)
+        SKIP("needs root to become another user");
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw)
+        SKIP("no user 'nobody'");
+    ASSERT_OK(chown(test_tmpdir(), pw->pw_uid, pw->pw_gid));
+    ASSERT_OK(setgroups(0, NULL));
+    ASSERT_OK(setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid));
+    ASSERT_OK(setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid));
+    script("scripts/open.sh", "#!/bin/sh\necho ran\n");
+    script("scripts/mine.sh", "#!/bin/sh\necho ran\n");
+    AUTOFREE char *open_path = tmp("rev/deployment-archive/scripts/open.sh");
+    ASSERT_OK(chmod(open_path, 0777));
+
+    struct appspec_script open_sc[] = {{.location = (char *)"scripts/open.sh",
+                                        .location_rel = (char *)"scripts/open.sh",
+                                        .timeout_s = 10,
+                                        .sudo = true}};
+    struct exec_result r;
+    run_event(open_sc, 1, NULL, &r);
+    ASSERT_FALSE(r.succeeded);
+    ASSERT_CONTAINS(r.message, "was not run as root");
+    ASSERT_CONTAINS(r.message, "open.sh");
+    ASSERT_STREQ(started, "");
+    exec_result_done(&r);
+
+    struct appspec_script mine_sc[] = {{.location = (char *)"scripts/mine.sh",
+                                        .location_rel = (char *)"scripts/mine.sh",
+                                        .timeout_s = 10,
+                                        .sudo = true}};
+    run_event(mine_sc, 1, NULL, &r);
+    ASSERT_TRUE(r.message == NULL || strstr(r.message, "was not run as root") == NULL);
     exec_result_done(&r);
 }
 
